@@ -1,0 +1,465 @@
+"""The ``camps`` command line: thin click wrappers around each stage's ``run()``.
+
+This is the one boundary where errors become exit codes: 0 ok, 1 bad data or a
+failed stage, 2 bad usage (click's own usage errors and a bad params.yaml).
+Stage modules are imported inside each command so ``camps --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from pipeline.errors import ParamsError, PipelineError
+from pipeline.params import load_section
+
+logger = logging.getLogger("pipeline")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+DEFAULT_GAZETTEER = Path("gazetteer/build")
+DEFAULT_OVERRIDES = Path("gazetteer/overrides.csv")
+
+
+class CampsGroup(click.Group):
+    """A click group that maps pipeline errors to exit codes and clear messages."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ParamsError as exc:
+            raise click.UsageError(str(exc)) from None
+        except PipelineError as exc:
+            raise click.ClickException(str(exc)) from None
+        except KeyboardInterrupt:
+            click.echo("Interrupted: earlier outputs were left as they were.", err=True)
+            ctx.exit(130)
+
+
+def _report(stage: str, report: Mapping[str, Any]) -> None:
+    """Log a stage's counts as one line on stderr."""
+    summary = ", ".join(f"{key}={value}" for key, value in report.items())
+    logger.info("%s: %s", stage, summary)
+
+
+def params_option(func: F) -> F:
+    return click.option(
+        "--params",
+        "params_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=Path("params.yaml"),
+        show_default=True,
+        help="Parameters file; one section per stage.",
+    )(func)
+
+
+def encoding_option(func: F) -> F:
+    return click.option(
+        "--encoding",
+        default=None,
+        help="Encoding of the input CSV when it is not UTF-8 (for example cp932 for Shift-JIS).",
+    )(func)
+
+
+def gazetteer_options(func: F) -> F:
+    func = click.option(
+        "--overrides",
+        "overrides_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=DEFAULT_OVERRIDES,
+        show_default=True,
+        help="Manual decisions that always win (created by `camps review`).",
+    )(func)
+    return click.option(
+        "--gazetteer",
+        "gazetteer_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=DEFAULT_GAZETTEER,
+        show_default=True,
+        help="Built gazetteer folder (the `gazetteer` stage writes it).",
+    )(func)
+
+
+def input_option(func: F) -> F:
+    return click.option(
+        "--input",
+        "input_path",
+        required=True,
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Input CSV (UTF-8).",
+    )(func)
+
+
+def output_option(func: F) -> F:
+    return click.option(
+        "--output",
+        "output_path",
+        required=True,
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Output CSV; written atomically.",
+    )(func)
+
+
+@click.group(cls=CampsGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", count=True, help="More diagnostics on stderr (-vv for debug).")
+@click.option("-q", "--quiet", is_flag=True, help="Only errors on stderr.")
+@click.version_option(package_name="pipeline")
+def cli(verbose: int, quiet: bool) -> None:
+    """Siberian internment camp map: katakana names to styled GIS layers.
+
+    \b
+    Example:
+        camps run --input raw/camps.csv --output-dir output
+    """
+    level = logging.ERROR if quiet else (logging.DEBUG if verbose > 1 else logging.INFO)
+    if verbose == 1:
+        level = logging.INFO
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", force=True)
+
+
+@cli.command()
+@click.option(
+    "--curated",
+    "curated_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("gazetteer/places.csv"),
+    show_default=True,
+    help="Curated historical gazetteer.",
+)
+@click.option(
+    "--regions",
+    "regions_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("gazetteer/regions.csv"),
+    show_default=True,
+    help="Regions of 1945 and their modern GeoNames admin1 codes.",
+)
+@click.option(
+    "--output-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_GAZETTEER,
+    show_default=True,
+    help="Where the built gazetteer goes.",
+)
+@params_option
+def gazetteer(curated_path: Path, regions_path: Path, output_dir: Path, params_path: Path) -> None:
+    """Build the gazetteer: GeoNames (offline) merged with the curated places.
+
+    \b
+    Example:
+        camps gazetteer --curated gazetteer/places.csv --output-dir gazetteer/build
+    """
+    from pipeline import gazetteer as stage
+
+    params = load_section(params_path, "gazetteer", stage.GazetteerParams)
+    _report("gazetteer", stage.run(curated_path, regions_path, output_dir, params))
+
+
+@cli.command()
+@input_option
+@output_option
+@encoding_option
+@params_option
+def transliterate(
+    input_path: Path, output_path: Path, encoding: str | None, params_path: Path
+) -> None:
+    """Add romaji and ranked Russian (Cyrillic and Latin) forms of each katakana name.
+
+    \b
+    Example:
+        camps transliterate --input raw/camps.csv --output output/stages/transliterated.csv
+    """
+    from pipeline import transliterate as stage
+
+    params = load_section(params_path, "transliterate", stage.TransliterateParams)
+    _report("transliterate", stage.run(input_path, output_path, params, encoding=encoding))
+
+
+@cli.command()
+@input_option
+@output_option
+@gazetteer_options
+@encoding_option
+@params_option
+def reconcile(
+    input_path: Path,
+    output_path: Path,
+    gazetteer_dir: Path,
+    overrides_path: Path,
+    encoding: str | None,
+    params_path: Path,
+) -> None:
+    """Tie each name to a gazetteer place, with a score and a decision.
+
+    \b
+    Example:
+        camps reconcile --input output/stages/transliterated.csv \\
+            --output output/stages/reconciled.csv
+    """
+    from pipeline import reconcile as stage
+
+    params = load_section(params_path, "reconcile", stage.ReconcileParams)
+    report = stage.run(
+        input_path, output_path, gazetteer_dir, overrides_path, params, encoding=encoding
+    )
+    _report("reconcile", report)
+
+
+@cli.command()
+@input_option
+@output_option
+@gazetteer_options
+@encoding_option
+@params_option
+def geocode(
+    input_path: Path,
+    output_path: Path,
+    gazetteer_dir: Path,
+    overrides_path: Path,
+    encoding: str | None,
+    params_path: Path,
+) -> None:
+    """Give each placed row a WGS84 point, its method, source, certainty and radius.
+
+    \b
+    Example:
+        camps geocode --input output/stages/reconciled.csv --output output/stages/geocoded.csv
+    """
+    from pipeline import geocode as stage
+
+    params = load_section(params_path, "geocode", stage.GeocodeParams)
+    report = stage.run(
+        input_path, output_path, gazetteer_dir, overrides_path, params, encoding=encoding
+    )
+    _report("geocode", report)
+
+
+@cli.command()
+@input_option
+@click.option(
+    "--output-dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for camps.gpkg, camps.geojson, by_class/, camps.lpf.json, unresolved.csv.",
+)
+@encoding_option
+@params_option
+def export(input_path: Path, output_dir: Path, encoding: str | None, params_path: Path) -> None:
+    """Write the styled GeoPackage, GeoJSON, Linked Places and unresolved list.
+
+    \b
+    Example:
+        camps export --input output/stages/geocoded.csv --output-dir output
+    """
+    from pipeline import export as stage
+
+    params = load_section(params_path, "export", stage.ExportParams)
+    _report("export", stage.run(input_path, output_dir, params, encoding=encoding))
+
+
+@cli.command(name="run")
+@input_option
+@click.option(
+    "--output-dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the layers; the stage CSVs go to its stages/ subfolder.",
+)
+@gazetteer_options
+@encoding_option
+@params_option
+def run_all(
+    input_path: Path,
+    output_dir: Path,
+    gazetteer_dir: Path,
+    overrides_path: Path,
+    encoding: str | None,
+    params_path: Path,
+) -> None:
+    """Run transliterate, reconcile, geocode and export on any raw file.
+
+    \b
+    Example:
+        camps run --input my_register.csv --output-dir results
+    """
+    from pipeline import export, geocode, reconcile, transliterate
+
+    stages = output_dir / "stages"
+    names = ("transliterated.csv", "reconciled.csv", "geocoded.csv")
+    t_path, r_path, g_path = (stages / name for name in names)
+    t_params = load_section(params_path, "transliterate", transliterate.TransliterateParams)
+    r_params = load_section(params_path, "reconcile", reconcile.ReconcileParams)
+    g_params = load_section(params_path, "geocode", geocode.GeocodeParams)
+    e_params = load_section(params_path, "export", export.ExportParams)
+    _report("transliterate", transliterate.run(input_path, t_path, t_params, encoding=encoding))
+    _report(
+        "reconcile", reconcile.run(t_path, r_path, gazetteer_dir, overrides_path, r_params)
+    )
+    _report("geocode", geocode.run(r_path, g_path, gazetteer_dir, overrides_path, g_params))
+    _report("export", export.run(g_path, output_dir, e_params))
+
+
+@cli.command()
+@click.argument("name")
+@click.option("-k", "--top", default=10, show_default=True, help="How many candidates.")
+@click.option("--json", "as_json", is_flag=True, help="Print the candidates as JSON.")
+@gazetteer_options
+@params_option
+def lookup(
+    name: str,
+    top: int,
+    as_json: bool,
+    gazetteer_dir: Path,
+    overrides_path: Path,
+    params_path: Path,
+) -> None:
+    """Print the ranked candidates, with their features, for one name.
+
+    \b
+    Example:
+        camps lookup ライチハ
+        camps lookup "チタ州カダラ" --top 5 --json
+    """
+    from pipeline import reconcile as stage
+
+    params = load_section(params_path, "reconcile", stage.ReconcileParams)
+    click.echo(stage.lookup(name, gazetteer_dir, overrides_path, params, top, as_json))
+
+
+@cli.command()
+@click.option(
+    "--input",
+    "input_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("output/stages/reconciled.csv"),
+    show_default=True,
+    help="Reconciled CSV whose review rows are listed.",
+)
+@click.option("--list", "list_only", is_flag=True, help="Only list the queue; record nothing.")
+@click.option("--accept", "accepts", multiple=True, help="RECORD_ID=PLACE_ID to accept.")
+@click.option("--reject", "rejects", multiple=True, help="RECORD_ID to mark as no place.")
+@click.option("--note", default="", help="Why: stored with the override.")
+@click.option("--source", default="", help="Where the evidence is: stored with the override.")
+@gazetteer_options
+@params_option
+def review(
+    input_path: Path,
+    list_only: bool,
+    accepts: tuple[str, ...],
+    rejects: tuple[str, ...],
+    note: str,
+    source: str,
+    gazetteer_dir: Path,
+    overrides_path: Path,
+    params_path: Path,
+) -> None:
+    """List the review queue and record accepts or rejects into overrides.csv.
+
+    \b
+    Examples:
+        camps review --list
+        camps review --accept r-1a2b3c4d5e=gn:2017487 --note "station name" --source URL
+        camps review --reject r-1a2b3c4d5e --note "not a place in the USSR"
+    """
+    from pipeline import reconcile as stage
+
+    click.echo(
+        stage.review(
+            input_path, gazetteer_dir, overrides_path, list_only, accepts, rejects, note, source
+        )
+    )
+
+
+@cli.command()
+@click.option(
+    "--gold",
+    "gold_path",
+    required=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Gold CSV: katakana, expected, lat, lon (empty expected = must not match).",
+)
+@click.option(
+    "--output",
+    "output_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the metrics as JSON here (DVC metrics).",
+)
+@gazetteer_options
+@params_option
+def evaluate(
+    gold_path: Path,
+    output_path: Path | None,
+    gazetteer_dir: Path,
+    overrides_path: Path,
+    params_path: Path,
+) -> None:
+    """Score transliteration and reconciliation against a gold file.
+
+    \b
+    Example:
+        camps evaluate --gold ../shared/data/gold_dev.csv --output output/metrics.json
+    """
+    from pipeline import evaluate as stage
+    from pipeline import reconcile
+
+    params = load_section(params_path, "reconcile", reconcile.ReconcileParams)
+    click.echo(stage.run(gold_path, gazetteer_dir, overrides_path, params, output_path))
+
+
+@cli.command()
+@click.option(
+    "--raw",
+    "raw_paths",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=(Path("raw/camps.csv"),),
+    show_default=True,
+    help="Raw camp files to check (repeatable).",
+)
+@click.option(
+    "--curated",
+    "curated_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("gazetteer/places.csv"),
+    show_default=True,
+)
+@click.option(
+    "--maps",
+    "maps_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("gazetteer/maps.csv"),
+    show_default=True,
+)
+@gazetteer_options
+def validate(
+    raw_paths: tuple[Path, ...],
+    curated_path: Path,
+    maps_path: Path,
+    gazetteer_dir: Path,
+    overrides_path: Path,
+) -> None:
+    """Check raw and gazetteer files; list every problem with file, row, column and fix.
+
+    \b
+    Example:
+        camps validate --raw raw/camps.csv
+    """
+    from pipeline import validate as stage
+
+    problems = stage.run(raw_paths, curated_path, maps_path, gazetteer_dir, overrides_path)
+    for problem in problems:
+        click.echo(problem, err=True)
+    if problems:
+        raise click.ClickException(f"{len(problems)} problem(s) found")
+    click.echo("validate: no problems found", err=True)
+
+
+def main() -> None:
+    """Entry point of the ``camps`` console script."""
+    cli(prog_name="camps")
+

@@ -1,0 +1,144 @@
+"""Closed sets and column contracts shared by the stages (see DESIGN.md)."""
+
+from __future__ import annotations
+
+import enum
+import math
+
+
+class SymbolClass(enum.StrEnum):
+    """The ministry map's symbol classes (NOTE 1), plus our ``unknown``."""
+
+    OVER_20000 = "over_20000"
+    OVER_10000 = "over_10000"
+    UNDER_10000 = "under_10000"
+    SMALL = "small"
+    UNKNOWN = "unknown"
+
+
+#: Legend text and label colour per class, in the map's order (NOTE 1 of the seed).
+LEGEND: dict[SymbolClass, tuple[str, str]] = {
+    SymbolClass.OVER_20000: ("Over 20,000 detained (large circle, heavy outline)", "#d7191c"),
+    SymbolClass.OVER_10000: ("Over 10,000 (black circle)", "#2b5fd9"),
+    SymbolClass.UNDER_10000: ("Less than 10,000 (small circle)", "#000000"),
+    SymbolClass.SMALL: ("Small number (triangle)", "#1a9641"),
+    SymbolClass.UNKNOWN: ("No class attested (not on the map's legend)", "#808080"),
+}
+
+
+class Decision(enum.StrEnum):
+    """How a name was tied to a place by the reconcile stage."""
+
+    AUTO = "auto"
+    REVIEW = "review"
+    OVERRIDE = "override"
+    UNRESOLVED = "unresolved"
+
+
+class Certainty(enum.StrEnum):
+    """Certainty of a point, in the Linked Places Format's vocabulary."""
+
+    CERTAIN = "certain"
+    LESS_CERTAIN = "less-certain"
+    UNCERTAIN = "uncertain"
+
+
+RAW_COLUMNS = (
+    "record_id",
+    "katakana",
+    "map_no",
+    "region",
+    "symbol_class",
+    "detainees",
+    "detainees_source",
+    "gupvi_camp_no",
+    "source",
+    "notes",
+)
+TRANSLITERATE_COLUMNS = (
+    "katakana_normalized",
+    "region_hint",
+    "romaji",
+    "latin_candidates",
+    "cyrillic_candidates",
+)
+RECONCILE_COLUMNS = ("place_id", "place_name", "score", "decision", "candidates")
+GEOCODE_COLUMNS = (
+    "lat",
+    "lon",
+    "geocode_method",
+    "geocode_source",
+    "certainty",
+    "uncertainty_km",
+)
+
+
+def parse_detainees(value: str) -> int | None:
+    """Parse a detainee figure such as ``"40,000"`` or ``"~30000"``; empty is ``None``.
+
+    >>> parse_detainees("40,000"), parse_detainees(" ~30000 "), parse_detainees("")
+    (40000, 30000, None)
+    """
+    text = value.strip().lstrip("~≈c.").replace(",", "").replace(" ", "").replace("_", "")
+    if not text:
+        return None
+    number = float(text)  # ValueError is the caller's to report with row and column
+    if not math.isfinite(number) or number < 0:
+        raise ValueError(f"not a count: {value!r}")
+    return int(number)
+
+
+def classify(symbol_class: str, detainees: str) -> SymbolClass:
+    """The class a row is drawn with: the printed class, else the sourced count's, else unknown.
+
+    DESIGN.md: never guess a class. A count of exactly 10,000 or 20,000 is not
+    "over" either bound, so it falls in the class below.
+
+    >>> classify("", "40,000"), classify("small", "40000"), classify("", "")
+    (<SymbolClass.OVER_20000: 'over_20000'>, <SymbolClass.SMALL: 'small'>, <SymbolClass.UNKNOWN: 'unknown'>)
+    """
+    printed = symbol_class.strip()
+    if printed and printed != SymbolClass.UNKNOWN:
+        return SymbolClass(printed)
+    count = parse_detainees(detainees)
+    if count is None:
+        return SymbolClass.UNKNOWN
+    if count > 20000:
+        return SymbolClass.OVER_20000
+    if count > 10000:
+        return SymbolClass.OVER_10000
+    return SymbolClass.UNDER_10000
+
+
+def assign_record_ids(rows: list[dict[str, str]], source: str) -> list[str]:
+    """Give every row a ``record_id``, keeping the ones the file has; return problems.
+
+    An id made here is stable: the hash of the row's katakana and its other
+    values, with ``-2``, ``-3`` … for identical rows, so reruns give the same ids.
+    A duplicate id that the file itself carries is reported, not renamed.
+
+    >>> rows = [{"katakana": "チタ"}, {"katakana": "チタ"}]
+    >>> assign_record_ids(rows, "x.csv"), [r["record_id"] for r in rows]
+    ([], ['r-08dd603e44', 'r-08dd603e44-2'])
+    """
+    import hashlib
+
+    problems: list[str] = []
+    seen: dict[str, int] = {}
+    made: dict[str, int] = {}
+    for number, row in enumerate(rows, start=2):
+        given = row.get("record_id", "").strip()
+        if given:
+            if given in seen:
+                problems.append(
+                    f"{source}: row {number}, column record_id: '{given}' repeats row "
+                    f"{seen[given]}: give each row its own id or leave the column empty"
+                )
+            seen.setdefault(given, number)
+            row["record_id"] = given
+            continue
+        payload = "\x1f".join(f"{k}={v}" for k, v in sorted(row.items()) if k != "record_id")
+        base = "r-" + hashlib.sha1(payload.encode("utf-8")).hexdigest()[:10]
+        made[base] = made.get(base, 0) + 1
+        row["record_id"] = base if made[base] == 1 else f"{base}-{made[base]}"
+    return problems
