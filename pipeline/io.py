@@ -182,9 +182,16 @@ def write_csv(target: Path, columns: Sequence[str], rows: Iterable[Row]) -> None
     """Write rows atomically as UTF-8 CSV with LF line ends, columns in the given order."""
     with atomic_path(target) as tmp, tmp.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(columns), lineterminator="\n")
+        # With LF line ends the csv module does not quote a cell holding a bare CR,
+        # which a reader then loses; quote such rows in full.
+        quoted = csv.DictWriter(
+            handle, fieldnames=list(columns), lineterminator="\n", quoting=csv.QUOTE_ALL
+        )
         writer.writeheader()
         for row in rows:
-            writer.writerow({name: row.get(name, "") for name in columns})
+            cells = {name: row.get(name, "") for name in columns}
+            has_cr = any("\r" in value for value in cells.values())
+            (quoted if has_cr else writer).writerow(cells)
 
 
 def merge_columns(existing: Sequence[str], added: Sequence[str]) -> list[str]:

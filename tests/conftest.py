@@ -1,0 +1,22 @@
+"""Shared fixtures. Each helper-specific fixture lives in its own test module."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session")
+def repo() -> Path:
+    """The repository root (tests may run from any folder)."""
+    return REPO
+
+
+@pytest.fixture()
+def runner() -> CliRunner:
+    """A click runner; click >= 8.2 keeps stdout and stderr apart."""
+    return CliRunner()

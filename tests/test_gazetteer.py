@@ -1,0 +1,121 @@
+"""The gazetteer stage on a real slice of GeoNames: merge, ids, regions, load."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pipeline import gazetteer
+from pipeline.errors import GazetteerError, InputDataError
+from pipeline.io import read_csv
+
+PARAMS = gazetteer.GazetteerParams(countries=("RU",))
+
+
+@pytest.fixture(scope="module")
+def primorye() -> dict[str, dict[str, object]]:
+    """GeoNames cities of Primorsky Krai (RU admin1 59) and Mongolia's Selenge, from the package."""
+    cities = gazetteer._geonames_cities()
+    return {
+        key: city
+        for key, city in cities.items()
+        if (city["countrycode"], city["admin1code"]) in {("RU", "59"), ("MN", "21")}
+    }
+
+
+def write_curated(folder: Path, extra_place: str = "") -> tuple[Path, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "places.csv").write_text(
+        "place_id,name,feature_type,region_id,country,lat,lon,point_source,geonames_id,maps,sources\n"
+        "ussuriysk,Ussuriysk,city,,RU,43.80467,131.95734,geonames:2014006,2014006,,"
+        "https://bystrov.ustrcr.cz/tabory/3103\n" + extra_place,
+        encoding="utf-8",
+    )
+    (folder / "place_names.csv").write_text(
+        "place_id,name,lang,period,source\n"
+        "ussuriysk,Ворошилов,ru,1935-1957,https://bystrov.ustrcr.cz/tabory/3103\n",
+        encoding="utf-8",
+    )
+    regions = folder / "regions.csv"
+    regions.write_text(
+        "region_id,name_1945,name_modern,country,admin1_codes,kana,latin,source\n"
+        "primorsky,Primorsky Krai,Primorsky Krai,RU,59,沿海地方|沿海州,Primorye,test\n",
+        encoding="utf-8",
+    )
+    return folder / "places.csv", regions
+
+
+def build(tmp_path: Path, cities: dict[str, dict[str, object]], extra: str = "") -> Path:
+    curated, regions = write_curated(tmp_path / "src", extra)
+    out = tmp_path / "build"
+    gazetteer.run(curated, regions, out, PARAMS, cities=cities)
+    return out
+
+
+def test_curated_place_takes_over_its_geonames_record(
+    tmp_path: Path, primorye: dict[str, dict[str, object]]
+) -> None:
+    g = gazetteer.load(build(tmp_path, primorye))
+    assert "gn:2014006" not in g.places
+    place = g.places["ussuriysk"]
+    assert place.curated and place.geonames_id == "2014006" and place.region_id == "primorsky"
+    names = {(n.name, n.lang, n.period) for n in g.names if n.place_id == "ussuriysk"}
+    assert ("Ворошилов", "ru", "1935-1957") in names  # curated Soviet-era name
+    assert ("Уссурийск", "und-Cyrl", "") in names  # GeoNames name, re-keyed
+    assert ("ウスリースク", "und-Kana", "") in names
+
+
+def test_only_selected_countries(tmp_path: Path, primorye: dict[str, dict[str, object]]) -> None:
+    g = gazetteer.load(build(tmp_path, primorye))
+    assert {p.country for p in g.places.values()} == {"RU"}
+    assert len(g.places) > 50
+
+
+def test_ids_are_stable_and_output_is_byte_identical(
+    tmp_path: Path, primorye: dict[str, dict[str, object]]
+) -> None:
+    first = build(tmp_path / "a", primorye)
+    second = build(tmp_path / "b", primorye)
+    for name in ("places.csv", "names.csv", "regions.csv"):
+        assert (first / name).read_bytes() == (second / name).read_bytes()
+
+
+def test_region_centroid_and_radius_come_from_member_places(
+    tmp_path: Path, primorye: dict[str, dict[str, object]]
+) -> None:
+    region = gazetteer.load(build(tmp_path, primorye)).regions["primorsky"]
+    assert region.n_places > 50
+    assert region.lat is not None and 42 < region.lat < 47
+    assert region.lon is not None and 130 < region.lon < 137
+    assert region.radius_km is not None and 100 < region.radius_km < 600
+    assert region.covers("RU", "59") and not region.covers("RU", "30")
+
+
+def test_curated_place_without_geonames_id_is_its_own_place(
+    tmp_path: Path, primorye: dict[str, dict[str, object]]
+) -> None:
+    extra = "krasnaya_zarya_chita,Krasnaya Zarya,settlement,,RU,,,,,,https://bystrov.ustrcr.cz/tabory/485\n"
+    g = gazetteer.load(build(tmp_path, primorye, extra))
+    place = g.places["krasnaya_zarya_chita"]
+    assert place.lat is None and place.curated
+
+
+def test_curated_id_may_not_look_like_geonames(
+    tmp_path: Path, primorye: dict[str, dict[str, object]]
+) -> None:
+    with pytest.raises(InputDataError, match="must be a non-empty slug"):
+        build(tmp_path, primorye, "gn:1,X,town,,RU,1,1,x,,,\n")
+
+
+def test_load_says_how_to_build(tmp_path: Path) -> None:
+    with pytest.raises(GazetteerError, match="run `dvc repro gazetteer`"):
+        gazetteer.load(tmp_path / "missing")
+
+
+def test_repo_gazetteer_meets_the_issue_counts(repo: Path) -> None:
+    build_dir = repo / "gazetteer" / "build"
+    _, places = read_csv(build_dir / "places.csv")
+    _, names = read_csv(build_dir / "names.csv")
+    assert len(places) >= 13_000
+    assert len(names) >= 50_000

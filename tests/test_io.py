@@ -1,0 +1,103 @@
+"""CSV reading and writing: encodings, BOM, CRLF, bad files, atomic writes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pipeline.errors import InputDataError, OutputError
+from pipeline.io import atomic_path, read_csv, write_csv
+
+HEADER = "katakana,notes\n"
+
+
+def test_bom_and_crlf(tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_bytes("katakana,notes\r\nチタ,x\r\n".encode("utf-8-sig"))
+    columns, rows = read_csv(path, required=("katakana",))
+    assert columns == ["katakana", "notes"]
+    assert rows == [{"katakana": "チタ", "notes": "x"}]
+
+
+def test_utf16_with_bom_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_bytes((HEADER + "カンスク,\n").encode("utf-16"))
+    assert read_csv(path)[1][0]["katakana"] == "カンスク"
+
+
+def test_shift_jis_is_named_with_the_fix(tmp_path: Path) -> None:
+    path = tmp_path / "sjis.csv"
+    path.write_bytes((HEADER + "ハバロフスク,メモ\n").encode("cp932"))
+    with pytest.raises(
+        InputDataError, match=r"not UTF-8 \(looks like Shift-JIS\).*--encoding cp932"
+    ):
+        read_csv(path)
+    assert read_csv(path, encoding="cp932")[1][0]["katakana"] == "ハバロフスク"
+
+
+def test_missing_column_lists_columns_found(tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_text("name,notes\nチタ,\n", encoding="utf-8")
+    with pytest.raises(
+        InputDataError, match=r"missing column\(s\) katakana; columns found: name, notes"
+    ):
+        read_csv(path, required=("katakana",))
+
+
+def test_empty_file_and_header_only(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.csv"
+    empty.write_text("", encoding="utf-8")
+    with pytest.raises(InputDataError, match="the file is empty"):
+        read_csv(empty, required=("katakana",))
+    header_only = tmp_path / "header.csv"
+    header_only.write_text(HEADER, encoding="utf-8")
+    assert read_csv(header_only, required=("katakana",))[1] == []
+
+
+def test_too_many_cells_names_the_row(tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_text(HEADER + "チタ,a\nカンスク,b,c\n", encoding="utf-8")
+    with pytest.raises(InputDataError, match="row 3: 3 cells but 2 columns"):
+        read_csv(path)
+
+
+def test_five_megabyte_cell(tmp_path: Path) -> None:
+    path = tmp_path / "big.csv"
+    big = "ア" * (5 * 1024 * 1024 // 3)
+    write_csv(path, ["katakana", "notes"], [{"katakana": "チタ", "notes": big}])
+    assert read_csv(path)[1][0]["notes"] == big
+
+
+def test_atomic_write_keeps_previous_file_on_failure(tmp_path: Path) -> None:
+    target = tmp_path / "out.csv"
+    target.write_text("old\n", encoding="utf-8")
+    with pytest.raises(RuntimeError), atomic_path(target) as tmp:
+        tmp.write_text("partial", encoding="utf-8")
+        raise RuntimeError("killed mid-write")
+    assert target.read_text(encoding="utf-8") == "old\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
+
+
+def test_unwritable_folder_is_reported(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x", encoding="utf-8")
+    with pytest.raises(OutputError, match="cannot write here"):
+        write_csv(blocker / "sub" / "out.csv", ["a"], [])
+
+
+cells = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=20)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(cells, cells), max_size=8))
+def test_round_trip_keeps_every_row_and_column(
+    tmp_path_factory: pytest.TempPathFactory, pairs: list[tuple[str, str]]
+) -> None:
+    path = tmp_path_factory.mktemp("rt") / "rt.csv"
+    rows = [{"katakana": a, "notes": b} for a, b in pairs]
+    write_csv(path, ["katakana", "notes"], rows)
+    _, back = read_csv(path)
+    assert back == [r for r in rows if any(v.strip() for v in r.values())]
