@@ -21,8 +21,27 @@ logger = logging.getLogger("pipeline")
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-DEFAULT_GAZETTEER = Path("gazetteer/build")
-DEFAULT_OVERRIDES = Path("gazetteer/overrides.csv")
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def project_default(relative: str) -> Callable[[], Path]:
+    """A default path: ``relative`` to the current folder, else to the project checkout.
+
+    So ``camps run --input my.csv --output-dir out`` works from any folder of a
+    user's machine, with the repo's params, gazetteer and overrides.
+    """
+
+    def default() -> Path:
+        here = Path(relative)
+        if here.exists() or not (PROJECT_ROOT / relative).exists():
+            return here
+        return PROJECT_ROOT / relative
+
+    return default
+
+
+DEFAULT_GAZETTEER = project_default("gazetteer/build")
+DEFAULT_OVERRIDES = project_default("gazetteer/overrides.csv")
 
 
 class CampsGroup(click.Group):
@@ -51,8 +70,8 @@ def params_option(func: F) -> F:
         "--params",
         "params_path",
         type=click.Path(dir_okay=False, path_type=Path),
-        default=Path("params.yaml"),
-        show_default=True,
+        default=project_default("params.yaml"),
+        show_default="params.yaml",
         help="Parameters file; one section per stage.",
     )(func)
 
@@ -71,7 +90,7 @@ def gazetteer_options(func: F) -> F:
         "overrides_path",
         type=click.Path(dir_okay=False, path_type=Path),
         default=DEFAULT_OVERRIDES,
-        show_default=True,
+        show_default="gazetteer/overrides.csv",
         help="Manual decisions that always win (created by `camps review`).",
     )(func)
     return click.option(
@@ -79,7 +98,7 @@ def gazetteer_options(func: F) -> F:
         "gazetteer_dir",
         type=click.Path(file_okay=False, path_type=Path),
         default=DEFAULT_GAZETTEER,
-        show_default=True,
+        show_default="gazetteer/build",
         help="Built gazetteer folder (the `gazetteer` stage writes it).",
     )(func)
 
@@ -126,22 +145,22 @@ def cli(verbose: int, quiet: bool) -> None:
     "--curated",
     "curated_path",
     type=click.Path(dir_okay=False, path_type=Path),
-    default=Path("gazetteer/places.csv"),
-    show_default=True,
+    default=project_default("gazetteer/places.csv"),
+    show_default="gazetteer/places.csv",
     help="Curated historical gazetteer.",
 )
 @click.option(
     "--regions",
     "regions_path",
     type=click.Path(dir_okay=False, path_type=Path),
-    default=Path("gazetteer/regions.csv"),
-    show_default=True,
+    default=project_default("gazetteer/regions.csv"),
+    show_default="gazetteer/regions.csv",
     help="Regions of 1945 and their modern GeoNames admin1 codes.",
 )
 @click.option(
     "--output-dir",
     type=click.Path(file_okay=False, path_type=Path),
-    default=DEFAULT_GAZETTEER,
+    default=Path("gazetteer/build"),
     show_default=True,
     help="Where the built gazetteer goes.",
 )
@@ -296,9 +315,7 @@ def run_all(
     g_params = load_section(params_path, "geocode", geocode.GeocodeParams)
     e_params = load_section(params_path, "export", export.ExportParams)
     _report("transliterate", transliterate.run(input_path, t_path, t_params, encoding=encoding))
-    _report(
-        "reconcile", reconcile.run(t_path, r_path, gazetteer_dir, overrides_path, r_params)
-    )
+    _report("reconcile", reconcile.run(t_path, r_path, gazetteer_dir, overrides_path, r_params))
     _report("geocode", geocode.run(r_path, g_path, gazetteer_dir, overrides_path, g_params))
     _report("export", export.run(g_path, output_dir, e_params))
 
@@ -335,8 +352,8 @@ def lookup(
     "--input",
     "input_path",
     type=click.Path(dir_okay=False, path_type=Path),
-    default=Path("output/stages/reconciled.csv"),
-    show_default=True,
+    default=project_default("output/stages/reconciled.csv"),
+    show_default="output/stages/reconciled.csv",
     help="Reconciled CSV whose review rows are listed.",
 )
 @click.option("--list", "list_only", is_flag=True, help="Only list the queue; record nothing.")
@@ -417,23 +434,23 @@ def evaluate(
     "raw_paths",
     multiple=True,
     type=click.Path(dir_okay=False, path_type=Path),
-    default=(Path("raw/camps.csv"),),
-    show_default=True,
+    default=lambda: (project_default("raw/camps.csv")(),),
+    show_default="raw/camps.csv",
     help="Raw camp files to check (repeatable).",
 )
 @click.option(
     "--curated",
     "curated_path",
     type=click.Path(dir_okay=False, path_type=Path),
-    default=Path("gazetteer/places.csv"),
-    show_default=True,
+    default=project_default("gazetteer/places.csv"),
+    show_default="gazetteer/places.csv",
 )
 @click.option(
     "--maps",
     "maps_path",
     type=click.Path(dir_okay=False, path_type=Path),
-    default=Path("gazetteer/maps.csv"),
-    show_default=True,
+    default=project_default("gazetteer/maps.csv"),
+    show_default="gazetteer/maps.csv",
 )
 @gazetteer_options
 def validate(
@@ -462,4 +479,3 @@ def validate(
 def main() -> None:
     """Entry point of the ``camps`` console script."""
     cli(prog_name="camps")
-
