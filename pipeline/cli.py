@@ -476,6 +476,73 @@ def validate(
     click.echo("validate: no problems found", err=True)
 
 
+@cli.command()
+@click.option(
+    "--rows",
+    "row_counts",
+    multiple=True,
+    type=click.IntRange(min=1),
+    default=(10_000,),
+    show_default=True,
+    help="Register sizes to run (repeatable).",
+)
+@click.option(
+    "--only",
+    type=click.Choice(["pipeline", "transliterate", "reconcile"]),
+    default="pipeline",
+    show_default=True,
+    help="The whole chain on a synthetic register, or one stage's core on N distinct names.",
+)
+@click.option(
+    "--workdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where the register and outputs go (default: a temporary folder, removed after).",
+)
+@gazetteer_options
+@params_option
+def bench(
+    row_counts: tuple[int, ...],
+    only: str,
+    workdir: Path | None,
+    gazetteer_dir: Path,
+    overrides_path: Path,
+    params_path: Path,
+) -> None:
+    """Time the stages on a synthetic register: rows/s, distinct names/s, peak memory.
+
+    \b
+    Examples:
+        camps bench --rows 10000 --rows 100000
+        camps bench --only transliterate --rows 100000
+        camps bench --only reconcile --rows 10000
+    """
+    import json
+    import shutil
+    import tempfile
+
+    from pipeline import bench as stage
+
+    for n in row_counts:
+        if only == "transliterate":
+            from pipeline import transliterate
+
+            click.echo(json.dumps(transliterate.bench(n), indent=2))
+            continue
+        if only == "reconcile":
+            from pipeline import reconcile
+
+            click.echo(json.dumps(reconcile.bench(n), indent=2))
+            continue
+        folder = workdir / f"rows-{n}" if workdir else Path(tempfile.mkdtemp(prefix="camps-bench-"))
+        try:
+            report = stage.run(n, folder, gazetteer_dir, overrides_path, params_path)
+        finally:
+            if workdir is None:
+                shutil.rmtree(folder, ignore_errors=True)
+        click.echo(stage.format_report(report))
+
+
 def main() -> None:
     """Entry point of the ``camps`` console script."""
     cli(prog_name="camps")
