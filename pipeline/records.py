@@ -94,8 +94,8 @@ def classify(symbol_class: str, detainees: str) -> SymbolClass:
     DESIGN.md: never guess a class. A count of exactly 10,000 or 20,000 is not
     "over" either bound, so it falls in the class below.
 
-    >>> classify("", "40,000"), classify("small", "40000"), classify("", "")
-    (<SymbolClass.OVER_20000: 'over_20000'>, <SymbolClass.SMALL: 'small'>, <SymbolClass.UNKNOWN: 'unknown'>)
+    >>> [str(classify(*pair)) for pair in (("", "40,000"), ("small", "40000"), ("", ""))]
+    ['over_20000', 'small', 'unknown']
     """
     printed = symbol_class.strip()
     if printed and printed != SymbolClass.UNKNOWN:
@@ -141,4 +141,35 @@ def assign_record_ids(rows: list[dict[str, str]], source: str) -> list[str]:
         base = "r-" + hashlib.sha1(payload.encode("utf-8")).hexdigest()[:10]
         made[base] = made.get(base, 0) + 1
         row["record_id"] = base if made[base] == 1 else f"{base}-{made[base]}"
+    return problems
+
+
+def check_raw_rows(rows: list[dict[str, str]], source: str) -> list[str]:
+    """Problems in the optional raw columns that later stages rely on, one line each.
+
+    ``symbol_class`` must be a class id of the legend and ``detainees`` a count, so
+    that a typo fails at the first stage with its row, not at export.
+
+    >>> rows = [{"katakana": "チタ", "symbol_class": "big", "detainees": "many"}]
+    >>> for problem in check_raw_rows(rows, "a.csv"):
+    ...     print(problem[:60])
+    a.csv: row 2, column symbol_class: 'big' is not a class: use
+    a.csv: row 2, column detainees: 'many' is not a count: write
+    """
+    classes = ", ".join(c.value for c in SymbolClass)
+    problems = []
+    for number, row in enumerate(rows, start=2):
+        printed = row.get("symbol_class", "").strip()
+        if printed and printed not in {c.value for c in SymbolClass}:
+            problems.append(
+                f"{source}: row {number}, column symbol_class: '{printed}' is not a class: "
+                f"use one of {classes} (or leave it empty)"
+            )
+        try:
+            parse_detainees(row.get("detainees", ""))
+        except ValueError:
+            problems.append(
+                f"{source}: row {number}, column detainees: '{row['detainees']}' is not a count: "
+                "write a whole number such as 10311 or 40,000, or leave it empty"
+            )
     return problems
