@@ -1,0 +1,424 @@
+"""Check the raw camp records and the curated gazetteer before anything is built on them.
+
+Every camp row and every coordinate must say where it comes from, and the later
+stages trust the column contracts of DESIGN.md. A bad cell found here costs a
+minute; found after export it costs a wrong point on somebody's map. Each
+problem is one line naming the file, the row, the column and the fix, so a
+user who transcribes a new raw file (for example the ministry map's legend)
+can correct it without reading the code.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from pipeline.errors import InputDataError
+from pipeline.io import Row, read_csv
+from pipeline.records import SymbolClass, classify, parse_detainees
+
+logger = logging.getLogger(__name__)
+
+PLACE_COLUMNS = (
+    "place_id",
+    "name",
+    "feature_type",
+    "admin_1945",
+    "region_id",
+    "country",
+    "lat",
+    "lon",
+    "point_source",
+    "geonames_id",
+    "maps",
+    "sources",
+    "note",
+)
+NAME_COLUMNS = ("place_id", "name", "lang", "period", "source")
+REGION_COLUMNS = (
+    "region_id",
+    "name_1945",
+    "name_modern",
+    "country",
+    "admin1_codes",
+    "kana",
+    "latin",
+    "source",
+)
+MAP_COLUMNS = ("id", "title", "publisher", "year", "series_scale", "place", "note")
+FEATURE_TYPES = frozenset({"city", "town", "settlement", "station", "region", "mine", "camp"})
+#: Today's countries on the territory of the former USSR, and Mongolia.
+COUNTRIES = frozenset(
+    {"RU", "UA", "BY", "KZ", "UZ", "KG", "TJ", "TM", "GE", "AM", "AZ", "MD", "LT", "LV", "EE"}
+    | {"MN"}
+)
+#: Coarse boxes (lat_min, lat_max, lon_min, lon_max) around the former USSR and Mongolia.
+#: They catch swapped or sign-flipped coordinates and points in China, Japan or
+#: Korea's heartlands; they are not a border: slivers of neighbours (eastern
+#: Poland, northern Iran, Hokkaido's eastern tip) fall inside.
+BOXES: tuple[tuple[float, float, float, float], ...] = (
+    (44.3, 70.5, 19.6, 60.0),  # European USSR, Baltic to Urals, Crimea
+    (38.3, 44.5, 39.9, 50.9),  # Caucasus
+    (35.1, 55.5, 46.5, 87.4),  # Central Asia and the Kazakh steppe
+    (49.0, 82.0, 60.0, 180.0),  # Siberia and the Far East north of the Amur
+    (64.0, 72.0, -180.0, -168.0),  # Chukotka east of the antimeridian
+    (42.2, 49.0, 127.5, 141.5),  # Primorye and the Amur bend
+    (45.8, 49.0, 141.5, 144.8),  # southern Sakhalin
+    (43.3, 49.0, 145.2, 157.0),  # Kuril Islands
+    (41.5, 52.2, 87.7, 120.0),  # Mongolia
+)
+SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+LANG_TAG = re.compile(r"^[a-z]{2,3}(?:-[A-Z][a-z]{3})?(?:-[A-Z]{2})?$")
+PERIOD = re.compile(r"^(?:(\d{4})|(\d{4})?-(\d{4})?)$")
+
+
+def inside_area(lat: float, lon: float) -> bool:
+    """Whether a point lies in one of the boxes around the former USSR and Mongolia.
+
+    >>> inside_area(43.1, 131.9), inside_area(131.9, 43.1)  # Vladivostok, swapped
+    (True, False)
+    >>> inside_area(39.9, 116.4), inside_area(35.7, 139.7)  # Beijing, Tokyo
+    (False, False)
+    """
+    return any(a <= lat <= b and c <= lon <= d for a, b, c, d in BOXES)
+
+
+def script_of(text: str) -> str:
+    """The script of a name's letters: ``Kana``, ``Cyrl``, ``Latn``, ``Hani``, ``mixed``.
+
+    Used to check that a name tagged ``ru`` is Cyrillic and ``ja-Kana`` katakana,
+    which catches names pasted into the wrong row or column.
+
+    >>> script_of("ホルモリン"), script_of("Ворошилов"), script_of("Suchan"), script_of("沿海州")
+    ('Kana', 'Cyrl', 'Latn', 'Hani')
+    """
+    found = set()
+    for char in text:
+        if not char.isalpha():
+            continue
+        name = unicodedata.name(char, "")
+        for prefix, script in (
+            ("KATAKANA", "Kana"),
+            ("HALFWIDTH KATAKANA", "Kana"),
+            ("HIRAGANA", "Kana"),
+            ("CYRILLIC", "Cyrl"),
+            ("LATIN", "Latn"),
+            ("CJK", "Hani"),
+        ):
+            if name.startswith(prefix):
+                found.add(script)
+                break
+        else:
+            found.add("other")
+    return found.pop() if len(found) == 1 else ("mixed" if found else "")
+
+
+def _problem(path: Path, row: int, column: str, what: str, fix: str) -> str:
+    """One problem line: file, row, column, what is wrong, and how to fix it."""
+    return f"{path}: row {row}, column {column}: {what}: {fix}"
+
+
+def _load(
+    path: Path, required: Sequence[str], problems: list[str], optional: bool = False
+) -> list[Row] | None:
+    """Read a CSV through pipeline.io, turning its errors into problem lines."""
+    if optional and not Path(path).exists():
+        return None
+    try:
+        return read_csv(path, required=required)[1]
+    except InputDataError as exc:
+        problems.append(str(exc))
+        return None
+
+
+def _unique(path: Path, rows: list[Row], column: str, problems: list[str]) -> None:
+    """Report repeated values of an id column."""
+    first: dict[str, int] = {}
+    for number, row in enumerate(rows, start=2):
+        value = row.get(column, "").strip()
+        if not value:
+            continue
+        if value in first:
+            problems.append(
+                _problem(
+                    path,
+                    number,
+                    column,
+                    f"'{value}' repeats row {first[value]}",
+                    "give each row its own id",
+                )
+            )
+        first.setdefault(value, number)
+
+
+def _filled(path: Path, rows: list[Row], columns: Iterable[str], problems: list[str]) -> None:
+    """Report empty cells in columns every row must fill."""
+    for number, row in enumerate(rows, start=2):
+        for column in columns:
+            if not row.get(column, "").strip():
+                problems.append(_problem(path, number, column, "empty", f"fill in the {column}"))
+
+
+def check_point(path: Path, number: int, row: Row) -> list[str]:
+    """Check a place's lat/lon pair: both or neither, numbers, inside the area.
+
+    >>> problem = check_point(Path("p.csv"), 2, {"lat": "131.9", "lon": "43.1", "note": ""})
+    >>> problem[0].split(": ")[:3]
+    ['p.csv', 'row 2, column lat', '131.9, 43.1 lies outside the former USSR and Mongolia']
+    """
+    lat, lon = row.get("lat", "").strip(), row.get("lon", "").strip()
+    if not lat and not lon:
+        if row.get("note", "").strip():
+            return []
+        fix = "give a point with its point_source, or say in note why there is none"
+        return [_problem(path, number, "lat", "no point and no note", fix)]
+    try:
+        y, x = float(lat), float(lon)
+    except ValueError:
+        fix = "write decimal degrees (WGS84), both lat and lon, or leave both empty"
+        return [_problem(path, number, "lat", f"'{lat}', '{lon}' is not a point", fix)]
+    if not inside_area(y, x):
+        what = f"{lat}, {lon} lies outside the former USSR and Mongolia"
+        return [_problem(path, number, "lat", what, "check for swapped lat/lon or a wrong sign")]
+    if not row.get("point_source", "").strip():
+        fix = "say where the point comes from (geonames:<id> or the source)"
+        return [_problem(path, number, "point_source", "empty for a point", fix)]
+    return []
+
+
+def check_place(path: Path, number: int, row: Row, regions: set[str], maps: set[str]) -> list[str]:
+    """Check one curated place row (id, type, country, point, GeoNames id, region, maps)."""
+    out: list[str] = []
+    pid = row["place_id"].strip()
+    if not SLUG.match(pid):
+        out.append(_problem(path, number, "place_id", f"'{pid}' is not a slug", "use a-z, 0-9, -"))
+    if row["feature_type"].strip() not in FEATURE_TYPES:
+        fix = f"use one of {', '.join(sorted(FEATURE_TYPES))}"
+        out.append(_problem(path, number, "feature_type", f"'{row['feature_type']}'", fix))
+    if row["country"].strip() not in COUNTRIES:
+        fix = "use today's ISO 3166 alpha-2 code of a former Soviet republic or MN"
+        out.append(_problem(path, number, "country", f"'{row['country']}'", fix))
+    out += check_point(path, number, row)
+    gid, source = row["geonames_id"].strip(), row["point_source"].strip()
+    if gid and not gid.isdigit():
+        out.append(_problem(path, number, "geonames_id", f"'{gid}'", "write the numeric id"))
+    if source.startswith("geonames:") and source != f"geonames:{gid}":
+        fix = "make point_source geonames:<geonames_id> or fix the id"
+        out.append(_problem(path, number, "point_source", f"'{source}' vs id '{gid}'", fix))
+    if row["region_id"].strip() not in regions:
+        what = f"'{row['region_id']}' is not in regions.csv"
+        out.append(_problem(path, number, "region_id", what, "add the region or fix the id"))
+    for map_id in _split(row["maps"]):
+        if map_id not in maps:
+            what = f"map '{map_id}' is not in maps.csv"
+            out.append(_problem(path, number, "maps", what, "use an id of maps.csv"))
+    if not row["sources"].strip() and not row["note"].strip():
+        fix = "cite the source URL(s), or say in note that the place is general knowledge"
+        out.append(_problem(path, number, "sources", "no source and no note", fix))
+    return out
+
+
+def _split(cell: str) -> list[str]:
+    """Split a ``|``-separated cell into its non-empty parts.
+
+    >>> _split(" A| B ||")
+    ['A', 'B']
+    """
+    return [part.strip() for part in cell.split("|") if part.strip()]
+
+
+def check_name(path: Path, number: int, row: Row, place_ids: set[str]) -> list[str]:
+    """Check one name row: known place, a valid language tag matching the script, a period."""
+    out: list[str] = []
+    if row["place_id"].strip() not in place_ids:
+        what = f"'{row['place_id']}' is not in places.csv"
+        out.append(_problem(path, number, "place_id", what, "add the place there first"))
+    lang, name = row["lang"].strip(), row["name"].strip()
+    if not LANG_TAG.match(lang):
+        fix = "use a BCP 47 tag such as en, ru, ja-Kana, ru-Latn"
+        out.append(_problem(path, number, "lang", f"'{lang}' is not a language tag", fix))
+    else:
+        expected = {"ru": "Cyrl", "en": "Latn", "ja-Kana": "Kana"}.get(lang)
+        if lang.endswith("-Latn"):
+            expected = "Latn"
+        found = script_of(name)
+        if expected and name and found != expected:
+            what = f"'{name}' is {found or 'not'} script, not {expected}"
+            out.append(_problem(path, number, "lang", what, "fix the tag or the name"))
+    match = PERIOD.match(row["period"].strip()) if row["period"].strip() else None
+    if row["period"].strip() and (match is None or not _ordered(row["period"])):
+        fix = "write YYYY-YYYY, -YYYY, YYYY- or YYYY (empty when current)"
+        out.append(_problem(path, number, "period", f"'{row['period']}'", fix))
+    if not name:
+        out.append(_problem(path, number, "name", "empty", "fill in the name or drop the row"))
+    if not row["source"].strip():
+        fix = "cite the source, or write 'dossier (general knowledge)'"
+        out.append(_problem(path, number, "source", "empty", fix))
+    return out
+
+
+def _ordered(period: str) -> bool:
+    """Whether a period's start year is not after its end year.
+
+    >>> _ordered("1935-1957"), _ordered("1957-1935"), _ordered("-1972")
+    (True, False, True)
+    """
+    years = [int(y) for y in period.strip().split("-") if y]
+    return years == sorted(years)
+
+
+def check_raw_row(path: Path, number: int, row: Row, place_ids: set[str] | None) -> list[str]:
+    """Check one raw camp row: katakana, source, class, count and its source, place id."""
+    out: list[str] = []
+    if not row.get("katakana", "").strip():
+        out.append(_problem(path, number, "katakana", "empty", "write the name as printed"))
+    if "source" not in row or not row["source"].strip():
+        fix = "cite where the row comes from (URL or publication and page)"
+        out.append(_problem(path, number, "source", "empty", fix))
+    out += _check_class(path, number, row)
+    pid = row.get("place_id", "").strip()
+    if pid and place_ids is not None and pid not in place_ids:
+        what = f"'{pid}' is not a gazetteer place"
+        fix = "use a place_id of gazetteer/places.csv (or the built gazetteer), or leave it empty"
+        out.append(_problem(path, number, "place_id", what, fix))
+    return out
+
+
+def _check_class(path: Path, number: int, row: Row) -> list[str]:
+    """Check symbol_class, detainees and detainees_source against each other.
+
+    A class printed on the map (``map_no`` filled) stands on its own; without a
+    map number the class must be the one the sourced count falls in, else unknown.
+    """
+    printed = row.get("symbol_class", "").strip()
+    valid = {c.value for c in SymbolClass}
+    if printed and printed not in valid:
+        fix = f"use one of {', '.join(sorted(valid))}"
+        return [_problem(path, number, "symbol_class", f"'{printed}'", fix)]
+    raw = row.get("detainees", "").strip()
+    try:
+        count = parse_detainees(raw)
+    except ValueError:
+        fix = "write a whole number such as 40000 (put '>', 'about' and ranges in notes)"
+        return [_problem(path, number, "detainees", f"'{raw}' is not a count", fix)]
+    out: list[str] = []
+    if count is not None and not row.get("detainees_source", "").strip():
+        fix = "cite the source that gives the figure, or empty the detainees cell"
+        out.append(_problem(path, number, "detainees_source", "empty for a count", fix))
+    if printed and not row.get("map_no", "").strip():
+        derived = classify("", raw).value
+        if printed != derived:
+            what = f"'{printed}' but the count gives '{derived}'"
+            fix = f"write {derived}, or fill map_no when the class is printed on the map"
+            out.append(_problem(path, number, "symbol_class", what, fix))
+    return out
+
+
+def _place_ids(path: Path) -> set[str]:
+    """The place ids of a places CSV (curated or built); empty when unreadable."""
+    try:
+        return {r["place_id"].strip() for r in read_csv(path, required=("place_id",))[1]}
+    except InputDataError:
+        return set()
+
+
+def check_gazetteer(
+    curated_path: Path, maps_path: Path, problems: list[str]
+) -> tuple[set[str], set[str]]:
+    """Check maps.csv, regions.csv, places.csv and place_names.csv; return place and map ids."""
+    maps = _load(maps_path, MAP_COLUMNS[:4], problems) or []
+    _unique(maps_path, maps, "id", problems)
+    _filled(maps_path, maps, ("id", "title", "year"), problems)
+    map_ids = {r["id"].strip() for r in maps}
+    regions_path = curated_path.with_name("regions.csv")
+    regions = _load(regions_path, REGION_COLUMNS[:6], problems) or []
+    _unique(regions_path, regions, "region_id", problems)
+    _filled(regions_path, regions, ("region_id", "name_1945", "country", "admin1_codes"), problems)
+    for number, row in enumerate(regions, start=2):
+        if row["country"].strip() and row["country"].strip() not in COUNTRIES:
+            fix = "use an ISO alpha-2 code of a former Soviet republic or MN"
+            problems.append(_problem(regions_path, number, "country", row["country"], fix))
+    places = _load(curated_path, PLACE_COLUMNS, problems) or []
+    _unique(curated_path, places, "place_id", problems)
+    _unique(curated_path, places, "geonames_id", problems)
+    _filled(curated_path, places, ("place_id", "name"), problems)
+    region_ids = {r["region_id"].strip() for r in regions}
+    for number, row in enumerate(places, start=2):
+        problems.extend(check_place(curated_path, number, row, region_ids, map_ids))
+    place_ids = {r["place_id"].strip() for r in places}
+    names_path = curated_path.with_name("place_names.csv")
+    for number, row in enumerate(_load(names_path, NAME_COLUMNS, problems) or [], start=2):
+        problems.extend(check_name(names_path, number, row, place_ids))
+    return place_ids, map_ids
+
+
+def check_overrides(path: Path, known: set[str], problems: list[str]) -> None:
+    """Check that override rows name known places (only the columns the file has).
+
+    GeoNames ids (``gn:…``) can only be checked once the gazetteer is built, so
+    they are skipped while ``known`` holds curated ids alone.
+    """
+    rows = _load(path, (), problems, optional=True)
+    if not rows:
+        return
+    built = any(pid.startswith("gn:") for pid in known)
+    for number, row in enumerate(rows, start=2):
+        pid = row.get("place_id", "").strip()
+        if not pid or (pid.startswith("gn:") and not built):
+            continue
+        if pid not in known:
+            what = f"'{pid}' is not a gazetteer place"
+            fix = "use an id that `camps lookup` lists, or rebuild the gazetteer"
+            problems.append(_problem(path, number, "place_id", what, fix))
+
+
+def run(
+    raw_paths: Sequence[Path],
+    curated_path: Path,
+    maps_path: Path,
+    gazetteer_dir: Path,
+    overrides_path: Path,
+) -> list[str]:
+    """Check every raw file and the gazetteer files; return one line per problem.
+
+    Parameters
+    ----------
+    raw_paths
+        Raw camp files (``raw/camps.csv``, a user's transcription of the map …).
+    curated_path
+        ``gazetteer/places.csv``; ``regions.csv`` and ``place_names.csv`` sit beside it.
+    maps_path
+        ``gazetteer/maps.csv``, the reference maps that places may cite.
+    gazetteer_dir
+        The built gazetteer; when its ``places.csv`` exists, raw and override
+        place ids are checked against it as well.
+    overrides_path
+        Manual decisions; checked only when the file exists.
+
+    Returns
+    -------
+    list of str
+        Empty when all is well; ``camps validate`` exits 1 otherwise.
+    """
+    problems: list[str] = []
+    curated_ids, _ = check_gazetteer(Path(curated_path), Path(maps_path), problems)
+    built_path = Path(gazetteer_dir) / "places.csv"
+    built_ids = _place_ids(built_path) if built_path.exists() else set()
+    for raw_path in raw_paths:
+        rows = _load(Path(raw_path), ("katakana",), problems)
+        if rows is None:
+            continue
+        _unique(Path(raw_path), rows, "record_id", problems)
+        for number, row in enumerate(rows, start=2):
+            problems.extend(check_raw_row(Path(raw_path), number, row, curated_ids | built_ids))
+            pid = row.get("place_id", "").strip()
+            if pid and built_ids and pid in curated_ids and pid not in built_ids:
+                what = f"'{pid}' is curated but missing from {built_path}"
+                fix = "rebuild the gazetteer (camps gazetteer)"
+                problems.append(_problem(Path(raw_path), number, "place_id", what, fix))
+    check_overrides(Path(overrides_path), curated_ids | built_ids, problems)
+    logger.info("validate: %d problem(s)", len(problems))
+    return problems
