@@ -1,0 +1,262 @@
+"""Tests of `camps validate`: each rule on a small bad file, and the repo's own files pass."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from pipeline import validate
+from pipeline.cli import cli
+
+DATA = Path(__file__).parent / "data" / "validate"
+
+PLACE = {
+    "place_id": "taishet",
+    "name": "Tayshet",
+    "feature_type": "town",
+    "admin_1945": "Irkutsk Oblast",
+    "region_id": "irkutsk",
+    "country": "RU",
+    "lat": "55.94043",
+    "lon": "98.00350",
+    "point_source": "geonames:1489870",
+    "geonames_id": "1489870",
+    "maps": "",
+    "sources": "https://bystrov.ustrcr.cz/tabory/6037",
+    "note": "",
+}
+NAME = {
+    "place_id": "taishet",
+    "name": "タイシェト",
+    "lang": "ja-Kana",
+    "period": "",
+    "source": "https://bystrov.ustrcr.cz/tabory/6037",
+}
+REGION = {
+    "region_id": "irkutsk",
+    "name_1945": "Irkutsk Oblast",
+    "name_modern": "Irkutsk Oblast",
+    "country": "RU",
+    "admin1_codes": "20",
+    "kana": "イルクーツク州",
+    "latin": "Irkutsk Oblast",
+    "source": "dossier",
+}
+MAP = {
+    "id": "A",
+    "title": "Union of Soviet Socialist Republic",
+    "publisher": "National Geographic Society",
+    "year": "1944",
+    "series_scale": "",
+    "place": "Washington",
+    "note": "",
+}
+RAW = {
+    "record_id": "taishet",
+    "katakana": "タイシェト",
+    "symbol_class": "over_20000",
+    "detainees": "40000",
+    "detainees_source": "https://bystrov.ustrcr.cz/tabory/6037",
+    "map_no": "",
+    "place_id": "taishet",
+    "source": "https://bystrov.ustrcr.cz/tabory/6037",
+}
+
+
+def write(path: Path, rows: list[dict[str, str]], columns: list[str] | None = None) -> Path:
+    """Write rows as a UTF-8 CSV (columns from the first row unless given)."""
+    columns = columns or list(rows[0])
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+@pytest.fixture()
+def files(tmp_path: Path) -> dict[str, Path]:
+    """A minimal valid set of raw and gazetteer files in tmp_path."""
+    gaz = tmp_path / "gazetteer"
+    gaz.mkdir()
+    return {
+        "places": write(gaz / "places.csv", [PLACE]),
+        "names": write(gaz / "place_names.csv", [NAME]),
+        "regions": write(gaz / "regions.csv", [REGION]),
+        "maps": write(gaz / "maps.csv", [MAP]),
+        "raw": write(tmp_path / "raw.csv", [RAW]),
+        "build": tmp_path / "build",
+        "overrides": gaz / "overrides.csv",
+    }
+
+
+def check(files: dict[str, Path]) -> list[str]:
+    """Run the validator on the fixture set."""
+    return validate.run(
+        [files["raw"]], files["places"], files["maps"], files["build"], files["overrides"]
+    )
+
+
+def test_minimal_set_is_valid(files: dict[str, Path]) -> None:
+    assert check(files) == []
+
+
+@pytest.mark.parametrize(
+    ("change", "column", "expected"),
+    [
+        ({"katakana": ""}, "katakana", "empty"),
+        ({"source": ""}, "source", "empty"),
+        ({"symbol_class": "huge"}, "symbol_class", "'huge'"),
+        ({"detainees": "many"}, "detainees", "not a count"),
+        ({"detainees_source": ""}, "detainees_source", "empty for a count"),
+        ({"symbol_class": "over_10000"}, "symbol_class", "the count gives 'over_20000'"),
+        ({"detainees": "", "detainees_source": ""}, "symbol_class", "gives 'unknown'"),
+        ({"place_id": "atlantis"}, "place_id", "'atlantis' is not a gazetteer place"),
+    ],
+)
+def test_raw_rules(files: dict[str, Path], change: dict[str, str], column: str, expected: str):
+    write(files["raw"], [{**RAW, **change}])
+    problems = check(files)
+    assert len(problems) == 1, problems
+    assert f"raw.csv: row 2, column {column}: " in problems[0]
+    assert expected in problems[0]
+
+
+def test_printed_class_with_map_number_stands(files: dict[str, Path]) -> None:
+    write(files["raw"], [{**RAW, "symbol_class": "small", "map_no": "17"}])
+    assert check(files) == []
+
+
+def test_raw_missing_katakana_column_and_duplicate_ids(files: dict[str, Path]) -> None:
+    write(files["raw"], [{"record_id": "a", "source": "x"}])
+    assert "missing column(s) katakana" in check(files)[0]
+    write(files["raw"], [RAW, RAW])
+    assert check(files) == [
+        f"{files['raw']}: row 3, column record_id: 'taishet' repeats row 2: "
+        "give each row its own id"
+    ]
+
+
+def test_raw_not_utf8_names_the_encoding(files: dict[str, Path]) -> None:
+    files["raw"].write_bytes("katakana,source\nタイシェト,x\n".encode("cp932"))
+    problems = check(files)
+    assert len(problems) == 1 and "not UTF-8" in problems[0] and "cp932" in problems[0]
+
+
+@pytest.mark.parametrize(
+    ("change", "column", "expected"),
+    [
+        ({"place_id": "Tai shet"}, "place_id", "not a slug"),
+        ({"feature_type": "village"}, "feature_type", "'village'"),
+        ({"country": "CN"}, "country", "'CN'"),
+        ({"lat": "98.00350", "lon": "55.94043"}, "lat", "outside the former USSR"),
+        ({"lat": "39.9", "lon": "116.4"}, "lat", "outside the former USSR"),
+        ({"lat": "55,9"}, "lat", "is not a point"),
+        ({"lat": "", "lon": ""}, "lat", "no point and no note"),
+        ({"point_source": "", "geonames_id": ""}, "point_source", "empty for a point"),
+        ({"geonames_id": "1489871"}, "point_source", "vs id '1489871'"),
+        ({"geonames_id": "x1", "point_source": "dossier"}, "geonames_id", "'x1'"),
+        ({"region_id": "siberia"}, "region_id", "not in regions.csv"),
+        ({"maps": "A|Z"}, "maps", "map 'Z' is not in maps.csv"),
+        ({"sources": ""}, "sources", "no source and no note"),
+    ],
+)
+def test_place_rules(files: dict[str, Path], change: dict[str, str], column: str, expected: str):
+    write(files["places"], [{**PLACE, **change}])
+    problems = [p for p in check(files) if "places.csv" in p.split(":")[0]]
+    assert len(problems) == 1, problems
+    assert f"row 2, column {column}: " in problems[0]
+    assert expected in problems[0]
+
+
+def test_place_without_point_but_with_note_passes(files: dict[str, Path]) -> None:
+    row = {**PLACE, "lat": "", "lon": "", "point_source": "", "geonames_id": "", "note": "lost"}
+    write(files["places"], [row])
+    assert check(files) == []
+
+
+def test_place_ids_and_geonames_ids_unique(files: dict[str, Path]) -> None:
+    write(files["places"], [PLACE, {**PLACE, "place_id": "tayshet-2"}, PLACE])
+    problems = check(files)
+    assert any("row 4, column place_id: 'taishet' repeats row 2" in p for p in problems)
+    assert any("row 3, column geonames_id: '1489870' repeats row 2" in p for p in problems)
+
+
+@pytest.mark.parametrize(
+    ("change", "column", "expected"),
+    [
+        ({"place_id": "nowhere"}, "place_id", "not in places.csv"),
+        ({"lang": "Japanese"}, "lang", "not a language tag"),
+        ({"lang": "ru"}, "lang", "is Kana script, not Cyrl"),
+        ({"name": "Тайшет", "lang": "ja-Kana"}, "lang", "is Cyrl script, not Kana"),
+        ({"period": "1957-1935"}, "period", "'1957-1935'"),
+        ({"period": "1930s"}, "period", "'1930s'"),
+        ({"source": ""}, "source", "empty"),
+    ],
+)
+def test_name_rules(files: dict[str, Path], change: dict[str, str], column: str, expected: str):
+    write(files["names"], [{**NAME, **change}])
+    problems = check(files)
+    assert len(problems) == 1, problems
+    assert "place_names.csv: row 2, column " + column in problems[0]
+    assert expected in problems[0]
+
+
+def test_region_and_map_rules(files: dict[str, Path]) -> None:
+    write(files["regions"], [{**REGION, "country": "CN"}])
+    write(files["maps"], [MAP, MAP])
+    problems = check(files)
+    assert any("regions.csv: row 2, column country: CN" in p for p in problems)
+    assert any("maps.csv: row 3, column id: 'A' repeats row 2" in p for p in problems)
+
+
+def test_overrides_name_known_places(files: dict[str, Path]) -> None:
+    rows = [
+        {"record_id": "r1", "place_id": "taishet"},
+        {"record_id": "r2", "place_id": "gn:1"},
+        {"record_id": "r3", "place_id": ""},
+        {"record_id": "r4", "place_id": "atlantis"},
+    ]
+    write(files["overrides"], rows)
+    problems = check(files)
+    assert len(problems) == 1 and "overrides.csv: row 5, column place_id: 'atlantis'" in problems[0]
+
+
+def test_built_gazetteer_is_checked_when_present(files: dict[str, Path]) -> None:
+    files["build"].mkdir()
+    write(files["build"] / "places.csv", [{"place_id": "gn:1"}])
+    write(files["overrides"], [{"record_id": "r1", "place_id": "gn:2"}])
+    problems = check(files)
+    assert len(problems) == 2, problems
+    assert "is curated but missing from" in problems[0]
+    assert "overrides.csv: row 2, column place_id: 'gn:2'" in problems[1]
+
+
+def test_bad_fixture_file_lists_every_problem(files: dict[str, Path]) -> None:
+    problems = validate.run(
+        [DATA / "raw_bad.csv"], files["places"], files["maps"], files["build"], files["overrides"]
+    )
+    columns = sorted(p.split(", column ")[1].split(":")[0] for p in problems)
+    assert columns == ["detainees", "detainees_source", "record_id", "source", "symbol_class"]
+
+
+def test_cli_passes_on_the_repo(repo: Path, runner, tmp_path: Path) -> None:
+    args = ["validate", "--raw", str(repo / "raw" / "camps.csv")]
+    args += ["--curated", str(repo / "gazetteer" / "places.csv")]
+    args += ["--maps", str(repo / "gazetteer" / "maps.csv")]
+    args += ["--gazetteer", str(tmp_path / "none"), "--overrides", str(tmp_path / "none.csv")]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 0, result.stderr
+    assert "validate: no problems found" in result.stderr
+
+
+def test_cli_exits_1_and_lists_problems(files: dict[str, Path], runner) -> None:
+    write(files["raw"], [{**RAW, "source": ""}])
+    args = ["validate", "--raw", str(files["raw"]), "--curated", str(files["places"])]
+    args += ["--maps", str(files["maps"]), "--gazetteer", str(files["build"])]
+    args += ["--overrides", str(files["overrides"])]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 1
+    assert "raw.csv: row 2, column source: empty: cite where the row comes from" in result.stderr
+    assert "Error: 1 problem(s) found" in result.stderr
