@@ -1,0 +1,1022 @@
+"""Reconcile stage: tie each katakana camp name to a gazetteer place, with a score.
+
+A name is only useful on a map once it is tied to the right settlement, and a
+historian must see how sure we are. Every distinct (name, region hint) is matched
+once against the whole built gazetteer by several signals, each reported as a
+feature of the candidate in the shape of the W3C reconciliation API:
+
+* ``name_exact``: the name in any script is a name of the place: the katakana
+  against GeoNames' Japanese names, the Cyrillic candidates of the transliterate
+  stage against Cyrillic names, its Latin candidates against Latin names;
+* ``kana_similarity``: every Cyrillic gazetteer name is rendered in katakana by
+  the Japanese conventions (:func:`pipeline.transliterate.kana_of_cyrillic`) and
+  compared with the input on :func:`pipeline.transliterate.match_key` forms, exact
+  or near (rapidfuzz, behind a bigram blocking index so that 10,000 names take
+  seconds, not minutes);
+* ``latin_similarity``: rapidfuzz between the Latin candidates (and romaji) and
+  the place's Latin names, a weaker cross-check;
+* ``partial_name``: only one word of a compound name matched (スパスク against
+  Спасск-Дальний), which is a weaker claim than the whole name;
+* ``soviet_name``: the name that matched is a curated name of a period, such as
+  Ворошилов (1935-1957), the names POWs heard;
+* ``region``: the region hint in 1945 terms (チタ州…) puts the place inside (+1)
+  or outside (-1) the unit of 1945;
+* ``feature_type``: a feature word of the cell (駅, 炭鉱 …) agrees with the
+  place's type (+1) or not (-1);
+* ``population`` (log scale) and ``curated`` (a place of the historical gazetteer)
+  as priors: a bare name means the larger, camp-related place more often.
+
+The features are added in a logistic model whose weights live in params.yaml, so
+the ``score`` reads as a probability. ``auto`` needs a high score *and* no rival: a
+different place far away that scores nearly as well (the many Spassks and
+Krasnaya Zaryas) sends the row to ``review``. Manual decisions in
+``gazetteer/overrides.csv`` always win and survive reruns.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import enum
+import json
+import logging
+import math
+import re
+import time
+import unicodedata
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from rapidfuzz import fuzz, process
+
+from pipeline import transliterate as tr
+from pipeline.errors import InputDataError, ParamsError
+from pipeline.gazetteer import Gazetteer, Place, Region, haversine_km, load
+from pipeline.io import Row, merge_columns, read_csv, write_csv
+from pipeline.records import RECONCILE_COLUMNS, Decision, assign_record_ids
+
+logger = logging.getLogger(__name__)
+
+OVERRIDE_COLUMNS = (
+    "record_id",
+    "katakana",
+    "place_id",
+    "lat",
+    "lon",
+    "decision",
+    "note",
+    "source",
+    "created",
+)
+
+
+# --------------------------------------------------------------------------- params
+
+
+@dataclasses.dataclass(frozen=True)
+class ReconcileParams:
+    """The ``reconcile`` section of params.yaml.
+
+    Attributes
+    ----------
+    top_k:
+        Candidates kept per name (the ``candidates`` JSON).
+    auto_threshold, review_threshold:
+        ``auto`` needs a score at or above the first (and no rival); below the
+        second nothing is plausible and the row is ``unresolved``.
+    auto_margin:
+        How far the best must score above every rival for ``auto``.
+    rival_km:
+        A candidate farther than this from the best is a different place (a
+        rival); a nearer one is the same town under another entry.
+    fuzzy_floor:
+        Lowest katakana similarity (0-1) that makes a place a candidate.
+    block_size:
+        Gazetteer keys compared in full per name, taken from the bigram index.
+    partial_factor:
+        Discount of a match on one word of a compound name.
+    weight_*, bias:
+        The logistic model: score = 1 / (1 + exp(-(bias + sum weight * feature))).
+    """
+
+    top_k: int = 5
+    auto_threshold: float = 0.85
+    review_threshold: float = 0.45
+    auto_margin: float = 0.15
+    rival_km: float = 50.0
+    fuzzy_floor: float = 0.7
+    block_size: int = 150
+    partial_factor: float = 0.85
+    weight_name: float = 6.0
+    weight_region: float = 2.0
+    weight_population: float = 1.5
+    weight_curated: float = 1.0
+    weight_soviet_name: float = 0.5
+    weight_feature_type: float = 0.5
+    bias: float = -5.2
+
+    def __post_init__(self) -> None:
+        if self.top_k < 1:
+            raise ParamsError(f"reconcile.top_k must be at least 1, got {self.top_k}")
+        if not 0 <= self.review_threshold <= self.auto_threshold <= 1:
+            raise ParamsError(
+                "reconcile: need 0 <= review_threshold <= auto_threshold <= 1, got "
+                f"{self.review_threshold} and {self.auto_threshold}"
+            )
+        if not 0 < self.fuzzy_floor <= 1:
+            raise ParamsError(f"reconcile.fuzzy_floor must be in (0, 1], got {self.fuzzy_floor}")
+
+
+class Feature(enum.StrEnum):
+    """The per-candidate signals (W3C reconciliation ``features``)."""
+
+    NAME_EXACT = "name_exact"
+    KANA = "kana_similarity"
+    LATIN = "latin_similarity"
+    PARTIAL = "partial_name"
+    SOVIET_NAME = "soviet_name"
+    REGION = "region"
+    FEATURE_TYPE = "feature_type"
+    POPULATION = "population"
+    CURATED = "curated"
+
+
+# --------------------------------------------------------------------------- folding
+
+
+def fold_cyrillic(text: str) -> str:
+    """Lower-case a Cyrillic name, ё as е, letters and digits only.
+
+    >>> fold_cyrillic("Спасск-Дальний"), fold_cyrillic("Артём")
+    ('спасскдальний', 'артем')
+    """
+    text = unicodedata.normalize("NFC", text).lower().replace("ё", "е")
+    return "".join(ch for ch in text if ch.isalnum())
+
+
+def fold_latin(text: str) -> str:
+    """Lower-case ASCII letters and digits of a Latin name: diacritics, marks and gaps go.
+
+    >>> fold_latin("Spassk-Dal’niy"), fold_latin("Artëm"), fold_latin("Krasnoyarsk-45")
+    ('spasskdalniy', 'artem', 'krasnoyarsk45')
+    """
+    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
+    return "".join(ch for ch in text if ch.isalnum())
+
+
+#: Evidence of an exact match on a Latin form, which is derived from a Cyrillic guess.
+LATIN_EXACT = 0.95
+
+
+def is_code(name: str) -> bool:
+    """Whether a GeoNames alternate name is a code (HTA, VIN), not a name to match.
+
+    >>> is_code("VIN"), is_code("Vin"), is_code("UFA1")
+    (True, False, True)
+    """
+    letters = [ch for ch in name if ch.isalnum()]
+    return len(letters) <= 4 and (name.isupper() or any(ch.isdigit() for ch in letters))
+
+
+def bigrams(key: str) -> list[str]:
+    """Bigrams of a key with boundary marks, the blocking units of the kana index.
+
+    >>> bigrams("チタ")
+    ['^チ', 'チタ', 'タ$']
+    """
+    padded = f"^{key}$"
+    return [padded[i : i + 2] for i in range(len(padded) - 1)]
+
+
+def population_prior(population: int) -> float:
+    """Population on a log scale, 0 for none and 1 from a million up.
+
+    >>> population_prior(0), population_prior(999_999), round(population_prior(10_000), 2)
+    (0.0, 1.0, 0.67)
+    """
+    return min(1.0, math.log10(population + 1) / 6.0)
+
+
+def sharpen(similarity: float) -> float:
+    """Evidence of a near-miss spelling: similarity cubed, so one letter off counts less.
+
+    Six-letter names one letter apart have similarity 0.83, which is often a
+    different place; ten letters one apart (0.9) are usually the same one.
+
+    >>> sharpen(1.0), round(sharpen(0.9), 3)
+    (1.0, 0.729)
+    """
+    return similarity**3
+
+
+def logistic(z: float) -> float:
+    """The logistic function.
+
+    >>> logistic(0.0)
+    0.5
+    """
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+# --------------------------------------------------------------------------- the index
+
+
+@dataclasses.dataclass(frozen=True)
+class NameEntry:
+    """One gazetteer name as the matcher sees it."""
+
+    place_id: str
+    name: str
+    script: str
+    period: str
+    partial: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class Index:
+    """The gazetteer prepared for matching: exact maps per script and a kana bigram index.
+
+    Built once per gazetteer folder and kept in memory (see :func:`get_index`).
+    """
+
+    gazetteer: Gazetteer
+    kana_keys: tuple[str, ...]
+    kana_entries: tuple[tuple[NameEntry, ...], ...]
+    key_ids: Mapping[str, int]
+    postings: Mapping[str, np.ndarray]
+    cyrillic: Mapping[str, tuple[NameEntry, ...]]
+    latin: Mapping[str, tuple[NameEntry, ...]]
+    latin_by_place: Mapping[str, tuple[str, ...]]
+    region_keys: Mapping[str, tuple[str, ...]]
+
+
+def _kana_forms(name: str, script: str) -> list[tuple[str, bool]]:
+    """Katakana keys of a gazetteer name: the whole name and, for compounds, each word."""
+    if script == "Kana":
+        return [(tr.match_key(name), False)]
+    if script != "Cyrl":
+        return []
+    forms = [(tr.match_key(tr.kana_of_cyrillic(name)), False)]
+    words = [w for w in re.split(r"[\s\-‐–—]+", name) if sum(ch.isalpha() for ch in w) >= 4]
+    if len(words) > 1:
+        forms.extend((tr.match_key(tr.kana_of_cyrillic(word)), True) for word in words)
+    return [(key, partial) for key, partial in forms if key]
+
+
+def build_index(gazetteer: Gazetteer) -> Index:
+    """Prepare a loaded gazetteer for matching (a second or two for the whole area)."""
+    started = time.perf_counter()
+    kana: dict[str, dict[tuple[str, bool], NameEntry]] = defaultdict(dict)
+    cyrillic: dict[str, list[NameEntry]] = defaultdict(list)
+    latin: dict[str, list[NameEntry]] = defaultdict(list)
+    latin_by_place: dict[str, dict[str, None]] = defaultdict(dict)
+    for item in gazetteer.names:
+        if item.place_id not in gazetteer.places:
+            continue
+        whole = NameEntry(item.place_id, item.name, item.script, item.period, False)
+        for key, partial in _kana_forms(item.name, item.script):
+            entry = dataclasses.replace(whole, partial=partial)
+            slot = kana[key]
+            known = slot.get((item.place_id, partial))
+            if known is None or (entry.period and not known.period):
+                slot[(item.place_id, partial)] = entry
+        if item.script == "Cyrl":
+            cyrillic[fold_cyrillic(item.name)].append(whole)
+        elif item.script == "Latn" and not is_code(item.name):
+            folded = fold_latin(item.name)
+            if folded:
+                latin[folded].append(whole)
+                latin_by_place[item.place_id][folded] = None
+    keys = tuple(sorted(kana))
+    grams: dict[str, list[int]] = defaultdict(list)
+    for number, key in enumerate(keys):
+        for gram in dict.fromkeys(bigrams(key)):
+            grams[gram].append(number)
+    region_keys: dict[str, list[str]] = defaultdict(list)
+    for region in gazetteer.regions.values():
+        for form in (*region.kana, *region.latin, region.name_1945, region.name_modern):
+            for key in (tr.match_key(form), fold_latin(form)):
+                if key and region.region_id not in region_keys[key]:
+                    region_keys[key].append(region.region_id)
+    index = Index(
+        gazetteer=gazetteer,
+        kana_keys=keys,
+        kana_entries=tuple(tuple(kana[key].values()) for key in keys),
+        key_ids={key: number for number, key in enumerate(keys)},
+        postings={gram: np.asarray(ids, dtype=np.int32) for gram, ids in grams.items()},
+        cyrillic={key: tuple(v) for key, v in cyrillic.items()},
+        latin={key: tuple(v) for key, v in latin.items()},
+        latin_by_place={pid: tuple(v) for pid, v in latin_by_place.items()},
+        region_keys={key: tuple(v) for key, v in region_keys.items()},
+    )
+    logger.info(
+        "reconcile: indexed %d places, %d kana keys in %.1f s",
+        len(gazetteer.places),
+        len(keys),
+        time.perf_counter() - started,
+    )
+    return index
+
+
+_INDEX_CACHE: dict[tuple[str, tuple[float, ...]], Index] = {}
+
+
+def get_index(gazetteer_dir: Path) -> Index:
+    """The index of a gazetteer folder, built once per process and file version."""
+    gazetteer_dir = Path(gazetteer_dir)
+    files = [gazetteer_dir / n for n in ("places.csv", "names.csv", "regions.csv")]
+    stamp = tuple(p.stat().st_mtime if p.exists() else -1.0 for p in files)
+    cache_key = (str(gazetteer_dir.resolve()), stamp)
+    if cache_key not in _INDEX_CACHE:
+        _INDEX_CACHE.clear()
+        _INDEX_CACHE[cache_key] = build_index(load(gazetteer_dir))
+    return _INDEX_CACHE[cache_key]
+
+
+# --------------------------------------------------------------------------- queries
+
+
+@dataclasses.dataclass(frozen=True)
+class Query:
+    """What the matcher knows about one name: kana key, hints and transliterations."""
+
+    text: str
+    key: str
+    words: tuple[str, ...]
+    region_hint: str
+    feature_hint: str
+    cyrillic: tuple[str, ...]
+    latin: tuple[str, ...]
+    romaji: str
+
+
+def split_list(value: str) -> tuple[str, ...]:
+    """Split a ``|``-separated cell into its non-empty items.
+
+    >>> split_list("Хабаровск| Хабаровськ |")
+    ('Хабаровск', 'Хабаровськ')
+    """
+    return tuple(item.strip() for item in value.split("|") if item.strip())
+
+
+def make_query(
+    katakana: str,
+    region_hint: str | None = None,
+    cyrillic: Sequence[str] | None = None,
+    latin: Sequence[str] | None = None,
+    romaji: str | None = None,
+    top_k: int = 5,
+) -> Query:
+    """Build a query from a cell; transliterations are computed when not given."""
+    parts = tr.split_name(katakana)
+    name = parts.name
+    if cyrillic is None:
+        cyrillic = [cyr for cyr, _ in tr.cyrillic_candidates(name, top_k)] if name else []
+    if latin is None:
+        latin = [tr.latin_of_cyrillic(cyr) for cyr in cyrillic]
+    if romaji is None:
+        romaji = tr.romanize(name) if name else ""
+    words = tuple(tr.match_key(w) for w in name.split("・") if w)
+    return Query(
+        text=katakana,
+        key=tr.match_key(name) if name else "",
+        words=tuple(w for w in words if len(w) >= 3) if len(words) > 1 else (),
+        region_hint=parts.region_hint if region_hint is None else region_hint,
+        feature_hint=parts.feature_hint,
+        cyrillic=tuple(cyrillic),
+        latin=tuple(dict.fromkeys(x for x in latin if x)),
+        romaji=romaji,
+    )
+
+
+# --------------------------------------------------------------------------- matching
+
+
+@dataclasses.dataclass(frozen=True)
+class Candidate:
+    """One ranked place for a name, with its per-feature values."""
+
+    place_id: str
+    name: str
+    score: float
+    features: tuple[tuple[Feature, float], ...]
+    matched: str
+    evidence: float
+
+    def feature(self, which: Feature) -> float:
+        """The value of one feature."""
+        return dict(self.features)[which]
+
+    def as_w3c(self, match: bool) -> dict[str, Any]:
+        """The W3C reconciliation API's candidate shape (plus the name that matched)."""
+        return {
+            "id": self.place_id,
+            "name": self.name,
+            "score": round(self.score, 4),
+            "match": match,
+            "features": [{"id": str(f), "value": round(v, 4)} for f, v in self.features],
+            "description": f"matched {self.matched}",
+        }
+
+
+@dataclasses.dataclass
+class _Hit:
+    """Best evidence gathered for one place while scanning the index (internal)."""
+
+    exact: float = 0.0
+    kana: float = 0.0
+    evidence: float = 0.0
+    partial: bool = False
+    period: str = ""
+    matched: str = ""
+
+    def add(self, entry: NameEntry, value: float, exact: bool, partial_factor: float) -> None:
+        """Record one matching name; the strongest (a Soviet-era one on ties) describes the hit."""
+        if exact:
+            self.exact = max(self.exact, value)
+        else:
+            self.kana = max(self.kana, value)
+        strength = (value if exact else sharpen(value)) * (partial_factor if entry.partial else 1.0)
+        if strength > self.evidence or (
+            strength == self.evidence and entry.period and not self.period
+        ):
+            self.evidence, self.partial, self.period = strength, entry.partial, entry.period
+            self.matched = f"{entry.name} ({entry.script})"
+
+
+def _kana_hits(query_key: str, index: Index, params: ReconcileParams) -> list[tuple[int, float]]:
+    """Keys near ``query_key``: the exact one and those found through shared bigrams."""
+    found: dict[int, float] = {}
+    exact = index.key_ids.get(query_key)
+    if exact is not None:
+        found[exact] = 1.0
+    arrays = [index.postings[g] for g in dict.fromkeys(bigrams(query_key)) if g in index.postings]
+    if not arrays:
+        return list(found.items())
+    counts = np.bincount(np.concatenate(arrays), minlength=len(index.kana_keys))
+    block = min(params.block_size, int(np.count_nonzero(counts)))
+    top = np.argpartition(counts, -block)[-block:] if block else np.array([], dtype=np.int64)
+    choices = {int(i): index.kana_keys[int(i)] for i in top if counts[int(i)] > 0}
+    cutoff = params.fuzzy_floor * 100
+    for _, similarity, number in process.extract(
+        query_key, choices, scorer=fuzz.ratio, score_cutoff=cutoff, limit=None
+    ):
+        found[number] = max(found.get(number, 0.0), similarity / 100.0)
+    return list(found.items())
+
+
+def gather(query: Query, index: Index, params: ReconcileParams) -> dict[str, _Hit]:
+    """Every place that some signal connects to the query, with its best name evidence."""
+    hits: dict[str, _Hit] = defaultdict(_Hit)
+    factor = params.partial_factor
+    keys = [(query.key, False)] + [(w, True) for w in query.words]
+    for key, from_word in keys:
+        if not key:
+            continue
+        for number, similarity in _kana_hits(key, index, params):
+            for entry in index.kana_entries[number]:
+                if from_word and not entry.partial:
+                    entry = dataclasses.replace(entry, partial=True)
+                exact = similarity >= 1.0 and entry.script == "Kana"
+                hits[entry.place_id].add(entry, similarity, exact, factor)
+    for rank, cyr in enumerate(query.cyrillic):
+        for entry in index.cyrillic.get(fold_cyrillic(cyr), ()):
+            hits[entry.place_id].add(entry, 1.0 - 0.02 * rank, True, factor)
+    # A Latin form is derived from a Cyrillic guess: a match on it alone is a step weaker.
+    for rank, lat in enumerate(query.latin):
+        for entry in index.latin.get(fold_latin(lat), ()):
+            hits[entry.place_id].add(entry, LATIN_EXACT - 0.02 * rank, True, factor)
+    return hits
+
+
+def _latin_similarity(query: Query, place_id: str, index: Index) -> float:
+    names = index.latin_by_place.get(place_id, ())
+    best = 0.0
+    # Romaji is a weak form of the name (habarofusuku) but it is all a raw cell may give.
+    for lat in (*query.latin[:2], query.romaji):
+        if not lat:
+            continue
+        found = process.extractOne(fold_latin(lat), names, scorer=fuzz.ratio)
+        if found is not None:
+            best = max(best, found[1] / 100.0)
+    return best
+
+
+def hinted_regions(hint: str, index: Index) -> tuple[Region, ...]:
+    """The 1945 units a region hint names (by katakana or Latin form)."""
+    if not hint.strip():
+        return ()
+    ids: list[str] = []
+    for part in split_list(hint.replace("・", "|")) or (hint,):
+        for key in (tr.match_key(part), fold_latin(part)):
+            ids.extend(index.region_keys.get(key, ()))
+    return tuple(index.gazetteer.regions[r] for r in dict.fromkeys(ids))
+
+
+def _inside(place: Place, region: Region) -> bool:
+    if place.region_id and place.region_id == region.region_id:
+        return True
+    if place.admin1 and region.covers(place.country, place.admin1):
+        return True
+    if (
+        place.lat is None
+        or place.lon is None
+        or region.lat is None
+        or region.lon is None
+        or region.radius_km is None
+    ):
+        return False
+    return haversine_km(place.lat, place.lon, region.lat, region.lon) <= region.radius_km
+
+
+_FEATURE_TYPES = {
+    "駅": ("station",),
+    "炭鉱": ("mine", "coal mine"),
+    "鉱山": ("mine",),
+    "市": ("city", "town", "populated place"),
+    "町": ("town", "populated place", "settlement"),
+    "村": ("village", "populated place", "settlement"),
+}
+
+
+def _feature_type_value(hint: str, place: Place) -> float:
+    """+1 when a feature word agrees with the place's type, -1 when it contradicts, else 0."""
+    wanted = [t for word in split_list(hint) for t in _FEATURE_TYPES.get(word, ())]
+    if not wanted or not place.feature_type:
+        return 0.0
+    kind = place.feature_type.lower()
+    return 1.0 if any(w in kind for w in wanted) else -1.0
+
+
+def score_hits(
+    query: Query, hits: Mapping[str, _Hit], index: Index, params: ReconcileParams
+) -> list[Candidate]:
+    """Turn gathered evidence into ranked, scored candidates (best first)."""
+    regions = hinted_regions(query.region_hint, index)
+    ranked = sorted(hits.items(), key=lambda item: (-item[1].evidence, item[0]))
+    out = []
+    for place_id, hit in ranked[: max(4 * params.top_k, 20)]:
+        place = index.gazetteer.places[place_id]
+        latin = _latin_similarity(query, place_id, index)
+        evidence = max(hit.evidence, 0.9 * sharpen(latin))
+        region = 0.0
+        if regions:
+            region = 1.0 if any(_inside(place, r) for r in regions) else -1.0
+        features = (
+            (Feature.NAME_EXACT, hit.exact),
+            (Feature.KANA, hit.kana),
+            (Feature.LATIN, latin),
+            (Feature.PARTIAL, 1.0 if hit.partial else 0.0),
+            (Feature.SOVIET_NAME, 1.0 if hit.period else 0.0),
+            (Feature.REGION, region),
+            (Feature.FEATURE_TYPE, _feature_type_value(query.feature_hint, place)),
+            (Feature.POPULATION, population_prior(place.population)),
+            (Feature.CURATED, 1.0 if place.curated else 0.0),
+        )
+        z = (
+            params.bias
+            + params.weight_name * evidence
+            + params.weight_region * region
+            + params.weight_population * population_prior(place.population)
+            + params.weight_curated * place.curated
+            + params.weight_soviet_name * bool(hit.period)
+            + params.weight_feature_type * _feature_type_value(query.feature_hint, place)
+        )
+        out.append(Candidate(place_id, place.name, logistic(z), features, hit.matched, evidence))
+    out.sort(key=lambda c: (-c.score, c.place_id))
+    return out
+
+
+def candidates(query: Query, index: Index, params: ReconcileParams) -> list[Candidate]:
+    """Ranked candidates for one query."""
+    return score_hits(query, gather(query, index, params), index, params)
+
+
+def _distance(a: Place, b: Place) -> float:
+    if None in (a.lat, a.lon, b.lat, b.lon):
+        return math.inf
+    return haversine_km(a.lat, a.lon, b.lat, b.lon)  # type: ignore[arg-type]
+
+
+def decide(ranked: Sequence[Candidate], index: Index, params: ReconcileParams) -> Decision:
+    """``auto`` only for a high score with no distant rival close behind.
+
+    A rival is a different place more than ``rival_km`` away whose score is within
+    ``auto_margin`` of the best, or whose name fits as well while no region hint
+    sets the two apart: the same name in several regions is for a human.
+    """
+    if not ranked or ranked[0].score < params.review_threshold:
+        return Decision.UNRESOLVED
+    best = ranked[0]
+    if best.score < params.auto_threshold:
+        return Decision.REVIEW
+    places = index.gazetteer.places
+    confirmed = best.feature(Feature.REGION) > 0
+    for other in ranked[1:]:
+        if _distance(places[best.place_id], places[other.place_id]) <= params.rival_km:
+            continue
+        if other.score >= best.score - params.auto_margin:
+            return Decision.REVIEW
+        same_name = other.evidence >= best.evidence - 0.02
+        if same_name and not confirmed and other.feature(Feature.REGION) >= 0:
+            return Decision.REVIEW
+    return Decision.AUTO
+
+
+# --------------------------------------------------------------------------- overrides
+
+
+@dataclasses.dataclass(frozen=True)
+class Override:
+    """A manual decision from overrides.csv."""
+
+    record_id: str
+    key: str
+    place_id: str
+    lat: float | None
+    lon: float | None
+    accept: bool
+    note: str
+    source: str
+    row: int
+
+
+def _parse_coordinate(path: Path, number: int, column: str, value: str, limit: float) -> float:
+    try:
+        out = float(value)
+    except ValueError:
+        out = math.nan
+    if not -limit <= out <= limit:
+        raise InputDataError(
+            f"{path}: row {number}, column {column}: '{value}' is not a {column} in decimal "
+            f"degrees (-{limit:g} to {limit:g}): fix it or leave both lat and lon empty"
+        )
+    return out
+
+
+def read_overrides(path: Path, gazetteer: Gazetteer) -> list[Override]:
+    """Read and check overrides.csv; a missing file means no overrides.
+
+    Every problem names the file, row and column with the fix: an unknown place id,
+    a decision other than accept/reject, a row with neither record_id nor katakana,
+    an accept without a place id or point, or a half-given point.
+    """
+    path = Path(path)
+    if not path.exists():
+        return []
+    _, rows = read_csv(path, required=("place_id", "decision"))
+    out = []
+    for number, row in enumerate(rows, start=2):
+        record_id = row.get("record_id", "").strip()
+        katakana = row.get("katakana", "").strip()
+        place_id = row.get("place_id", "").strip()
+        decision = row.get("decision", "").strip().lower()
+        where = f"{path}: row {number}"
+        if not record_id and not katakana:
+            raise InputDataError(f"{where}, column record_id: give a record_id or a katakana")
+        if decision not in ("accept", "reject"):
+            raise InputDataError(
+                f"{where}, column decision: '{row.get('decision', '')}' must be accept or reject"
+            )
+        if place_id and place_id not in gazetteer.places:
+            raise InputDataError(
+                f"{where}, column place_id: '{place_id}' is not a place of the gazetteer: use an "
+                "id from gazetteer/build/places.csv (see `camps lookup NAME`) or leave it empty "
+                "and give lat and lon"
+            )
+        lat_text, lon_text = row.get("lat", "").strip(), row.get("lon", "").strip()
+        if bool(lat_text) != bool(lon_text):
+            missing = "lon" if lat_text else "lat"
+            raise InputDataError(f"{where}, column {missing}: give both lat and lon, or neither")
+        lat = _parse_coordinate(path, number, "lat", lat_text, 90) if lat_text else None
+        lon = _parse_coordinate(path, number, "lon", lon_text, 180) if lon_text else None
+        if decision == "accept" and not place_id and lat is None:
+            raise InputDataError(
+                f"{where}, column place_id: an accept needs a place_id or a point (lat, lon)"
+            )
+        key = tr.match_key(tr.split_name(katakana).name) if katakana else ""
+        out.append(
+            Override(
+                record_id=record_id,
+                key=key,
+                place_id=place_id,
+                lat=lat,
+                lon=lon,
+                accept=decision == "accept",
+                note=row.get("note", "").strip(),
+                source=row.get("source", "").strip(),
+                row=number,
+            )
+        )
+    return out
+
+
+def find_override(overrides: Sequence[Override], record_id: str, key: str) -> Override | None:
+    """The override of a row: by record_id first, then by katakana key; the last row wins."""
+    by_record = [o for o in overrides if o.record_id and o.record_id == record_id]
+    if by_record:
+        return by_record[-1]
+    by_key = [o for o in overrides if not o.record_id and key and o.key == key]
+    return by_key[-1] if by_key else None
+
+
+# --------------------------------------------------------------------------- the stage
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    """The reconcile columns of one row."""
+
+    place_id: str
+    place_name: str
+    score: float
+    decision: Decision
+    candidates: tuple[Candidate, ...]
+
+    def columns(self) -> dict[str, str]:
+        """The row's values for RECONCILE_COLUMNS."""
+        matched = self.decision in (Decision.AUTO, Decision.OVERRIDE)
+        shown = [c.as_w3c(matched and c.place_id == self.place_id) for c in self.candidates]
+        return {
+            "place_id": self.place_id,
+            "place_name": self.place_name,
+            "score": f"{self.score:.4f}",
+            "decision": str(self.decision),
+            "candidates": json.dumps(shown, ensure_ascii=False),
+        }
+
+
+def resolve(query: Query, index: Index, params: ReconcileParams) -> Outcome:
+    """Rank and decide one query (no overrides)."""
+    ranked = candidates(query, index, params)
+    decision = decide(ranked, index, params)
+    top = tuple(ranked[: params.top_k])
+    if decision is Decision.UNRESOLVED or not top:
+        return Outcome("", "", top[0].score if top else 0.0, Decision.UNRESOLVED, top)
+    return Outcome(top[0].place_id, top[0].name, top[0].score, decision, top)
+
+
+def apply_override(
+    outcome: Outcome, override: Override, index: Index, params: ReconcileParams
+) -> Outcome:
+    """A manual decision wins: accept ties the row, reject drops one candidate or all."""
+    if override.accept:
+        place = index.gazetteer.places.get(override.place_id)
+        name = place.name if place else override.note
+        return Outcome(override.place_id, name, 1.0, Decision.OVERRIDE, outcome.candidates)
+    if not override.place_id:
+        return Outcome("", "", 0.0, Decision.UNRESOLVED, outcome.candidates)
+    kept = [c for c in outcome.candidates if c.place_id != override.place_id]
+    if not kept or kept[0].score < params.review_threshold:
+        return Outcome("", "", kept[0].score if kept else 0.0, Decision.UNRESOLVED, tuple(kept))
+    # A human said no to the first choice: the next one is never taken without a look.
+    return Outcome(kept[0].place_id, kept[0].name, kept[0].score, Decision.REVIEW, tuple(kept))
+
+
+def _query_of_row(row: Row, has_columns: bool, params: ReconcileParams) -> Query:
+    if not has_columns:
+        return make_query(row["katakana"], region_hint=None, top_k=params.top_k)
+    return make_query(
+        row["katakana"],
+        region_hint=row.get("region_hint", ""),
+        cyrillic=split_list(row.get("cyrillic_candidates", "")),
+        latin=split_list(row.get("latin_candidates", "")),
+        romaji=row.get("romaji", ""),
+    )
+
+
+def reconcile_rows(
+    rows: Sequence[Row],
+    index: Index,
+    overrides: Sequence[Override],
+    params: ReconcileParams,
+    has_columns: bool = True,
+) -> dict[str, int]:
+    """Fill the reconcile columns of ``rows`` in place; return counts per decision.
+
+    Each distinct query (name, hint, transliterations) is matched once.
+    """
+    cache: dict[Query, Outcome] = {}
+    counts = {str(d): 0 for d in Decision}
+    for row in rows:
+        query = _query_of_row(row, has_columns, params)
+        if query not in cache:
+            cache[query] = resolve(query, index, params)
+        outcome = cache[query]
+        override = find_override(overrides, row.get("record_id", ""), query.key)
+        if override is not None:
+            outcome = apply_override(outcome, override, index, params)
+        row.update(outcome.columns())
+        counts[str(outcome.decision)] += 1
+    counts["distinct_names"] = len(cache)
+    return counts
+
+
+def run(
+    input_path: Path,
+    output_path: Path,
+    gazetteer_dir: Path,
+    overrides_path: Path,
+    params: ReconcileParams,
+    encoding: str | None = None,
+) -> dict[str, int]:
+    """Reconcile a transliterated (or raw) CSV; keep every column and row; write atomically.
+
+    Returns
+    -------
+    dict
+        Rows per decision and the number of distinct names matched.
+    """
+    columns, rows = read_csv(Path(input_path), required=("katakana",), encoding=encoding)
+    has_columns = "cyrillic_candidates" in columns
+    if not has_columns:
+        logger.info("%s has no transliterate columns: computing them here", input_path)
+    problems = assign_record_ids(rows, str(input_path))
+    if problems:
+        raise InputDataError(problems[0])
+    index = get_index(Path(gazetteer_dir))
+    overrides = read_overrides(Path(overrides_path), index.gazetteer)
+    started = time.perf_counter()
+    counts = reconcile_rows(rows, index, overrides, params, has_columns)
+    logger.info("reconcile: %d rows in %.1f s", len(rows), time.perf_counter() - started)
+    out_columns = merge_columns(merge_columns(columns, ["record_id"]), RECONCILE_COLUMNS)
+    write_csv(Path(output_path), out_columns, rows)
+    return {"rows": len(rows), **counts}
+
+
+# --------------------------------------------------------------------------- lookup
+
+
+def lookup(
+    name: str,
+    gazetteer_dir: Path,
+    overrides_path: Path,
+    params: ReconcileParams,
+    top: int = 10,
+    as_json: bool = False,
+) -> str:
+    """Ranked candidates with their per-feature values for one name (``camps lookup``).
+
+    An override by katakana is applied and shown, as the stage would.
+    """
+    if top < 1:
+        raise ParamsError(f"--top must be at least 1, got {top}")
+    if not name.strip():
+        raise ParamsError("NAME is empty: give a katakana name such as ライチハ")
+    index = get_index(Path(gazetteer_dir))
+    overrides = read_overrides(Path(overrides_path), index.gazetteer)
+    wide = dataclasses.replace(params, top_k=top)
+    query = make_query(name, top_k=params.top_k)
+    outcome = resolve(query, index, wide)
+    override = find_override(overrides, "", query.key)
+    if override is not None:
+        outcome = apply_override(outcome, override, index, wide)
+    if as_json:
+        payload: dict[str, Any] = {
+            "query": name,
+            "key": query.key,
+            "region_hint": query.region_hint,
+            "cyrillic_candidates": list(query.cyrillic),
+            **outcome.columns(),
+        }
+        payload["score"] = round(outcome.score, 4)
+        payload["candidates"] = json.loads(outcome.columns()["candidates"])
+        return json.dumps(payload, ensure_ascii=False, indent=2)
+    return _lookup_table(name, query, outcome, index)
+
+
+def _lookup_table(name: str, query: Query, outcome: Outcome, index: Index) -> str:
+    head = (
+        f"{name}: decision {outcome.decision}, place {outcome.place_id or '-'} "
+        f"{outcome.place_name}, score {outcome.score:.2f}"
+    )
+    lines = [head, f"  key {query.key}; Cyrillic guesses: {', '.join(query.cyrillic) or '-'}"]
+    if query.region_hint:
+        regions = hinted_regions(query.region_hint, index)
+        found = ", ".join(r.region_id for r in regions) or "no region of regions.csv"
+        lines.append(f"  region hint {query.region_hint} -> {found}")
+    if not outcome.candidates:
+        lines.append("  no candidate: nothing in the gazetteer is near this name")
+        return "\n".join(lines)
+    short = {
+        Feature.NAME_EXACT: "exact",
+        Feature.KANA: "kana",
+        Feature.LATIN: "latin",
+        Feature.PARTIAL: "part",
+        Feature.SOVIET_NAME: "sov",
+        Feature.REGION: "region",
+        Feature.FEATURE_TYPE: "type",
+        Feature.POPULATION: "pop",
+        Feature.CURATED: "cur",
+    }
+    header = f"  {'#':>2} {'score':>5}  {'place_id':<22} {'name':<24}" + "".join(
+        f" {short[f]:>6}" for f in Feature
+    )
+    lines.append(header)
+    for rank, cand in enumerate(outcome.candidates, start=1):
+        values = dict(cand.features)
+        lines.append(
+            f"  {rank:>2} {cand.score:5.2f}  {cand.place_id:<22} {cand.name[:24]:<24}"
+            + "".join(f" {values[f]:6.2f}" for f in Feature)
+            + f"  {cand.matched}"
+        )
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- review
+
+
+def _parse_accept(text: str) -> tuple[str, str]:
+    record_id, sep, place_id = text.partition("=")
+    if not sep or not record_id.strip() or not place_id.strip():
+        raise ParamsError(
+            f"--accept {text!r}: write RECORD_ID=PLACE_ID, e.g. r-1a2b3c4d5e=gn:2017487"
+        )
+    return record_id.strip(), place_id.strip()
+
+
+def review(
+    input_path: Path,
+    gazetteer_dir: Path,
+    overrides_path: Path,
+    list_only: bool,
+    accepts: Sequence[str],
+    rejects: Sequence[str],
+    note: str = "",
+    source: str = "",
+    today: datetime.date | None = None,
+) -> str:
+    """List the review queue, or record accepts and rejects into overrides.csv.
+
+    Each recorded decision replaces an earlier one for the same record and is
+    written atomically, so a crash leaves the old overrides file whole.
+    """
+    if list_only and (accepts or rejects):
+        raise ParamsError("--list only lists: drop --accept/--reject, or drop --list to record")
+    _, rows = read_csv(Path(input_path), required=("record_id", "katakana", "decision"))
+    if not accepts and not rejects:
+        return _queue(rows, Path(input_path))
+    index = get_index(Path(gazetteer_dir))
+    by_id = {row["record_id"]: row for row in rows}
+    new: list[Row] = []
+    created = (today or datetime.date.today()).isoformat()
+    wanted = [(*_parse_accept(a), "accept") for a in accepts] + [
+        (r.strip(), "", "reject") for r in rejects
+    ]
+    for record_id, place_id, decision in wanted:
+        if record_id not in by_id:
+            raise ParamsError(
+                f"{record_id}: no row with this record_id in {input_path}: "
+                "pick one from `camps review --list`"
+            )
+        if place_id and place_id not in index.gazetteer.places:
+            raise ParamsError(
+                f"{place_id}: not a place id of {gazetteer_dir}/places.csv: pick one from the "
+                "row's candidates or from `camps lookup NAME`"
+            )
+        new.append(
+            {
+                "record_id": record_id,
+                "katakana": by_id[record_id]["katakana"],
+                "place_id": place_id,
+                "decision": decision,
+                "note": note,
+                "source": source,
+                "created": created,
+            }
+        )
+    _write_overrides(Path(overrides_path), new, index)
+    counts = f"{len(accepts)} accept(s), {len(rejects)} reject(s)"
+    return f"recorded {counts} into {overrides_path}; rerun `camps reconcile` to apply them"
+
+
+def _write_overrides(path: Path, new: Sequence[Row], index: Index) -> None:
+    """Merge new rows into overrides.csv (one row per record_id, the newest wins)."""
+    existing = read_csv(path, required=("place_id", "decision"))[1] if path.exists() else []
+    read_overrides(path, index.gazetteer)  # refuse to rewrite a file that is already broken
+    replaced = {row["record_id"] for row in new}
+    kept = [row for row in existing if not row.get("record_id") or row["record_id"] not in replaced]
+    write_csv(path, OVERRIDE_COLUMNS, [*kept, *new])
+
+
+def _queue(rows: Sequence[Row], path: Path) -> str:
+    queue = [row for row in rows if row["decision"] == Decision.REVIEW]
+    if not queue:
+        return f"{path}: the review queue is empty"
+    lines = [f"{path}: {len(queue)} row(s) to review"]
+    for row in queue:
+        lines.append(f"{row['record_id']}  {row['katakana']}  score {row.get('score', '')}")
+        try:
+            shown = json.loads(row.get("candidates") or "[]")
+        except json.JSONDecodeError:
+            raise InputDataError(
+                f"{path}: record {row['record_id']}, column candidates: not JSON: "
+                "rerun `camps reconcile` to rebuild it"
+            ) from None
+        for cand in shown:
+            lines.append(f"    {cand['id']:<22} {cand['name']:<28} {cand['score']:.2f}")
+    lines.append("record: camps review --accept RECORD_ID=PLACE_ID | --reject RECORD_ID")
+    return "\n".join(lines)
