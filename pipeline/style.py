@@ -1,0 +1,444 @@
+"""QGIS style (QML) and layer metadata (QMD) for the ``camps`` layer, built as XML text.
+
+The export stage stores both inside the GeoPackage, so a QGIS user who opens
+``camps.gpkg`` sees the ministry map's legend at once instead of grey dots. The XML
+is written by hand (no QGIS import: the pipeline must run without QGIS) in the
+format that QGIS 3.22 itself writes with *Save Style → QML*; ``tests/test_qgis.py``
+loads it in real QGIS to prove it is read as meant.
+
+Symbols follow NOTE 1 of the seed (DESIGN.md's table); label colours come from
+:data:`pipeline.records.LEGEND`. Rows whose place is still under review
+(``decision = 'review'``) keep their class symbol but get a dashed orange outline,
+through a data-defined stroke colour and stroke style on every symbol.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from typing import Any
+
+from pipeline.records import LEGEND, SymbolClass
+
+QGIS_VERSION = "3.22.16-Białowieża"
+DOCTYPE = "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>"
+#: Outline of a row under review: orange and dashed, so it reads as "not settled yet".
+REVIEW_COLOUR = "#ff7f00"
+REVIEW_STYLE = "dash"
+#: QgsProperty type 3 is an expression-based property.
+_EXPRESSION_PROPERTY = "3"
+
+
+@dataclasses.dataclass(frozen=True)
+class Marker:
+    """One marker symbol of the legend: a QGIS SimpleMarker's shape, size and colours."""
+
+    shape: str
+    size_mm: float
+    fill: str
+    outline: str
+    outline_mm: float
+
+
+#: NOTE 1: large circle with heavy outline; black circle; small white circle; triangle.
+MARKERS: dict[SymbolClass, Marker] = {
+    SymbolClass.OVER_20000: Marker("circle", 5.2, "#ffffff", "#000000", 1.0),
+    SymbolClass.OVER_10000: Marker("circle", 3.6, "#000000", "#000000", 0.3),
+    SymbolClass.UNDER_10000: Marker("circle", 2.6, "#ffffff", "#000000", 0.4),
+    SymbolClass.SMALL: Marker("triangle", 3.0, "#ffffff", "#000000", 0.4),
+    SymbolClass.UNKNOWN: Marker("circle", 2.4, "#bdbdbd", "#808080", 0.3),
+}
+
+
+def rgba(hex_colour: str) -> str:
+    """QGIS colour text ``r,g,b,a`` for ``#rrggbb``.
+
+    >>> rgba("#ff7f00")
+    '255,127,0,255'
+    """
+    value = hex_colour.lstrip("#")
+    red, green, blue = (int(value[i : i + 2], 16) for i in (0, 2, 4))
+    return f"{red},{green},{blue},255"
+
+
+def quote_sql(text: str) -> str:
+    """A QGIS expression string literal.
+
+    >>> quote_sql("it's")
+    "'it''s'"
+    """
+    return "'" + text.replace("'", "''") + "'"
+
+
+def label_colour_expression(field: str = "symbol_class") -> str:
+    """The QGIS expression giving each class its legend colour (red, blue, black, green, grey).
+
+    >>> label_colour_expression().startswith('CASE WHEN "symbol_class" = ')
+    True
+    """
+    whens = " ".join(
+        f'WHEN "{field}" = {quote_sql(cls.value)} THEN {quote_sql(colour)}'
+        for cls, (_, colour) in LEGEND.items()
+    )
+    return f"CASE {whens} ELSE {quote_sql(LEGEND[SymbolClass.UNKNOWN][1])} END"
+
+
+def review_expression(review: str, otherwise: str) -> str:
+    """A QGIS expression: ``review`` for rows under review, else ``otherwise``.
+
+    >>> review_expression("dash", "solid")
+    'CASE WHEN "decision" = \\'review\\' THEN \\'dash\\' ELSE \\'solid\\' END'
+    """
+    then, other = quote_sql(review), quote_sql(otherwise)
+    return f"CASE WHEN \"decision\" = 'review' THEN {then} ELSE {other} END"
+
+
+def _option(parent: ET.Element, name: str, value: str, kind: str = "QString") -> None:
+    ET.SubElement(parent, "Option", {"name": name, "value": value, "type": kind})
+
+
+def _properties(parent: ET.Element, tag: str, expressions: dict[str, str]) -> None:
+    """A QgsPropertyCollection: each named property driven by an expression."""
+    holder = ET.SubElement(parent, tag)
+    collection = ET.SubElement(holder, "Option", {"type": "Map"})
+    _option(collection, "name", "")
+    properties = ET.SubElement(collection, "Option", {"name": "properties"})
+    if expressions:
+        properties.set("type", "Map")
+    for key, expression in expressions.items():
+        prop = ET.SubElement(properties, "Option", {"name": key, "type": "Map"})
+        _option(prop, "active", "true", "bool")
+        _option(prop, "expression", expression)
+        _option(prop, "type", _EXPRESSION_PROPERTY, "int")
+    _option(collection, "type", "collection")
+
+
+def _symbol(parent: ET.Element, name: str, marker: Marker) -> None:
+    """A marker symbol with one SimpleMarker layer and the review outline override."""
+    attrs = {"type": "marker", "name": name, "alpha": "1", "clip_to_extent": "1"}
+    symbol = ET.SubElement(parent, "symbol", attrs | {"force_rhr": "0"})
+    _properties(symbol, "data_defined_properties", {})
+    layer = ET.SubElement(
+        symbol, "layer", {"class": "SimpleMarker", "enabled": "1", "locked": "0", "pass": "0"}
+    )
+    options = ET.SubElement(layer, "Option", {"type": "Map"})
+    settings = {
+        "angle": "0",
+        "color": rgba(marker.fill),
+        "horizontal_anchor_point": "1",
+        "joinstyle": "miter",
+        "name": marker.shape,
+        "offset": "0,0",
+        "offset_unit": "MM",
+        "outline_color": rgba(marker.outline),
+        "outline_style": "solid",
+        "outline_width": f"{marker.outline_mm:g}",
+        "outline_width_unit": "MM",
+        "scale_method": "diameter",
+        "size": f"{marker.size_mm:g}",
+        "size_unit": "MM",
+        "vertical_anchor_point": "1",
+    }
+    for key, value in settings.items():
+        _option(options, key, value)
+    _properties(
+        layer,
+        "data_defined_properties",
+        {
+            "outlineColor": review_expression(REVIEW_COLOUR, marker.outline),
+            "outlineStyle": review_expression(REVIEW_STYLE, "solid"),
+        },
+    )
+
+
+def _renderer(root: ET.Element, field: str) -> None:
+    """The categorized renderer: one category and one symbol per legend class."""
+    renderer = ET.SubElement(
+        root,
+        "renderer-v2",
+        {
+            "type": "categorizedSymbol",
+            "attr": field,
+            "symbollevels": "0",
+            "forceraster": "0",
+            "enableorderby": "0",
+            "referencescale": "-1",
+        },
+    )
+    categories = ET.SubElement(renderer, "categories")
+    symbols = ET.SubElement(renderer, "symbols")
+    for index, (cls, (legend, _)) in enumerate(LEGEND.items()):
+        attrs = {"symbol": str(index), "value": cls.value, "label": legend, "render": "true"}
+        ET.SubElement(categories, "category", attrs)
+        _symbol(symbols, str(index), MARKERS[cls])
+    ET.SubElement(renderer, "rotation")
+    ET.SubElement(renderer, "sizescale")
+
+
+def _labeling(root: ET.Element, label_expression: str, font: str) -> None:
+    """Simple labelling: the label text in the class's legend colour, with a white halo."""
+    labeling = ET.SubElement(root, "labeling", {"type": "simple"})
+    settings = ET.SubElement(labeling, "settings", {"calloutType": "simple"})
+    text_style = ET.SubElement(
+        settings,
+        "text-style",
+        {
+            "fieldName": label_expression,
+            "isExpression": "1",
+            "fontFamily": font,
+            "fontSize": "8",
+            "fontSizeUnit": "Point",
+            "fontWeight": "50",
+            "textColor": "0,0,0,255",
+            "textOpacity": "1",
+            "namedStyle": "Regular",
+            "multilineHeight": "1",
+            "allowHtml": "0",
+            "blendMode": "0",
+        },
+    )
+    ET.SubElement(
+        text_style,
+        "text-buffer",
+        {
+            "bufferDraw": "1",
+            "bufferSize": "0.5",
+            "bufferSizeUnits": "MM",
+            "bufferColor": "255,255,255,255",
+            "bufferOpacity": "1",
+            "bufferNoFill": "1",
+            "bufferJoinStyle": "128",
+            "bufferBlendMode": "0",
+        },
+    )
+    ET.SubElement(
+        settings,
+        "placement",
+        {"placement": "6", "dist": "1.8", "distUnits": "MM", "priority": "5", "quadOffset": "4"},
+    )
+    ET.SubElement(
+        settings,
+        "rendering",
+        {"drawLabels": "1", "obstacle": "1", "displayAll": "0", "upsidedownLabels": "0"},
+    )
+    _properties(settings, "dd_properties", {"Color": label_colour_expression()})
+
+
+def build_qml(label_expression: str, class_field: str = "symbol_class", font: str = "") -> str:
+    """The QGIS 3 style document (QML) for the ``camps`` layer.
+
+    Parameters
+    ----------
+    label_expression
+        QGIS expression for the label text (a field name in double quotes works).
+    class_field
+        Field holding the :class:`~pipeline.records.SymbolClass` value.
+    font
+        Label font family; empty lets QGIS pick its default. A CJK-capable font
+        (IPAGothic) keeps katakana labels readable.
+
+    >>> qml = build_qml('"label"')
+    >>> qml.startswith("<!DOCTYPE qgis"), qml.count("<category "), 'labelsEnabled="1"' in qml
+    (True, 5, True)
+    """
+    root = ET.Element(
+        "qgis",
+        {
+            "version": QGIS_VERSION,
+            "styleCategories": "Symbology|Labeling|Rendering",
+            "labelsEnabled": "1",
+            "hasScaleBasedVisibilityFlag": "0",
+            "minScale": "100000000",
+            "maxScale": "0",
+        },
+    )
+    _renderer(root, class_field)
+    _labeling(root, label_expression, font)
+    for tag, text in (("blendMode", "0"), ("featureBlendMode", "0"), ("layerOpacity", "1")):
+        ET.SubElement(root, tag).text = text
+    ET.SubElement(root, "layerGeometryType").text = "0"
+    return _serialise(root)
+
+
+@dataclasses.dataclass(frozen=True)
+class LayerMetadata:
+    """What the layer says about itself in QGIS's *Layer Properties → Metadata*."""
+
+    identifier: str
+    title: str
+    abstract: str
+    rights: Sequence[str]
+    licenses: Sequence[str]
+    sources: Sequence[tuple[str, str]]  # (name, URL or citation)
+    keywords: Sequence[str] = ()
+    language: str = "en"
+
+
+def build_qmd(meta: LayerMetadata) -> str:
+    """QGIS layer metadata (the ``.qmd`` format QGIS stores in ``gpkg_metadata``).
+
+    >>> qmd = build_qmd(LayerMetadata("camps", "T", "A", ["R"], ["CC BY 4.0"], [("S", "u")]))
+    >>> "<title>T</title>" in qmd and "<license>CC BY 4.0</license>" in qmd
+    True
+    """
+    root = ET.Element("qgis", {"version": QGIS_VERSION})
+    for tag, text in (
+        ("identifier", meta.identifier),
+        ("parentidentifier", ""),
+        ("language", meta.language),
+        ("type", "dataset"),
+        ("title", meta.title),
+        ("abstract", meta.abstract),
+    ):
+        ET.SubElement(root, tag).text = text
+    if meta.keywords:
+        keywords = ET.SubElement(root, "keywords", {"vocabulary": "gmd:topicCategory"})
+        for word in meta.keywords:
+            ET.SubElement(keywords, "keyword").text = word
+    links = ET.SubElement(root, "links")
+    for name, url in meta.sources:
+        ET.SubElement(links, "link", {"name": name, "type": "WWW:LINK", "url": url})
+    ET.SubElement(root, "fees").text = ""
+    for text in meta.licenses:
+        ET.SubElement(root, "license").text = text
+    for text in meta.rights:
+        ET.SubElement(root, "rights").text = text
+    ET.SubElement(root, "encoding").text = "UTF-8"
+    ET.SubElement(root, "extent")
+    return _serialise(root)
+
+
+def _serialise(root: ET.Element) -> str:
+    ET.indent(root, space="  ")
+    return DOCTYPE + "\n" + ET.tostring(root, encoding="unicode") + "\n"
+
+
+# --- Static preview (map.png): the same legend drawn with matplotlib ---------------------
+
+#: Extent shown when there is no point: the USSR and Mongolia (lon min, lon max, lat min, lat max).
+DEFAULT_EXTENT = (20.0, 180.0, 35.0, 75.0)
+_MPL_SHAPES = {"circle": "o", "triangle": "^"}
+
+
+@dataclasses.dataclass(frozen=True)
+class PreviewPoint:
+    """What the preview needs of one camp: where, its class, label and review state."""
+
+    lon: float
+    lat: float
+    symbol_class: SymbolClass
+    label: str
+    review: bool
+
+
+def preview_extent(points: Sequence[PreviewPoint], pad: float = 4.0) -> tuple[float, ...]:
+    """The lon/lat box around the points, padded, kept on the globe.
+
+    >>> preview_extent([PreviewPoint(130.0, 45.0, SymbolClass.SMALL, "", False)])
+    (126.0, 134.0, 41.0, 49.0)
+    >>> preview_extent([]) == DEFAULT_EXTENT
+    True
+    """
+    if not points:
+        return DEFAULT_EXTENT
+    lons = [p.lon for p in points]
+    lats = [p.lat for p in points]
+    return (
+        max(-180.0, min(lons) - pad),
+        min(180.0, max(lons) + pad),
+        max(-90.0, min(lats) - pad),
+        min(90.0, max(lats) + pad),
+    )
+
+
+def _points_size(marker: Marker) -> float:
+    """matplotlib scatter size (points²) for a marker ``size_mm`` across."""
+    return (marker.size_mm / 25.4 * 72) ** 2
+
+
+def draw_preview(points: Sequence[PreviewPoint], boundaries: Any, title: str, credit: str) -> Any:
+    """A matplotlib figure: outlines, graticule, the legend's symbols, labels and legend.
+
+    ``boundaries`` is a GeoDataFrame of country polygons or ``None`` (then only the
+    lon/lat graticule is drawn). The projection is plain lon/lat with the aspect
+    set for the middle latitude, which keeps Siberia recognisable without pyproj.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+    from matplotlib.lines import Line2D
+
+    west, east, south, north = preview_extent(points)
+    stretch = 1 / math.cos(math.radians((south + north) / 2))
+    height = min(9.0, max(3.5, 8.0 * (north - south) * stretch / (east - west)))
+    figure, axes = pyplot.subplots(figsize=(11, height + 1.2), layout="constrained")
+    axes.set_xlim(west, east)
+    axes.set_ylim(south, north)
+    axes.set_aspect(stretch)
+    axes.set_facecolor("#dfeaf2")
+    if boundaries is not None:
+        boundaries.plot(ax=axes, facecolor="#f6f3ea", edgecolor="#8c8c8c", linewidth=0.5)
+    axes.grid(color="#b8c4cc", linewidth=0.3, linestyle=":")
+    for klass, marker in MARKERS.items():
+        for review in (False, True):
+            chosen = [p for p in points if p.symbol_class is klass and p.review is review]
+            if not chosen:
+                continue
+            axes.scatter(
+                [p.lon for p in chosen],
+                [p.lat for p in chosen],
+                s=_points_size(marker),
+                marker=_MPL_SHAPES[marker.shape],
+                facecolors=marker.fill,
+                edgecolors=REVIEW_COLOUR if review else marker.outline,
+                linewidths=marker.outline_mm / 25.4 * 72 * (1.6 if review else 1),
+                linestyles="--" if review else "-",
+                zorder=3,
+            )
+    for point in points:
+        axes.annotate(
+            point.label,
+            (point.lon, point.lat),
+            xytext=(4, 3),
+            textcoords="offset points",
+            fontsize=5.5,
+            color=LEGEND[point.symbol_class][1],
+            zorder=4,
+        )
+    handles = [
+        Line2D(
+            [],
+            [],
+            linestyle="none",
+            marker=_MPL_SHAPES[m.shape],
+            markersize=m.size_mm / 25.4 * 72,
+            markerfacecolor=m.fill,
+            markeredgecolor=m.outline,
+            markeredgewidth=m.outline_mm / 25.4 * 72,
+            label=LEGEND[k][0],
+        )
+        for k, m in MARKERS.items()
+    ]
+    handles.append(
+        Line2D(
+            [],
+            [],
+            linestyle="none",
+            marker="o",
+            markersize=8,
+            markerfacecolor="#ffffff",
+            markeredgecolor=REVIEW_COLOUR,
+            markeredgewidth=1.5,
+            label="Place under review (dashed orange outline)",
+        )
+    )
+    axes.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=7)
+    axes.set_title(title, fontsize=10)
+    axes.set_xlabel("longitude (°E)", fontsize=7)
+    axes.set_ylabel("latitude (°N)", fontsize=7)
+    axes.tick_params(labelsize=6)
+    figure.text(0.005, 0.005, credit, fontsize=5.5, color="#555555")
+    return figure

@@ -1,0 +1,131 @@
+"""Open camps.gpkg in real QGIS (headless), report its default style and render a PNG.
+
+Run by tests/test_qgis.py with Debian's ``/usr/bin/python3`` (QGIS 3.22 bindings,
+package python3-qgis) and ``QT_QPA_PLATFORM=offscreen``:
+
+    /usr/bin/python3 tests/qgis_check.py output/camps.gpkg /tmp/camps.png
+
+Prints one JSON object on stdout: what QGIS read (validity, feature counts,
+renderer type, categories, label state and expression, layer metadata) and how
+many pixels of the rendered image differ from the background. Exit 0 when QGIS
+could open the file at all; the test judges the report. Not part of the pipeline
+(which never imports QGIS) and not collected by pytest (no ``test_`` prefix).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from qgis.core import (
+    Qgis,
+    QgsApplication,
+    QgsMapRendererSequentialJob,
+    QgsMapSettings,
+    QgsSimpleMarkerSymbolLayerBase,
+    QgsSymbolLayer,
+    QgsVectorLayer,
+)
+from qgis.PyQt.QtCore import QSize
+from qgis.PyQt.QtGui import QColor
+
+BACKGROUND = QColor(255, 255, 255)
+
+
+def _dd_keys(symbol_layer: QgsSymbolLayer) -> list[int]:
+    return list(symbol_layer.dataDefinedProperties().propertyKeys())
+
+
+def style_report(layer: QgsVectorLayer) -> dict[str, object]:
+    """What QGIS made of the default style stored in the GeoPackage."""
+    renderer = layer.renderer()
+    report: dict[str, object] = {"renderer": renderer.type() if renderer else None}
+    names = {key: d.name() for key, d in QgsSymbolLayer.propertyDefinitions().items()}
+    if renderer is not None and renderer.type() == "categorizedSymbol":
+        report["class_attribute"] = renderer.classAttribute()
+        report["categories"] = [
+            {
+                "value": category.value(),
+                "label": category.label(),
+                "shape": QgsSimpleMarkerSymbolLayerBase.encodeShape(
+                    category.symbol().symbolLayer(0).shape()
+                ),
+                "size": category.symbol().size(),
+                "data_defined": sorted(
+                    names.get(key, str(key)) for key in _dd_keys(category.symbol().symbolLayer(0))
+                ),
+            }
+            for category in renderer.categories()
+        ]
+    report["labels_enabled"] = layer.labelsEnabled()
+    labeling = layer.labeling()
+    report["labeling"] = labeling.type() if labeling else None
+    if labeling is not None and labeling.type() == "simple":
+        settings = labeling.settings()
+        report["label_expression"] = settings.fieldName
+        report["label_is_expression"] = settings.isExpression
+        report["label_colour_data_defined"] = settings.dataDefinedProperties().isActive(
+            settings.Color
+        )
+    metadata = layer.metadata()
+    report["metadata_title"] = metadata.title()
+    report["metadata_abstract"] = metadata.abstract()
+    report["metadata_rights"] = list(metadata.rights())
+    return report
+
+
+def render(layer: QgsVectorLayer, png: str) -> int:
+    """Render the layer to ``png`` and count the pixels that are not background."""
+    settings = QgsMapSettings()
+    settings.setLayers([layer])
+    settings.setDestinationCrs(layer.crs())
+    extent = layer.extent()
+    extent.scale(1.3)
+    settings.setExtent(extent)
+    settings.setOutputSize(QSize(800, 500))
+    settings.setBackgroundColor(BACKGROUND)
+    job = QgsMapRendererSequentialJob(settings)
+    job.start()
+    job.waitForFinished()
+    image = job.renderedImage()
+    image.save(png, "PNG")
+    background = BACKGROUND.rgb()
+    return sum(
+        1
+        for y in range(image.height())
+        for x in range(image.width())
+        if image.pixel(x, y) != background
+    )
+
+
+def main(gpkg: str, png: str) -> int:
+    app = QgsApplication([], False)
+    app.initQgis()
+    try:
+        camps = QgsVectorLayer(f"{gpkg}|layername=camps", "camps", "ogr")
+        unresolved = QgsVectorLayer(f"{gpkg}|layername=unresolved", "unresolved", "ogr")
+        report: dict[str, object] = {
+            "qgis_version": Qgis.QGIS_VERSION,
+            "camps_valid": camps.isValid(),
+            "unresolved_valid": unresolved.isValid(),
+        }
+        if camps.isValid():
+            report["camps_features"] = camps.featureCount()
+            report["camps_crs"] = camps.crs().authid()
+            report["unresolved_features"] = unresolved.featureCount()
+            report.update(style_report(camps))
+            report["non_background_pixels"] = render(camps, png)
+        print(json.dumps(report, ensure_ascii=False))
+        return 0 if camps.isValid() else 1
+    finally:
+        app.exitQgis()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3:
+        sys.stderr.write("usage: qgis_check.py CAMPS.gpkg OUT.png\n")
+        sys.exit(2)
+    sys.exit(main(sys.argv[1], sys.argv[2]))
