@@ -33,7 +33,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
+from geopy.adapters import RequestsAdapter
 from geopy.exc import (
     GeocoderParseError,
     GeocoderRateLimited,
@@ -46,7 +48,8 @@ from geopy.geocoders import GeoNames, Nominatim
 from geopy.geocoders.base import Geocoder
 from geopy.location import Location
 
-from pipeline.errors import GazetteerError, GeocoderError, InputDataError, ParamsError
+from pipeline.errors import GeocoderError, InputDataError, ParamsError
+from pipeline.gazetteer import Gazetteer, Place, Region, load
 from pipeline.io import Row, merge_columns, read_csv, read_json, write_csv, write_json
 from pipeline.records import GEOCODE_COLUMNS, Certainty, Decision
 
@@ -71,6 +74,8 @@ PUBLIC_NOMINATIM = "nominatim.openstreetmap.org"
 GENERAL_KNOWLEDGE_KM = 15.0
 #: Radius of a point that a person set by hand in overrides.csv without one.
 OVERRIDE_KM = 5.0
+#: A name that ends in a region's suffix: チタ州, ハバロフスク地方, ブリヤート共和国.
+REGION_SUFFIX = re.compile(r"(州|地方|共和国|自治州|自治共和国|県|アイマク)$")
 #: A name that is only a camp number: 第24地区, 第25収容所第3支部, ラーゲリ24.
 CAMP_NUMBER_ONLY = re.compile(
     r"^(第)?\s*[0-9０-９]+\s*(号)?\s*(地区|収容所|ラーゲリ|ラーゲル|支部|分所|番)*"
@@ -158,44 +163,11 @@ class GeocodeParams:
 
 
 @dataclass(frozen=True)
-class Place:
-    """One row of gazetteer/build/places.csv, as far as geocoding needs it."""
+class NameIndex:
+    """Folded names (every script) to place ids, and region forms to region ids."""
 
-    place_id: str
-    name: str
-    feature_type: str
-    country: str
-    region_id: str
-    lat: float | None
-    lon: float | None
-    population: int | None
-    geonames_id: str
-    point_source: str
-    sources: str
-
-
-@dataclass(frozen=True)
-class Region:
-    """One row of gazetteer/build/regions.csv: a region of 1945 with centroid and radius."""
-
-    region_id: str
-    name: str
-    country: str
-    lat: float
-    lon: float
-    radius_km: float
-    kana: tuple[str, ...]
-    source: str
-
-
-@dataclass(frozen=True)
-class Gazetteer:
-    """The built gazetteer: places and regions by id, and an index of folded names."""
-
-    places: Mapping[str, Place]
-    regions: Mapping[str, Region]
-    index: Mapping[str, tuple[str, ...]]
-    region_index: Mapping[str, str]
+    places: Mapping[str, tuple[str, ...]]
+    regions: Mapping[str, str]
 
 
 def fold(name: str) -> str:
@@ -207,98 +179,22 @@ def fold(name: str) -> str:
     return re.sub(r"[\s\-‐・.ー'’]+", "", name).casefold()
 
 
-def _number(text: str, what: str, where: str) -> float | None:
-    text = text.strip()
-    if not text:
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        raise GazetteerError(f"{where}: {what} {text!r} is not a number") from None
-    if not math.isfinite(value):
-        raise GazetteerError(f"{where}: {what} {text!r} is not a finite number")
-    return value
-
-
-def _place(row: Row, where: str) -> Place:
-    population = _number(row.get("population", ""), "population", where)
-    return Place(
-        place_id=row["place_id"].strip(),
-        name=row["name"].strip(),
-        feature_type=row.get("feature_type", "").strip(),
-        country=row.get("country", "").strip().upper(),
-        region_id=row.get("region_id", "").strip(),
-        lat=_number(row["lat"], "lat", where),
-        lon=_number(row["lon"], "lon", where),
-        population=None if population is None else int(population),
-        geonames_id=row.get("geonames_id", "").strip(),
-        point_source=row.get("point_source", "").strip().lower(),
-        sources=row.get("sources", "").strip(),
-    )
-
-
-def _region(row: Row, where: str) -> Region:
-    lat = _number(row["lat"], "lat", where)
-    lon = _number(row["lon"], "lon", where)
-    radius = _number(row["radius_km"], "radius_km", where)
-    if lat is None or lon is None or radius is None:
-        raise GazetteerError(f"{where}: a region needs lat, lon and radius_km: rebuild it")
-    return Region(
-        region_id=row["region_id"].strip(),
-        name=row.get("name_1945", "").strip() or row.get("name_modern", "").strip(),
-        country=row.get("country", "").strip().upper(),
-        lat=lat,
-        lon=lon,
-        radius_km=radius,
-        kana=tuple(k.strip() for k in row.get("kana", "").split("|") if k.strip()),
-        source=row.get("source", "").strip(),
-    )
-
-
-def load_gazetteer(folder: Path) -> Gazetteer:
-    """Read places.csv, names.csv and regions.csv of a built gazetteer folder.
-
-    Only the columns of the contract in DESIGN.md are read, so the stage works
-    on any folder the gazetteer stage wrote (or a test's tiny one).
-    """
-    folder = Path(folder)
-    if not (folder / "places.csv").is_file():
-        raise GazetteerError(
-            f"{folder}: no built gazetteer (places.csv missing): run `camps gazetteer` "
-            "or `dvc repro gazetteer` first, or pass --gazetteer DIR"
-        )
-    try:
-        _, place_rows = read_csv(folder / "places.csv", ("place_id", "name", "lat", "lon"))
-        _, name_rows = read_csv(folder / "names.csv", ("place_id", "name"))
-        _, region_rows = read_csv(folder / "regions.csv", ("region_id", "lat", "lon", "radius_km"))
-    except InputDataError as exc:
-        raise GazetteerError(f"{exc}: rebuild the gazetteer with `camps gazetteer`") from None
-    places = {
-        p.place_id: p
-        for n, row in enumerate(place_rows, 2)
-        for p in [_place(row, f"{folder / 'places.csv'}: row {n}")]
-    }
+def index_names(gazetteer: Gazetteer) -> NameIndex:
+    """Index a gazetteer's place names and its regions' names and kana forms."""
+    places: dict[str, list[str]] = {}
+    pairs = [(p.name, p.place_id) for p in gazetteer.places.values()]
+    pairs += [(n.name, n.place_id) for n in gazetteer.names]
+    for name, place_id in pairs:
+        ids = places.setdefault(fold(name), [])
+        if place_id in gazetteer.places and place_id not in ids:
+            ids.append(place_id)
     regions = {
-        r.region_id: r
-        for n, row in enumerate(region_rows, 2)
-        for r in [_region(row, f"{folder / 'regions.csv'}: row {n}")]
-    }
-    index: dict[str, list[str]] = {}
-    for row in [*place_rows, *name_rows]:
-        ids = index.setdefault(fold(row["name"]), [])
-        if row["place_id"] in places and row["place_id"] not in ids:
-            ids.append(row["place_id"])
-    region_index = {
         fold(form): region.region_id
-        for region in regions.values()
-        for form in (*region.kana, region.name)
+        for region in sorted(gazetteer.regions.values(), key=lambda r: r.region_id, reverse=True)
+        for form in (*region.kana, region.name_1945)
+        if form
     }
-    return Gazetteer(
-        places=places,
-        regions=regions,
-        index={key: tuple(ids) for key, ids in index.items() if ids},
-        region_index=region_index,
-    )
+    return NameIndex({k: tuple(v) for k, v in places.items() if v}, regions)
 
 
 # ----------------------------------------------------------------- offline geocoder
@@ -315,15 +211,15 @@ class GazetteerGeocoder(Geocoder):
         # The adapter geopy builds here is never used: no method below calls it.
         super().__init__(user_agent="camps-offline-gazetteer")
         self.gazetteer = gazetteer
+        self.index = index_names(gazetteer)
 
     def geocode(
         self, query: str, *, exactly_one: bool = True, timeout: float | None = None
     ) -> Location | list[Location] | None:
         """Places whose name (any script) folds to ``query``, most populous first."""
-        ids = self.gazetteer.index.get(fold(query), ())
+        ids = self.index.places.get(fold(query), ())
         places = sorted(
-            (self.gazetteer.places[i] for i in ids),
-            key=lambda p: (-(p.population or 0), p.place_id),
+            (self.gazetteer.places[i] for i in ids), key=lambda p: (-p.population, p.place_id)
         )
         found = [loc for p in places if (loc := self.lookup(p.place_id)) is not None]
         if exactly_one:
@@ -341,10 +237,9 @@ class GazetteerGeocoder(Geocoder):
     def region(self, region_id: str) -> Location | None:
         """A region's centroid as a Location (``raw`` = the region record)."""
         region = self.gazetteer.regions.get(region_id)
-        if region is None:
+        if region is None or region.lat is None or region.lon is None:
             return None
-        raw = dataclasses.asdict(region)
-        return Location(region.name, (region.lat, region.lon), raw)
+        return Location(region.name_1945, (region.lat, region.lon), dataclasses.asdict(region))
 
 
 # -------------------------------------------------------------------- the point
@@ -396,7 +291,7 @@ def settlement_radius_km(population: int | None, feature_type: str = "") -> floa
 def place_point(place: Place) -> Point:
     """A gazetteer place's point: GeoNames is ``certain``, anything else ``less-certain``."""
     assert place.lat is not None and place.lon is not None
-    if place.point_source == "geonames" and place.geonames_id:
+    if place.point_source.startswith("geonames") and place.geonames_id:
         return Point(
             place.lat,
             place.lon,
@@ -411,8 +306,13 @@ def place_point(place: Place) -> Point:
     )
 
 
-def region_point(region: Region) -> Point:
-    """A region-level record: the region's centroid and radius, ``uncertain``."""
+def region_point(region: Region) -> Point | None:
+    """A region-level record: the region's centroid and radius, ``uncertain``.
+
+    None when the region has no member places, hence no centroid.
+    """
+    if region.lat is None or region.lon is None or region.radius_km is None:
+        return None
     return Point(
         region.lat,
         region.lon,
@@ -494,6 +394,9 @@ def make_online_geocoder(params: GeocodeParams) -> Geocoder | None:
         "user_agent": params.user_agent,
         "timeout": params.timeout,
         "scheme": params.scheme,
+        # geopy's requests adapter retries silently (twice) behind the RateLimiter's
+        # back; retries are ours, so each request is paced and counted.
+        "adapter_factory": functools.partial(RequestsAdapter, max_retries=0),
     }
     if params.domain:
         common["domain"] = params.domain
@@ -615,23 +518,32 @@ class OnlineGeocoder:
                 ) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def point(self, answer: Mapping[str, Any]) -> Point:
-        """A point from a provider's answer: ``less-certain``, radius from its evidence."""
+    def point(self, answer: Mapping[str, Any], query: str) -> Point:
+        """A point from a provider's answer: ``less-certain``, radius from its evidence.
+
+        The source is the provider's own page for the feature when the answer
+        names it (an OSM object, a GeoNames id), else the request that found it.
+        """
         raw = answer.get("raw") or {}
         lat, lon = float(answer["lat"]), float(answer["lon"])
+        source = self.query_url(query)
+        radius = OVERRIDE_KM
         if self.method == Method.NOMINATIM:
-            source = (
-                f"https://www.openstreetmap.org/{raw.get('osm_type', '')}/{raw.get('osm_id', '')}"
-            )
+            if raw.get("osm_type") and raw.get("osm_id"):
+                source = f"https://www.openstreetmap.org/{raw['osm_type']}/{raw['osm_id']}"
             radius = _bbox_radius_km(raw.get("boundingbox"))
         elif self.method == Method.GEONAMES:
-            source = f"https://www.geonames.org/{raw.get('geonameId', '')}"
+            if raw.get("geonameId"):
+                source = f"https://www.geonames.org/{raw['geonameId']}"
             population = raw.get("population")
             radius = settlement_radius_km(int(population) if population else None)
-        else:
-            source, radius = str(answer.get("address", "")), OVERRIDE_KM
         # an online name match was never reviewed: at best less-certain
         return Point(lat, lon, self.method, source, Certainty.LESS_CERTAIN, radius)
+
+    def query_url(self, query: str) -> str:
+        """The provider's search URL for ``query`` (what a reader can repeat)."""
+        api = getattr(self.geocoder, "api", "") or getattr(self.geocoder, "api_geocode", "")
+        return f"{api}?{urlencode({'q': query})}" if api else query
 
 
 def _method_of(geocoder: Geocoder) -> str:
@@ -646,7 +558,7 @@ def _bbox_radius_km(bbox: Any) -> float:
     """Half the diagonal of Nominatim's bounding box (south, north, west, east), 2–25 km.
 
     >>> _bbox_radius_km(["48.3", "48.6", "134.9", "135.3"])
-    17.1
+    22.3
     >>> _bbox_radius_km(None)
     5.0
     """
@@ -732,35 +644,37 @@ def best_place_id(row: Row) -> str:
     return ""
 
 
-def region_only(row: Row, gazetteer: Gazetteer) -> str | None:
-    """The region id when the row's name is only a region (チタ州) or only a camp number."""
+def region_only(row: Row, gazetteer: Gazetteer, index: NameIndex) -> str | None:
+    """The region id when the row's name is only a region (チタ州) or only a camp number.
+
+    A bare town name that doubles as a region's (チタ, ハバロフスク) is the town
+    when the reconcile stage placed it; with a region suffix (州, 地方…) it is the region.
+    """
     name = row.get("katakana", "").strip()
-    region_id = gazetteer.region_index.get(fold(name))
-    if region_id:
+    region_id = index.regions.get(fold(name))
+    placed = best_place_id(row) in gazetteer.places
+    if region_id and (REGION_SUFFIX.search(name) or not placed):
         return region_id
     if is_camp_number_only(name) or is_camp_number_only(row.get("katakana_normalized", "")):
         place = gazetteer.places.get(best_place_id(row))
         if place is not None and place.region_id in gazetteer.regions:
             return place.region_id
-        hint = gazetteer.region_index.get(fold(row.get("region_hint", "")))
-        return hint or None
+        return index.regions.get(fold(row.get("region_hint", ""))) or None
     return None
 
 
 def offline_point(row: Row, offline: GazetteerGeocoder) -> Point | None:
     """The row's point from the gazetteer alone, by the evidence it rests on."""
     gazetteer = offline.gazetteer
-    region_id = region_only(row, gazetteer)
+    region_id = region_only(row, gazetteer, offline.index)
     if region_id is not None:
         return region_point(gazetteer.regions[region_id])
     place_id = best_place_id(row)
-    location = offline.lookup(place_id)
-    if location is not None:
+    if offline.lookup(place_id) is not None:
         return place_point(gazetteer.places[place_id])
-    if place_id in gazetteer.regions:
-        return region_point(gazetteer.regions[place_id])
-    if place_id.startswith("region:") and place_id[7:] in gazetteer.regions:
-        return region_point(gazetteer.regions[place_id[7:]])
+    region_id = place_id.removeprefix("region:")
+    if region_id in gazetteer.regions:
+        return region_point(gazetteer.regions[region_id])
     return None
 
 
@@ -802,7 +716,7 @@ def _geocode_row(
         if query:
             answer = online.fetch(query, where)
             if answer is not None:
-                point = online.point(answer)
+                point = online.point(answer, query)
             else:
                 tally.add("online_no_result")
     if point is None:
@@ -832,7 +746,7 @@ def run(
     """
     provider = params.check()
     header, rows = read_csv(Path(input_path), ("katakana", "decision"), encoding=encoding)
-    offline = GazetteerGeocoder(load_gazetteer(Path(gazetteer_dir)))
+    offline = GazetteerGeocoder(load(Path(gazetteer_dir)))
     overrides = read_overrides(Path(overrides_path))
     if geocoder is None and provider is not Provider.OFFLINE:
         geocoder = make_online_geocoder(params)

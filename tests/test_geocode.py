@@ -1,0 +1,350 @@
+"""Geocode stage: the offline geocoder, certainty by evidence, and the online path
+end to end against a local Nominatim-like server (tests/fake_geocoder.py)."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import itertools
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from fake_geocoder import FakeNominatim, serve
+from geopy.geocoders import Nominatim
+from geopy.location import Location
+
+from pipeline import geocode
+from pipeline.cli import cli
+from pipeline.errors import GazetteerError, GeocoderError, ParamsError
+from pipeline.gazetteer import load
+from pipeline.geocode import GazetteerGeocoder, GeocodeParams, country_of, run
+
+TINY = Path(__file__).parent / "data" / "gazetteer_tiny"
+RECONCILED_COLUMNS = [
+    "record_id",
+    "katakana",
+    "katakana_normalized",
+    "region_hint",
+    "cyrillic_candidates",
+    "place_id",
+    "place_name",
+    "score",
+    "decision",
+    "candidates",
+]
+
+
+def _row(rid: str, katakana: str, place_id: str, decision: str, **extra: str) -> dict[str, str]:
+    row = dict.fromkeys(RECONCILED_COLUMNS, "")
+    row.update(record_id=rid, katakana=katakana, place_id=place_id, decision=decision, **extra)
+    return row
+
+
+def _write(path: Path, rows: list[dict[str, str]], columns: list[str] | None = None) -> Path:
+    columns = columns or RECONCILED_COLUMNS
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def _read(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+# --------------------------------------------------------------- offline geocoder
+
+
+def test_offline_geocoder_returns_locations_with_the_record() -> None:
+    offline = GazetteerGeocoder(load(TINY))
+    for query in ("Хабаровск", "ハバロフスク", "khabarovsk"):
+        location = offline.geocode(query)
+        assert isinstance(location, Location)
+        assert location.raw["place_id"] == "gn:2022890"
+        assert (location.latitude, location.longitude) == (48.46204, 135.0971)
+    many = offline.geocode("Ulan-Bator", exactly_one=False)
+    assert isinstance(many, list) and many[0].raw["geonames_id"] == "2028462"
+    assert offline.geocode("London") is None
+    looked_up = offline.lookup("khurmuli")
+    assert looked_up is not None and looked_up.raw["point_source"].startswith("dossier")
+    assert offline.lookup("gn:0") is None
+    region = offline.region("chita")
+    assert region is not None and region.raw["radius_km"] == 436.6
+
+
+def test_missing_gazetteer_says_how_to_build_it(tmp_path: Path) -> None:
+    with pytest.raises(GazetteerError, match="camps gazetteer"):
+        GazetteerGeocoder(load(tmp_path))
+
+
+def test_country_of_tells_the_border_apart() -> None:
+    # Blagoveshchensk (RU) and Heihe (CN) face each other across the Amur.
+    assert country_of(50.27961, 127.5405) == "RU"
+    assert country_of(50.24413, 127.49016) == "CN"
+    assert country_of(47.90771, 106.88324) == "MN"
+
+
+# ----------------------------------------------------------------- the offline run
+
+
+@pytest.fixture()
+def reconciled(tmp_path: Path) -> Path:
+    candidates = json.dumps([{"id": "gn:547831", "name": "Kizner", "score": 0.6}])
+    rows = [
+        _row("r1", "ハバロフスク", "gn:2022890", "auto", place_name="Khabarovsk"),
+        _row("r2", "キスネル", "", "review", candidates=candidates),
+        _row("r3", "ホルモリン", "khurmuli", "auto", place_name="Khurmuli"),
+        _row("r4", "チタ州", "", "auto"),
+        _row("r5", "第24地区", "gn:2025339", "auto", place_name="Chita"),
+        _row("r6", "ロンドン", "", "unresolved"),
+        _row("r7", "ライチハ", "gn:2017487", "override", place_name="Raychikhinsk"),
+        _row("r8", "チタ", "gn:2025339", "auto", place_name="Chita"),
+    ]
+    return _write(tmp_path / "reconciled.csv", rows)
+
+
+def _overrides(tmp_path: Path, rows: list[dict[str, str]]) -> Path:
+    columns = ["record_id", "katakana", "place_id", "lat", "lon", "decision", "note", "source"]
+    return _write(tmp_path / "overrides.csv", rows, columns)
+
+
+def test_run_offline_certainty_by_evidence(tmp_path: Path, reconciled: Path) -> None:
+    override = {
+        "record_id": "r7",
+        "katakana": "ライチハ",
+        "place_id": "gn:2017487",
+        "lat": "49.79573",
+        "lon": "129.40346",
+        "decision": "accept",
+        "note": "station of the town",
+        "source": "https://www.geonames.org/2017487",
+    }
+    out = tmp_path / "geocoded.csv"
+    report = run(reconciled, out, TINY, _overrides(tmp_path, [override]), GeocodeParams())
+    rows = {r["record_id"]: r for r in _read(out)}
+    assert list(rows) == ["r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8"]
+    got = {
+        rid: (r["geocode_method"], r["geocode_source"], r["certainty"], r["uncertainty_km"])
+        for rid, r in rows.items()
+    }
+    assert got == {
+        "r1": ("gazetteer", "geonames:2022890", "certain", "10.1"),
+        "r2": ("gazetteer", "geonames:547831", "less-certain", "3.0"),  # review: capped
+        "r3": ("gazetteer", "khurmuli", "less-certain", "15.0"),  # dossier point
+        "r4": ("region", "region:chita", "uncertain", "436.6"),  # region only
+        "r5": ("region", "region:chita", "uncertain", "436.6"),  # camp number only
+        "r6": ("", "", "", ""),  # unresolved passes through
+        "r7": ("override", "https://www.geonames.org/2017487", "certain", "5.0"),
+        "r8": ("gazetteer", "geonames:2025339", "certain", "8.1"),  # the town, not the oblast
+    }
+    assert (rows["r1"]["lat"], rows["r1"]["lon"]) == ("48.462040", "135.097100")
+    assert (rows["r4"]["lat"], rows["r4"]["lon"]) == ("51.678360", "115.468620")
+    assert rows["r6"]["lat"] == "" and rows["r6"]["katakana"] == "ロンドン"
+    assert report["rows"] == 8 and report["problems"] == 0 and "requests" not in report
+
+
+def test_override_point_outside_the_area_is_reported(tmp_path: Path, reconciled: Path) -> None:
+    harbin = {  # geonames:2037013, in China
+        "record_id": "r1",
+        "katakana": "ハバロフスク",
+        "lat": "45.75",
+        "lon": "126.65",
+        "decision": "accept",
+    }
+    overrides = _overrides(tmp_path, [harbin])
+    out = tmp_path / "geocoded.csv"
+    with pytest.raises(GeocoderError, match=r"row 2 \(record_id r1.*lies in CN"):
+        run(reconciled, out, TINY, overrides, GeocodeParams())
+    assert not out.exists()
+    params = GeocodeParams(fail_on_error=False)
+    report = run(reconciled, out, TINY, overrides, params)
+    rows = _read(out)
+    assert len(rows) == 8 and report["problems"] == 1
+    assert rows[0]["record_id"] == "r1" and rows[0]["lat"] == ""
+
+
+# ------------------------------------------------------------------ the online path
+
+
+@pytest.fixture()
+def server() -> Iterator[FakeNominatim]:
+    yield from serve(FakeNominatim(slow_seconds=1.0))
+
+
+def _online_params(server: FakeNominatim, tmp_path: Path, **changes: object) -> GeocodeParams:
+    params = GeocodeParams(
+        provider="nominatim",
+        user_agent="camp-map-tests",
+        domain=server.domain,
+        scheme="http",
+        timeout=2.0,
+        min_delay_seconds=0.2,
+        max_retries=2,
+        backoff_seconds=0.05,
+        cache_path=str(tmp_path / "cache.json"),
+    )
+    return dataclasses.replace(params, **changes)
+
+
+@pytest.fixture()
+def unplaced(tmp_path: Path) -> Path:
+    """Rows whose places the tiny gazetteer lacks, so only the provider can place them."""
+    rows = [
+        _row("o1", "タイシェト", "gn:1489870", "auto", place_name="Тайшет"),
+        _row("o2", "キヴダ", "kivda", "review", place_name="Кивда"),
+        _row("o3", "ハバロフスク", "gn:2022890", "auto", place_name="Khabarovsk"),
+        _row("o4", "ロンドン", "", "unresolved", cyrillic_candidates="Лондон"),
+    ]
+    return _write(tmp_path / "reconciled.csv", rows)
+
+
+def test_online_first_run_fetches_second_run_uses_the_cache(
+    server: FakeNominatim, tmp_path: Path, unplaced: Path
+) -> None:
+    params = _online_params(server, tmp_path)
+    first, second = tmp_path / "a.csv", tmp_path / "b.csv"
+    report = run(unplaced, first, TINY, tmp_path / "none.csv", params)
+    # only the two rows the gazetteer cannot place are asked; not o3, not unresolved o4
+    assert server.count() == 2 and report["requests"] == 2
+    assert {q for _, q in server.requests} == {"Тайшет", "Кивда"}
+    rows = {r["record_id"]: r for r in _read(first)}
+    taishet = rows["o1"]
+    assert (taishet["lat"], taishet["lon"]) == ("55.932760", "97.989640")
+    assert taishet["geocode_method"] == "nominatim"
+    assert taishet["geocode_source"].startswith(f"http://{server.domain}/search?q=")
+    assert taishet["certainty"] == "less-certain"
+    assert rows["o2"]["lat"] == "" and report["online_no_result"] == 1
+    assert rows["o3"]["geocode_method"] == "gazetteer"
+    report = run(unplaced, second, TINY, tmp_path / "none.csv", params)
+    assert server.count() == 2 and report["requests"] == 0
+    assert first.read_bytes() == second.read_bytes()
+
+
+def test_online_rate_limit_holds(server: FakeNominatim, tmp_path: Path) -> None:
+    rows = [_row(f"q{i}", "ナニカ", f"x{i}", "auto", place_name=f"Место {i}") for i in range(4)]
+    params = _online_params(server, tmp_path, min_delay_seconds=0.2)
+    run(_write(tmp_path / "in.csv", rows), tmp_path / "out.csv", TINY, tmp_path / "no", params)
+    times = [t for t, _ in server.requests]
+    assert len(times) == 4
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert min(gaps) >= 0.18, gaps
+
+
+def test_online_429_is_retried_then_answered(
+    server: FakeNominatim, tmp_path: Path, unplaced: Path
+) -> None:
+    server.behaviours["Тайшет"] = ["429", "ok"]
+    report = run(
+        unplaced, tmp_path / "out.csv", TINY, tmp_path / "no", _online_params(server, tmp_path)
+    )
+    assert server.count("Тайшет") == 2 and report["problems"] == 0
+    assert _read(tmp_path / "out.csv")[0]["lat"] == "55.932760"
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "message", "requests"),
+    [
+        ("500", r"failed for 'Тайшет' after 3 request\(s\): GeocoderServiceError", 3),
+        ("429", r"after 3 request\(s\): GeocoderRateLimited", 3),
+        ("malformed", r"malformed answer for 'Тайшет'", 1),
+    ],
+)
+def test_online_errors_are_reported_with_the_row(
+    server: FakeNominatim,
+    tmp_path: Path,
+    unplaced: Path,
+    behaviour: str,
+    message: str,
+    requests: int,
+) -> None:
+    server.behaviours["Тайшет"] = [behaviour]
+    params = _online_params(server, tmp_path)
+    out = tmp_path / "out.csv"
+    with pytest.raises(GeocoderError, match=r"row 2 \(record_id o1, タイシェト\).*" + message):
+        run(unplaced, out, TINY, tmp_path / "no", params)
+    assert server.count("Тайшет") == requests and not out.exists()
+    # the other row's answer was cached: a rerun does not ask for it again
+    assert "nominatim|Кивда" in json.loads(Path(params.cache_path).read_text(encoding="utf-8"))
+    # with fail_on_error off, nothing is dropped: every row is written
+    report = run(
+        unplaced, out, TINY, tmp_path / "no", dataclasses.replace(params, fail_on_error=False)
+    )
+    assert [r["record_id"] for r in _read(out)] == ["o1", "o2", "o3", "o4"]
+    assert report["problems"] == 1 and server.count("Кивда") == 1
+
+
+def test_online_timeout_is_reported(server: FakeNominatim, tmp_path: Path, unplaced: Path) -> None:
+    server.behaviours["Тайшет"] = ["slow"]
+    params = _online_params(server, tmp_path, timeout=0.3, max_retries=0)
+    with pytest.raises(GeocoderError, match=r"record_id o1.*GeocoderTimedOut"):
+        run(unplaced, tmp_path / "out.csv", TINY, tmp_path / "no", params)
+
+
+def test_online_point_outside_the_area_is_reported(server: FakeNominatim, tmp_path: Path) -> None:
+    rows = [_row("h1", "ハルビン", "harbin", "auto", place_name="Харбин")]
+    params = _online_params(server, tmp_path)
+    with pytest.raises(GeocoderError, match=r"record_id h1.*nominatim point .* lies in CN"):
+        run(_write(tmp_path / "in.csv", rows), tmp_path / "o.csv", TINY, tmp_path / "no", params)
+
+
+def test_injected_geocoder_is_used(server: FakeNominatim, tmp_path: Path, unplaced: Path) -> None:
+    injected = Nominatim(user_agent="injected", domain=server.domain, scheme="http", timeout=2)
+    params = _online_params(server, tmp_path, provider="offline")
+    run(unplaced, tmp_path / "out.csv", TINY, tmp_path / "no", params, geocoder=injected)
+    assert server.count("Тайшет") == 1
+
+
+# ------------------------------------------------------------------------- params
+
+
+def test_online_provider_needs_a_user_agent() -> None:
+    with pytest.raises(ParamsError, match=r"params.yaml geocode.user_agent is empty"):
+        GeocodeParams(provider="nominatim").check()
+    with pytest.raises(ParamsError, match=r"min_delay_seconds must be at least 1"):
+        GeocodeParams(provider="nominatim", user_agent="x", min_delay_seconds=0.5).check()
+    with pytest.raises(ParamsError, match=r"geocode.provider: 'google'"):
+        GeocodeParams(provider="google").check()
+    with pytest.raises(ParamsError, match=r"geocode.username is empty"):
+        GeocodeParams(provider="geonames", user_agent="x").check()
+
+
+def test_principal_area_note_cites_note_2() -> None:
+    assert (
+        "principal area" in geocode.PRINCIPAL_AREA_NOTE and "NOTE 2" in geocode.PRINCIPAL_AREA_NOTE
+    )
+
+
+# ---------------------------------------------------------------------------- CLI
+
+
+def test_cli_geocode_bad_input(tmp_path: Path, runner: CliRunner) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("katakana,romaji\nチタ,chita\n", encoding="utf-8")
+    args = ["geocode", "--input", str(bad), "--output", str(tmp_path / "out.csv")]
+    result = runner.invoke(cli, [*args, "--gazetteer", str(TINY)])
+    assert result.exit_code == 1
+    assert "missing column(s) decision" in result.stderr
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_cli_geocode_writes_the_columns(
+    tmp_path: Path, runner: CliRunner, reconciled: Path
+) -> None:
+    out = tmp_path / "out.csv"
+    args = ["geocode", "--input", str(reconciled), "--output", str(out), "--gazetteer", str(TINY)]
+    result = runner.invoke(cli, [*args, "--overrides", str(tmp_path / "none.csv")])
+    assert result.exit_code == 0, result.stderr
+    header = out.read_text(encoding="utf-8").splitlines()[0].split(",")
+    assert header[-6:] == [
+        "lat",
+        "lon",
+        "geocode_method",
+        "geocode_source",
+        "certainty",
+        "uncertainty_km",
+    ]
