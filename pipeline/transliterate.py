@@ -855,7 +855,7 @@ def _model() -> _Model:
     grams: Counter[str] = Counter()
     contexts: Counter[str] = Counter()
     lexicon: dict[str, list[str]] = defaultdict(list)
-    for name, count in counts.most_common():
+    for name, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
         text = "^" * (_ORDER - 1) + name.lower().replace("ё", "е") + "$"
         for end in range(_ORDER - 1, len(text)):
             for order in range(1, _ORDER + 1):
@@ -920,6 +920,15 @@ def _options() -> dict[str, tuple[tuple[str, float], ...]]:
             if cons in "шжчщ":
                 add(row[slot], cons + "ау"[slot - 6], 0.2)
         add(row[8], cons + "о", 0.5 if cons not in "шжчщ" else 0.0)
+    for cons in "бвгзклмнпрстфх":  # ムィ, ヌィ: the newer spelling of мы, ны
+        add(_ROWS[cons][4] + "ィ", cons + "ы", 0.0)
+    for kana, cyr in (("ジ", "дж"), ("ジャ", "джа"), ("ジュ", "джу"), ("ジョ", "джо")):
+        add(kana, cyr, 0.5)  # Джамбул, Джезказган: дж is heard as ジ
+    add("ジェ", "дже", 0.5)
+    add("シュ", "ш", 0.3)  # Балхаш → バルハシュ
+    add("チュ", "ч", 0.6)
+    add("ス", "з", 1.2)  # voicing heard wrong: キスネル for Кизнер
+    add("ツ", "дс", 0.6)  # Кисловодск → キスロヴォツク
     add("フ", "в", 0.0)
     add("フ", "х", 0.3)
     add("ツ", "тс", 0.4)
@@ -965,7 +974,8 @@ def _options() -> dict[str, tuple[tuple[str, float], ...]]:
         ("ヨ", "ьё", 0.8),
         ("ン", "н", 0.0),
         ("ン", "нн", 1.5),
-        ("ン", "м", 2.5),
+        ("ン", "м", 1.2),  # Джамбул → ジャンブル
+        ("ト", "д", 1.0),  # a devoiced д: Находка → ナホトカ
         ("ー", "", 0.0),
         ("ー", "й", 1.5),
         ("ッ", "", 0.0),
@@ -1046,9 +1056,12 @@ def _candidates(kana: str, k: int, beam: int, lm_weight: float) -> tuple[tuple[s
     decoded = _decode(name, beam, lm_weight)[: k * 3]
     scored: dict[str, float] = {_titlecase(text): value for text, value in decoded}
     top = max(scored.values(), default=0.0)
-    for rank, known in enumerate(_model().lexicon.get(match_key(name), ())[:k]):
-        # A spelling that real places carry beats any invented one.
-        scored[known] = max(scored.get(known, -math.inf), top + 4.0 - 0.5 * rank)
+    for known in _model().lexicon.get(match_key(name), ())[: k * 2]:
+        # A spelling that real places carry beats any invented one; between two such
+        # spellings the Russian model decides (Благовещенск over Благовешченск).
+        logp, state = _lm_step("^" * (_ORDER - 1), known.lower().replace("ё", "е"))
+        bonus = 4.0 + 0.3 * (logp + _lm_step(state, "$")[0]) / max(len(known), 1)
+        scored[known] = max(scored.get(known, -math.inf), top + bonus)
     ranked = sorted(scored.items(), key=lambda kv: -kv[1])[:k]
     if not ranked:
         return ()
@@ -1109,7 +1122,7 @@ def _distance_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """Great-circle distance (haversine).
 
     >>> round(_distance_km(48.48, 135.07, 43.12, 131.89))
-    651
+    645
     """
     p1, p2 = math.radians(lat1), math.radians(lat2)
     dp, dl = p2 - p1, math.radians(lon2 - lon1)
