@@ -1,0 +1,268 @@
+"""Evaluate stage: how often reconcile finds the right place, measured against gold.
+
+A gold file lists katakana names with the expected modern place name and its
+point; an empty ``expected`` marks a name that must not match (Kyoto, London…).
+The gold file has no gazetteer ids, so "right" is defined on names and points:
+
+* ``acc_at_1``: the row's place (the decided one; none when unresolved) carries
+  one of the expected names (a Latin name of the place within fuzzy ratio 85 of
+  one of the ``/``-separated names, or of a one-word name in brackets) *and* lies
+  within 25 km of the gold point: the right settlement, not a namesake;
+* ``acc_at_25km`` and ``acc_at_161km``: the row's place lies within 25 km (the same
+  settlement or its station) or 161 km (100 miles, the usual geoparsing measure)
+  of the gold point;
+* ``mrr``: mean reciprocal rank of the first candidate within 25 km (0 if none of
+  the top k);
+* ``auto_precision``: the share of ``auto`` rows whose place is within 25 km of
+  the gold point; an auto decision on a negative is wrong;
+* ``coverage``: the share of positives not ``unresolved``;
+* ``negatives_auto``: negatives decided ``auto`` (must be 0);
+* ``brier``: the mean squared gap between the score and being right within 25 km,
+  a check that the score reads as a probability.
+
+The curated gazetteer carries katakana spellings from the same dossier that gold
+was drawn from, so the same figures are also given with those katakana names
+withheld (``without_curated_kana``): that is the honest estimate for names never
+seen in development. The transliterate stage's own accuracy on the same gold is
+reported under ``transliterate``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rapidfuzz import fuzz
+
+from pipeline import reconcile as rc
+from pipeline import transliterate as tr
+from pipeline.errors import InputDataError
+from pipeline.gazetteer import Gazetteer, Place, haversine_km
+from pipeline.io import Row, read_csv, write_json
+from pipeline.records import Decision
+
+logger = logging.getLogger(__name__)
+
+GOLD_COLUMNS = ("katakana", "expected", "lat", "lon")
+NEAR_KM = 25.0
+REGION_KM = 161.0
+NAME_RATIO = 85.0
+
+
+@dataclasses.dataclass(frozen=True)
+class GoldRow:
+    """One gold name: the expected names and point, or none for a negative."""
+
+    katakana: str
+    expected: tuple[str, ...]
+    lat: float | None
+    lon: float | None
+
+    @property
+    def positive(self) -> bool:
+        """Whether the name must match a place."""
+        return bool(self.expected)
+
+
+def expected_names(text: str) -> tuple[str, ...]:
+    """The names an ``expected`` cell accepts: ``/``-separated parts, one-word brackets.
+
+    A bracket of several words is a note ("part of Chita"), not a name.
+
+    >>> expected_names("Novy Urgal / Chegdomyn")
+    ('Novy Urgal', 'Chegdomyn')
+    >>> expected_names("Karaganda (Qaraghandy)"), expected_names("Kadala (part of Chita)")
+    (('Karaganda', 'Qaraghandy'), ('Kadala',))
+    """
+    brackets = re.findall(r"\(([^()]*)\)", text)
+    bare = re.sub(r"\([^()]*\)", " ", text)
+    names = [part.strip() for part in bare.split("/") if part.strip()]
+    names += [b.strip() for b in brackets if b.strip() and " " not in b.strip()]
+    return tuple(dict.fromkeys(names))
+
+
+def read_gold(path: Path) -> list[GoldRow]:
+    """Read a gold CSV; a positive needs a point, and the message says where it is missing."""
+    _, rows = read_csv(Path(path), required=GOLD_COLUMNS)
+    out = []
+    for number, row in enumerate(rows, start=2):
+        names = expected_names(row["expected"])
+        lat = _coordinate(path, number, "lat", row["lat"], 90.0)
+        lon = _coordinate(path, number, "lon", row["lon"], 180.0)
+        if names and (lat is None or lon is None):
+            raise InputDataError(
+                f"{path}: row {number}, column lat: a row with an expected place needs its "
+                "lat and lon (decimal degrees)"
+            )
+        out.append(GoldRow(row["katakana"], names, lat, lon))
+    return out
+
+
+def _coordinate(path: Path, number: int, column: str, text: str, limit: float) -> float | None:
+    if not text.strip():
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not -limit <= value <= limit:
+        raise InputDataError(
+            f"{path}: row {number}, column {column}: '{text}' is not a {column} in decimal degrees"
+        )
+    return value
+
+
+def _distance(place: Place | None, gold: GoldRow) -> float | None:
+    if place is None or None in (place.lat, place.lon, gold.lat, gold.lon):
+        return None
+    return haversine_km(place.lat, place.lon, gold.lat, gold.lon)  # type: ignore[arg-type]
+
+
+def _has_name(place: Place, gold: GoldRow, index: rc.Index) -> bool:
+    names = {rc.fold_latin(place.name), *index.latin_by_place.get(place.place_id, ())}
+    wanted = [rc.fold_latin(n) for n in gold.expected]
+    return any(fuzz.ratio(a, b) >= NAME_RATIO for a in names for b in wanted if a and b)
+
+
+def _near(place: Place | None, gold: GoldRow, km: float) -> bool:
+    distance = _distance(place, gold)
+    return distance is not None and distance <= km
+
+
+def _row_of(gold: GoldRow) -> Row:
+    return {"katakana": gold.katakana}
+
+
+def score_rows(
+    gold: Sequence[GoldRow],
+    index: rc.Index,
+    overrides: Sequence[rc.Override],
+    params: rc.ReconcileParams,
+) -> dict[str, Any]:
+    """Reconcile the gold names with ``index`` and measure the outcome (see module doc)."""
+    rows = [_row_of(g) for g in gold]
+    rc.reconcile_rows(rows, index, overrides, params, has_columns=False)
+    places = index.gazetteer.places
+    positives = [(g, r) for g, r in zip(gold, rows, strict=True) if g.positive]
+    negatives = [r for g, r in zip(gold, rows, strict=True) if not g.positive]
+    at1 = near = region = covered = 0
+    reciprocal = 0.0
+    misses: list[str] = []
+    for g, row in positives:
+        place = places.get(row["place_id"])
+        right_near = _near(place, g, NEAR_KM)
+        at1 += place is not None and right_near and _has_name(place, g, index)
+        near += right_near
+        region += _near(place, g, REGION_KM)
+        covered += row["decision"] != Decision.UNRESOLVED
+        reciprocal += _reciprocal_rank(row, g, places)
+        if not right_near:
+            misses.append(f"{g.katakana}: got {row['place_name'] or '-'} ({row['decision']})")
+    auto = [(g, r) for g, r in zip(gold, rows, strict=True) if r["decision"] == Decision.AUTO]
+    auto_right = sum(1 for g, r in auto if _near(places.get(r["place_id"]), g, NEAR_KM))
+    brier = sum(
+        (float(r["score"]) - (_near(places.get(r["place_id"]), g, NEAR_KM) if g.positive else 0))
+        ** 2
+        for g, r in zip(gold, rows, strict=True)
+    )
+    n_pos = len(positives) or 1
+    decisions = {str(d): sum(1 for r in rows if r["decision"] == d) for d in Decision}
+    return {
+        "acc_at_1": round(at1 / n_pos, 4),
+        "acc_at_25km": round(near / n_pos, 4),
+        "acc_at_161km": round(region / n_pos, 4),
+        "mrr": round(reciprocal / n_pos, 4),
+        "auto_precision": round(auto_right / len(auto), 4) if auto else None,
+        "auto": len(auto),
+        "coverage": round(covered / n_pos, 4),
+        "negatives_auto": sum(1 for r in negatives if r["decision"] == Decision.AUTO),
+        "negatives_unresolved": sum(1 for r in negatives if r["decision"] == Decision.UNRESOLVED),
+        "brier": round(brier / (len(rows) or 1), 4),
+        "decisions": decisions,
+        "misses": misses,
+    }
+
+
+def _reciprocal_rank(row: Row, gold: GoldRow, places: dict[str, Place]) -> float:
+    import json
+
+    for rank, cand in enumerate(json.loads(row["candidates"]), start=1):
+        if _near(places.get(cand["id"]), gold, NEAR_KM):
+            return 1.0 / rank
+    return 0.0
+
+
+def without_curated_kana(gazetteer: Gazetteer) -> Gazetteer:
+    """The gazetteer less the katakana names that did not come from GeoNames."""
+    kept = tuple(
+        n for n in gazetteer.names if n.script != "Kana" or n.source.startswith("geonames")
+    )
+    return dataclasses.replace(gazetteer, names=kept)
+
+
+def _transliteration(gold_path: Path) -> dict[str, Any]:
+    dossier = Path(gold_path).with_name("camps_dossier.csv")
+    pairs = tr.gold_pairs(Path(gold_path), dossier if dossier.exists() else None)
+    scores = tr.score_candidates(pairs, 5)
+    scores.pop("misses", None)
+    return {"dossier": dossier.name if dossier.exists() else None, **scores}
+
+
+def run(
+    gold_path: Path,
+    gazetteer_dir: Path,
+    overrides_path: Path,
+    params: rc.ReconcileParams,
+    output_path: Path | None = None,
+) -> str:
+    """Measure reconcile (and transliterate) on a gold file; write JSON metrics if asked.
+
+    Returns
+    -------
+    str
+        A readable summary for the terminal.
+    """
+    gold = read_gold(Path(gold_path))
+    index = rc.get_index(Path(gazetteer_dir))
+    overrides = rc.read_overrides(Path(overrides_path), index.gazetteer)
+    full = score_rows(gold, index, overrides, params)
+    heldout_index = rc.build_index(without_curated_kana(index.gazetteer))
+    heldout = score_rows(gold, heldout_index, overrides, params)
+    metrics: dict[str, Any] = {
+        "gold": Path(gold_path).name,
+        "positives": sum(1 for g in gold if g.positive),
+        "negatives": sum(1 for g in gold if not g.positive),
+        "reconcile": {k: v for k, v in full.items() if k != "misses"},
+        "without_curated_kana": {k: v for k, v in heldout.items() if k != "misses"},
+        "transliterate": _transliteration(Path(gold_path)),
+    }
+    if output_path is not None:
+        write_json(Path(output_path), metrics)
+    return _summary(metrics, full["misses"], heldout["misses"])
+
+
+def _summary(metrics: dict[str, Any], misses: list[str], heldout_misses: list[str]) -> str:
+    lines = [
+        f"{metrics['gold']}: {metrics['positives']} positives, {metrics['negatives']} negatives"
+    ]
+    for label in ("reconcile", "without_curated_kana"):
+        m = metrics[label]
+        lines.append(
+            f"{label}: acc@1 {m['acc_at_1']:.3f}  acc@25km {m['acc_at_25km']:.3f}  "
+            f"acc@161km {m['acc_at_161km']:.3f}  MRR {m['mrr']:.3f}  coverage {m['coverage']:.3f}"
+        )
+        precision = "-" if m["auto_precision"] is None else f"{m['auto_precision']:.3f}"
+        lines.append(
+            f"  auto {m['auto']} (precision {precision}), negatives auto {m['negatives_auto']}, "
+            f"Brier {m['brier']:.3f}, decisions {m['decisions']}"
+        )
+    t = metrics["transliterate"]
+    lines.append(f"transliterate: {', '.join(f'{k} {v}' for k, v in t.items())}")
+    for label, found in (("misses", misses), ("misses without curated kana", heldout_misses)):
+        if found:
+            lines.append(f"{label} (> {NEAR_KM:g} km): " + "; ".join(found))
+    return "\n".join(lines)
