@@ -42,6 +42,8 @@ PLACE_COLUMNS = (
     "curated",
     "sources",
     "maps",
+    "admin_1945",
+    "note",
 )
 NAME_COLUMNS = ("place_id", "name", "lang", "script", "period", "source")
 REGION_COLUMNS = (
@@ -92,6 +94,8 @@ class Place:
     curated: bool
     sources: str
     maps: str
+    admin_1945: str = ""
+    note: str = ""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -208,6 +212,8 @@ def geonames_places(
                 "curated": "0",
                 "sources": GEONAMES_CREDIT,
                 "maps": "",
+                "admin_1945": "",
+                "note": "",
             }
         )
         alternates = city.get("alternatenames") or []
@@ -243,8 +249,17 @@ def merge_curated(
     by_gid = {row["geonames_id"]: row for row in places}
     renamed: dict[str, str] = {}
     merged = {row["place_id"]: row for row in places}
+    claimed: dict[str, int] = {}
     for number, cur in enumerate(curated, start=2):
         pid = cur["place_id"].strip()
+        gid_claim = cur.get("geonames_id", "").strip()
+        if gid_claim and gid_claim in claimed:
+            raise InputDataError(
+                f"{path}: row {number}, column geonames_id: {gid_claim} is already the place of "
+                f"row {claimed[gid_claim]}: merge the two rows or correct one id"
+            )
+        if gid_claim:
+            claimed[gid_claim] = number
         if not pid or pid.startswith("gn:"):
             raise InputDataError(
                 f"{path}: row {number}, column place_id: '{pid}' must be a non-empty slug "
@@ -266,6 +281,8 @@ def merge_curated(
             region_id=cur.get("region_id", "").strip(),
             sources=" | ".join(s for s in (cur.get("sources", "").strip(), row["sources"]) if s),
             maps=cur.get("maps", "").strip(),
+            admin_1945=cur.get("admin_1945", "").strip(),
+            note=cur.get("note", "").strip(),
         )
         row.setdefault("population", "0")
         if row["population"] == "":
@@ -329,16 +346,27 @@ def build_regions(regions: list[Row], places: list[Row]) -> list[Row]:
 
 
 def assign_regions(places: list[Row], regions: list[Row]) -> None:
-    """Fill ``region_id`` of places that the curated file did not tag, from admin1."""
-    index: dict[tuple[str, str], str] = {}
-    for region in sorted(regions, key=lambda r: r["region_id"]):
-        for code in region["admin1_codes"].split("|"):
-            index.setdefault((region["country"], code.strip()), region["region_id"])
+    """Fill ``region_id`` of places that the curated file did not tag, from admin1.
+
+    Units of 1945 overlap (Khabarovsk Krai then held Sakhalin's north and Kolyma;
+    a whole republic is ``*``), so the most specific unit wins: the one made of the
+    fewest admin1 codes, a whole country last, then the smaller id for a tie.
+    """
+    index: dict[tuple[str, str], tuple[int, str]] = {}
+    for region in regions:
+        codes = [c.strip() for c in region["admin1_codes"].split("|") if c.strip()]
+        size = 10**6 if "*" in codes else len(codes)
+        for code in codes:
+            key = (region["country"], code)
+            index[key] = min(
+                index.get(key, (size, region["region_id"])), (size, region["region_id"])
+            )
     for place in places:
         if not place.get("region_id"):
-            place["region_id"] = index.get((place["country"], place["admin1"])) or index.get(
-                (place["country"], "*"), ""
+            best = index.get((place["country"], place["admin1"])) or index.get(
+                (place["country"], "*")
             )
+            place["region_id"] = best[1] if best else ""
 
 
 def run(
@@ -419,6 +447,8 @@ def _place(row: Row) -> Place:
         curated=row["curated"] == "1",
         sources=row["sources"],
         maps=row["maps"],
+        admin_1945=row["admin_1945"],
+        note=row["note"],
     )
 
 

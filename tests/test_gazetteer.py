@@ -119,3 +119,21 @@ def test_repo_gazetteer_meets_the_issue_counts(repo: Path) -> None:
     _, names = read_csv(build_dir / "names.csv")
     assert len(places) >= 13_000
     assert len(names) >= 50_000
+
+
+def test_two_curated_rows_may_not_claim_one_geonames_place(
+    tmp_path: Path, primorye: dict[str, dict[str, object]]
+) -> None:
+    extra = "voroshilov,Voroshilov,city,,RU,43.8,131.9,x,2014006,,\n"
+    with pytest.raises(InputDataError, match="2014006 is already the place of row 2"):
+        build(tmp_path, primorye, extra)
+
+
+def test_most_specific_region_wins(tmp_path: Path, primorye: dict[str, dict[str, object]]) -> None:
+    curated, regions = write_curated(tmp_path / "src")
+    with regions.open("a", encoding="utf-8") as handle:
+        handle.write("aaa_far_east,Far East,Far East,RU,59|30|5,極東,,test\n")
+        handle.write("aab_russia,RSFSR,Russia,RU,*,ロシア,,test\n")
+    gazetteer.run(curated, regions, tmp_path / "b", PARAMS, cities=primorye)
+    g = gazetteer.load(tmp_path / "b")
+    assert g.places["gn:2013348"].region_id == "primorsky"  # Vladivostok
