@@ -101,27 +101,31 @@ def render(layer: QgsVectorLayer, png: str) -> int:
     )
 
 
+def check(gpkg: str, png: str) -> dict[str, object]:
+    """Load both layers and report on them; the layers die with this frame."""
+    camps = QgsVectorLayer(f"{gpkg}|layername=camps", "camps", "ogr")
+    unresolved = QgsVectorLayer(f"{gpkg}|layername=unresolved", "unresolved", "ogr")
+    report: dict[str, object] = {
+        "qgis_version": Qgis.QGIS_VERSION,
+        "camps_valid": camps.isValid(),
+        "unresolved_valid": unresolved.isValid(),
+    }
+    if camps.isValid():
+        report["camps_features"] = camps.featureCount()
+        report["camps_crs"] = camps.crs().authid()
+        report["unresolved_features"] = unresolved.featureCount()
+        report.update(style_report(camps))
+        report["non_background_pixels"] = render(camps, png)
+    return report
+
+
 def main(gpkg: str, png: str) -> int:
     app = QgsApplication([], False)
     app.initQgis()
-    try:
-        camps = QgsVectorLayer(f"{gpkg}|layername=camps", "camps", "ogr")
-        unresolved = QgsVectorLayer(f"{gpkg}|layername=unresolved", "unresolved", "ogr")
-        report: dict[str, object] = {
-            "qgis_version": Qgis.QGIS_VERSION,
-            "camps_valid": camps.isValid(),
-            "unresolved_valid": unresolved.isValid(),
-        }
-        if camps.isValid():
-            report["camps_features"] = camps.featureCount()
-            report["camps_crs"] = camps.crs().authid()
-            report["unresolved_features"] = unresolved.featureCount()
-            report.update(style_report(camps))
-            report["non_background_pixels"] = render(camps, png)
-        print(json.dumps(report, ensure_ascii=False))
-        return 0 if camps.isValid() else 1
-    finally:
-        app.exitQgis()
+    report = check(gpkg, png)  # layers are freed before exitQgis, else QGIS crashes on exit
+    print(json.dumps(report, ensure_ascii=False), flush=True)
+    app.exitQgis()
+    return 0 if report["camps_valid"] else 1
 
 
 if __name__ == "__main__":

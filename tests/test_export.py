@@ -1,0 +1,260 @@
+"""Export stage: layers, field types, RFC 7946, by-class split, LPF, determinism, atomicity."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import re
+import sqlite3
+from pathlib import Path
+
+import pyogrio
+import pytest
+from click.testing import CliRunner
+
+from pipeline import export
+from pipeline.cli import cli
+from pipeline.errors import InputDataError
+from pipeline.records import SymbolClass
+
+FIXTURE = Path(__file__).parent / "data" / "geocoded_tiny.csv"
+PARAMS = export.ExportParams()
+QUIET = dataclasses.replace(PARAMS, preview=False)
+OUTPUTS = ("camps.gpkg", "camps.geojson", "camps.lpf.json", "unresolved.csv")
+
+
+def fixture_rows() -> list[dict[str, str]]:
+    with FIXTURE.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def write_rows(path: Path, rows: list[dict[str, str]]) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+@pytest.fixture(scope="module")
+def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("export")
+    report = export.run(FIXTURE, folder, PARAMS)
+    assert report["rows"] == 11 and report["camps"] == 9 and report["unresolved"] == 2
+    return folder
+
+
+def test_layers_and_field_types(out: Path) -> None:
+    gpkg = out / "camps.gpkg"
+    assert {name for name, _ in pyogrio.list_layers(gpkg)} == {
+        "camps",
+        "unresolved",
+        "layer_styles",
+    }
+    camps = pyogrio.read_info(gpkg, layer="camps")
+    assert camps["geometry_type"] == "Point" and camps["crs"] == "EPSG:4326"
+    types = dict(zip(camps["fields"], camps["ogr_types"], strict=True))
+    assert types["detainees"] == "OFTInteger64"
+    for name in ("score", "lat", "lon", "uncertainty_km"):
+        assert types[name] == "OFTReal", name
+    for name in ("record_id", "katakana", "map_no", "gupvi_camp_no", "candidates", "label"):
+        assert types[name] == "OFTString", name
+    unresolved = pyogrio.read_info(gpkg, layer="unresolved")
+    assert unresolved["geometry_type"] is None
+    assert "unresolved_reason" in list(unresolved["fields"])
+
+
+def test_camps_layer_contents(out: Path) -> None:
+    frame = pyogrio.read_dataframe(out / "camps.gpkg", layer="camps")
+    assert list(frame["record_id"]) == sorted(frame["record_id"])  # sorted rows
+    tayshet = frame[frame["katakana"] == "タイシェト"].iloc[0]
+    assert tayshet["detainees"] == 40000
+    assert tayshet["symbol_class"] == SymbolClass.OVER_20000
+    assert tayshet["class_basis"] == "detainee count"
+    assert (tayshet.geometry.x, tayshet.geometry.y) == (98.0, 55.94)
+    assert set(frame["decision"]) == {"auto", "override", "review"}
+    vladivostok = frame[frame["record_id"] == "d-001"].iloc[0]
+    assert vladivostok["symbol_class"] == "unknown" and vladivostok["label"] == "Vladivostok"
+
+
+def test_gpkg_is_version_1_2_with_default_style_and_metadata(out: Path) -> None:
+    db = sqlite3.connect(out / "camps.gpkg")
+    try:
+        assert db.execute("PRAGMA application_id").fetchone()[0] == 0x47504B47  # "GPKG"
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 10200
+        contents = dict(db.execute("SELECT table_name, data_type FROM gpkg_contents"))
+        assert contents == {
+            "camps": "features",
+            "unresolved": "attributes",
+            "layer_styles": "attributes",
+        }
+        styles = db.execute(
+            "SELECT f_table_name, f_geometry_column, useAsDefault, styleQML FROM layer_styles"
+        ).fetchall()
+        (metadata,) = db.execute(
+            "SELECT m.metadata FROM gpkg_metadata m JOIN gpkg_metadata_reference r "
+            "ON r.md_file_id = m.id WHERE r.table_name = 'camps' "
+            "AND m.md_standard_uri = 'http://mrcc.com/qgis.dtd'"
+        ).fetchone()
+    finally:
+        db.close()
+    assert [s[:3] for s in styles] == [("camps", "geom", 1)]
+    qml = styles[0][3]
+    assert 'type="categorizedSymbol"' in qml and 'attr="symbol_class"' in qml
+    assert [m for m in re.findall(r'<category [^>]*value="([^"]+)"', qml)] == [
+        c.value for c in SymbolClass
+    ]
+    assert 'labelsEnabled="1"' in qml and 'name="Color"' in qml
+    for colour in ("#d7191c", "#2b5fd9", "#000000", "#1a9641", "#808080"):
+        assert colour in qml
+    assert "&quot;decision&quot; = 'review'" in qml and "dash" in qml  # review outline
+    assert f"<title>{PARAMS.title}</title>" in metadata
+    assert "principal area" in metadata and "CC BY 4.0" in metadata
+
+
+def test_every_row_exactly_once(out: Path) -> None:
+    given = sorted(row["record_id"] for row in fixture_rows())
+    camps = list(pyogrio.read_dataframe(out / "camps.gpkg", layer="camps")["record_id"])
+    layer = list(pyogrio.read_dataframe(out / "camps.gpkg", layer="unresolved")["record_id"])
+    with (out / "unresolved.csv").open(encoding="utf-8") as handle:
+        listed = [row["record_id"] for row in csv.DictReader(handle)]
+    assert listed == layer == ["d-020", "d-054"]
+    assert sorted(camps + layer) == given
+
+
+def test_row_without_point_goes_to_unresolved(tmp_path: Path) -> None:
+    rows = fixture_rows()
+    rows[0] = rows[0] | {"lat": "", "lon": ""}  # an auto row the geocoder could not place
+    report = export.run(write_rows(tmp_path / "in.csv", rows), tmp_path / "o", QUIET)
+    assert report["camps"] == 8 and report["unresolved"] == 3
+    with (tmp_path / "o" / "unresolved.csv").open(encoding="utf-8") as handle:
+        reasons = {row["record_id"]: row["unresolved_reason"] for row in csv.DictReader(handle)}
+    assert reasons["d-001"] == "decision is auto but the geocode stage gave no point"
+
+
+def test_geojson_is_rfc7946(out: Path) -> None:
+    text = (out / "camps.geojson").read_bytes().decode("utf-8")
+    assert "ウラジオストク" in text  # UTF-8 text, not \\u escapes
+    data = json.loads(text)
+    assert "crs" not in data and data["type"] == "FeatureCollection"
+    by_id = {row["record_id"]: row for row in fixture_rows()}
+    assert len(data["features"]) == 9
+    for feature in data["features"]:
+        lon, lat = feature["geometry"]["coordinates"]
+        row = by_id[feature["properties"]["record_id"]]
+        assert (lon, lat) == (float(row["lon"]), float(row["lat"]))  # lon/lat order
+        assert -180 <= lon <= 180 and -90 <= lat <= 90
+    for number in re.findall(r'"coordinates": \[ ([^\]]+) \]', text):
+        for value in number.split(","):
+            assert len(value.strip().partition(".")[2]) <= 7
+
+
+def test_by_class_split(out: Path) -> None:
+    files = sorted(p.name for p in (out / "by_class").iterdir())
+    assert files == sorted(f"{c.value}.geojson" for c in SymbolClass)
+    seen: list[str] = []
+    for klass in SymbolClass:
+        data = json.loads((out / "by_class" / f"{klass.value}.geojson").read_text("utf-8"))
+        assert data["type"] == "FeatureCollection" and "crs" not in data
+        assert {f["properties"]["symbol_class"] for f in data["features"]} <= {klass.value}
+        seen += [f["properties"]["record_id"] for f in data["features"]]
+    assert json.loads((out / "by_class" / "small.geojson").read_text())["features"] == []
+    camps = json.loads((out / "camps.geojson").read_text("utf-8"))["features"]
+    assert sorted(seen) == sorted(f["properties"]["record_id"] for f in camps)
+
+
+def test_linked_places_format(out: Path) -> None:
+    lpf = json.loads((out / "camps.lpf.json").read_text("utf-8"))
+    assert lpf["type"] == "FeatureCollection" and lpf["@context"] == export.LPF_CONTEXT
+    features = lpf["features"]
+    assert len(features) == 9 and len({f["@id"] for f in features}) == 9
+    for feature in features:
+        assert feature["properties"]["title"] and isinstance(feature["properties"]["ccodes"], list)
+        ja = feature["names"][0]
+        assert (
+            ja["lang"] == "ja" and ja["citations"] and ja["citations"][0]["@id"].startswith("http")
+        )
+        (point,) = feature["geometry"]["geometries"]
+        assert feature["geometry"]["type"] == "GeometryCollection" and point["type"] == "Point"
+        assert point["certainty"] in {"certain", "less-certain", "uncertain"}
+        assert point["citations"]
+        assert feature["links"][0]["identifier"].startswith("gn:")
+        assert "when" not in feature
+    tayshet = next(f for f in features if f["names"][0]["toponym"] == "タイシェト")
+    assert tayshet["properties"]["ccodes"] == ["RU"]  # from the outline: no country given
+    assert tayshet["links"] == [{"type": "closeMatch", "identifier": "gn:1489870"}]
+    langs = {n["lang"] for n in tayshet["names"]}
+    assert langs == {"ja", "ja-Latn", "en"}
+
+
+def test_preview_png_written(out: Path) -> None:
+    assert (out / "map.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_two_runs_are_byte_identical(tmp_path: Path) -> None:
+    export.run(FIXTURE, tmp_path / "a", PARAMS)
+    export.run(FIXTURE, tmp_path / "b", PARAMS)
+    first, second = snapshot(tmp_path / "a"), snapshot(tmp_path / "b")
+    assert sorted(first) == sorted(second) and "map.png" in first
+    for name in first:
+        assert first[name] == second[name], f"{name} differs between two runs"
+
+
+def test_failed_export_leaves_previous_outputs(tmp_path: Path) -> None:
+    folder = tmp_path / "out"
+    export.run(FIXTURE, folder, QUIET)
+    before = snapshot(folder)
+    rows = fixture_rows()
+    rows[5]["lat"] = "north"
+    with pytest.raises(InputDataError, match="row 7, column lat: 'north' is not a number"):
+        export.run(write_rows(tmp_path / "bad.csv", rows), folder, QUIET)
+    assert snapshot(folder) == before
+    assert not [p for p in folder.rglob(".*")]  # no temporary file left behind
+
+
+def test_duplicate_record_id_is_refused(tmp_path: Path) -> None:
+    rows = fixture_rows()
+    rows[1]["record_id"] = rows[0]["record_id"]
+    with pytest.raises(InputDataError, match="'d-001' repeats row 2"):
+        export.run(write_rows(tmp_path / "dup.csv", rows), tmp_path / "o", QUIET)
+
+
+def test_only_unresolved_rows_still_give_every_layer(tmp_path: Path) -> None:
+    rows = [r | {"decision": "unresolved"} for r in fixture_rows()]
+    report = export.run(write_rows(tmp_path / "in.csv", rows), tmp_path / "o", QUIET)
+    assert report["camps"] == 0 and report["unresolved"] == 11
+    info = pyogrio.read_info(tmp_path / "o" / "camps.gpkg", layer="camps")
+    assert info["geometry_type"] == "Point" and info["features"] == 0
+
+
+def test_cli_export_bad_input(tmp_path: Path, repo: Path) -> None:
+    rows = fixture_rows()
+    rows[2]["decision"] = "maybe"
+    bad = write_rows(tmp_path / "bad.csv", rows)
+    params = str(repo / "params.yaml")
+    result = CliRunner().invoke(
+        cli,
+        ["export", "--input", str(bad), "--output-dir", str(tmp_path / "o"), "--params", params],
+    )
+    assert result.exit_code == 1
+    assert "row 4, column decision: 'maybe' is not one of auto, review" in result.stderr
+    assert not (tmp_path / "o" / "camps.gpkg").exists()
+
+
+def test_cli_export_missing_column(tmp_path: Path, repo: Path) -> None:
+    bad = tmp_path / "bad.csv"
+    bad.write_text("record_id,katakana\nd-1,チタ\n", encoding="utf-8")
+    params = str(repo / "params.yaml")
+    result = CliRunner().invoke(
+        cli,
+        ["export", "--input", str(bad), "--output-dir", str(tmp_path / "o"), "--params", params],
+    )
+    assert result.exit_code == 1
+    assert "missing column(s) decision, lat, lon" in result.stderr
