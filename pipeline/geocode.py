@@ -678,8 +678,26 @@ def offline_point(row: Row, offline: GazetteerGeocoder) -> Point | None:
     return None
 
 
-def online_query(row: Row) -> str:
-    """What to ask a provider: the place name, else the best Cyrillic or Latin form."""
+def region_fallback(row: Row, gazetteer: Gazetteer) -> Point | None:
+    """A place the gazetteer knows without a point (Krasnaya Zarya, probably defunct):
+    its region's centroid and radius, ``uncertain``, rather than no point at all."""
+    place = gazetteer.places.get(best_place_id(row))
+    if place is None or place.region_id not in gazetteer.regions:
+        return None
+    return region_point(gazetteer.regions[place.region_id])
+
+
+def online_query(row: Row, gazetteer: Gazetteer | None = None) -> str:
+    """What to ask a provider: the place's Russian name, else the row's best form.
+
+    >>> online_query({"place_name": "Kivda", "cyrillic_candidates": "Кивда|Кибда"})
+    'Kivda'
+    """
+    if gazetteer is not None:
+        place_id = best_place_id(row)
+        for name in gazetteer.names:
+            if name.place_id == place_id and name.script == "Cyrl" and name.lang == "ru":
+                return name.name
     for column in ("place_name", "cyrillic_candidates", "latin_candidates", "romaji"):
         value = row.get(column, "").split("|")[0].strip()
         if value:
@@ -712,13 +730,15 @@ def _geocode_row(
         return None
     point = offline_point(row, offline)
     if point is None and online is not None:
-        query = online_query(row)
+        query = online_query(row, offline.gazetteer)
         if query:
             answer = online.fetch(query, where)
             if answer is not None:
                 point = online.point(answer, query)
             else:
                 tally.add("online_no_result")
+    if point is None:
+        point = region_fallback(row, offline.gazetteer)
     if point is None:
         logger.warning("%s: no point for place %r", where, best_place_id(row))
         tally.add("unplaced")

@@ -104,6 +104,7 @@ def reconciled(tmp_path: Path) -> Path:
         _row("r6", "ロンドン", "", "unresolved"),
         _row("r7", "ライチハ", "gn:2017487", "override", place_name="Raychikhinsk"),
         _row("r8", "チタ", "gn:2025339", "auto", place_name="Chita"),
+        _row("r9", "クラスナヤ・ザリャー", "krasnaya-zarya-chita", "auto"),
     ]
     return _write(tmp_path / "reconciled.csv", rows)
 
@@ -127,7 +128,7 @@ def test_run_offline_certainty_by_evidence(tmp_path: Path, reconciled: Path) -> 
     out = tmp_path / "geocoded.csv"
     report = run(reconciled, out, TINY, _overrides(tmp_path, [override]), GeocodeParams())
     rows = {r["record_id"]: r for r in _read(out)}
-    assert list(rows) == ["r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8"]
+    assert list(rows) == ["r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9"]
     got = {
         rid: (r["geocode_method"], r["geocode_source"], r["certainty"], r["uncertainty_km"])
         for rid, r in rows.items()
@@ -141,11 +142,12 @@ def test_run_offline_certainty_by_evidence(tmp_path: Path, reconciled: Path) -> 
         "r6": ("", "", "", ""),  # unresolved passes through
         "r7": ("override", "https://www.geonames.org/2017487", "certain", "5.0"),
         "r8": ("gazetteer", "geonames:2025339", "certain", "8.1"),  # the town, not the oblast
+        "r9": ("region", "region:chita", "uncertain", "436.6"),  # a place without a point
     }
     assert (rows["r1"]["lat"], rows["r1"]["lon"]) == ("48.462040", "135.097100")
     assert (rows["r4"]["lat"], rows["r4"]["lon"]) == ("51.678360", "115.468620")
     assert rows["r6"]["lat"] == "" and rows["r6"]["katakana"] == "ロンドン"
-    assert report["rows"] == 8 and report["problems"] == 0 and "requests" not in report
+    assert report["rows"] == 9 and report["problems"] == 0 and "requests" not in report
 
 
 def test_override_point_outside_the_area_is_reported(tmp_path: Path, reconciled: Path) -> None:
@@ -164,8 +166,43 @@ def test_override_point_outside_the_area_is_reported(tmp_path: Path, reconciled:
     params = GeocodeParams(fail_on_error=False)
     report = run(reconciled, out, TINY, overrides, params)
     rows = _read(out)
-    assert len(rows) == 8 and report["problems"] == 1
+    assert len(rows) == 9 and report["problems"] == 1
     assert rows[0]["record_id"] == "r1" and rows[0]["lat"] == ""
+
+
+@pytest.fixture(scope="module")
+def built_gazetteer(repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The repo's built gazetteer; built from the curated files when not built yet."""
+    from pipeline import gazetteer
+    from pipeline.params import load_section
+
+    built = repo / "gazetteer" / "build"
+    if (built / "places.csv").is_file():
+        return built
+    out = tmp_path_factory.mktemp("gazetteer")
+    params = load_section(repo / "params.yaml", "gazetteer", gazetteer.GazetteerParams)
+    gazetteer.run(repo / "gazetteer/places.csv", repo / "gazetteer/regions.csv", out, params)
+    return out
+
+
+def test_every_place_of_the_repo_data_gets_a_point_inside_the_area(
+    repo: Path, built_gazetteer: Path, tmp_path: Path
+) -> None:
+    """raw/camps.csv rows tied to a place (its place_id column) all get a checked point."""
+    raw = _read(repo / "raw" / "camps.csv")
+    rows = [{**r, "decision": "auto" if r["place_id"] else "unresolved"} for r in raw]
+    assert sum(r["decision"] == "auto" for r in rows) >= 90
+    src = _write(tmp_path / "in.csv", rows, [*raw[0], "decision"])
+    out = tmp_path / "out.csv"
+    report = run(src, out, built_gazetteer, repo / "gazetteer" / "overrides.csv", GeocodeParams())
+    result = _read(out)
+    assert [r["record_id"] for r in result] == [r["record_id"] for r in raw]
+    placed = [r for r in result if r["decision"] == "auto"]
+    assert all(r["lat"] and r["certainty"] and r["geocode_source"] for r in placed)
+    assert report["problems"] == 0 and "unplaced" not in report
+    certain = [r for r in placed if r["certainty"] == "certain"]
+    assert all(r["geocode_source"].startswith("geonames:") for r in certain)
+    assert len(certain) > len(placed) / 2
 
 
 # ------------------------------------------------------------------ the online path
