@@ -138,6 +138,9 @@ def cli(verbose: int, quiet: bool) -> None:
     if verbose == 1:
         level = logging.INFO
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", force=True)
+    # GDAL's per-layer chatter ("Created 3 records") is noise at the default level.
+    for chatty in ("pyogrio", "fiona", "matplotlib", "PIL"):
+        logging.getLogger(chatty).setLevel(max(level, logging.WARNING))
 
 
 @cli.command()

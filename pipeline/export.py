@@ -34,7 +34,7 @@ REQUIRED = ("record_id", "katakana", "decision", "lat", "lon")
 INTEGER_COLUMNS = ("detainees",)
 REAL_COLUMNS = ("score", "lat", "lon", "uncertainty_km")
 #: Columns the export adds: why the row has its class, and the text of its map label.
-ADDED_COLUMNS = ("class_basis", "label")
+ADDED_COLUMNS = ("symbol_class", "class_basis", "label")
 REASON_COLUMN = "unresolved_reason"
 PLACED = (Decision.AUTO, Decision.OVERRIDE, Decision.REVIEW)
 LPF_CONTEXT = (
@@ -115,7 +115,7 @@ def run(
         A row breaks the geocode stage's contract (the message names file, row,
         column and fix); nothing has been written then.
     """
-    columns, rows = io.read_csv(Path(input_path), required=REQUIRED, encoding=encoding)
+    columns, rows = io.read_csv(Path(input_path), required=REQUIRED, encoding=encoding, min_rows=1)
     placed = prepare(rows, Path(input_path))
     camps = [p for p in placed if p.point is not None]
     unresolved = [p for p in placed if p.point is None]

@@ -37,7 +37,9 @@ def read_params(path: Path) -> dict[str, Any]:
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise ParamsError(f"{path}: expected sections (stage: {{key: value}}), got {type(data).__name__}")
+        raise ParamsError(
+            f"{path}: expected sections (stage: {{key: value}}), got {type(data).__name__}"
+        )
     return data
 
 
@@ -65,11 +67,8 @@ def load_section(path: Path, section: str, cls: type[T]) -> T:
 def _coerce(path: Path, section: str, key: str, value: Any, hint: Any) -> Any:
     """Check ``value`` against the field's type; ints are accepted where floats are."""
     origin = typing.get_origin(hint)
-    allowed: tuple[Any, ...]
-    if origin in (typing.Union, types.UnionType):
-        allowed = typing.get_args(hint)
-    else:
-        allowed = (hint,)
+    union = origin in (typing.Union, types.UnionType)
+    allowed: tuple[Any, ...] = typing.get_args(hint) if union else (hint,)
     for kind in allowed:
         if kind is type(None) and value is None:
             return None
