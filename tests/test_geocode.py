@@ -83,8 +83,9 @@ def test_missing_gazetteer_says_how_to_build_it(tmp_path: Path) -> None:
 
 
 def test_country_of_tells_the_border_apart() -> None:
-    # Blagoveshchensk (RU) and Heihe (CN) face each other across the Amur.
-    assert country_of(50.27961, 127.5405) == "RU"
+    # Blagoveshchensk (RU, geonames:2026609) and Heihe (CN, geonames:2036973) face each
+    # other across the Amur, 4 km apart; Ulan Bator is geonames:2028462.
+    assert country_of(50.27593, 127.52637) == "RU"
     assert country_of(50.24413, 127.49016) == "CN"
     assert country_of(47.90771, 106.88324) == "MN"
 
