@@ -130,12 +130,14 @@ def read_csv(
     path: Path,
     required: Sequence[str] = (),
     encoding: str | None = None,
+    min_rows: int = 0,
 ) -> tuple[list[str], list[Row]]:
     """Read a CSV file into its column names and rows (all values ``str``).
 
     Handles a BOM, CRLF line ends and UTF-16; raises :class:`InputDataError`
     naming the file, and the row, for an empty file, a missing required column,
-    a duplicate column or a row with more cells than the header.
+    a duplicate column, a row with more cells than the header, or fewer than
+    ``min_rows`` rows (stage inputs pass 1: a header alone is a mistake).
     """
     path = Path(path)
     try:
@@ -176,6 +178,10 @@ def read_csv(
                 )
         cells = cells + [""] * (len(header) - len(cells))
         rows.append(dict(zip(header, cells, strict=False)))
+    if len(rows) < min_rows:
+        raise InputDataError(
+            f"{path}: has a header but no rows: add at least one row under the header"
+        )
     return header, rows
 
 
@@ -427,4 +433,4 @@ def read_boundaries() -> Any:
 def write_figure(target: Path, figure: Any, dpi: int = 150) -> None:
     """Save a matplotlib figure as PNG atomically, without the version stamp in its metadata."""
     with atomic_path(target, suffix=".png") as tmp:
-        figure.savefig(tmp, format="png", dpi=dpi, metadata={"Software": None})
+        figure.savefig(tmp, format="png", dpi=dpi, metadata={"Software": None}, bbox_inches="tight")
