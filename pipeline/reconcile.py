@@ -266,6 +266,9 @@ def _kana_forms(name: str, script: str) -> list[tuple[str, bool]]:
     return [(key, partial) for key, partial in forms if key]
 
 
+_REGION_WORD = re.compile("(自治共和国|自治州|共和国|地方|州|県|管区)$")
+
+
 def build_index(gazetteer: Gazetteer) -> Index:
     """Prepare a loaded gazetteer for matching (a second or two for the whole area)."""
     started = time.perf_counter()
@@ -298,7 +301,9 @@ def build_index(gazetteer: Gazetteer) -> Index:
     region_keys: dict[str, list[str]] = defaultdict(list)
     for region in gazetteer.regions.values():
         for form in (*region.kana, *region.latin, region.name_1945, region.name_modern):
-            for key in (tr.match_key(form), fold_latin(form)):
+            # split_name gives the hint without its unit word: 沿海地方 → 沿海.
+            bare = _REGION_WORD.sub("", form)
+            for key in (tr.match_key(form), tr.match_key(bare), fold_latin(form)):
                 if key and region.region_id not in region_keys[key]:
                     region_keys[key].append(region.region_id)
     index = Index(
@@ -830,7 +835,9 @@ def run(
     dict
         Rows per decision and the number of distinct names matched.
     """
-    columns, rows = read_csv(Path(input_path), required=("katakana",), encoding=encoding)
+    columns, rows = read_csv(
+        Path(input_path), required=("katakana",), encoding=encoding, min_rows=1
+    )
     has_columns = "cyrillic_candidates" in columns
     if not has_columns:
         logger.info("%s has no transliterate columns: computing them here", input_path)

@@ -1,0 +1,78 @@
+"""Tests of the evaluate stage on a hand-checked gold file (tests/data/gold_tiny.csv)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pipeline import evaluate as ev
+from pipeline import reconcile as rc
+from pipeline.cli import cli
+from pipeline.errors import InputDataError
+
+DATA = Path(__file__).parent / "data"
+TINY = DATA / "gazetteer_reconcile"
+GOLD = DATA / "gold_tiny.csv"
+
+
+@pytest.fixture(scope="module")
+def metrics(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    out = tmp_path_factory.mktemp("evaluate") / "metrics.json"
+    ev.run(GOLD, TINY, Path("no-overrides.csv"), rc.ReconcileParams(), out)
+    return json.loads(out.read_text(encoding="utf-8"))
+
+
+def test_numbers_on_tiny_gold(metrics: dict[str, object]) -> None:
+    # By hand: Khabarovsk and Partizansk (Suchan) auto and right; スパスク review, top
+    # Spassk-Dalny, right; ザポロージェ is not in the tiny gazetteer (unresolved);
+    # ロンドン is a negative and unresolved.
+    assert (metrics["positives"], metrics["negatives"]) == (4, 1)
+    m = metrics["reconcile"]
+    assert isinstance(m, dict)
+    assert m["acc_at_1"] == m["acc_at_25km"] == m["acc_at_161km"] == m["mrr"] == 0.75
+    assert (m["auto"], m["auto_precision"], m["coverage"]) == (2, 1.0, 0.75)
+    assert (m["negatives_auto"], m["negatives_unresolved"]) == (0, 1)
+    assert m["decisions"] == {"auto": 2, "review": 1, "override": 0, "unresolved": 2}
+    assert 0 <= m["brier"] < 0.05
+    assert list(metrics) == [
+        "gold",
+        "positives",
+        "negatives",
+        "reconcile",
+        "without_curated_kana",
+        "transliterate",
+    ]
+
+
+def test_a_wrong_place_counts_against_acc_and_auto_precision(tmp_path: Path) -> None:
+    # The same name with the point of a place 300 km away (Vladivostok): the match is wrong.
+    gold = tmp_path / "gold.csv"
+    gold.write_text("katakana,expected,lat,lon\nハバロフスク,Khabarovsk,43.12,131.89\n", "utf-8")
+    rows = ev.read_gold(gold)
+    scored = ev.score_rows(rows, rc.get_index(TINY), [], rc.ReconcileParams())
+    assert scored["acc_at_1"] == scored["acc_at_25km"] == scored["acc_at_161km"] == 0.0
+    assert scored["auto_precision"] == 0.0
+
+
+def test_expected_names() -> None:
+    assert ev.expected_names("Chernovsky (part of Chita)") == ("Chernovsky",)
+
+
+def test_gold_without_point_is_refused(tmp_path: Path) -> None:
+    gold = tmp_path / "gold.csv"
+    gold.write_text("katakana,expected,lat,lon\nチタ,Chita,,\n", encoding="utf-8")
+    with pytest.raises(InputDataError, match=r"gold\.csv: row 2, column lat"):
+        ev.read_gold(gold)
+
+
+def test_cli_evaluate(runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    args = ["evaluate", "--gazetteer", str(TINY), "--overrides", str(tmp_path / "none.csv")]
+    result = runner.invoke(cli, [*args, "--gold", str(GOLD)])
+    assert result.exit_code == 0, result.stderr
+    assert "acc@25km 0.750" in result.stdout
+    bad = tmp_path / "bad.csv"
+    bad.write_text("katakana,lat\nチタ,1\n", encoding="utf-8")
+    result = runner.invoke(cli, [*args, "--gold", str(bad)])
+    assert result.exit_code == 1 and "missing column(s) expected, lon" in result.stderr

@@ -1,0 +1,342 @@
+"""Tests of the reconcile stage: each signal alone, ambiguity, decisions, overrides, review."""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import json
+from pathlib import Path
+
+import pytest
+
+from pipeline import reconcile as rc
+from pipeline.cli import cli
+from pipeline.errors import InputDataError, ParamsError
+from pipeline.gazetteer import Gazetteer, Name, Place, Region
+from pipeline.records import Decision
+
+DATA = Path(__file__).parent / "data"
+TINY = DATA / "gazetteer_reconcile"
+PARAMS = rc.ReconcileParams()
+
+
+@pytest.fixture(scope="module")
+def index() -> rc.Index:
+    """The small real gazetteer (Spassks, Artyom, Ussuriysk …), indexed once."""
+    return rc.get_index(TINY)
+
+
+def _place(pid: str, name: str, **kw: object) -> Place:
+    values: dict[str, object] = dict(
+        feature_type="populated place",
+        country="RU",
+        admin1="59",
+        region_id="",
+        lat=43.0,
+        lon=132.0,
+        population=0,
+        geonames_id="",
+        point_source="",
+        curated=False,
+        sources="",
+        maps="",
+    )
+    values.update(kw)
+    return Place(place_id=pid, name=name, **values)  # type: ignore[arg-type]
+
+
+def _name(pid: str, text: str, script: str, period: str = "") -> Name:
+    return Name(pid, text, "und", script, period, "test")
+
+
+def _index(places: list[Place], names: list[Name], regions: tuple[Region, ...] = ()) -> rc.Index:
+    return rc.build_index(
+        Gazetteer(
+            places={p.place_id: p for p in places},
+            names=tuple(names),
+            regions={r.region_id: r for r in regions},
+        )
+    )
+
+
+def _query(kana: str, **kw: object) -> rc.Query:
+    args: dict[str, object] = dict(region_hint=None, cyrillic=[], latin=[], romaji="")
+    args.update(kw)
+    return rc.make_query(kana, **args)  # type: ignore[arg-type]
+
+
+def _top(query: rc.Query, index: rc.Index) -> rc.Candidate:
+    ranked = rc.candidates(query, index, PARAMS)
+    assert ranked, "expected a candidate"
+    return ranked[0]
+
+
+# --------------------------------------------------------------------------- signals alone
+
+
+def test_exact_katakana_name() -> None:
+    index = _index([_place("a", "Khabarovsk")], [_name("a", "ハバロフスク", "Kana")])
+    top = _top(_query("ハバロフスク"), index)
+    assert top.place_id == "a"
+    assert top.feature(rc.Feature.NAME_EXACT) == 1.0
+
+
+def test_exact_cyrillic_candidate() -> None:
+    # The katakana is far from the name; only the Cyrillic candidate connects them.
+    index = _index([_place("a", "Tayshet")], [_name("a", "Тайшет", "Cyrl")])
+    top = _top(_query("アイウエ", cyrillic=["Тайшет"]), index)
+    assert top.place_id == "a"
+    assert top.feature(rc.Feature.NAME_EXACT) == 1.0
+
+
+def test_exact_latin_candidate_is_a_step_weaker() -> None:
+    index = _index([_place("a", "Tayshet")], [_name("a", "Tayshet", "Latn")])
+    top = _top(_query("アイウエ", latin=["Tayshet"]), index)
+    assert top.feature(rc.Feature.NAME_EXACT) == rc.LATIN_EXACT
+
+
+def test_latin_codes_are_not_names() -> None:
+    # GeoNames lists "VIN" for Vinnytsia: ウィーン (Vienna) must not land there.
+    index = _index([_place("a", "Vinnytsya")], [_name("a", "VIN", "Latn")])
+    assert rc.candidates(_query("ウィーン", latin=["Vin"]), index, PARAMS) == []
+
+
+def test_kana_similarity_exact_and_near() -> None:
+    index = _index([_place("a", "Khabarovsk")], [_name("a", "Хабаровск", "Cyrl")])
+    exact = _top(_query("ハバロフスク"), index)
+    near = _top(_query("ハバロスク"), index)
+    assert exact.feature(rc.Feature.KANA) == 1.0
+    assert exact.feature(rc.Feature.NAME_EXACT) == 0.0
+    assert 0.7 <= near.feature(rc.Feature.KANA) < 1.0
+    assert near.score < exact.score
+
+
+def test_latin_similarity_adds_to_a_weak_kana_match() -> None:
+    index = _index(
+        [_place("a", "Khabarovsk")],
+        [_name("a", "Хабаровск", "Cyrl"), _name("a", "Khabarovsk", "Latn")],
+    )
+    without = _top(_query("ハバロスク"), index)
+    with_latin = _top(_query("ハバロスク", latin=["Khabarovs"]), index)
+    assert with_latin.feature(rc.Feature.LATIN) > 0.9
+    assert with_latin.score > without.score
+
+
+def test_partial_name_of_a_compound() -> None:
+    index = _index([_place("a", "Spassk-Dalny")], [_name("a", "Спасск-Дальний", "Cyrl")])
+    top = _top(_query("スパスク"), index)
+    assert top.feature(rc.Feature.PARTIAL) == 1.0
+    assert top.evidence == pytest.approx(PARAMS.partial_factor)
+
+
+def test_soviet_era_name_is_flagged_and_counts() -> None:
+    places = [_place("a", "Ussuriysk"), _place("b", "Other", lat=60.0)]
+    names = [_name("a", "Ворошилов", "Cyrl", "1935-1957"), _name("b", "Ворошилов", "Cyrl")]
+    ranked = rc.candidates(_query("ウォロシロフ"), _index(places, names), PARAMS)
+    assert [c.place_id for c in ranked] == ["a", "b"]
+    assert ranked[0].feature(rc.Feature.SOVIET_NAME) == 1.0
+    assert ranked[1].feature(rc.Feature.SOVIET_NAME) == 0.0
+
+
+def test_feature_type_agrees_or_not() -> None:
+    places = [_place("a", "Duki", feature_type="station"), _place("b", "Duki", lat=60.0)]
+    names = [_name("a", "Дуки", "Cyrl"), _name("b", "Дуки", "Cyrl")]
+    index = _index(places, [*names])
+    top = _top(_query("ドーキ駅"), index)
+    assert top.place_id == "a" and top.feature(rc.Feature.FEATURE_TYPE) == 1.0
+
+
+def test_population_and_curated_are_priors() -> None:
+    places = [
+        _place("small", "Artyom", population=600, lat=40.0),
+        _place("big", "Artyom", population=100_000),
+        _place("camp", "Artyom", curated=True, lat=55.0),
+    ]
+    names = [_name(p.place_id, "Артём", "Cyrl") for p in places]
+    ranked = rc.candidates(_query("アルチョム"), _index(places, names), PARAMS)
+    assert ranked[0].place_id == "big"
+    assert ranked[-1].place_id == "small"
+    assert dict(ranked[1].features)[rc.Feature.CURATED] == 1.0
+
+
+# --------------------------------------------------------------------------- ambiguity
+
+
+@pytest.mark.parametrize(
+    ("cell", "place", "decision"),
+    [
+        ("スパスク", "spassk-dalny", Decision.REVIEW),
+        ("カラガンダ州スパスク", "spassk-karaganda", Decision.AUTO),
+        ("沿海地方スパスク", "spassk-dalny", Decision.AUTO),
+    ],
+)
+def test_spassk_by_region_hint(index: rc.Index, cell: str, place: str, decision: Decision) -> None:
+    outcome = rc.resolve(rc.make_query(cell), index, PARAMS)
+    assert (outcome.place_id, outcome.decision) == (place, decision)
+    if decision is Decision.AUTO:
+        assert outcome.candidates[0].feature(rc.Feature.REGION) == 1.0
+        assert outcome.candidates[1].feature(rc.Feature.REGION) == -1.0
+
+
+def test_same_name_far_apart_goes_to_review() -> None:
+    places = [
+        _place("a", "Krasnaya Zarya", population=2000),
+        _place("b", "Krasnaya Zarya", lat=52.0),
+    ]
+    names = [_name(p.place_id, "Красная Заря", "Cyrl") for p in places]
+    outcome = rc.resolve(_query("クラスナヤ・ザリャ"), _index(places, names), PARAMS)
+    assert outcome.decision is Decision.REVIEW
+
+
+@pytest.mark.parametrize("cell", ["ロンドン", "ニューヨーク", "キョウト", "ナゴヤ"])
+def test_negatives_never_auto(index: rc.Index, cell: str) -> None:
+    assert rc.resolve(rc.make_query(cell), index, PARAMS).decision is not Decision.AUTO
+
+
+def test_nothing_plausible_is_unresolved(index: rc.Index) -> None:
+    outcome = rc.resolve(rc.make_query("ザポロージェ"), index, PARAMS)
+    assert outcome.decision is Decision.UNRESOLVED and outcome.place_id == ""
+
+
+# ------------------------------------------------------------------ the stage and overrides
+
+
+def _write(path: Path, rows: list[dict[str, str]]) -> Path:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def _read(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+RAW = [
+    {"record_id": "r1", "katakana": "スパスク", "notes": "keep me"},
+    {"record_id": "r2", "katakana": "ハバロフスク", "notes": ""},
+    {"record_id": "r3", "katakana": "ハバロフスク", "notes": "same name twice"},
+    {"record_id": "r4", "katakana": "ロンドン", "notes": ""},
+]
+
+
+def test_run_keeps_rows_and_columns(tmp_path: Path) -> None:
+    source = _write(tmp_path / "raw.csv", RAW)
+    report = rc.run(source, tmp_path / "out.csv", TINY, tmp_path / "none.csv", PARAMS)
+    rows = _read(tmp_path / "out.csv")
+    assert [r["record_id"] for r in rows] == ["r1", "r2", "r3", "r4"]
+    assert rows[0]["notes"] == "keep me"
+    assert [r["decision"] for r in rows] == ["review", "auto", "auto", "unresolved"]
+    assert report["distinct_names"] == 3 and report["rows"] == 4
+    shown = json.loads(rows[1]["candidates"])
+    assert shown[0]["id"] == "khabarovsk" and shown[0]["match"] is True
+    assert {f["id"] for f in shown[0]["features"]} == {str(f) for f in rc.Feature}
+
+
+def test_overrides_win_and_survive_reruns(tmp_path: Path) -> None:
+    source = _write(tmp_path / "raw.csv", RAW)
+    overrides = _write(
+        tmp_path / "overrides.csv",
+        [
+            dict.fromkeys(rc.OVERRIDE_COLUMNS, "")
+            | {"katakana": "スパスク", "place_id": "spassk-karaganda", "decision": "accept"},
+            dict.fromkeys(rc.OVERRIDE_COLUMNS, "")
+            | {"record_id": "r3", "decision": "reject", "note": "not a place"},
+        ],
+    )
+    for _ in range(2):
+        rc.run(source, tmp_path / "out.csv", TINY, overrides, PARAMS)
+        rows = _read(tmp_path / "out.csv")
+        assert (rows[0]["place_id"], rows[0]["decision"]) == ("spassk-karaganda", "override")
+        assert rows[1]["decision"] == "auto"
+        assert (rows[2]["place_id"], rows[2]["decision"]) == ("", "unresolved")
+        source = tmp_path / "out.csv"  # a rerun on the stage's own output
+
+
+def test_override_with_unknown_place_names_file_row_column(tmp_path: Path) -> None:
+    overrides = _write(
+        tmp_path / "overrides.csv",
+        [
+            dict.fromkeys(rc.OVERRIDE_COLUMNS, "")
+            | {"katakana": "チタ", "place_id": "gn:0", "decision": "accept"}
+        ],
+    )
+    with pytest.raises(InputDataError, match=r"overrides\.csv: row 2, column place_id: 'gn:0'"):
+        rc.read_overrides(overrides, rc.get_index(TINY).gazetteer)
+
+
+# --------------------------------------------------------------------------- review and lookup
+
+
+def test_review_writes_a_valid_override(tmp_path: Path) -> None:
+    source = _write(tmp_path / "raw.csv", RAW)
+    out, overrides = tmp_path / "out.csv", tmp_path / "overrides.csv"
+    rc.run(source, out, TINY, overrides, PARAMS)
+    listing = rc.review(out, TINY, overrides, True, (), ())
+    assert "r1" in listing and "spassk-karaganda" in listing and "r2" not in listing
+    day = datetime.date(2025, 1, 2)
+    message = rc.review(out, TINY, overrides, False, ("r1=spassk-dalny",), (), "n", "s", day)
+    assert "1 accept" in message
+    written = _read(overrides)
+    assert written == [
+        {
+            "record_id": "r1",
+            "katakana": "スパスク",
+            "place_id": "spassk-dalny",
+            "lat": "",
+            "lon": "",
+            "decision": "accept",
+            "note": "n",
+            "source": "s",
+            "created": "2025-01-02",
+        }
+    ]
+    rc.run(source, out, TINY, overrides, PARAMS)
+    assert _read(out)[0]["decision"] == "override"
+    assert "empty" in rc.review(out, TINY, overrides, True, (), ())
+
+
+@pytest.mark.parametrize(
+    ("accepts", "message"),
+    [
+        (("r1",), "RECORD_ID=PLACE_ID"),
+        (("nope=spassk-dalny",), "no row with this record_id"),
+        (("r1=gn:0",), "not a place id"),
+    ],
+)
+def test_review_bad_usage(tmp_path: Path, accepts: tuple[str, ...], message: str) -> None:
+    source = _write(tmp_path / "raw.csv", RAW)
+    rc.run(source, tmp_path / "out.csv", TINY, tmp_path / "o.csv", PARAMS)
+    with pytest.raises(ParamsError, match=message):
+        rc.review(tmp_path / "out.csv", TINY, tmp_path / "o.csv", False, accepts, ())
+    assert not (tmp_path / "o.csv").exists()
+
+
+def test_lookup_table_and_json() -> None:
+    table = rc.lookup("チタ州カダラ", TINY, Path("missing.csv"), PARAMS, 3, False)
+    assert "kadala" in table and "region hint チタ -> chita" in table
+    payload = json.loads(rc.lookup("スパスク", TINY, Path("missing.csv"), PARAMS, 2, True))
+    assert payload["decision"] == "review" and len(payload["candidates"]) == 2
+
+
+def test_cli_lookup_and_review(runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    result = runner.invoke(cli, ["lookup", "ハバロフスク", "--gazetteer", str(TINY)])
+    assert result.exit_code == 0 and "khabarovsk" in result.stdout
+    result = runner.invoke(cli, ["lookup", "チタ", "--gazetteer", str(tmp_path / "nothing")])
+    assert result.exit_code == 1 and "the gazetteer is not built" in result.stderr
+    source = _write(tmp_path / "raw.csv", RAW)
+    rc.run(source, tmp_path / "out.csv", TINY, tmp_path / "o.csv", PARAMS)
+    args = ["review", "--input", str(tmp_path / "out.csv"), "--gazetteer", str(TINY)]
+    args += ["--overrides", str(tmp_path / "o.csv")]
+    result = runner.invoke(cli, [*args, "--accept", "r1=gn:0"])
+    assert result.exit_code == 2 and "not a place id" in result.stderr
+    result = runner.invoke(cli, [*args, "--accept", "r1=spassk-dalny"])
+    assert result.exit_code == 0, result.stderr
+    assert _read(tmp_path / "o.csv")[0]["place_id"] == "spassk-dalny"
+
+
+def test_bench_reports_names_per_second() -> None:
+    result = rc.bench(50, TINY)
+    assert result["names"] == 50 and result["names_per_second"] > 0
