@@ -8,6 +8,7 @@ Stage modules are imported inside each command so ``camps --help`` stays fast.
 from __future__ import annotations
 
 import logging
+import signal
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
@@ -546,6 +547,12 @@ def bench(
         click.echo(stage.format_report(report))
 
 
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    """Turn SIGTERM into SystemExit so atomic writes unwind and delete their temp files."""
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
     """Entry point of the ``camps`` console script."""
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     cli(prog_name="camps")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import dataclasses
+import glob
 import io
 import json
 import logging
@@ -38,11 +39,11 @@ def atomic_path(target: Path, suffix: str | None = None) -> Iterator[Path]:
     intact and no partial file behind.
     """
     target = Path(target)
+    suffix = suffix or ".tmp"
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(
-            prefix=f".{target.name}.", suffix=suffix or ".tmp", dir=target.parent
-        )
+        _remove_stale(target, suffix)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=suffix, dir=target.parent)
     except OSError as exc:
         raise OutputError(
             f"{target}: cannot write here ({exc.strerror}): choose a writable output folder"
@@ -56,6 +57,18 @@ def atomic_path(target: Path, suffix: str | None = None) -> Iterator[Path]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def _remove_stale(target: Path, suffix: str) -> None:
+    """Delete temporary files that a killed earlier write of ``target`` left behind.
+
+    SIGTERM and Ctrl-C unwind through :func:`atomic_path` and clean up; only a
+    SIGKILL (or a power cut) can leave one, and the next write of the same target
+    sweeps it away.
+    """
+    for stale in target.parent.glob(f".{glob.escape(target.name)}.*{suffix}"):
+        with contextlib.suppress(OSError):
+            stale.unlink()
 
 
 def write_text(target: Path, text: str) -> None:
