@@ -765,7 +765,9 @@ def run(
     the stage then fails and writes nothing, else the row keeps an empty point.
     """
     provider = params.check()
-    header, rows = read_csv(Path(input_path), ("katakana", "decision"), encoding=encoding)
+    header, rows = read_csv(
+        Path(input_path), ("katakana", "decision"), encoding=encoding, min_rows=1
+    )
     offline = GazetteerGeocoder(load(Path(gazetteer_dir)))
     overrides = read_overrides(Path(overrides_path))
     if geocoder is None and provider is not Provider.OFFLINE:
