@@ -209,7 +209,14 @@ def _transliteration(gold_path: Path) -> dict[str, Any]:
     pairs = tr.gold_pairs(Path(gold_path), dossier if dossier.exists() else None)
     scores = tr.score_candidates(pairs, 5)
     scores.pop("misses", None)
-    return {"dossier": dossier.name if dossier.exists() else None, **scores}
+    # GeoNames places kept out of the transliteration model: names it never saw.
+    heldout = tr.score_candidates(tr.heldout_pairs(), 5)
+    heldout.pop("misses", None)
+    return {
+        "dossier": dossier.name if dossier.exists() else None,
+        **scores,
+        "heldout_geonames": heldout,
+    }
 
 
 def run(
@@ -260,8 +267,12 @@ def _summary(metrics: dict[str, Any], misses: list[str], heldout_misses: list[st
             f"  auto {m['auto']} (precision {precision}), negatives auto {m['negatives_auto']}, "
             f"Brier {m['brier']:.3f}, decisions {m['decisions']}"
         )
-    t = metrics["transliterate"]
-    lines.append(f"transliterate: {', '.join(f'{k} {v}' for k, v in t.items())}")
+    t = dict(metrics["transliterate"])
+    heldout = t.pop("heldout_geonames", {})
+    lines.append(f"transliterate (gold): {', '.join(f'{k} {v}' for k, v in t.items())}")
+    lines.append(
+        f"transliterate (held-out GeoNames): {', '.join(f'{k} {v}' for k, v in heldout.items())}"
+    )
     for label, found in (("misses", misses), ("misses without curated kana", heldout_misses)):
         if found:
             lines.append(f"{label} (> {NEAR_KM:g} km): " + "; ".join(found))
