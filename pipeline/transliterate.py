@@ -828,6 +828,8 @@ class _Model:
     contexts: dict[str, int]
     lexicon: dict[str, tuple[str, ...]]
     n_names: int
+    #: Lexicon keys by each of their one-letter deletions, for edit-distance-1 look-ups.
+    near: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
 
 
 _ORDER = 4
@@ -863,10 +865,66 @@ def _model() -> _Model:
                 grams[gram] += count
                 contexts[gram[:-1]] += count
         lexicon[match_key(kana_of_cyrillic(name))].append(name)
+    _add_training_katakana(places, test_names, lexicon)
+    near: dict[str, list[str]] = defaultdict(list)
+    for key in lexicon:
+        if len(key) >= _NEAR_MIN:
+            for variant in _deletions(key):
+                near[variant].append(key)
     logger.debug("transliteration model: %d training names", len(counts))
     return _Model(
-        dict(grams), dict(contexts), {k: tuple(v) for k, v in lexicon.items()}, len(counts)
+        dict(grams),
+        dict(contexts),
+        {k: tuple(v) for k, v in lexicon.items()},
+        len(counts),
+        {k: tuple(v) for k, v in near.items()},
     )
+
+
+#: Keys shorter than this get no edit-distance look-up: チタ is one edit from too much.
+_NEAR_MIN = 4
+
+
+def _deletions(key: str) -> set[str]:
+    """The key and every string one letter shorter (symmetric-delete neighbourhood).
+
+    Two keys within one substitution, insertion or deletion share a member, so
+    シエルロワゴラ (the ヤ dropped) meets シエルロバヤゴラ, and ナリリスク meets ノリリスク.
+
+    >>> sorted(_deletions("チタ"))
+    ['タ', 'チ', 'チタ']
+    """
+    return {key} | {key[:i] + key[i + 1 :] for i in range(len(key))}
+
+
+def _add_training_katakana(
+    places: Sequence[tuple[int, str, tuple[str, ...], float, float, int]],
+    test_names: set[str],
+    lexicon: dict[str, list[str]],
+) -> None:
+    """Add the katakana names GeoNames gives training places, keyed to their Russian names.
+
+    Established Japanese exonyms do not follow the rules (ウラジオストク for
+    Владивосток drops the в); a training place that carries one teaches it. A place
+    also carries Ukrainian, Kalmyk … names in Cyrillic letters (Хабаровськ,
+    Хабаровскай): only the ones whose own katakana is closest to the katakana are
+    kept. Held-out places, and any name a held-out place carries, stay out as in
+    :func:`_model`.
+    """
+    from rapidfuzz.distance import Levenshtein
+
+    for gid, _, names, *_ in places:
+        if is_test_place(gid):
+            continue
+        russian = [n for n in _russian_names(names) if lenient(n) not in test_names]
+        for kana in names if russian else ():
+            if _KANA_NAME_RE.fullmatch(kana):
+                key = match_key(kana)
+                far = {
+                    n: Levenshtein.distance(key, match_key(kana_of_cyrillic(n))) for n in russian
+                }
+                bucket = lexicon[key]
+                bucket.extend(n for n in russian if far[n] == min(far.values()) and n not in bucket)
 
 
 @functools.lru_cache(maxsize=500_000)
@@ -913,7 +971,7 @@ def _options() -> dict[str, tuple[tuple[str, float], ...]]:
             if vowel == "е":
                 add(row[slot], cons + "э", 1.5)
         add(row[_BARE], cons, 0.0)
-        add(row[_SOFT], cons + "ь", 0.3)
+        add(row[_SOFT], cons + "ь", 1.2)  # dearer: Тайсьет must not beat Тайшет
         add(row[2] + "ー", cons + "ий", 0.0)
         add(row[5], cons + "ый", 0.3)
         for slot in (6, 7):  # ショ is шо as well as шё
@@ -922,6 +980,11 @@ def _options() -> dict[str, tuple[tuple[str, float], ...]]:
         add(row[8], cons + "о", 0.5 if cons not in "шжчщ" else 0.0)
     for cons in "бвгзклмнпрстфх":  # ムィ, ヌィ: the newer spelling of мы, ны
         add(_ROWS[cons][4] + "ィ", cons + "ы", 0.0)
+    for cons in "бвмпфрлнсзк":  # ы heard as イ: クイビシェフ = Куйбышев, カリムスカヤ
+        add(_ROWS[cons][2], cons + "ы", 1.0)
+    for kana, cyr in (("ジ", "ди"), ("ジェ", "де"), ("ジャ", "дя"), ("ジュ", "дю"), ("ジョ", "дё")):
+        add(kana, cyr, 0.6)  # the older ジ for ди (ウラジオストク), as チ for ти
+    add("ヴィエ", "ве", 0.3)  # ソヴィエツカヤ: the older spelling of совет-
     for kana, cyr in (("ジ", "дж"), ("ジャ", "джа"), ("ジュ", "джу"), ("ジョ", "джо")):
         add(kana, cyr, 0.5)  # Джамбул, Джезказган: дж is heard as ジ
     add("ジェ", "дже", 0.5)
@@ -1048,6 +1111,36 @@ def _titlecase(name: str) -> str:
     return "".join(p if (p in small and i) else p[:1].upper() + p[1:] for i, p in enumerate(parts))
 
 
+#: Words glued to a name (Verkhne-, Novo-, the adjectival -ская …): the bare name is
+#: looked up too (ダラスンスク → Дарасун, ベルシーナ・ダラスン → Дарасун).
+_AFFIX_PREFIXES = ("ベルフネ", "ベルシーナ", "ニージネ", "ニジネ", "ノヴォ", "スターラヤ")
+_AFFIX_SUFFIXES = ("スカヤ", "スキー", "スコエ", "スク")
+#: Bonus over the best invented spelling: an exact key wins; a name found only after
+#: dropping an affix, or one edit away, is offered below the best invented one.
+_EXACT_BONUS, _AFFIX_BONUS, _NEAR_BONUS = 4.0, -0.5, -1.5
+
+
+def _lexicon_hits(name: str, limit: int) -> dict[str, float]:
+    """Training names whose key equals, or nearly equals, the key of ``name``."""
+    model = _model()
+    key = match_key(name)
+    hits: dict[str, float] = {}
+
+    def put(keys: Iterable[str], bonus: float) -> None:
+        for found in keys:
+            for known in model.lexicon.get(found, ())[:limit]:
+                hits.setdefault(known, bonus)
+
+    put([key], _EXACT_BONUS)
+    bare = {key[len(p) :] for p in map(match_key, _AFFIX_PREFIXES) if key.startswith(p)}
+    bare |= {key[: -len(s)] for s in map(match_key, _AFFIX_SUFFIXES) if key.endswith(s)}
+    put(sorted(b for b in bare if len(b) >= 3), _AFFIX_BONUS)
+    if len(key) >= _NEAR_MIN:
+        near = {found for v in _deletions(key) for found in model.near.get(v, ())}
+        put(sorted(near - {key}), _NEAR_BONUS)
+    return hits
+
+
 @functools.lru_cache(maxsize=200_000)
 def _candidates(kana: str, k: int, beam: int, lm_weight: float) -> tuple[tuple[str, float], ...]:
     name = split_name(kana).name if kana else ""
@@ -1056,11 +1149,11 @@ def _candidates(kana: str, k: int, beam: int, lm_weight: float) -> tuple[tuple[s
     decoded = _decode(name, beam, lm_weight)[: k * 3]
     scored: dict[str, float] = {_titlecase(text): value for text, value in decoded}
     top = max(scored.values(), default=0.0)
-    for known in _model().lexicon.get(match_key(name), ())[: k * 2]:
+    for known, bonus in _lexicon_hits(name, k * 2).items():
         # A spelling that real places carry beats any invented one; between two such
         # spellings the Russian model decides (Благовещенск over Благовешченск).
         logp, state = _lm_step("^" * (_ORDER - 1), known.lower().replace("ё", "е"))
-        bonus = 4.0 + 0.3 * (logp + _lm_step(state, "$")[0]) / max(len(known), 1)
+        bonus += 0.3 * (logp + _lm_step(state, "$")[0]) / max(len(known), 1)
         scored[known] = max(scored.get(known, -math.inf), top + bonus)
     ranked = sorted(scored.items(), key=lambda kv: -kv[1])[:k]
     if not ranked:
@@ -1295,10 +1388,10 @@ def run(
         The file cannot be read, lacks ``katakana``, or repeats a ``record_id``.
     """
     from pipeline.io import merge_columns, read_csv, write_csv
-    from pipeline.records import assign_record_ids
+    from pipeline.records import assign_record_ids, check_raw_rows
 
-    columns, rows = read_csv(input_path, required=("katakana",), encoding=encoding)
-    problems = assign_record_ids(rows, str(input_path))
+    columns, rows = read_csv(input_path, required=("katakana",), encoding=encoding, min_rows=1)
+    problems = assign_record_ids(rows, str(input_path)) + check_raw_rows(rows, str(input_path))
     if problems:
         raise InputDataError("\n".join(problems))
     distinct = sorted({row["katakana"] for row in rows})
@@ -1326,7 +1419,7 @@ def run(
             flagged[result.parts.flag] += 1
     for flag, count in sorted(flagged.items()):
         logger.warning("%s: %d row(s) with a %s name kept and flagged", input_path, count, flag)
-    out_columns = merge_columns(["record_id", *columns], ADDED_COLUMNS)
+    out_columns = merge_columns(["record_id"], [*columns, *ADDED_COLUMNS])
     write_csv(output_path, out_columns, rows)
     return {"rows": len(rows), "distinct": len(distinct), "flagged": sum(flagged.values())}
 
