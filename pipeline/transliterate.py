@@ -1061,6 +1061,89 @@ def _options() -> dict[str, tuple[tuple[str, float], ...]]:
     return {kana: tuple(sorted(c.items(), key=lambda kv: kv[1])) for kana, c in table.items()}
 
 
+#: Pseudo-counts given to the hand-set costs when they are re-estimated on training pairs.
+_PRIOR_WEIGHT = 10.0
+
+
+def _training_pairs() -> list[tuple[str, str]]:
+    """(katakana, lower-case Russian name) of the same training place, ё read as е."""
+    places = _geonames_places()
+    test_names = {lenient(n) for gid, _, names, *_ in places if is_test_place(gid) for n in names}
+    pairs: list[tuple[str, str]] = []
+    for gid, _, names, *_ in places:
+        if is_test_place(gid):
+            continue
+        russian = [n for n in _russian_names(names) if lenient(n) not in test_names]
+        for kana in (n for n in names if russian and _KANA_NAME_RE.fullmatch(n)):
+            pairs.extend((normalize(kana), r.lower().replace("ё", "е")) for r in russian)
+    return pairs
+
+
+def _align(
+    kana: str, target: str, options: dict[str, tuple[tuple[str, float], ...]], longest: int
+) -> list[tuple[str, str]] | None:
+    """The cheapest segmentation of ``kana`` into options that spells ``target``, or None.
+
+    >>> _align("ハバロフスク", "хабаровск", _options(), _max_unit())
+    [('ハ', 'ха'), ('バ', 'ба'), ('ロ', 'ро'), ('フ', 'в'), ('ス', 'с'), ('ク', 'к')]
+    """
+    n, m = len(kana), len(target)
+    best: dict[tuple[int, int], tuple[float, tuple[int, int, str, str] | None]] = {
+        (0, 0): (0.0, None)
+    }
+    for i in range(n):
+        for j in range(m + 1):
+            here = best.get((i, j))
+            if here is None:
+                continue
+            for length in range(1, min(longest, n - i) + 1):
+                unit = kana[i : i + length]
+                for cyr, cost in options.get(unit, ()):
+                    chunk = cyr.replace("ё", "е")
+                    if target.startswith(chunk, j):
+                        key = (i + length, j + len(chunk))
+                        if key not in best or best[key][0] > here[0] + cost:
+                            best[key] = (here[0] + cost, (i, j, unit, cyr))
+    if (n, m) not in best:
+        return None
+    path, key = [], (n, m)
+    while (step := best[key][1]) is not None:
+        path.append((step[2], step[3]))
+        key = (step[0], step[1])
+    return path[::-1]
+
+
+@functools.lru_cache(maxsize=1)
+def _channel() -> dict[str, tuple[tuple[str, str, float], ...]]:
+    """Kana unit → (Cyrillic chunk, its model form, cost), costs learned from training pairs.
+
+    Each training pair (a katakana and a Russian name of one training place) is
+    aligned with the hand-set options; the cost of writing Cyrillic chunk c as
+    kana u becomes -log P(u | c), smoothed towards the hand-set costs. This is
+    the channel of a noisy-channel model: the 4-gram model supplies P(c), so the
+    choice ル → л or р is left to it, while how often в is written フ rather than
+    ヴ is counted. Held-out places never enter (see :func:`_training_pairs`).
+    """
+    options = _options()
+    longest = _max_unit()
+    used: Counter[tuple[str, str]] = Counter()
+    for kana, target in _training_pairs():
+        used.update(_align(kana, target, options, longest) or ())
+    per_chunk: Counter[str] = Counter()
+    for (_, cyr), count in used.items():
+        per_chunk[cyr] += count
+    channel = {}
+    for unit, choices in options.items():
+        z = sum(math.exp(-cost) for _, cost in choices)
+        row = []
+        for cyr, cost in choices:
+            prior = _PRIOR_WEIGHT * math.exp(-cost) / z
+            share = (used[unit, cyr] + prior) / (per_chunk[cyr] + _PRIOR_WEIGHT)
+            row.append((cyr, cyr.replace("ё", "е"), -math.log(share)))
+        channel[unit] = tuple(sorted(row, key=lambda item: item[2]))
+    return channel
+
+
 @functools.lru_cache(maxsize=1)
 def _max_unit() -> int:
     return max(len(k) for k in _options())
@@ -1068,7 +1151,7 @@ def _max_unit() -> int:
 
 def _decode(kana: str, beam: int, lm_weight: float) -> list[tuple[str, float]]:
     """Beam search over the lattice of :func:`_options`, scored by cost and the 4-gram model."""
-    options = _options()
+    options = _channel()
     longest = _max_unit()
     n = len(kana)
     start = "^" * (_ORDER - 1)
@@ -1078,15 +1161,19 @@ def _decode(kana: str, beam: int, lm_weight: float) -> list[tuple[str, float]]:
         hyps = frontier[pos]
         if not hyps:
             continue
-        best = heapq.nlargest(beam, hyps.items(), key=lambda kv: kv[1])
+        best = (
+            heapq.nlargest(beam, hyps.items(), key=lambda kv: kv[1])
+            if len(hyps) > beam
+            else list(hyps.items())
+        )
         for length in range(1, min(longest, n - pos) + 1):
             choices = options.get(kana[pos : pos + length])
             if not choices:
                 continue
             target = frontier[pos + length]
             for (text, state), score in best:
-                for cyr, cost in choices:
-                    logp, new_state = _lm_step(state, cyr.replace("ё", "е"))
+                for cyr, model_form, cost in choices:
+                    logp, new_state = _lm_step(state, model_form)
                     value = score - cost + lm_weight * logp
                     key = (text + cyr, new_state)
                     if value > target.get(key, -math.inf):
