@@ -133,3 +133,43 @@ def test_gold_and_heldout_scores_meet_a_floor() -> None:
         pytest.skip("../shared/data/gold_dev.csv is not on this machine")
     result = tr.score_candidates(tr.gold_pairs(gold, gold.with_name("camps_dossier.csv")))
     assert result["pairs"] >= 100 and result["top5"] >= 0.75  # regression floor, not the target
+
+
+def test_channel_is_learned_from_training_places_only() -> None:
+    pairs = tr._training_pairs()
+    held = {tr.lenient(n) for _, names in tr.heldout_pairs() for n in names}
+    assert len(pairs) > 500
+    assert not held.intersection(tr.lenient(target) for _, target in pairs)
+
+
+def test_alignment_spells_the_target_or_gives_none() -> None:
+    path = tr._align("タイシェト", "тайшет", tr._options(), tr._max_unit())
+    assert path is not None and "".join(cyr for _, cyr in path) == "тайшет"
+    assert tr._align("タイシェト", "москва", tr._options(), tr._max_unit()) is None
+
+
+@pytest.mark.parametrize(
+    ("kana", "expected"),
+    [
+        ("ダラスンスク", "Дарасун"),  # the adjectival -ск glued on (TRICKY_CASES 1)
+        ("ベルシーナ・ダラスン", "Дарасун"),  # the prefix Verkhne- glued on
+        ("シエルロワゴラ", "Шерловая Гора"),  # ヤ dropped: one edit from the name
+        ("ナリリスク", "Норильск"),  # akanye: one edit from the name
+    ],
+)
+def test_glued_words_and_one_edit_spellings_reach_the_top5(kana: str, expected: str) -> None:
+    assert expected in [name for name, _ in tr.cyrillic_candidates(kana, 5)]
+
+
+def test_n_and_long_mark_follow_a_vowel() -> None:
+    # ン and ー always follow a vowel: スン is сун, never a bare с before н.
+    assert tr.cyrillic_candidates("ダラスンスク", 1)[0][0] == "Дарасунск"
+    assert tr.cyrillic_candidates("ンー", 1)  # odd input still gets an answer
+
+
+def test_process_pool_gives_the_serial_result(monkeypatch: pytest.MonkeyPatch) -> None:
+    names = ["ハバロフスク", "チタ", "ライチハ", "Karaganda", "", "タイシェット"]
+    serial = tr._transliterate_all(names, tr.TransliterateParams(workers=1))
+    monkeypatch.setattr(tr, "_PARALLEL_MIN", 2)
+    pooled = tr._transliterate_all(names, tr.TransliterateParams(workers=2))
+    assert pooled == serial
