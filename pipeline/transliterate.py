@@ -133,6 +133,7 @@ _KEY_PAIRS = [
     ("ヴュ", "ビュ"),
     ("ヴョ", "ビョ"),
     ("ヴ", "ブ"),
+    ("ビエ", "ベ"),  # ソビエト/ソヴィエト for совет: the older spelling of ве
     ("ウォ", "ボ"),
     ("ウィ", "ビ"),
     ("ウェ", "ベ"),
@@ -989,6 +990,7 @@ def _options() -> dict[str, tuple[tuple[str, float], ...]]:
     for kana, cyr in (("ジ", "ди"), ("ジェ", "де"), ("ジャ", "дя"), ("ジュ", "дю"), ("ジョ", "дё")):
         add(kana, cyr, 0.6)  # the older ジ for ди (ウラジオストク), as チ for ти
     add("ヴィエ", "ве", 0.3)  # ソヴィエツカヤ: the older spelling of совет-
+    add("ビエ", "ве", 0.8)  # ソビエト
     for kana, cyr in (("ジ", "дж"), ("ジャ", "джа"), ("ジュ", "джу"), ("ジョ", "джо")):
         add(kana, cyr, 0.5)  # Джамбул, Джезказган: дж is heard as ジ
     add("ジェ", "дже", 0.5)
@@ -1067,6 +1069,11 @@ def _options() -> dict[str, tuple[tuple[str, float], ...]]:
 
 #: Pseudo-counts given to the hand-set costs when they are re-estimated on training pairs.
 _PRIOR_WEIGHT = 10.0
+#: Lowest cost of reading a small kana on its own. -log P(kana | chunk) is near 0 for a
+#: chunk that is always written one way (сь is always シ), so without this floor
+#: シ+ェ (Тайсьет) would be as cheap as シェ (Тайшет); measured on the held-out split.
+_SMALL_KANA = frozenset("ァィゥェォャュョ")
+_SPLIT_SYLLABLE_COST = 3.0
 
 
 def _training_pairs() -> list[tuple[str, str]]:
@@ -1143,7 +1150,10 @@ def _channel() -> dict[str, tuple[tuple[str, str, float], ...]]:
         for cyr, cost in choices:
             prior = _PRIOR_WEIGHT * math.exp(-cost) / z
             share = (used[unit, cyr] + prior) / (per_chunk[cyr] + _PRIOR_WEIGHT)
-            row.append((cyr, cyr.replace("ё", "е"), -math.log(share)))
+            cost = -math.log(share)
+            if unit in _SMALL_KANA:  # a small kana read alone splits a syllable (シ+ェ)
+                cost = max(cost, _SPLIT_SYLLABLE_COST)
+            row.append((cyr, cyr.replace("ё", "е"), cost))
         channel[unit] = tuple(sorted(row, key=lambda item: item[2]))
     return channel
 
