@@ -1273,7 +1273,14 @@ def _candidates(kana: str, k: int, beam: int, lm_weight: float) -> tuple[tuple[s
         logp, state = _lm_step("^" * (_ORDER - 1), known.lower().replace("ё", "е"))
         bonus += 0.3 * (logp + _lm_step(state, "$")[0]) / max(len(known), 1)
         scored[known] = max(scored.get(known, -math.inf), top + bonus)
-    ranked = sorted(scored.items(), key=lambda kv: -kv[1])[:k]
+    ranked: list[tuple[str, float]] = []
+    seen: set[str] = set()
+    for text, value in sorted(scored.items(), key=lambda kv: -kv[1]):
+        if lenient(text) not in seen:  # "Бершина Дарасун" and "Бершина-Дарасун" are one
+            seen.add(lenient(text))
+            ranked.append((text, value))
+            if len(ranked) == k:
+                break
     if not ranked:
         return ()
     weights = [math.exp(value - ranked[0][1]) for _, value in ranked]
