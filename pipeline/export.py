@@ -391,6 +391,7 @@ def preview(camps: Sequence[Placed], boundaries: Any, title: str) -> Any:
         for p in camps
         if p.point is not None
     ]
+    points = list(dict.fromkeys(points))  # a register repeats its places: draw each once
     credit = (
         "Outlines: Natural Earth 1:110m, present-day borders (public domain). "
         + GEONAMES_CREDIT
@@ -476,10 +477,18 @@ def country_codes(row: dict[str, str], point: tuple[float, float], boundaries: A
                     return [code]
     if boundaries is None:
         return []
-    from shapely.geometry import Point
+    cache_key = (id(boundaries), point)
+    if cache_key not in _OUTLINE_CODES:  # a register repeats its places many times
+        from shapely.geometry import Point
 
-    hits = boundaries[boundaries.geometry.contains(Point(point))]
-    return sorted({ISO3_TO_ISO2[c] for c in hits["iso_a3"] if c in ISO3_TO_ISO2})
+        hits = boundaries.iloc[boundaries.sindex.query(Point(point), predicate="within")]
+        _OUTLINE_CODES[cache_key] = sorted(
+            {ISO3_TO_ISO2[c] for c in hits["iso_a3"] if c in ISO3_TO_ISO2}
+        )
+    return list(_OUTLINE_CODES[cache_key])
+
+
+_OUTLINE_CODES: dict[tuple[int, tuple[float, float]], list[str]] = {}
 
 
 def lpf_feature(placed: Placed, params: ExportParams, boundaries: Any) -> dict[str, Any]:

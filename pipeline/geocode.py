@@ -358,8 +358,11 @@ def _world_places() -> tuple[Any, Any, Any, tuple[str, ...]]:
     return lats, lons, np.cos(lats), tuple(v["countrycode"] for v in rows)
 
 
+@functools.lru_cache(maxsize=65_536)
 def country_of(lat: float, lon: float) -> str:
     """The country of the nearest GeoNames place (cities500, worldwide) to a point.
+
+    Cached: a register repeats the same few thousand places many times over.
 
     Places lie densely enough that the nearest one is on the same side of a
     border except within a few km of it; this needs no boundary file and no

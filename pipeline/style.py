@@ -353,6 +353,23 @@ def preview_extent(points: Sequence[PreviewPoint], pad: float = 4.0) -> tuple[fl
     )
 
 
+#: More labels than this turn a register's preview into ink; the biggest classes win.
+MAX_LABELS = 250
+
+
+def labelled(points: Sequence[PreviewPoint], limit: int = MAX_LABELS) -> list[PreviewPoint]:
+    """The points that get a label: one per distinct point, larger classes first.
+
+    >>> a = PreviewPoint(130.0, 45.0, SymbolClass.SMALL, "A", False)
+    >>> b = PreviewPoint(98.0, 56.0, SymbolClass.OVER_20000, "B", False)
+    >>> [p.label for p in labelled([a, a, b], limit=1)]
+    ['B']
+    """
+    order = {klass: rank for rank, klass in enumerate(MARKERS)}
+    distinct = sorted(dict.fromkeys(points), key=lambda p: (order[p.symbol_class], p.label))
+    return distinct[:limit]
+
+
 def _points_size(marker: Marker) -> float:
     """matplotlib scatter size (points²) for a marker ``size_mm`` across."""
     return (marker.size_mm / 25.4 * 72) ** 2
@@ -398,7 +415,7 @@ def draw_preview(points: Sequence[PreviewPoint], boundaries: Any, title: str, cr
                 linestyles="--" if review else "-",
                 zorder=3,
             )
-    for point in points:
+    for point in labelled(points):
         axes.annotate(
             point.label,
             (point.lon, point.lat),
