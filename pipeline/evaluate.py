@@ -32,7 +32,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -204,6 +204,144 @@ def without_curated_kana(gazetteer: Gazetteer) -> Gazetteer:
     return dataclasses.replace(gazetteer, names=kept)
 
 
+# --------------------------------------------------------------------------- unseen names
+
+#: Katakana alone (GeoNames also tags romanised forms such as "novuogurado" as kana).
+_KANA_ONLY = re.compile("^[\u30a1-\u30fc・＝ ]+$")
+
+
+@dataclasses.dataclass(frozen=True)
+class UnseenName:
+    """A katakana name of a held-out GeoNames place, and the 1945 region it lies in."""
+
+    katakana: str
+    place_id: str
+    region: str
+
+
+def _region_of(place: Place, gazetteer: Gazetteer) -> str:
+    """The English 1945 name of the most specific region covering a place, as a raw file has it."""
+    inside = [
+        r
+        for r in gazetteer.regions.values()
+        if r.region_id == place.region_id
+        or (place.admin1 and r.covers(place.country, place.admin1))
+    ]
+    inside.sort(key=lambda r: (r.radius_km or 1e9, r.region_id))
+    return inside[0].name_1945 if inside else ""
+
+
+def unseen_names(
+    gazetteer: Gazetteer,
+    is_test: Callable[[int], bool] = tr.is_test_place,
+    limit: int | None = None,
+) -> list[UnseenName]:
+    """The GeoNames katakana names of held-out places: names development never saw.
+
+    Held out means the transliterate stage's split (one GeoNames place in five by a
+    hash of its geonameid), whose Cyrillic names its model never learnt. Curated
+    katakana (the dossier's) are not queries: gold already measures them. ``limit``
+    keeps an evenly spread, deterministic sample.
+    """
+    out: dict[tuple[str, str], UnseenName] = {}
+    for name in gazetteer.names:
+        place = gazetteer.places.get(name.place_id)
+        if (
+            place is None
+            or name.script != "Kana"
+            or not name.source.startswith("geonames")
+            or not place.geonames_id.isdigit()
+            or not is_test(int(place.geonames_id))
+            or not _KANA_ONLY.match(name.name)
+        ):
+            continue
+        item = UnseenName(name.name, place.place_id, _region_of(place, gazetteer))
+        out.setdefault((tr.match_key(name.name), place.place_id), item)
+    ordered = sorted(out.values(), key=lambda u: (u.place_id, u.katakana))
+    if limit is not None and len(ordered) > limit:
+        step = len(ordered) / limit
+        ordered = [ordered[int(i * step)] for i in range(limit)]
+    return ordered
+
+
+def without_kana_of(gazetteer: Gazetteer, place_ids: set[str]) -> Gazetteer:
+    """The gazetteer less every katakana name (GeoNames or curated) of the given places."""
+    kept = tuple(n for n in gazetteer.names if n.script != "Kana" or n.place_id not in place_ids)
+    return dataclasses.replace(gazetteer, names=kept)
+
+
+def score_unseen(
+    names: Sequence[UnseenName],
+    index: rc.Index,
+    params: rc.ReconcileParams,
+    with_region: bool = False,
+) -> dict[str, Any]:
+    """Reconcile unseen names and measure the outcome against their own place.
+
+    ``acc_at_1`` is the same place id; ``acc_at_25km``, ``mrr``, ``auto_precision``
+    and ``coverage`` are as on gold, measured from the held-out place's point. With
+    ``with_region`` each row carries its place's 1945 region in a ``region`` column,
+    as a raw register does; rows without one are left out.
+    """
+    if with_region:
+        names = [n for n in names if n.region]
+    rows: list[Row] = [
+        {"katakana": n.katakana, "region": n.region if with_region else ""} for n in names
+    ]
+    rc.reconcile_rows(rows, index, [], params, has_columns=False)
+    places = index.gazetteer.places
+    at1 = near = covered = auto = auto_right = 0
+    reciprocal = 0.0
+    misses: list[str] = []
+    for item, row in zip(names, rows, strict=True):
+        truth = places[item.place_id]
+        gold = GoldRow(item.katakana, (truth.name,), truth.lat, truth.lon)
+        got = places.get(row["place_id"])
+        right_near = _near(got, gold, NEAR_KM)
+        at1 += row["place_id"] == item.place_id
+        near += right_near
+        covered += row["decision"] != Decision.UNRESOLVED
+        reciprocal += _reciprocal_rank(row, gold, places)
+        if row["decision"] == Decision.AUTO:
+            auto += 1
+            auto_right += right_near
+            if not right_near:
+                misses.append(f"{item.katakana} ({truth.name}): auto {row['place_name']}")
+    n = len(names) or 1
+    return {
+        "names": len(names),
+        "acc_at_1": round(at1 / n, 4),
+        "acc_at_25km": round(near / n, 4),
+        "mrr": round(reciprocal / n, 4),
+        "auto": auto,
+        "auto_precision": round(auto_right / auto, 4) if auto else None,
+        "coverage": round(covered / n, 4),
+        "wrong_auto": misses,
+    }
+
+
+def generalization(
+    gazetteer: Gazetteer,
+    params: rc.ReconcileParams,
+    is_test: Callable[[int], bool] = tr.is_test_place,
+    limit: int | None = None,
+) -> dict[str, Any]:
+    """Reconcile names never seen in development against a gazetteer that lacks them.
+
+    Every katakana name of the held-out places is withheld from the gazetteer, so
+    each must be found through its Cyrillic and Latin names (transliteration, kana
+    similarity, Latin similarity), as a new register's names would be. Scored once
+    on the bare name and once with the place's 1945 region as a ``region`` column.
+    """
+    names = unseen_names(gazetteer, is_test, limit)
+    index = rc.build_index(without_kana_of(gazetteer, {n.place_id for n in names}))
+    return {
+        "split": "GeoNames places with tr.is_test_place (one in five by crc32 of the id)",
+        **score_unseen(names, index, params),
+        "with_region": score_unseen(names, index, params, with_region=True),
+    }
+
+
 def _transliteration(gold_path: Path) -> dict[str, Any]:
     dossier = Path(gold_path).with_name("camps_dossier.csv")
     pairs = tr.gold_pairs(Path(gold_path), dossier if dossier.exists() else None)
@@ -245,6 +383,7 @@ def run(
         "negatives": sum(1 for g in gold if not g.positive),
         "reconcile": {k: v for k, v in full.items() if k != "misses"},
         "without_curated_kana": {k: v for k, v in heldout.items() if k != "misses"},
+        "unseen_names": generalization(index.gazetteer, params),
         "transliterate": _transliteration(Path(gold_path)),
     }
     if output_path is not None:
@@ -267,6 +406,16 @@ def _summary(metrics: dict[str, Any], misses: list[str], heldout_misses: list[st
             f"  auto {m['auto']} (precision {precision}), negatives auto {m['negatives_auto']}, "
             f"Brier {m['brier']:.3f}, decisions {m['decisions']}"
         )
+    u = metrics["unseen_names"]
+    for label, m in (("unseen names", u), ("unseen names + region column", u["with_region"])):
+        precision = "-" if m["auto_precision"] is None else f"{m['auto_precision']:.3f}"
+        lines.append(
+            f"{label} ({m['names']} held-out GeoNames katakana, their kana withheld): "
+            f"acc@1 {m['acc_at_1']:.3f}  acc@25km {m['acc_at_25km']:.3f}  MRR {m['mrr']:.3f}  "
+            f"coverage {m['coverage']:.3f}  auto {m['auto']} (precision {precision})"
+        )
+        if m["wrong_auto"]:
+            lines.append("  wrong auto: " + "; ".join(m["wrong_auto"][:10]))
     t = dict(metrics["transliterate"])
     heldout = t.pop("heldout_geonames", {})
     lines.append(f"transliterate (gold): {', '.join(f'{k} {v}' for k, v in t.items())}")

@@ -54,7 +54,7 @@ from rapidfuzz import fuzz, process
 
 from pipeline import transliterate as tr
 from pipeline.errors import InputDataError, ParamsError
-from pipeline.gazetteer import Gazetteer, Place, Region, haversine_km, load
+from pipeline.gazetteer import Gazetteer, Place, Region, haversine_km, load, script_of
 from pipeline.io import Row, merge_columns, read_csv, write_csv
 from pipeline.records import RECONCILE_COLUMNS, Decision, assign_record_ids
 
@@ -98,6 +98,14 @@ class ReconcileParams:
         Gazetteer keys compared in full per name, taken from the bigram index.
     partial_factor:
         Discount of a match on one word of a compound name.
+    alternative_evidence, alternative_step:
+        Evidence of an exact match on the transliterate stage's second Cyrillic
+        candidate, less ``alternative_step`` per further rank (the first counts 1):
+        a lower-ranked reading is a guess, and the kana route vouches for the right
+        one anyway when it follows the Japanese rules.
+    latin_exact:
+        Evidence of an exact match on the Latin form of the first Cyrillic
+        candidate (a typed Latin name counts 1); it drops by rank like the Cyrillic.
     weight_*, bias:
         The logistic model: score = 1 / (1 + exp(-(bias + sum weight * feature))).
     """
@@ -110,6 +118,9 @@ class ReconcileParams:
     fuzzy_floor: float = 0.7
     block_size: int = 150
     partial_factor: float = 0.85
+    alternative_evidence: float = 0.85
+    alternative_step: float = 0.03
+    latin_exact: float = 0.9
     weight_name: float = 6.0
     weight_region: float = 2.0
     weight_population: float = 1.5
@@ -168,7 +179,7 @@ def fold_latin(text: str) -> str:
 
 
 #: Evidence of an exact match on a Latin form, which is derived from a Cyrillic guess.
-LATIN_EXACT = 0.95
+LATIN_EXACT = ReconcileParams.latin_exact
 
 
 def is_code(name: str) -> bool:
@@ -251,6 +262,7 @@ class Index:
     latin: Mapping[str, tuple[NameEntry, ...]]
     latin_by_place: Mapping[str, tuple[str, ...]]
     region_keys: Mapping[str, tuple[str, ...]]
+    latin_keys: tuple[str, ...] = ()
 
 
 def _kana_forms(name: str, script: str) -> list[tuple[str, bool]]:
@@ -267,6 +279,20 @@ def _kana_forms(name: str, script: str) -> list[tuple[str, bool]]:
 
 
 _REGION_WORD = re.compile("(自治共和国|自治州|共和国|地方|州|県|管区)$")
+_LATIN_UNIT = re.compile(
+    r"\b(oblast|oblast'|krai|kray|region|province|aimag|aymag|assr|ssr|ao|autonomous|"
+    r"republic|people's|peoples|of|the)\b",
+    re.IGNORECASE,
+)
+
+
+def latin_region_key(text: str) -> str:
+    """The bare key of an English region name: unit words dropped, then folded.
+
+    >>> latin_region_key("Karaganda Oblast"), latin_region_key("Buryat-Mongol ASSR")
+    ('karaganda', 'buryatmongol')
+    """
+    return fold_latin(_LATIN_UNIT.sub(" ", text))
 
 
 def build_index(gazetteer: Gazetteer) -> Index:
@@ -303,7 +329,14 @@ def build_index(gazetteer: Gazetteer) -> Index:
         for form in (*region.kana, *region.latin, region.name_1945, region.name_modern):
             # split_name gives the hint without its unit word: 沿海地方 → 沿海.
             bare = _REGION_WORD.sub("", form)
-            for key in (tr.match_key(form), tr.match_key(bare), fold_latin(form)):
+            forms = [tr.match_key(form), tr.match_key(bare), fold_latin(form)]
+            # English forms: the head before a note or the republic ("Amur Oblast (in
+            # Khabarovsk Krai until 1948)" is Amur, not Khabarovsk; "Karaganda Oblast,
+            # Kazakh SSR" is Karaganda), each of "Kolyma / Dalstroy", bare.
+            head = re.split(r"[,(;]", form)[0]
+            for part in [head, *head.split("/")]:
+                forms += [fold_latin(part), latin_region_key(part)]
+            for key in forms:
                 if key and region.region_id not in region_keys[key]:
                     region_keys[key].append(region.region_id)
     index = Index(
@@ -316,6 +349,7 @@ def build_index(gazetteer: Gazetteer) -> Index:
         latin={key: tuple(v) for key, v in latin.items()},
         latin_by_place={pid: tuple(v) for pid, v in latin_by_place.items()},
         region_keys={key: tuple(v) for key, v in region_keys.items()},
+        latin_keys=tuple(sorted(latin)),
     )
     logger.info(
         "reconcile: indexed %d places, %d kana keys in %.1f s",
@@ -356,6 +390,7 @@ class Query:
     cyrillic: tuple[str, ...]
     latin: tuple[str, ...]
     romaji: str
+    typed_latin: bool = False
 
 
 def split_list(value: str) -> tuple[str, ...]:
@@ -375,9 +410,27 @@ def make_query(
     romaji: str | None = None,
     top_k: int = 5,
 ) -> Query:
-    """Build a query from a cell; transliterations are computed when not given."""
+    """Build a query from a cell; transliterations are computed when not given.
+
+    A cell in Latin letters (a register may say "Karaganda") is matched as a
+    Latin name, one in Cyrillic as a Cyrillic name: neither is transliterated.
+    """
     parts = tr.split_name(katakana)
     name = parts.name
+    script = script_of(name)
+    if script in ("Latn", "Cyrl"):
+        typed = name.replace("・", " ")
+        return Query(
+            text=katakana,
+            key="",
+            words=(),
+            region_hint=parts.region_hint if region_hint is None else region_hint,
+            feature_hint=parts.feature_hint,
+            cyrillic=(typed,) if script == "Cyrl" else (),
+            latin=(typed,) if script == "Latn" else (tr.latin_of_cyrillic(typed),),
+            romaji="",
+            typed_latin=script == "Latn",
+        )
     if cyrillic is None:
         cyrillic = [cyr for cyr, _ in tr.cyrillic_candidates(name, top_k)] if name else []
     if latin is None:
@@ -438,11 +491,22 @@ class _Hit:
     period: str = ""
     matched: str = ""
 
-    def add(self, entry: NameEntry, value: float, exact: bool, partial_factor: float) -> None:
-        """Record one matching name; the strongest (a Soviet-era one on ties) describes the hit."""
+    def add(
+        self,
+        entry: NameEntry,
+        value: float,
+        exact: bool,
+        partial_factor: float,
+        latin: bool = False,
+    ) -> None:
+        """Record one matching name; the strongest (a Soviet-era one on ties) describes the hit.
+
+        ``exact`` values count as they are, near ones (kana, or ``latin`` spelling)
+        are sharpened; a Latin near match shows in the Latin feature, not here.
+        """
         if exact:
             self.exact = max(self.exact, value)
-        else:
+        elif not latin:
             self.kana = max(self.kana, value)
         strength = (value if exact else sharpen(value)) * (partial_factor if entry.partial else 1.0)
         if strength > self.evidence or (
@@ -488,13 +552,46 @@ def gather(query: Query, index: Index, params: ReconcileParams) -> dict[str, _Hi
                 exact = similarity >= 1.0 and entry.script == "Kana"
                 hits[entry.place_id].add(entry, similarity, exact, factor)
     for rank, cyr in enumerate(query.cyrillic):
+        value = rank_evidence(rank, 1.0, params)
         for entry in index.cyrillic.get(fold_cyrillic(cyr), ()):
-            hits[entry.place_id].add(entry, 1.0 - 0.02 * rank, True, factor)
+            hits[entry.place_id].add(entry, value, True, factor)
     # A Latin form is derived from a Cyrillic guess: a match on it alone is a step weaker.
+    # A name typed in Latin letters is no guess; a near spelling of it counts too.
+    first = 1.0 if query.typed_latin else params.latin_exact
     for rank, lat in enumerate(query.latin):
+        value = rank_evidence(rank, first, params)
         for entry in index.latin.get(fold_latin(lat), ()):
-            hits[entry.place_id].add(entry, LATIN_EXACT - 0.02 * rank, True, factor)
+            hits[entry.place_id].add(entry, value, True, factor)
+    if query.typed_latin:
+        _typed_latin_hits(query, index, params, hits)
     return hits
+
+
+def rank_evidence(rank: int, first: float, params: ReconcileParams) -> float:
+    """Evidence of an exact match on the transliteration of a given rank (0 = best).
+
+    >>> p = ReconcileParams()
+    >>> rank_evidence(0, 1.0, p), rank_evidence(1, 1.0, p), round(rank_evidence(3, 0.9, p), 3)
+    (1.0, 0.85, 0.705)
+    """
+    if rank == 0:
+        return first
+    return max(0.0, params.alternative_evidence * first - params.alternative_step * (rank - 1))
+
+
+def _typed_latin_hits(
+    query: Query, index: Index, params: ReconcileParams, hits: dict[str, _Hit]
+) -> None:
+    """Near Latin spellings of a name typed in Latin letters (Karagandа, Tayshet/Taishet)."""
+    typed = fold_latin(query.latin[0]) if query.latin else ""
+    if len(typed) < 4:
+        return
+    cutoff = 100 * max(params.fuzzy_floor, 0.8)
+    for key, similarity, _ in process.extract(
+        typed, index.latin_keys, scorer=fuzz.ratio, score_cutoff=cutoff, limit=10
+    ):
+        for entry in index.latin[key]:
+            hits[entry.place_id].add(entry, similarity / 100.0, False, params.partial_factor, True)
 
 
 def _latin_similarity(query: Query, place_id: str, index: Index) -> float:
@@ -511,21 +608,62 @@ def _latin_similarity(query: Query, place_id: str, index: Index) -> float:
 
 
 def hinted_regions(hint: str, index: Index) -> tuple[Region, ...]:
-    """The 1945 units a region hint names (by katakana or Latin form)."""
+    """The 1945 units a region hint names, the most specific ones.
+
+    The hint is the katakana prefix of a cell (チタ州…) and/or a raw file's
+    ``region`` column in English 1945 terms, joined by ``|``: "Karaganda Oblast,
+    Kazakh SSR", "Khabarovsk Krai (Amur Oblast)". A whole form is looked up first,
+    then each part (at commas, brackets, slashes); a unit that contains another
+    named unit gives way to it (Amur Oblast, not all of Khabarovsk Krai).
+    """
     if not hint.strip():
         return ()
     ids: list[str] = []
-    for part in split_list(hint.replace("・", "|")) or (hint,):
-        for key in (tr.match_key(part), fold_latin(part)):
-            ids.extend(index.region_keys.get(key, ()))
-    return tuple(index.gazetteer.regions[r] for r in dict.fromkeys(ids))
+    for item in split_list(hint) or (hint,):
+        found = [r for key in _region_keys_of(item) for r in index.region_keys.get(key, ())]
+        if found:
+            ids.extend(found)
+            continue
+        for part in re.split(r"[・,()/;]", item):
+            for key in _region_keys_of(part, bare=True):
+                ids.extend(index.region_keys.get(key, ()))
+    regions = [index.gazetteer.regions[r] for r in dict.fromkeys(ids)]
+    return tuple(r for r in regions if not any(_contains(r, other) for other in regions))
 
 
-def _inside(place: Place, region: Region) -> bool:
+def _region_keys_of(text: str, bare: bool = False) -> list[str]:
+    """Look-up keys of one region form: katakana/kanji by match_key, Latin folded."""
+    if not text.strip():
+        return []
+    if script_of(text) == "Latn":
+        return [k for k in (fold_latin(text), latin_region_key(text) if bare else "") if k]
+    return [k for k in (tr.match_key(text),) if k]
+
+
+def _contains(outer: Region, inner: Region) -> bool:
+    """Whether ``outer`` is a larger unit that holds all of ``inner``."""
+    if outer.region_id == inner.region_id or outer.country != inner.country:
+        return False
+    if "*" in inner.admin1_codes:
+        return False
+    return "*" in outer.admin1_codes or set(inner.admin1_codes) < set(outer.admin1_codes)
+
+
+def _inside(place: Place, region: Region, regions: Mapping[str, Region]) -> bool:
+    """Whether a place lay inside a 1945 unit: by its region, its admin1, else by distance.
+
+    A place with a known admin1 is inside or outside by its code: the radius of a
+    unit as large as Khabarovsk Krai would take in half of Primorye.
+    """
     if place.region_id and place.region_id == region.region_id:
         return True
-    if place.admin1 and region.covers(place.country, place.admin1):
+    own = regions.get(place.region_id)
+    if own is not None and _contains(region, own):
         return True
+    if place.admin1 and region.admin1_codes:
+        return region.covers(place.country, place.admin1)
+    if place.country and region.country and place.country != region.country:
+        return False
     if (
         place.lat is None
         or place.lon is None
@@ -569,7 +707,8 @@ def score_hits(
         evidence = max(hit.evidence, 0.9 * sharpen(latin))
         region = 0.0
         if regions:
-            region = 1.0 if any(_inside(place, r) for r in regions) else -1.0
+            inside = any(_inside(place, r, index.gazetteer.regions) for r in regions)
+            region = 1.0 if inside else -1.0
         features = (
             (Feature.NAME_EXACT, hit.exact),
             (Feature.KANA, hit.kana),
@@ -782,11 +921,14 @@ def apply_override(
 
 
 def _query_of_row(row: Row, has_columns: bool, params: ReconcileParams) -> Query:
+    # The raw file's region column (English, 1945 terms) adds to the katakana prefix.
+    column = row.get("region", "").strip()
     if not has_columns:
-        return make_query(row["katakana"], region_hint=None, top_k=params.top_k)
+        hint = "|".join(h for h in (tr.split_name(row["katakana"]).region_hint, column) if h)
+        return make_query(row["katakana"], region_hint=hint, top_k=params.top_k)
     return make_query(
         row["katakana"],
-        region_hint=row.get("region_hint", ""),
+        region_hint="|".join(h for h in (row.get("region_hint", ""), column) if h),
         cyrillic=split_list(row.get("cyrillic_candidates", "")),
         latin=split_list(row.get("latin_candidates", "")),
         romaji=row.get("romaji", ""),
