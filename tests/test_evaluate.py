@@ -11,6 +11,7 @@ from pipeline import evaluate as ev
 from pipeline import reconcile as rc
 from pipeline.cli import cli
 from pipeline.errors import InputDataError
+from pipeline.gazetteer import Gazetteer, Name, Place
 
 DATA = Path(__file__).parent / "data"
 TINY = DATA / "gazetteer_reconcile"
@@ -77,3 +78,70 @@ def test_cli_evaluate(runner, tmp_path: Path) -> None:  # type: ignore[no-untype
     bad.write_text("katakana,lat\nチタ,1\n", encoding="utf-8")
     result = runner.invoke(cli, [*args, "--gold", str(bad)])
     assert result.exit_code == 1 and "missing column(s) expected, lon" in result.stderr
+
+
+# --------------------------------------------------------------------------- unseen names
+
+
+def _unseen_gazetteer() -> Gazetteer:
+    """Three GeoNames places with a katakana name, and a bigger namesake of one."""
+
+    def place(pid: str, name: str, gid: str, lat: float, population: int) -> Place:
+        return Place(
+            pid,
+            name,
+            "populated place",
+            "RU",
+            "30",
+            "",
+            lat,
+            135.0,
+            population,
+            gid,
+            "",
+            False,
+            "",
+            "",
+        )
+
+    places = [
+        place("gn:1", "Tayshet", "1", 56.0, 30_000),
+        place("gn:2", "Khabarovsk", "2", 48.5, 600_000),
+        place("gn:3", "Spassk", "3", 60.0, 100),
+        place("other", "Spassk", "", 44.6, 40_000),
+    ]
+    names = [
+        Name("gn:1", "Тайшет", "ru", "Cyrl", "", "geonames:1"),
+        Name("gn:1", "タイシェト", "ja", "Kana", "", "geonames:1"),
+        Name("gn:2", "Хабаровск", "ru", "Cyrl", "", "geonames:2"),
+        Name("gn:2", "ハバロフスク", "ja", "Kana", "", "geonames:2"),
+        Name("gn:2", "ハバロフスク", "ja", "Kana", "", "dossier"),  # curated: withheld, no query
+        Name("gn:3", "Спасск", "ru", "Cyrl", "", "geonames:3"),
+        Name("gn:3", "スパスク", "ja", "Kana", "", "geonames:3"),
+        Name("other", "Спасск", "ru", "Cyrl", "", "geonames:9"),
+    ]
+    return Gazetteer({p.place_id: p for p in places}, tuple(names), {})
+
+
+def test_unseen_names_are_held_out_and_withheld() -> None:
+    gazetteer = _unseen_gazetteer()
+    names = ev.unseen_names(gazetteer, is_test=lambda gid: gid != 1)
+    assert [(n.katakana, n.place_id) for n in names] == [
+        ("ハバロフスク", "gn:2"),
+        ("スパスク", "gn:3"),
+    ]
+    kept = ev.without_kana_of(gazetteer, {"gn:2", "gn:3"})
+    assert [n.name for n in kept.names if n.script == "Kana"] == ["タイシェト"]
+    assert len(ev.unseen_names(gazetteer, is_test=lambda gid: True, limit=2)) == 2
+
+
+def test_generalization_numbers_on_a_tiny_gazetteer() -> None:
+    # By hand: タイシェト and ハバロフスク are found through their Cyrillic names and
+    # accepted; スパスク has a bigger namesake 1,700 km away, which ranks first
+    # (population) and is sent to review: wrong at rank 1, right at rank 2.
+    m = ev.generalization(_unseen_gazetteer(), rc.ReconcileParams(), is_test=lambda gid: True)
+    assert m["names"] == 3
+    assert m["acc_at_1"] == m["acc_at_25km"] == round(2 / 3, 4)
+    assert m["mrr"] == round((1 + 1 + 0.5) / 3, 4)
+    assert (m["auto"], m["auto_precision"], m["coverage"]) == (2, 1.0, 1.0)
+    assert m["with_region"]["names"] == 0  # no regions in this gazetteer

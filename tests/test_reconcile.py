@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime
 import json
 from pathlib import Path
@@ -157,6 +158,98 @@ def test_population_and_curated_are_priors() -> None:
     assert ranked[0].place_id == "big"
     assert ranked[-1].place_id == "small"
     assert dict(ranked[1].features)[rc.Feature.CURATED] == 1.0
+
+
+def test_a_lower_ranked_transliteration_counts_less() -> None:
+    index = _index([_place("a", "Tayshet")], [_name("a", "Тайшет", "Cyrl")])
+    first = _top(_query("アイウエ", cyrillic=["Тайшет", "Тайшот"]), index)
+    second = _top(_query("アイウエ", cyrillic=["Тайшот", "Тайшет"]), index)
+    assert first.feature(rc.Feature.NAME_EXACT) == 1.0
+    assert second.feature(rc.Feature.NAME_EXACT) == PARAMS.alternative_evidence
+    assert second.score < first.score
+
+
+def test_latin_input_matches_latin_names(index: rc.Index) -> None:
+    # A register may give the name in Latin letters: no transliteration, no kana.
+    query = rc.make_query("Khabarovsk")
+    assert query.typed_latin and query.cyrillic == () and query.latin == ("Khabarovsk",)
+    outcome = rc.resolve(query, index, PARAMS)
+    assert (outcome.place_id, outcome.decision) == ("khabarovsk", Decision.AUTO)
+    assert outcome.candidates[0].feature(rc.Feature.NAME_EXACT) == 1.0
+    # A slip of the pen still finds the place, as a near Latin match for review.
+    typo = rc.resolve(rc.make_query("Khabarovks"), index, PARAMS)
+    assert typo.place_id == "khabarovsk"
+    assert typo.candidates[0].feature(rc.Feature.LATIN) >= 0.8
+    assert typo.candidates[0].feature(rc.Feature.NAME_EXACT) == 0.0
+
+
+def test_cyrillic_input_matches_cyrillic_names(index: rc.Index) -> None:
+    outcome = rc.resolve(rc.make_query("Хабаровск"), index, PARAMS)
+    assert (outcome.place_id, outcome.decision) == ("khabarovsk", Decision.AUTO)
+
+
+def test_admin1_outside_the_unit_is_outside_however_near() -> None:
+    # Khabarovsk Krai's radius takes in Primorye; a place with a Primorsky admin1 is
+    # still outside the krai, and a place without admin1 falls back to the radius.
+    krai = _region("khabarovsk", "Khabarovsk Krai", ("30", "05"), 48.5, 135.0, 1300.0)
+    places = [
+        _place("in", "Obor", admin1="30", lat=48.0, lon=135.5),
+        _place("out", "Obor", admin1="59", lat=44.0, lon=132.0, population=5000),
+        _place("bare", "Obor", admin1="", lat=48.2, lon=135.0),
+    ]
+    index = _index(places, [_name(p.place_id, "Обор", "Cyrl") for p in places], (krai,))
+    ranked = rc.candidates(_query("オボル", region_hint="Khabarovsk Krai"), index, PARAMS)
+    regions = {c.place_id: c.feature(rc.Feature.REGION) for c in ranked}
+    assert regions == {"in": 1.0, "out": -1.0, "bare": 1.0}
+
+
+# --------------------------------------------------------------------------- region hints
+
+
+def _region(
+    rid: str, name: str, codes: tuple[str, ...], lat: float, lon: float, radius: float
+) -> Region:
+    return Region(rid, name, name, "RU", codes, (), (name,), lat, lon, radius, "test", 1)
+
+
+@pytest.mark.parametrize(
+    ("hint", "expected"),
+    [
+        ("Khabarovsk Krai", ["khabarovsk"]),
+        ("Khabarovsk Krai (Amur Oblast)", ["amur"]),  # the more specific unit wins
+        ("Amur Oblast, RSFSR", ["amur"]),
+        ("Chita Oblast (N border w/ Buryat-Mongol ASSR)", ["chita", "buryat"]),
+        ("チタ州|Chita Oblast", ["chita"]),
+        ("Nowhere Oblast", []),
+    ],
+)
+def test_region_column_names_parse(hint: str, expected: list[str]) -> None:
+    regions = (
+        _region("khabarovsk", "Khabarovsk Krai (in 1945 incl. Amur Oblast)", ("30", "05"), 0, 0, 1),
+        _region("amur", "Amur Oblast (in Khabarovsk Krai until 1948)", ("05",), 0, 0, 1),
+        _region("chita", "Chita Oblast", ("93",), 0, 0, 1),
+        _region("buryat", "Buryat-Mongol ASSR", ("11",), 0, 0, 1),
+    )
+    regions = (dataclasses.replace(regions[2], kana=("チタ州",)), *regions[:2], regions[3])
+    index = _index([_place("a", "A")], [], regions)
+    assert sorted(r.region_id for r in rc.hinted_regions(hint, index)) == sorted(expected)
+
+
+@pytest.mark.parametrize(
+    ("region", "place"),
+    [("Karaganda Oblast, Kazakh SSR", "spassk-karaganda"), ("Primorsky Krai", "spassk-dalny")],
+)
+def test_region_column_decides_spassk(tmp_path: Path, region: str, place: str) -> None:
+    # The raw file's English region column (1945 terms) works like the katakana prefix,
+    # with or without the transliterate columns.
+    rows = [{"record_id": "r1", "katakana": "スパスク", "region": region}]
+    for has_columns in (False, True):
+        done = [dict(r, region_hint="", cyrillic_candidates="Спасск") for r in rows]
+        rc.reconcile_rows(done, rc.get_index(TINY), [], PARAMS, has_columns)
+        assert (done[0]["place_id"], done[0]["decision"]) == (place, "auto")
+    source = _write(tmp_path / "raw.csv", rows)
+    rc.run(source, tmp_path / "out.csv", TINY, tmp_path / "none.csv", PARAMS)
+    assert _read(tmp_path / "out.csv")[0]["place_id"] == place
 
 
 # --------------------------------------------------------------------------- ambiguity
