@@ -22,9 +22,12 @@ The gold file has no gazetteer ids, so "right" is defined on names and points:
 
 The curated gazetteer carries katakana spellings from the same dossier that gold
 was drawn from, so the same figures are also given with those katakana names
-withheld (``without_curated_kana``): that is the honest estimate for names never
-seen in development. The transliterate stage's own accuracy on the same gold is
-reported under ``transliterate``.
+withheld (``without_curated_kana``). ``unseen_names`` is the honest estimate for
+names never seen in development: the katakana names GeoNames gives the held-out
+places of the transliterate stage's split (names neither its model nor gold saw),
+reconciled with every katakana name of those places withheld, scored by place id
+and by distance, bare and with the place's 1945 region as a ``region`` column.
+The transliterate stage's own accuracy on the same gold is under ``transliterate``.
 """
 
 from __future__ import annotations

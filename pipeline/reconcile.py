@@ -24,7 +24,14 @@ feature of the candidate in the shape of the W3C reconciliation API:
 * ``feature_type``: a feature word of the cell (駅, 炭鉱 …) agrees with the
   place's type (+1) or not (-1);
 * ``population`` (log scale) and ``curated`` (a place of the historical gazetteer)
-  as priors: a bare name means the larger, camp-related place more often.
+  as priors: a bare name means the larger, camp-related place more often;
+* ``unique``: no distant place's name evidence comes near this one's (a name one
+  place alone bears is surer than one shared with namesakes).
+
+The region hint is the katakana prefix (チタ州…) and, when the raw file has one,
+its English ``region`` column in 1945 terms ("Khabarovsk Krai (Amur Oblast)"),
+the most specific unit named. A cell in Latin or Cyrillic letters is matched
+against names in that script, not transliterated.
 
 The features are added in a logistic model whose weights live in params.yaml, so
 the ``score`` reads as a probability. ``auto`` needs a high score *and* no rival: a
@@ -106,6 +113,9 @@ class ReconcileParams:
     latin_exact:
         Evidence of an exact match on the Latin form of the first Cyrillic
         candidate (a typed Latin name counts 1); it drops by rank like the Cyrillic.
+    unique_gap:
+        A place's name evidence is unique (feature ``unique``) when no place
+        farther than ``rival_km`` comes within this of it.
     weight_*, bias:
         The logistic model: score = 1 / (1 + exp(-(bias + sum weight * feature))).
     """
@@ -127,6 +137,8 @@ class ReconcileParams:
     weight_curated: float = 1.0
     weight_soviet_name: float = 0.5
     weight_feature_type: float = 0.5
+    weight_unique: float = 0.4
+    unique_gap: float = 0.1
     bias: float = -5.2
 
     def __post_init__(self) -> None:
@@ -153,6 +165,7 @@ class Feature(enum.StrEnum):
     FEATURE_TYPE = "feature_type"
     POPULATION = "population"
     CURATED = "curated"
+    UNIQUE = "unique"
 
 
 # --------------------------------------------------------------------------- folding
@@ -701,7 +714,9 @@ def score_hits(
     regions = hinted_regions(query.region_hint, index)
     ranked = sorted(hits.items(), key=lambda item: (-item[1].evidence, item[0]))
     out = []
-    for place_id, hit in ranked[: max(4 * params.top_k, 20)]:
+    kept = ranked[: max(4 * params.top_k, 20)]
+    uniques = _unique(kept, index, params)
+    for (place_id, hit), unique in zip(kept, uniques, strict=True):
         place = index.gazetteer.places[place_id]
         latin = _latin_similarity(query, place_id, index)
         evidence = max(hit.evidence, 0.9 * sharpen(latin))
@@ -719,6 +734,7 @@ def score_hits(
             (Feature.FEATURE_TYPE, _feature_type_value(query.feature_hint, place)),
             (Feature.POPULATION, population_prior(place.population)),
             (Feature.CURATED, 1.0 if place.curated else 0.0),
+            (Feature.UNIQUE, unique),
         )
         z = (
             params.bias
@@ -728,9 +744,31 @@ def score_hits(
             + params.weight_curated * place.curated
             + params.weight_soviet_name * bool(hit.period)
             + params.weight_feature_type * _feature_type_value(query.feature_hint, place)
+            + params.weight_unique * unique
         )
         out.append(Candidate(place_id, place.name, logistic(z), features, hit.matched, evidence))
     out.sort(key=lambda c: (-c.score, c.place_id))
+    return out
+
+
+def _unique(kept: Sequence[tuple[str, _Hit]], index: Index, params: ReconcileParams) -> list[float]:
+    """1 for a place whose name evidence no distant place comes near, else 0.
+
+    An exact match on a name that one place alone bears (Провидения) is surer
+    than the same match shared with far-off namesakes or near readings; the
+    decision still looks at rivals, this lets the score say so.
+    """
+    places = index.gazetteer.places
+    out = []
+    for place_id, hit in kept:
+        rivals = (
+            other
+            for other_id, other in kept
+            if other_id != place_id
+            and other.evidence >= hit.evidence - params.unique_gap
+            and _distance(places[place_id], places[other_id]) > params.rival_km
+        )
+        out.append(0.0 if any(True for _ in rivals) else 1.0)
     return out
 
 
@@ -1060,6 +1098,7 @@ def _lookup_table(name: str, query: Query, outcome: Outcome, index: Index) -> st
         Feature.FEATURE_TYPE: "type",
         Feature.POPULATION: "pop",
         Feature.CURATED: "cur",
+        Feature.UNIQUE: "uniq",
     }
     header = f"  {'#':>2} {'score':>5}  {'place_id':<22} {'name':<24}" + "".join(
         f" {short[f]:>6}" for f in Feature

@@ -139,6 +139,17 @@ def test_soviet_era_name_is_flagged_and_counts() -> None:
     assert ranked[1].feature(rc.Feature.SOVIET_NAME) == 0.0
 
 
+def test_unique_name_counts_and_namesakes_cancel_it() -> None:
+    alone = _index([_place("a", "Provideniya")], [_name("a", "Провидения", "Cyrl")])
+    top = _top(_query("プロヴィデニヤ"), alone)
+    assert top.feature(rc.Feature.UNIQUE) == 1.0
+    places = [_place("a", "Provideniya"), _place("b", "Provideniya", lat=60.0)]
+    names = [_name(p.place_id, "Провидения", "Cyrl") for p in places]
+    shared = rc.candidates(_query("プロヴィデニヤ"), _index(places, names), PARAMS)
+    assert [c.feature(rc.Feature.UNIQUE) for c in shared] == [0.0, 0.0]
+    assert shared[0].score < top.score
+
+
 def test_feature_type_agrees_or_not() -> None:
     places = [_place("a", "Duki", feature_type="station"), _place("b", "Duki", lat=60.0)]
     names = [_name("a", "Дуки", "Cyrl"), _name("b", "Дуки", "Cyrl")]
