@@ -70,6 +70,9 @@ RADIUS_QUANTILE = 0.9
 class GazetteerParams:
     """params.yaml section ``gazetteer``."""
 
+    #: Places outside the area this large lend their katakana names to the check
+    #: that keeps "ベルリン" from being taken for a Russian village called Berlin.
+    foreign_min_population: int = 100_000
     countries: tuple[str, ...] = (
         *("RU", "UA", "BY", "KZ", "UZ", "KG", "TJ", "TM"),
         *("GE", "AM", "AZ", "MD", "LT", "LV", "EE", "MN"),
@@ -141,6 +144,8 @@ class Gazetteer:
     places: dict[str, Place]
     names: tuple[Name, ...]
     regions: dict[str, Region]
+    #: Katakana names of large places outside the area: (name, country, population).
+    foreign: tuple[tuple[str, str, int], ...] = ()
 
 
 def script_of(text: str) -> str:
@@ -236,6 +241,41 @@ def _name_row(place_id: str, text: str, lang: str, period: str, source: str) -> 
         "period": period,
         "source": source,
     }
+
+
+FOREIGN_COLUMNS = ("name", "country", "population", "geonames_id")
+
+
+def foreign_kana(
+    cities: dict[str, dict[str, object]], countries: Sequence[str], min_population: int
+) -> list[Row]:
+    """Katakana names of places outside ``countries`` with at least ``min_population``.
+
+    A katakana name that is the usual Japanese name of a large foreign city
+    (ベルリン, パリ, ハルビン) is more likely that city than a namesake village
+    of the USSR: the reconcile stage sends such names to review.
+    """
+    wanted = set(countries)
+    rows: dict[tuple[str, str], Row] = {}
+    for city in cities.values():
+        population = int(city.get("population") or 0)  # type: ignore[call-overload]
+        if city["countrycode"] in wanted or population < min_population:
+            continue
+        alternates = city.get("alternatenames") or []
+        assert isinstance(alternates, list)
+        for text in map(str, alternates):
+            if script_of(text) != "Kana":
+                continue
+            key = (text, str(city["countrycode"]))
+            old = rows.get(key)
+            if old is None or int(old["population"]) < population:
+                rows[key] = {
+                    "name": text,
+                    "country": str(city["countrycode"]),
+                    "population": str(population),
+                    "geonames_id": str(city["geonameid"]),
+                }
+    return sorted(rows.values(), key=lambda r: (r["name"], r["country"]))
 
 
 def merge_curated(
@@ -388,9 +428,9 @@ def run(
         else []
     )
     _, regions = read_csv(regions_path, required=REGION_REQUIRED)
-    places, names = geonames_places(
-        cities if cities is not None else _geonames_cities(), params.countries
-    )
+    cities = cities if cities is not None else _geonames_cities()
+    places, names = geonames_places(cities, params.countries)
+    foreign = foreign_kana(cities, params.countries, params.foreign_min_population)
     logger.info("GeoNames: %d places, %d names", len(places), len(names))
     places, names = merge_curated(places, names, curated, curated_names, curated_path)
     assign_regions(places, regions)
@@ -400,7 +440,9 @@ def run(
     write_csv(output_dir / "places.csv", PLACE_COLUMNS, places)
     write_csv(output_dir / "names.csv", NAME_COLUMNS, names)
     write_csv(output_dir / "regions.csv", REGION_COLUMNS, region_rows)
+    write_csv(output_dir / "foreign_kana.csv", FOREIGN_COLUMNS, foreign)
     return {
+        "foreign_names": len(foreign),
         "places": len(places),
         "names": len(names),
         "curated": sum(1 for p in places if p["curated"] == "1"),
@@ -428,7 +470,16 @@ def load(gazetteer_dir: Path) -> Gazetteer:
     places = {r["place_id"]: _place(r) for r in place_rows}
     names = tuple(Name(**{c: r[c] for c in NAME_COLUMNS}) for r in name_rows)
     regions = {r["region_id"]: _region(r) for r in region_rows}
-    return Gazetteer(places=places, names=names, regions=regions)
+    foreign_path = gazetteer_dir / "foreign_kana.csv"
+    foreign = (
+        tuple(
+            (r["name"], r["country"], int(r["population"] or 0))
+            for r in read_csv(foreign_path, required=FOREIGN_COLUMNS)[1]
+        )
+        if foreign_path.exists()
+        else ()
+    )
+    return Gazetteer(places=places, names=names, regions=regions, foreign=foreign)
 
 
 def _place(row: Row) -> Place:

@@ -276,6 +276,8 @@ class Index:
     latin_by_place: Mapping[str, tuple[str, ...]]
     region_keys: Mapping[str, tuple[str, ...]]
     latin_keys: tuple[str, ...] = ()
+    #: kana key -> population of the largest foreign place with that katakana name
+    foreign_keys: Mapping[str, int] = dataclasses.field(default_factory=dict)
 
 
 def _kana_forms(name: str, script: str) -> list[tuple[str, bool]]:
@@ -363,6 +365,7 @@ def build_index(gazetteer: Gazetteer) -> Index:
         latin_by_place={pid: tuple(v) for pid, v in latin_by_place.items()},
         region_keys={key: tuple(v) for key, v in region_keys.items()},
         latin_keys=tuple(sorted(latin)),
+        foreign_keys=_foreign_keys(gazetteer),
     )
     logger.info(
         "reconcile: indexed %d places, %d kana keys in %.1f s",
@@ -371,6 +374,16 @@ def build_index(gazetteer: Gazetteer) -> Index:
         time.perf_counter() - started,
     )
     return index
+
+
+def _foreign_keys(gazetteer: Gazetteer) -> dict[str, int]:
+    """Kana keys of large foreign places' katakana names, with the largest population."""
+    keys: dict[str, int] = {}
+    for name, _country, population in gazetteer.foreign:
+        key = tr.match_key(name)
+        if key:
+            keys[key] = max(keys.get(key, 0), population)
+    return keys
 
 
 _INDEX_CACHE: dict[tuple[str, tuple[float, ...]], Index] = {}
@@ -935,10 +948,22 @@ def resolve(query: Query, index: Index, params: ReconcileParams) -> Outcome:
     """Rank and decide one query (no overrides)."""
     ranked = candidates(query, index, params)
     decision = decide(ranked, index, params)
+    if decision is Decision.AUTO and _foreign_namesake(query, ranked[0], index):
+        decision = Decision.REVIEW
     top = tuple(ranked[: params.top_k])
     if decision is Decision.UNRESOLVED or not top:
         return Outcome("", "", top[0].score if top else 0.0, Decision.UNRESOLVED, top)
     return Outcome(top[0].place_id, top[0].name, top[0].score, decision, top)
+
+
+def _foreign_namesake(query: Query, best: Candidate, index: Index) -> bool:
+    """Whether the name is the usual katakana of a larger place outside the area.
+
+    ベルリン is Berlin before it is the Russian village of Berlin (613 people):
+    such a name goes to a human, never to ``auto``.
+    """
+    foreign = index.foreign_keys.get(query.key, 0)
+    return foreign > index.gazetteer.places[best.place_id].population
 
 
 def apply_override(

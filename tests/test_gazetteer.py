@@ -137,3 +137,23 @@ def test_most_specific_region_wins(tmp_path: Path, primorye: dict[str, dict[str,
     gazetteer.run(curated, regions, tmp_path / "b", PARAMS, cities=primorye)
     g = gazetteer.load(tmp_path / "b")
     assert g.places["gn:2013348"].region_id == "primorsky"  # Vladivostok
+
+
+def test_foreign_katakana_names_of_large_places_only(
+    tmp_path: Path, primorye: dict[str, dict[str, object]]
+) -> None:
+    harbin = {
+        "geonameid": 2037013,
+        "name": "Harbin",
+        "latitude": 45.75,
+        "longitude": 126.65,
+        "countrycode": "CN",
+        "population": 5242897,
+        "admin1code": "08",
+        "alternatenames": ["Harbin", "ハルビン", "哈尔滨"],
+    }
+    small = dict(harbin, geonameid=1, population=5000, alternatenames=["スモール"])
+    cities = {**primorye, "2037013": harbin, "1": small}
+    g = gazetteer.load(build(tmp_path, cities))
+    assert g.foreign == (("ハルビン", "CN", 5242897),)
+    assert all(p.country == "RU" for p in g.places.values())

@@ -444,3 +444,18 @@ def test_cli_lookup_and_review(runner, tmp_path: Path) -> None:  # type: ignore[
 def test_bench_reports_names_per_second() -> None:
     result = rc.bench(50, TINY)
     assert result["names"] == 50 and result["names_per_second"] > 0
+
+
+def test_foreign_city_name_is_never_auto(index: rc.Index) -> None:
+    """A katakana name that is a larger foreign city's goes to review, not auto."""
+    query = rc.make_query("ハバロフスク")
+    assert rc.resolve(query, index, PARAMS).decision is Decision.AUTO
+    population = index.gazetteer.places["khabarovsk"].population
+    foreign = (("ハバロフスク", "XX", population + 1),)
+    shadowed = rc.build_index(dataclasses.replace(index.gazetteer, foreign=foreign))
+    outcome = rc.resolve(query, shadowed, PARAMS)
+    assert outcome.decision is Decision.REVIEW
+    assert outcome.place_id == "khabarovsk"  # still the best candidate for a human to confirm
+    smaller = (("ハバロフスク", "XX", population - 1),)
+    kept = rc.build_index(dataclasses.replace(index.gazetteer, foreign=smaller))
+    assert rc.resolve(query, kept, PARAMS).decision is Decision.AUTO
