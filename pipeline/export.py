@@ -127,8 +127,9 @@ def run(
     write_geopackage(out / "camps.gpkg", camps_frame, table, params)
     io.write_geojson(out / "camps.geojson", camps_frame, geometry_type="Point")
     by_class = write_by_class(out / "by_class", camps_frame)
+    del camps_frame, table  # a register's frames are large; what follows needs neither
     boundaries = io.read_boundaries()
-    io.write_json(out / "camps.lpf.json", linked_places(camps, params, boundaries))
+    io.write_feature_collection(out / "camps.lpf.json", linked_places(camps, params, boundaries))
     io.write_csv(
         out / "unresolved.csv",
         [*out_columns, REASON_COLUMN],
@@ -465,6 +466,14 @@ def country_codes(row: dict[str, str], point: tuple[float, float], boundaries: A
     ...               (113.5, 52.0), None)
     ['RU']
     """
+    # A register repeats its places many times: the answer is the place's.
+    cache_key = (id(boundaries), row.get("place_id", ""), point)
+    if cache_key not in _COUNTRY_CODES:
+        _COUNTRY_CODES[cache_key] = _country_codes(row, point, boundaries)
+    return list(_COUNTRY_CODES[cache_key])
+
+
+def _country_codes(row: dict[str, str], point: tuple[float, float], boundaries: Any) -> list[str]:
     try:
         candidates = json.loads(row.get("candidates", "") or "[]")
     except json.JSONDecodeError:
@@ -477,18 +486,13 @@ def country_codes(row: dict[str, str], point: tuple[float, float], boundaries: A
                     return [code]
     if boundaries is None:
         return []
-    cache_key = (id(boundaries), point)
-    if cache_key not in _OUTLINE_CODES:  # a register repeats its places many times
-        from shapely.geometry import Point
+    from shapely.geometry import Point
 
-        hits = boundaries.iloc[boundaries.sindex.query(Point(point), predicate="within")]
-        _OUTLINE_CODES[cache_key] = sorted(
-            {ISO3_TO_ISO2[c] for c in hits["iso_a3"] if c in ISO3_TO_ISO2}
-        )
-    return list(_OUTLINE_CODES[cache_key])
+    hits = boundaries.iloc[boundaries.sindex.query(Point(point), predicate="within")]
+    return sorted({ISO3_TO_ISO2[c] for c in hits["iso_a3"] if c in ISO3_TO_ISO2})
 
 
-_OUTLINE_CODES: dict[tuple[int, tuple[float, float]], list[str]] = {}
+_COUNTRY_CODES: dict[tuple[int, str, tuple[float, float]], list[str]] = {}
 
 
 def lpf_feature(placed: Placed, params: ExportParams, boundaries: Any) -> dict[str, Any]:
@@ -537,5 +541,5 @@ def linked_places(camps: Sequence[Placed], params: ExportParams, boundaries: Any
         "@context": LPF_CONTEXT,
         "title": params.title,
         "attribution": GEONAMES_CREDIT,
-        "features": [lpf_feature(p, params, boundaries) for p in camps],
+        "features": (lpf_feature(p, params, boundaries) for p in camps),
     }
