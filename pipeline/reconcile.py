@@ -48,6 +48,7 @@ import enum
 import json
 import logging
 import math
+import multiprocessing
 import re
 import time
 import unicodedata
@@ -140,6 +141,9 @@ class ReconcileParams:
     weight_unique: float = 0.4
     unique_gap: float = 0.1
     bias: float = -5.2
+    #: processes for inputs with at least ``parallel_min`` distinct names (1: none)
+    workers: int = 2
+    parallel_min: int = 2_000
 
     def __post_init__(self) -> None:
         if self.top_k < 1:
@@ -1009,12 +1013,10 @@ def reconcile_rows(
 
     Each distinct query (name, hint, transliterations) is matched once.
     """
-    cache: dict[Query, Outcome] = {}
+    queries = [_query_of_row(row, has_columns, params) for row in rows]
+    cache = resolve_all(list(dict.fromkeys(queries)), index, params)
     counts = {str(d): 0 for d in Decision}
-    for row in rows:
-        query = _query_of_row(row, has_columns, params)
-        if query not in cache:
-            cache[query] = resolve(query, index, params)
+    for row, query in zip(rows, queries, strict=True):
         outcome = cache[query]
         override = find_override(overrides, row.get("record_id", ""), query.key)
         if override is not None:
@@ -1023,6 +1025,54 @@ def reconcile_rows(
         counts[str(outcome.decision)] += 1
     counts["distinct_names"] = len(cache)
     return counts
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def _resolve_chunk(chunk: list[Query]) -> list[Outcome]:
+    return [resolve(query, _WORKER["index"], _WORKER["params"]) for query in chunk]
+
+
+def resolve_all(
+    queries: Sequence[Query], index: Index, params: ReconcileParams
+) -> dict[Query, Outcome]:
+    """Resolve distinct queries, on ``params.workers`` processes for big inputs.
+
+    Forked workers inherit the index built by this process, so none builds its own.
+    """
+    started = time.perf_counter()
+    workers = params.workers if len(queries) >= params.parallel_min else 1
+    if workers <= 1 or "fork" not in multiprocessing.get_all_start_methods():
+        outcomes = _resolve_chunk_with(queries, index, params)
+    else:
+        _WORKER.update(index=index, params=params)
+        size = max(200, len(queries) // (workers * 8))
+        chunks = [list(queries[i : i + size]) for i in range(0, len(queries), size)]
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            outcomes = []
+            for number, done in enumerate(pool.imap(_resolve_chunk, chunks), start=1):
+                outcomes.extend(done)
+                logger.info("reconcile: %d/%d chunks", number, len(chunks))
+        _WORKER.clear()
+    logger.info(
+        "reconcile: %d distinct names on %d process(es) in %.1f s",
+        len(queries),
+        workers,
+        time.perf_counter() - started,
+    )
+    return dict(zip(queries, outcomes, strict=True))
+
+
+def _resolve_chunk_with(
+    queries: Sequence[Query], index: Index, params: ReconcileParams
+) -> list[Outcome]:
+    outcomes = []
+    for number, query in enumerate(queries, start=1):
+        outcomes.append(resolve(query, index, params))
+        if number % 5000 == 0:
+            logger.info("reconcile: %d/%d distinct names", number, len(queries))
+    return outcomes
 
 
 def run(
