@@ -459,3 +459,11 @@ def test_foreign_city_name_is_never_auto(index: rc.Index) -> None:
     smaller = (("ハバロフスク", "XX", population - 1),)
     kept = rc.build_index(dataclasses.replace(index.gazetteer, foreign=smaller))
     assert rc.resolve(query, kept, PARAMS).decision is Decision.AUTO
+
+
+def test_worker_processes_give_the_same_outcomes(index: rc.Index) -> None:
+    names = ["ハバロフスク", "スパスク", "アルチョム", "チタ", "ロンドン", "カダラ", "ウォロシロフ"]
+    queries = [rc.make_query(name) for name in names]
+    alone = rc.resolve_all(queries, index, dataclasses.replace(PARAMS, workers=1))
+    pooled = rc.resolve_all(queries, index, dataclasses.replace(PARAMS, workers=2, parallel_min=1))
+    assert pooled == alone
