@@ -21,6 +21,7 @@ from pipeline.cli import cli
 from pipeline.errors import GazetteerError, GeocoderError, ParamsError
 from pipeline.gazetteer import load
 from pipeline.geocode import GazetteerGeocoder, GeocodeParams, country_of, run
+from pipeline.records import GEOCODE_COLUMNS
 
 TINY = Path(__file__).parent / "data" / "gazetteer_tiny"
 RECONCILED_COLUMNS = [
@@ -378,11 +379,4 @@ def test_cli_geocode_writes_the_columns(
     result = runner.invoke(cli, [*args, "--overrides", str(tmp_path / "none.csv")])
     assert result.exit_code == 0, result.stderr
     header = out.read_text(encoding="utf-8").splitlines()[0].split(",")
-    assert header[-6:] == [
-        "lat",
-        "lon",
-        "geocode_method",
-        "geocode_source",
-        "certainty",
-        "uncertainty_km",
-    ]
+    assert header[-6:] == list(GEOCODE_COLUMNS)
