@@ -65,7 +65,7 @@ class TransliterateParams:
     """
 
     top_k: int = 5
-    beam: int = 12
+    beam: int = 10
     lm_weight: float = 1.0
     workers: int = 2
 
@@ -162,6 +162,8 @@ _KEY_PAIRS = [
 ]
 _SMALL_TO_LARGE = str.maketrans("ァィゥェォャュョヮ", "アイウエオヤユヨワ")
 _O_ROW = "オコゴソゾトドノホボポモヨロョ"
+_KEY_DROP_RE = re.compile(r"[ー・ッ\s]")
+_O_U_RE = re.compile(f"(?<=[{_O_ROW}])ウ")
 
 
 @functools.lru_cache(maxsize=200_000)
@@ -183,9 +185,8 @@ def match_key(kana: str) -> str:
     for old, new in _KEY_PAIRS:
         if old in text:
             text = text.replace(old, new)
-    text = text.translate(_SMALL_TO_LARGE)
-    text = re.sub(r"[ー・ッ\s]", "", text)
-    return re.sub(f"(?<=[{_O_ROW}])ウ", "", text)
+    text = _KEY_DROP_RE.sub("", text.translate(_SMALL_TO_LARGE))
+    return _O_U_RE.sub("", text) if "ウ" in text else text
 
 
 # --------------------------------------------------------------------------- split_name
@@ -725,6 +726,7 @@ _BGN = {
 _BGN_TABLE = str.maketrans(
     {**_BGN, **{k.upper(): v[:1].upper() + v[1:] for k, v in _BGN.items() if k.upper() != k}}
 )
+_E_RE = re.compile("[еёЕЁ]")
 _RUSSIAN_ONLY_RE = re.compile(r"[А-Яа-яЁё \-']*")
 #: е and ё read ye/yë at the start of a word and after a vowel, й or a sign.
 _YE_RE = re.compile(r"(?:(?<=[аеёиоуыэюяйъьАЕЁИОУЫЭЮЯЙЪЬ])|(?<![^\W\d_]))([еёЕЁ])")
@@ -752,7 +754,9 @@ def latin_of_cyrillic(cyr: str) -> str:
     if not _RUSSIAN_ONLY_RE.fullmatch(text):
         text = text.translate(_CYR_FOLD)
     shout = text.isupper() and sum(ch.isalpha() for ch in text) > 1  # ХАБАРОВСК on a map
-    text = _YE_RE.sub(_ye, text).translate(_BGN_TABLE)
+    if _E_RE.search(text):
+        text = _YE_RE.sub(_ye, text)
+    text = text.translate(_BGN_TABLE)
     return text.upper() if shout else text
 
 
@@ -958,12 +962,21 @@ _LETTER_STEPS: dict[str, tuple[float, str]] = {}
 
 
 def _lm_letter(state: str, ch: str) -> tuple[float, str]:
-    """Log-probability of one letter after the 3-letter ``state`` (stupid backoff)."""
-    found = _LETTER_STEPS.get(state + ch)
+    """Log-probability of one letter after ``state`` (stupid backoff), and the next state.
+
+    A state is the last three letters, cut to the longest ending that the training
+    names ever continue: from a longer ending the model backs off whatever the
+    next letter is, so that back-off (log 0.4 for each letter cut) is taken at
+    once and states that behave alike become one. Whole-name scores are
+    unchanged; the search meets fewer distinct states.
+    """
+    key = state + ch
+    found = _LETTER_STEPS.get(key)
     if found is None:
         table, unseen = _logprobs()
+        contexts = _model().contexts
         value, penalty = unseen, 0.0
-        for order in range(_ORDER - 1, -1, -1):
+        for order in range(min(_ORDER - 1, len(state)), -1, -1):
             logp = table.get(state[len(state) - order :] + ch if order else ch)
             if logp is not None:
                 value = logp + penalty
@@ -971,9 +984,15 @@ def _lm_letter(state: str, ch: str) -> tuple[float, str]:
             penalty += _BACKOFF
         else:
             value += penalty
+        after = key[-(_ORDER - 1) :]
+        if ch != "$":  # nothing follows "$"
+            while after and after not in contexts:
+                after = after[1:]
+            # The next letter backs off once for each letter the state lacks.
+            value += (_ORDER - 1 - len(after)) * _BACKOFF
         if len(_LETTER_STEPS) > 1_000_000:
             _LETTER_STEPS.clear()
-        found = _LETTER_STEPS[state + ch] = (value, (state + ch)[-(_ORDER - 1) :])
+        found = _LETTER_STEPS[key] = (value, after)
     return found
 
 
@@ -1234,18 +1253,23 @@ class _Decoder:
 
     def _step(self, state: str, unit: str, needs_vowel: bool) -> tuple[tuple[str, str, float], ...]:
         out = []
+        letters = _LETTER_STEPS
         for cyr, model_form, cost in self.options[unit]:
             if needs_vowel and cyr and cyr[-1] not in _VOWEL_END:
                 continue
-            logp, new_state = _lm_step(state, model_form)
+            logp, new_state = 0.0, state
+            for ch in model_form:  # _lm_step without its cache: these pairs rarely repeat
+                letter = letters.get(new_state + ch) or _lm_letter(new_state, ch)
+                logp += letter[0]
+                new_state = letter[1]
             out.append((cyr, new_state, self.lm_weight * logp - cost))
         out.sort(key=lambda item: -item[2])  # best first, so that a search can stop early
         self.size += 1
         if self.size > 500_000:  # bound the memory on huge inputs
             self.steps.clear()
             self.size = 0
-        found = self.steps.setdefault((unit, needs_vowel), {})[state] = tuple(out)
-        return found
+        expansions = self.steps.setdefault((unit, needs_vowel), {})[state] = tuple(out)
+        return expansions
 
     def _column(
         self, kana: str, q: int, needs_vowel: bool, margin: float
@@ -1310,8 +1334,9 @@ class _Decoder:
                     [(text, states[text], value) for text, value in best if value >= floor],
                 )
             )
-        # The end of the name still moves scores by the log-probability of "$": wider.
-        scores, states = self._column(kana, n, False, 2 * _MARGIN)
+        # The end of the name still moves scores by the log-probability of "$"; the same
+        # margin kept every gold and held-out top-5 answer.
+        scores, states = self._column(kana, n, False, _MARGIN)
         ends, weight = self.ends, self.lm_weight
         for text, state in states.items():
             end = ends.get(state)
@@ -1427,21 +1452,23 @@ def _candidates(kana: str, k: int, beam: int, lm_weight: float) -> tuple[tuple[s
     ranked: list[tuple[str, float]] = []
     seen: set[str] = set()
     for text, value in sorted(scored.items(), key=_second, reverse=True):
+        invented = text.islower()
         plain = (
-            text.replace("-", "").replace(" ", "").replace("ё", "е")
-            if text.islower()
-            else lenient(text)
+            text.replace("-", "").replace(" ", "").replace("ё", "е") if invented else lenient(text)
         )
         if plain not in seen:  # "Бершина Дарасун" and "Бершина-Дарасун" are one
             seen.add(plain)
-            ranked.append((_titlecase(text) if text.islower() else text, value))
+            ranked.append((_titlecase(text) if invented else text, value))
             if len(ranked) == k:
                 break
     if not ranked:
         return ()
-    weights = [math.exp(value - ranked[0][1]) for _, value in ranked]
+    best = ranked[0][1]
+    weights = [math.exp(value - best) for _, value in ranked]
     total = sum(weights)
-    return tuple((text, round(w / total, 4)) for (text, _), w in zip(ranked, weights, strict=True))
+    return tuple(
+        [(text, round(w / total, 4)) for (text, _), w in zip(ranked, weights, strict=True)]
+    )
 
 
 def cyrillic_candidates(
@@ -1614,8 +1641,9 @@ def transliterate_name(
     >>> t.parts.region_hint, t.romaji, t.cyrillic[0], t.latin[0]
     ('クラスノヤルスク', 'Kansuku', 'Канск', 'Kansk')
     """
-    parts = split_name(text)
-    cyrillic = tuple(name for name, _ in cyrillic_candidates(parts.name, params.top_k, params))
+    parts = split_name(text)  # parts.name is normalised already
+    found = _candidates(parts.name, params.top_k, params.beam, params.lm_weight)
+    cyrillic = tuple(name for name, _ in found)
     return Transliteration(
         normalized=normalize(text),
         parts=parts,
@@ -1648,15 +1676,44 @@ _PARALLEL_MIN = 5_000
 _CHUNK = 2_000
 
 
-def _transliterate_chunk(texts: list[str], params: TransliterateParams) -> list[tuple[Any, ...]]:
-    """Worker body: transliterate a chunk of names into plain tuples (cheap to pickle)."""
-    out = []
-    for text in texts:
-        t = transliterate_name(text, params)
-        out.append(
-            (text, t.normalized, dataclasses.astuple(t.parts), t.romaji, t.cyrillic, t.latin)
+_FIELD, _ROW = "\x1f", "\x1e"  # ASCII unit and record separators
+
+
+def _transliterate_chunk(texts: list[str], params: TransliterateParams) -> str | list[Any]:
+    """Worker body: transliterate a chunk of names, packed into one string to send back.
+
+    One string pickles and unpickles far faster than thousands of tuples. Row
+    fields: text, romaji, Cyrillic and Latin candidates (``|``-joined), then, for a
+    cell that is not plain katakana, the normalised form and the name parts. A
+    chunk whose cells contain the separators goes back as a list of pairs instead.
+    """
+    rows: list[str] = []
+    done = [(text, transliterate_name(text, params)) for text in texts]
+    for text, t in done:
+        fields = [text, t.romaji, "|".join(t.cyrillic), "|".join(t.latin)]
+        if not (t.normalized == text and t.parts == NameParts(text)):
+            fields += [t.normalized, *dataclasses.astuple(t.parts)]
+        rows.append(_FIELD.join(fields))
+    packed = _ROW.join(rows)
+    if packed.count(_ROW) != len(rows) - 1 or any(_FIELD in text or "|" in text for text in texts):
+        return done
+    return packed
+
+
+def _unpack(packed: str) -> Iterator[tuple[str, Transliteration]]:
+    """The rows of :func:`_transliterate_chunk` back as (text, Transliteration)."""
+    for row in packed.split(_ROW):
+        text, romaji, cyrillic, latin, *rest = row.split(_FIELD)
+        yield (
+            text,
+            Transliteration(
+                rest[0] if rest else text,
+                NameParts(*rest[1:]) if rest else NameParts(text),
+                romaji,
+                tuple(cyrillic.split("|")) if cyrillic else (),
+                tuple(latin.split("|")) if latin else (),
+            ),
         )
-    return out
 
 
 def _worker_start() -> None:
@@ -1713,16 +1770,14 @@ def _transliterate_all(
     gc.freeze()  # the model is shared with the workers: keep the collector off its pages
     try:
         context = multiprocessing.get_context("fork")
-        with context.Pool(params.workers, initializer=_worker_start) as pool:
-            # Each worker takes one contiguous run of chunks: its caches then hold
-            # the states of its part of the alphabet only.
-            per_worker = -(-len(chunks) // params.workers)
-            for done_chunk in pool.imap(worker, chunks, chunksize=per_worker):
-                for text, normalized, parts, romaji, cyrillic, latin in done_chunk:
-                    results[text] = Transliteration(
-                        normalized, NameParts(*parts), romaji, cyrillic, latin
-                    )
-                if len(results) // step > (len(results) - len(done_chunk)) // step:
+        with _collector_paused(), context.Pool(params.workers, initializer=_worker_start) as pool:
+            # Workers take runs of consecutive chunks (a quarter of their share at a
+            # time): fewer states for each one's caches, and still a balanced load.
+            per_worker = max(1, len(chunks) // (4 * params.workers))
+            for done_chunk in pool.imap_unordered(worker, chunks, chunksize=per_worker):
+                before = len(results)
+                results.update(_unpack(done_chunk) if isinstance(done_chunk, str) else done_chunk)
+                if len(results) // step > before // step:
                     _progress(len(results), len(ordered), started)
     finally:
         gc.unfreeze()
