@@ -353,10 +353,14 @@ def _transliteration(gold_path: Path) -> dict[str, Any]:
     # GeoNames places kept out of the transliteration model: names it never saw.
     heldout = tr.score_candidates(tr.heldout_pairs(), 5)
     heldout.pop("misses", None)
+    # The same, places in Russia only: the map's names come from Russian-language maps.
+    heldout_ru = tr.score_candidates(tr.heldout_pairs(russian_only=True), 5)
+    heldout_ru.pop("misses", None)
     return {
         "dossier": dossier.name if dossier.exists() else None,
         **scores,
         "heldout_geonames": heldout,
+        "heldout_geonames_ru": heldout_ru,
     }
 
 
@@ -421,9 +425,14 @@ def _summary(metrics: dict[str, Any], misses: list[str], heldout_misses: list[st
             lines.append("  wrong auto: " + "; ".join(m["wrong_auto"][:10]))
     t = dict(metrics["transliterate"])
     heldout = t.pop("heldout_geonames", {})
+    heldout_ru = t.pop("heldout_geonames_ru", {})
     lines.append(f"transliterate (gold): {', '.join(f'{k} {v}' for k, v in t.items())}")
     lines.append(
         f"transliterate (held-out GeoNames): {', '.join(f'{k} {v}' for k, v in heldout.items())}"
+    )
+    lines.append(
+        "transliterate (held-out GeoNames, RU): "
+        + ", ".join(f"{k} {v}" for k, v in heldout_ru.items())
     )
     for label, found in (("misses", misses), ("misses without curated kana", heldout_misses)):
         if found:

@@ -173,3 +173,19 @@ def test_process_pool_gives_the_serial_result(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(tr, "_PARALLEL_MIN", 2)
     pooled = tr._transliterate_all(names, tr.TransliterateParams(workers=2))
     assert pooled == serial
+
+
+def test_russian_held_out_pairs_are_a_subset() -> None:
+    everything = set(tr.heldout_pairs())
+    russian = tr.heldout_pairs(russian_only=True)
+    assert russian and set(russian) <= everything and len(russian) < len(everything)
+
+
+def test_short_form_counts_only_when_the_katakana_spells_it() -> None:
+    accepted = frozenset({"Комсомольск-на-Амуре"})
+    assert tr.score_candidates([("コムソモリスク", accepted)], 5)["short_forms"] == 1
+    # Спасск is the first component, but スーチャン does not spell it: still a miss.
+    assert tr.score_candidates([("スーチャン", frozenset({"Спасск-Дальний"}))], 5)["top5"] == 0
+    # A full spelling is scored on the accepted name itself, not as a short form.
+    result = tr.score_candidates([("コムソモリスク・ナ・アムレ", accepted)], 5)
+    assert result["short_forms"] == 0
