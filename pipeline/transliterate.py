@@ -56,7 +56,7 @@ class TransliterateParams:
         How many Cyrillic (and Latin) candidates to keep per name.
     beam:
         Hypotheses kept per kana position in the lattice search: wider finds more
-        rare spellings, narrower is faster.
+        rare spellings, narrower is faster (10 scores as 12 on gold and held-out).
     lm_weight:
         Weight of the Russian character model against the transcription costs.
     workers:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import math
 from pathlib import Path
 
 import pytest
@@ -189,3 +190,45 @@ def test_short_form_counts_only_when_the_katakana_spells_it() -> None:
     # A full spelling is scored on the accepted name itself, not as a short form.
     result = tr.score_candidates([("コムソモリスク・ナ・アムレ", accepted)], 5)
     assert result["short_forms"] == 0
+
+
+def test_search_shared_between_names_gives_the_fresh_result() -> None:
+    # Columns are reused across names with a common prefix; ン/ー after the prefix
+    # changes what the last shared column may hold (スー vs ス).
+    names = [
+        "スチャン",
+        "スーチャン",
+        "ス",
+        "スン",
+        "スンスク",
+        "ハバロフスク",
+        "ハバロフスカヤ",
+        "ハバ",
+    ]
+    shared = tr._Decoder(10, 1.0, True)
+    for name in names:
+        assert shared.decode(name, 15) == tr._Decoder(10, 1.0, True).decode(name, 15), name
+
+
+def test_cut_lm_states_keep_whole_name_scores() -> None:
+    model = tr._model()
+
+    def plain(text: str) -> float:  # stupid backoff on full 3-letter states
+        total, state = 0.0, "^^^"
+        for ch in text + "$":
+            penalty = 0.0
+            for order in range(3, -1, -1):
+                seen = model.grams.get(state[3 - order :] + ch if order else ch, 0)
+                if seen:
+                    total += math.log(seen / model.contexts[state[3 - order :] if order else ""])
+                    total += penalty
+                    break
+                penalty += math.log(0.4)
+            else:
+                total += math.log(0.5 / model.contexts[""]) + penalty
+            state = (state + ch)[-3:]
+        return total
+
+    for text in ("хабаровск", "ичюд", "тайсьет", "щщщ", "комсомольск-на-амуре"):
+        logp, state = tr._lm_step("^^^", text)
+        assert logp + tr._lm_step(state, "$")[0] == pytest.approx(plain(text)), text
