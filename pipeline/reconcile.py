@@ -1016,12 +1016,17 @@ def reconcile_rows(
     queries = [_query_of_row(row, has_columns, params) for row in rows]
     cache = resolve_all(list(dict.fromkeys(queries)), index, params)
     counts = {str(d): 0 for d in Decision}
+    columns: dict[Query, dict[str, str]] = {}  # the candidates' JSON, once per distinct name
     for row, query in zip(rows, queries, strict=True):
         outcome = cache[query]
         override = find_override(overrides, row.get("record_id", ""), query.key)
         if override is not None:
             outcome = apply_override(outcome, override, index, params)
-        row.update(outcome.columns())
+            row.update(outcome.columns())
+        else:
+            if query not in columns:
+                columns[query] = outcome.columns()
+            row.update(columns[query])
         counts[str(outcome.decision)] += 1
     counts["distinct_names"] = len(cache)
     return counts
