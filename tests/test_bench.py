@@ -1,0 +1,38 @@
+"""The scale benchmark on a small real register: every stage runs, figures come back."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from pipeline import bench
+
+pytestmark = pytest.mark.slow
+
+
+def test_register_repeats_names_and_misspells_them(repo: Path) -> None:
+    names = bench.register_names(repo / "gazetteer" / "build", limit=2_000)
+    rows = bench.make_register(5_000, names)
+    spellings = {r["katakana"] for r in rows}
+    assert len(rows) == 5_000
+    assert len(spellings) < 3_000  # heavy repetition, as real registers have
+    assert any(s not in names for s in spellings)  # and spellings of their own
+    assert bench.make_register(100, names) == bench.make_register(100, names)
+
+
+def test_bench_runs_every_stage_and_keeps_every_row(repo: Path, tmp_path: Path) -> None:
+    report = bench.run(
+        300,
+        tmp_path,
+        repo / "gazetteer" / "build",
+        repo / "gazetteer" / "overrides.csv",
+        repo / "params.yaml",
+    )
+    assert [s["stage"] for s in report["stages"]] == list(bench.STAGES)  # type: ignore[union-attr]
+    assert report["rows"] == 300 and 0 < report["distinct_names"] <= 300  # type: ignore[operator]
+    assert "rows/s" in bench.format_report(report)
+    with (tmp_path / "geocode.csv").open(encoding="utf-8") as handle:
+        assert len(list(csv.DictReader(handle))) == 300
+    assert (tmp_path / "out" / "camps.gpkg").exists()
