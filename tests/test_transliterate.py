@@ -210,10 +210,31 @@ def test_search_shared_between_names_gives_the_fresh_result() -> None:
         assert shared.decode(name, 15) == tr._Decoder(10, 1.0, True).decode(name, 15), name
 
 
-def test_cut_lm_states_keep_whole_name_scores() -> None:
+def _kneser_ney(context: str, ch: str) -> float:
+    """P(ch | context), interpolated Kneser-Ney straight from its tables, states never cut."""
+    share, weight, floor = tr._kneser_ney()
+    if not context:
+        return share.get(ch, 0.0) + weight.get("", 1.0) * floor
+    lower = _kneser_ney(context[1:], ch)
+    if context not in weight:
+        return lower
+    return share.get(context + ch, 0.0) + weight[context] * lower
+
+
+def test_lm_state_tables_equal_the_mix_on_full_states() -> None:
+    n = tr._ORDER - 1
+    prob = _kneser_ney
+
+    def plain(text: str) -> float:
+        total, state = 0.0, "^" * n
+        for ch in text + "$":
+            total += math.log(prob(state, ch))
+            state = (state + ch)[-n:]
+        return total
+
     model = tr._model()
 
-    def plain(text: str) -> float:  # stupid backoff on full 3-letter states
+    def backoff(text: str) -> float:  # stupid backoff on full 3-letter states
         total, state = 0.0, "^^^"
         for ch in text + "$":
             penalty = 0.0
@@ -229,6 +250,19 @@ def test_cut_lm_states_keep_whole_name_scores() -> None:
             state = (state + ch)[-3:]
         return total
 
-    for text in ("хабаровск", "ичюд", "тайсьет", "щщщ", "комсомольск-на-амуре"):
-        logp, state = tr._lm_step("^^^", text)
-        assert logp + tr._lm_step(state, "$")[0] == pytest.approx(plain(text)), text
+    mix = tr._SB_MIX
+    for text in ("хабаровск", "ичюд", "тайсьет", "щщщ", "комсомольск-на-амуре", "аѣб"):
+        logp, state = tr._lm_step("^" * n, text)
+        whole = (1 - mix) * plain(text) + mix * backoff(text)
+        assert logp + tr._lm_step(state, "$")[0] == pytest.approx(whole), text
+
+
+def test_kneser_ney_gives_distributions() -> None:
+    index, _ = tr._lm_rows()
+    for context in ("^" * (tr._ORDER - 1), "хаб", "ск", "", "чит", "щщщ"):
+        assert 0.99 < sum(_kneser_ney(context, c) for c in index) <= 1 + 1e-9, context
+
+
+def test_smoothed_model_prefers_real_spellings() -> None:
+    # Stupid backoff scored the invented Тайсьет above Тайшет.
+    assert tr._decode("タイシェト", 10, 1.0, limit=1)[0][0] == "тайшет"
