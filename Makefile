@@ -5,7 +5,6 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PATH := $(abspath $(BIN)):$(PATH)
 export DVC_NO_ANALYTICS := 1
-export OGR_CURRENT_DATE := 2000-01-01T00:00:00Z
 
 .PHONY: run test lint typecheck pytest bench clean
 
