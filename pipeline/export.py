@@ -486,13 +486,34 @@ def _country_codes(row: dict[str, str], point: tuple[float, float], boundaries: 
                     return [code]
     if boundaries is None:
         return []
-    from shapely.geometry import Point
+    known = _OUTLINE_CODES.get((id(boundaries), point))
+    if known is not None:
+        return known
+    return outline_codes([point], boundaries)[point]
 
-    hits = boundaries.iloc[boundaries.sindex.query(Point(point), predicate="within")]
-    return sorted({ISO3_TO_ISO2[c] for c in hits["iso_a3"] if c in ISO3_TO_ISO2})
+
+def outline_codes(
+    points: Sequence[tuple[float, float]], boundaries: Any
+) -> dict[tuple[float, float], list[str]]:
+    """ISO alpha-2 codes of the outlines each (lon, lat) point lies in, in one index query."""
+    import shapely
+
+    distinct = list(dict.fromkeys(points))
+    found: dict[tuple[float, float], set[str]] = {p: set() for p in distinct}
+    geometries = shapely.points([p[0] for p in distinct], [p[1] for p in distinct])
+    hits = boundaries.sindex.query(geometries, predicate="within") if distinct else [[], []]
+    iso3 = boundaries["iso_a3"].to_numpy()
+    for point_no, outline_no in zip(hits[0], hits[1], strict=True):
+        code = ISO3_TO_ISO2.get(str(iso3[outline_no]))
+        if code:
+            found[distinct[point_no]].add(code)
+    codes = {p: sorted(c) for p, c in found.items()}
+    _OUTLINE_CODES.update({(id(boundaries), p): c for p, c in codes.items()})
+    return codes
 
 
 _COUNTRY_CODES: dict[tuple[int, str, tuple[float, float]], list[str]] = {}
+_OUTLINE_CODES: dict[tuple[int, tuple[float, float]], list[str]] = {}
 
 
 def lpf_feature(placed: Placed, params: ExportParams, boundaries: Any) -> dict[str, Any]:
@@ -536,6 +557,8 @@ def lpf_feature(placed: Placed, params: ExportParams, boundaries: Any) -> dict[s
 def linked_places(camps: Sequence[Placed], params: ExportParams, boundaries: Any) -> dict[str, Any]:
     """The Linked Places FeatureCollection of every placed row (for the World Historical
     Gazetteer)."""
+    if boundaries is not None:  # every outline test at once, not a query per place
+        outline_codes([p.point for p in camps if p.point is not None], boundaries)
     return {
         "type": "FeatureCollection",
         "@context": LPF_CONTEXT,
