@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from pipeline import export
 from pipeline.cli import cli
 from pipeline.errors import InputDataError
+from pipeline.io import write_csv
 from pipeline.records import SymbolClass
 
 FIXTURE = Path(__file__).parent / "data" / "geocoded_tiny.csv"
@@ -30,10 +31,7 @@ def fixture_rows() -> list[dict[str, str]]:
 
 
 def write_rows(path: Path, rows: list[dict[str, str]]) -> Path:
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
+    write_csv(path, list(rows[0]), rows)
     return path
 
 

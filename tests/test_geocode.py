@@ -3,7 +3,6 @@ end to end against a local Nominatim-like server (tests/fake_geocoder.py)."""
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import itertools
 import json
@@ -21,6 +20,7 @@ from pipeline.cli import cli
 from pipeline.errors import GazetteerError, GeocoderError, ParamsError
 from pipeline.gazetteer import load
 from pipeline.geocode import GazetteerGeocoder, GeocodeParams, country_of, run
+from pipeline.io import read_csv, write_csv
 from pipeline.records import GEOCODE_COLUMNS
 
 TINY = Path(__file__).parent / "data" / "gazetteer_tiny"
@@ -45,17 +45,12 @@ def _row(rid: str, katakana: str, place_id: str, decision: str, **extra: str) ->
 
 
 def _write(path: Path, rows: list[dict[str, str]], columns: list[str] | None = None) -> Path:
-    columns = columns or RECONCILED_COLUMNS
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=columns, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
+    write_csv(path, columns or RECONCILED_COLUMNS, rows)
     return path
 
 
 def _read(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
+    return read_csv(path)[1]
 
 
 # --------------------------------------------------------------- offline geocoder

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import datetime
 import json
@@ -14,6 +13,7 @@ from pipeline import reconcile as rc
 from pipeline.cli import cli
 from pipeline.errors import InputDataError, ParamsError
 from pipeline.gazetteer import Gazetteer, Name, Place, Region
+from pipeline.io import read_csv, write_csv
 from pipeline.records import Decision
 
 DATA = Path(__file__).parent / "data"
@@ -306,16 +306,12 @@ def test_nothing_plausible_is_unresolved(index: rc.Index) -> None:
 
 
 def _write(path: Path, rows: list[dict[str, str]]) -> Path:
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
+    write_csv(path, list(rows[0]), rows)
     return path
 
 
 def _read(path: Path) -> list[dict[str, str]]:
-    with path.open(encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
+    return read_csv(path)[1]
 
 
 RAW = [
