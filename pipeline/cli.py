@@ -434,6 +434,32 @@ def evaluate(
 
 @cli.command()
 @click.option(
+    "--output",
+    "output_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    show_default="pipeline/data/opencorpora_toponyms.txt",
+    help="Where to write the list (the file the transliteration model reads).",
+)
+def toponyms(output_path: Path | None) -> None:
+    """Rebuild the list of Russian toponyms from the OpenCorpora dictionary.
+
+    The transliteration model learns Russian place-name spelling from GeoNames and
+    from this list, which is committed; rebuild it after upgrading
+    pymorphy3-dicts-ru (a dev dependency). It takes about half a minute.
+
+    \b
+    Example:
+        camps toponyms --output pipeline/data/opencorpora_toponyms.txt
+    """
+    from pipeline import transliterate as stage
+
+    count = stage.write_toponyms(output_path or stage.TOPONYMS_PATH)
+    _report("toponyms", {"toponyms": count})
+
+
+@cli.command()
+@click.option(
     "--raw",
     "raw_paths",
     multiple=True,

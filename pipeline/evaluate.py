@@ -338,30 +338,35 @@ def generalization(
     """
     names = unseen_names(gazetteer, is_test, limit)
     index = rc.build_index(without_kana_of(gazetteer, {n.place_id for n in names}))
-    return {
-        "split": "GeoNames places with tr.is_test_place (one in five by crc32 of the id)",
-        **score_unseen(names, index, params),
-        "with_region": score_unseen(names, index, params, with_region=True),
-    }
+    with tr.held_out_model():  # the stage's model knows these places' names
+        return {
+            "split": "GeoNames places with tr.is_test_place (one in five by crc32 of the id)",
+            **score_unseen(names, index, params),
+            "with_region": score_unseen(names, index, params, with_region=True),
+        }
 
 
 def _transliteration(gold_path: Path) -> dict[str, Any]:
+    """Gold scores of the stage's model; gold and held-out scores of the held-out model."""
     dossier = Path(gold_path).with_name("camps_dossier.csv")
     pairs = tr.gold_pairs(Path(gold_path), dossier if dossier.exists() else None)
-    scores = tr.score_candidates(pairs, 5)
-    scores.pop("misses", None)
-    # GeoNames places kept out of the transliteration model: names it never saw.
-    heldout = tr.score_candidates(tr.heldout_pairs(), 5)
-    heldout.pop("misses", None)
-    # The same, places in Russia only: the map's names come from Russian-language maps.
-    heldout_ru = tr.score_candidates(tr.heldout_pairs(russian_only=True), 5)
-    heldout_ru.pop("misses", None)
+    scores = _without_misses(tr.score_candidates(pairs, 5))
+    with tr.held_out_model():  # the model that never saw the held-out GeoNames places
+        gold_held_out = _without_misses(tr.score_candidates(pairs, 5))
+        heldout = _without_misses(tr.score_candidates(tr.heldout_pairs(), 5))
+        # Places in Russia only: the map's names come from Russian-language maps.
+        heldout_ru = _without_misses(tr.score_candidates(tr.heldout_pairs(russian_only=True), 5))
     return {
         "dossier": dossier.name if dossier.exists() else None,
         **scores,
+        "gold_held_out_model": gold_held_out,
         "heldout_geonames": heldout,
         "heldout_geonames_ru": heldout_ru,
     }
+
+
+def _without_misses(scores: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in scores.items() if k != "misses"}
 
 
 def run(
@@ -424,16 +429,16 @@ def _summary(metrics: dict[str, Any], misses: list[str], heldout_misses: list[st
         if m["wrong_auto"]:
             lines.append("  wrong auto: " + "; ".join(m["wrong_auto"][:10]))
     t = dict(metrics["transliterate"])
-    heldout = t.pop("heldout_geonames", {})
-    heldout_ru = t.pop("heldout_geonames_ru", {})
+    parts = {
+        "held-out model, gold": t.pop("gold_held_out_model", {}),
+        "held-out model, held-out GeoNames": t.pop("heldout_geonames", {}),
+        "held-out model, held-out GeoNames, RU": t.pop("heldout_geonames_ru", {}),
+    }
     lines.append(f"transliterate (gold): {', '.join(f'{k} {v}' for k, v in t.items())}")
-    lines.append(
-        f"transliterate (held-out GeoNames): {', '.join(f'{k} {v}' for k, v in heldout.items())}"
-    )
-    lines.append(
-        "transliterate (held-out GeoNames, RU): "
-        + ", ".join(f"{k} {v}" for k, v in heldout_ru.items())
-    )
+    for label, scores in parts.items():
+        lines.append(
+            f"transliterate ({label}): " + ", ".join(f"{k} {v}" for k, v in scores.items())
+        )
     for label, found in (("misses", misses), ("misses without curated kana", heldout_misses)):
         if found:
             lines.append(f"{label} (> {NEAR_KM:g} km): " + "; ".join(found))

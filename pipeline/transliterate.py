@@ -839,6 +839,64 @@ def _geonames_places() -> tuple[tuple[int, str, tuple[str, ...], float, float, i
     return tuple(places)
 
 
+#: Russian toponyms of the OpenCorpora dictionary: more Russian place-name spellings
+#: than GeoNames' Russian names alone, for the 4-gram model (see :func:`write_toponyms`).
+TOPONYMS_PATH = Path(__file__).parent / "data" / "opencorpora_toponyms.txt"
+_TOPONYM_HEADER = """\
+# Russian toponyms: the nominative (singular, or plural-only) of every noun tagged Geox
+# in the OpenCorpora dictionary, as packaged in pymorphy3-dicts-ru {version}.
+# Source: OpenCorpora, https://opencorpora.org (CC BY-SA 3.0). Rebuild: camps toponyms
+"""
+
+
+def extract_toponyms(prefix: str = "") -> list[str]:
+    """The nominative Geox nouns of the OpenCorpora dictionary, sorted (needs pymorphy3).
+
+    Reads the dictionary's word list directly; over the whole dictionary (about
+    5 million word forms) that takes half a minute, so the result is committed
+    in :data:`TOPONYMS_PATH`. ``prefix`` restricts the scan (for tests).
+
+    >>> "чита" in extract_toponyms("чит")
+    True
+    """
+    try:
+        import pymorphy3
+    except ImportError as exc:
+        raise InputDataError(
+            "pymorphy3 and pymorphy3-dicts-ru are needed to rebuild the toponym list: "
+            "pip install -e '.[dev]'"
+        ) from exc
+    dictionary = pymorphy3.MorphAnalyzer().dictionary
+    wanted = set()  # (paradigm, form) pairs that are a nominative toponym
+    for pid, paradigm in enumerate(dictionary.paradigms):
+        forms = len(paradigm) // 3
+        for idx in range(forms):
+            tag = dictionary.gramtab[paradigm[forms + idx]]
+            grammemes = set(re.split("[ ,]", str(tag)))
+            if {"Geox", "nomn"} <= grammemes and grammemes & {"sing", "Pltm"}:
+                wanted.add((pid, idx))
+    found = {word for word, form in dictionary.words.iteritems(prefix) if form in wanted}
+    return sorted(found)
+
+
+def write_toponyms(path: Path = TOPONYMS_PATH) -> int:
+    """Write :func:`extract_toponyms` to ``path`` (atomically) with its provenance header."""
+    from importlib.metadata import version
+
+    from pipeline.io import write_text
+
+    names = extract_toponyms()
+    header = _TOPONYM_HEADER.format(version=version("pymorphy3-dicts-ru"))
+    write_text(path, header + "".join(name + "\n" for name in names))
+    return len(names)
+
+
+@functools.lru_cache(maxsize=1)
+def _toponyms() -> tuple[str, ...]:
+    lines = TOPONYMS_PATH.read_text(encoding="utf-8").splitlines()
+    return tuple(line for line in lines if line and not line.startswith("#"))
+
+
 def _russian_names(names: Iterable[str]) -> list[str]:
     return [n for n in names if _RUSSIAN_NAME_RE.fullmatch(n)]
 
@@ -853,42 +911,93 @@ class _Model:
     n_names: int
     #: Lexicon keys by each of their one-letter deletions, for edit-distance-1 look-ups.
     near: dict[str, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    #: Katakana spellings GeoNames gives a lexicon name (ウラジオストク for Владивосток).
+    spelled: dict[str, frozenset[str]] = dataclasses.field(default_factory=dict)
 
 
 _ORDER = 4
 
 
-@functools.lru_cache(maxsize=1)
-def _model() -> _Model:
-    """Learn the Russian place-name model from the GeoNames training split.
+#: Whether the model leaves out the held-out GeoNames places (for evaluation) or
+#: learns from every place (the default: the stage uses everything the data knows).
+_HOLD_OUT = False
 
-    Every Cyrillic name of a held-out place is kept out of the model, even when a
-    training place shares it, so the held-out score measures names never seen.
-    """
-    places = _geonames_places()
-    test_names = {
+
+def _held_out(geonameid: int) -> bool:
+    """Whether the model in use must not see this place (see :func:`held_out_model`)."""
+    return _HOLD_OUT and is_test_place(geonameid)
+
+
+@functools.lru_cache(maxsize=1)
+def _test_names() -> frozenset[str]:
+    """Lenient forms of every name of the places the model in use must not see."""
+    return frozenset(
         lenient(name)
-        for gid, _, names, *_ in places
-        if is_test_place(gid)
+        for gid, _, names, *_ in _geonames_places()
+        if _held_out(gid)
         for name in names
         if _CYRILLIC_RE.search(name)
-    }
-    counts: Counter[str] = Counter()
-    for gid, _, names, *_ in places:
-        if not is_test_place(gid):
-            counts.update(n for n in set(_russian_names(names)) if lenient(n) not in test_names)
+    )
+
+
+@contextlib.contextmanager
+def held_out_model() -> Iterator[None]:
+    """Within the block the model is learned without the held-out places.
+
+    The stage's model learns from every GeoNames place; the held-out scores
+    (:func:`heldout_pairs`) are only honest with the model that never saw those
+    places, which this switches to (and back: each switch rebuilds the model,
+    a few seconds).
+    """
+    previous = _HOLD_OUT
+    _use_model(hold_out=True)
+    try:
+        yield
+    finally:
+        _use_model(hold_out=previous)
+
+
+def _use_model(hold_out: bool) -> None:
+    global _HOLD_OUT
+    if hold_out == _HOLD_OUT:
+        return
+    _HOLD_OUT = hold_out
+    for cached in (_test_names, _model, _kneser_ney, _lm_rows, _channel, _lm_step):
+        cached.cache_clear()
+    for cached_name in (_known_bonus, _candidates, transliterate_name):
+        cached_name.cache_clear()
+    _LETTER_STEPS.clear()
+    _DECODERS.clear()
+
+
+@functools.lru_cache(maxsize=1)
+def _model() -> _Model:
+    """Learn the Russian place-name model from GeoNames and the OpenCorpora toponyms.
+
+    Under :func:`held_out_model`, the held-out places and every Cyrillic name they
+    carry are kept out (even when a training place or the toponym list shares
+    the name), so the held-out score measures names never seen.
+    """
+    places = _geonames_places()
+    test_names = _test_names()
+    counts, toponyms = _model_names()
+    lexicon: dict[str, list[str]] = defaultdict(list)
+    for name, _ in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
+        lexicon[match_key(kana_of_cyrillic(name))].append(name)
+    # The toponyms teach the letter model only: as lexicon entries they would give
+    # rivers and foreign cities (Тура, Парана) the bonus of a known place.
+    counts.update(toponyms)
     grams: Counter[str] = Counter()
     contexts: Counter[str] = Counter()
-    lexicon: dict[str, list[str]] = defaultdict(list)
-    for name, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
+    for name, count in counts.items():
         text = "^" * (_ORDER - 1) + name.lower().replace("ё", "е") + "$"
         for end in range(_ORDER - 1, len(text)):
             for order in range(1, _ORDER + 1):
                 gram = text[end - order + 1 : end + 1]
                 grams[gram] += count
                 contexts[gram[:-1]] += count
-        lexicon[match_key(kana_of_cyrillic(name))].append(name)
-    _add_training_katakana(places, test_names, lexicon)
+    spelled: dict[str, set[str]] = defaultdict(set)
+    _add_training_katakana(places, test_names, lexicon, spelled)
     near: dict[str, list[str]] = defaultdict(list)
     for key in lexicon:
         if len(key) >= _NEAR_MIN:
@@ -901,7 +1010,23 @@ def _model() -> _Model:
         {k: tuple(v) for k, v in lexicon.items()},
         len(counts),
         {k: tuple(v) for k, v in near.items()},
+        {k: frozenset(v) for k, v in spelled.items()},
     )
+
+
+def _model_names() -> tuple[Counter[str], list[str]]:
+    """GeoNames' Russian names (with how many places carry each) and the toponyms
+    the model learns from: under :func:`held_out_model`, none a held-out place carries.
+
+    Only the nominative singular of a toponym is listed: an inflected form such as
+    the plural Тулы would teach the stem of a held-out Тула.
+    """
+    test_names = _test_names()
+    counts: Counter[str] = Counter()
+    for gid, _, names, *_ in _geonames_places():
+        if not _held_out(gid):
+            counts.update(n for n in set(_russian_names(names)) if lenient(n) not in test_names)
+    return counts, [n for n in _toponyms() if lenient(n) not in test_names]
 
 
 #: Keys shorter than this get no edit-distance look-up: チタ is one edit from too much.
@@ -922,8 +1047,9 @@ def _deletions(key: str) -> set[str]:
 
 def _add_training_katakana(
     places: Sequence[tuple[int, str, tuple[str, ...], float, float, int]],
-    test_names: set[str],
+    test_names: frozenset[str],
     lexicon: dict[str, list[str]],
+    spelled: dict[str, set[str]],
 ) -> None:
     """Add the katakana names GeoNames gives training places, keyed to their Russian names.
 
@@ -932,22 +1058,34 @@ def _add_training_katakana(
     also carries Ukrainian, Kalmyk … names in Cyrillic letters (Хабаровськ,
     Хабаровскай): only the ones whose own katakana is closest to the katakana are
     kept. Held-out places, and any name a held-out place carries, stay out as in
-    :func:`_model`.
+    :func:`_model`. ``spelled`` collects each name's katakana spellings.
     """
     from rapidfuzz.distance import Levenshtein
 
     for gid, _, names, *_ in places:
-        if is_test_place(gid):
+        if _held_out(gid):
             continue
-        russian = [n for n in _russian_names(names) if lenient(n) not in test_names]
+        russian = _russian_names(names)
         for kana in names if russian else ():
             if _KANA_NAME_RE.fullmatch(kana):
                 key = match_key(kana)
                 far = {
                     n: Levenshtein.distance(key, match_key(kana_of_cyrillic(n))) for n in russian
                 }
+                # The closest name among all the place's names, so that フォーキノ never
+                # goes to Тихоокеанский when Фокино is a held-out name kept out.
+                closest = [n for n in russian if far[n] == min(far.values())]
                 bucket = lexicon[key]
-                bucket.extend(n for n in russian if far[n] == min(far.values()) and n not in bucket)
+                for name in closest:
+                    if lenient(name) in test_names:
+                        continue
+                    if name not in bucket:
+                        bucket.append(name)
+                    spelled[name].add(_plain_kana(kana))
+
+
+def _plain_kana(kana: str) -> str:
+    return normalize(kana).replace("・", "")
 
 
 @functools.lru_cache(maxsize=1)
@@ -1265,10 +1403,10 @@ _SPLIT_SYLLABLE_COST = 3.0
 def _training_pairs() -> list[tuple[str, str]]:
     """(katakana, lower-case Russian name) of the same training place, ё read as е."""
     places = _geonames_places()
-    test_names = {lenient(n) for gid, _, names, *_ in places if is_test_place(gid) for n in names}
+    test_names = {lenient(n) for gid, _, names, *_ in places if _held_out(gid) for n in names}
     pairs: list[tuple[str, str]] = []
     for gid, _, names, *_ in places:
-        if is_test_place(gid):
+        if _held_out(gid):
             continue
         russian = [n for n in _russian_names(names) if lenient(n) not in test_names]
         for kana in (n for n in names if russian and _KANA_NAME_RE.fullmatch(n)):
@@ -1560,6 +1698,22 @@ def _known_bonus(known: str) -> float:
     return 0.3 * (logp + _lm_step(state, "$")[0]) / max(len(known), 1)
 
 
+@functools.lru_cache(maxsize=100_000)
+def _spells(kana: str, known: str) -> bool:
+    """Whether the transcription options can read ``kana`` as ``known``.
+
+    Spaces and hyphens are ignored, and so are doubled letters, which katakana
+    writes once (スパスク for Спасск).
+
+    >>> _spells("ボロシロフ", "Ворошилов"), _spells("スパスク", "Спасск")
+    (True, True)
+    >>> _spells("ヴォルホフ", "Болхов")
+    False
+    """
+    target = re.sub(r"(.)\1", r"\1", re.sub(r"[\s\-]", "", known.lower().replace("ё", "е")))
+    return _align(kana.replace("・", ""), target, _options(), _max_unit()) is not None
+
+
 def _lexicon_hits(name: str, limit: int) -> dict[str, float]:
     """Training names whose key equals, or nearly equals, the key of ``name``."""
     model = _model()
@@ -1571,14 +1725,47 @@ def _lexicon_hits(name: str, limit: int) -> dict[str, float]:
             for known in model.lexicon.get(found, ())[:limit]:
                 hits.setdefault(known, bonus)
 
-    put([key], _EXACT_BONUS)
+    exact = model.lexicon.get(key, ())[:limit]
+    for known in exact:
+        # A key folds ヴ into ブ and drops long marks: ヴォルホフ has the key of
+        # Болхов (ボルホフ), which it cannot spell. Such a name is only near.
+        fits = _spells(name, known) or _plain_kana(name) in model.spelled.get(known, ())
+        hits.setdefault(known, _EXACT_BONUS if fits else _NEAR_BONUS)
     bare = {key[len(p) :] for p in _affix_keys()[0] if key.startswith(p)}
     bare |= {key[: -len(s)] for s in _affix_keys()[1] if key.endswith(s)}
     put(sorted(b for b in bare if len(b) >= 3), _AFFIX_BONUS)
     if len(key) >= _NEAR_MIN:
         near = {found for v in _deletions(key) for found in model.near.get(v, ())}
-        put(sorted(near - {key}), _NEAR_BONUS)
+        put(sorted(found for found in near - {key} if _plausible_edit(key, found)), _NEAR_BONUS)
     return hits
+
+
+def _plausible_edit(key: str, other: str) -> bool:
+    """Whether two keys one edit apart may be one name misheard or misspelt.
+
+    A kana dropped or added is (クタイス for Кутаиси, シエルロワゴラ); a kana replaced
+    only by one of its own consonant (ナウスキ for Наушки, ナリリスク for Норильск):
+    ロンドン is not a misspelt ロンドコ (Лондоко).
+
+    >>> _plausible_edit("ナウスキ", "ナウシキ"), _plausible_edit("ロンドン", "ロンドコ")
+    (True, False)
+    """
+    if len(key) != len(other):
+        return True
+    return all(_kana_row(a) == _kana_row(b) for a, b in zip(key, other, strict=True) if a != b)
+
+
+def _kana_row(kana: str) -> str:
+    """The row of the kana table a kana is in (ン apart from the ナ row; vowels are "").
+
+    >>> [_kana_row(k) for k in "チツフヘジザンナア"]
+    ['t', 't', 'h', 'h', 'z', 'z', 'ン', 'n', '']
+    """
+    if kana == "ン":
+        return kana
+    first = romanize(kana).lower()[:1]
+    first = {"c": "t", "f": "h", "j": "z"}.get(first, first)  # chi, tsu, fu, ji in Hepburn
+    return "" if first in ("a", "i", "u", "e", "o") else first
 
 
 @functools.lru_cache(maxsize=200_000)

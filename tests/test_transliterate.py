@@ -7,10 +7,12 @@ import math
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline import transliterate as tr
+from pipeline.cli import cli
 from pipeline.errors import InputDataError
 from pipeline.io import read_csv
 
@@ -99,9 +101,26 @@ def test_cyrillic_candidates_never_crash(text: str) -> None:
 
 
 def test_held_out_split_is_unseen_by_the_model() -> None:
-    model_names = {name for names in tr._model().lexicon.values() for name in names}
     held = {tr.lenient(n) for _, names in tr.heldout_pairs() for n in names}
-    assert held and not held.intersection(tr.lenient(n) for n in model_names)
+    with tr.held_out_model():
+        model = tr._model()
+        lexicon = {tr.lenient(n) for names in model.lexicon.values() for n in names}
+        assert held and not held.intersection(lexicon)
+        # Nor does the letter model learn them, not even from the toponym list.
+        counts, toponyms = tr._model_names()
+        learned = {tr.lenient(n) for n in [*counts, *toponyms]}
+        assert "чита" in {tr.lenient(n) for n in tr._toponyms()} and "чита" in held
+        assert not held.intersection(learned)
+    assert "чита" in {tr.lenient(n) for n in tr._model_names()[1]}
+
+
+def test_stage_model_learns_from_every_place() -> None:
+    # The stage's model knows the held-out Чита; the held-out model only invents it.
+    assert tr.cyrillic_candidates("チタ", 1)[0][0] == "Чита"
+    assert "Чита" in tr._model().lexicon[tr.match_key("チタ")]
+    with tr.held_out_model():
+        assert "Чита" not in tr._model().lexicon.get(tr.match_key("チタ"), ())
+    assert "Чита" in tr._model().lexicon[tr.match_key("チタ")]  # switched back
 
 
 def test_run_keeps_every_row_and_flags_bad_names(tmp_path: Path) -> None:
@@ -137,8 +156,9 @@ def test_gold_and_heldout_scores_meet_a_floor() -> None:
 
 
 def test_channel_is_learned_from_training_places_only() -> None:
-    pairs = tr._training_pairs()
     held = {tr.lenient(n) for _, names in tr.heldout_pairs() for n in names}
+    with tr.held_out_model():
+        pairs = tr._training_pairs()
     assert len(pairs) > 500
     assert not held.intersection(tr.lenient(target) for _, target in pairs)
 
@@ -266,3 +286,12 @@ def test_kneser_ney_gives_distributions() -> None:
 def test_smoothed_model_prefers_real_spellings() -> None:
     # Stupid backoff scored the invented Тайсьет above Тайшет.
     assert tr._decode("タイシェト", 10, 1.0, limit=1)[0][0] == "тайшет"
+
+
+def test_committed_toponyms_are_what_the_dictionary_gives(tmp_path: Path) -> None:
+    out = tmp_path / "toponyms.txt"
+    result = CliRunner().invoke(cli, ["toponyms", "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.read_text(encoding="utf-8") == tr.TOPONYMS_PATH.read_text(encoding="utf-8")
+    names = tr._toponyms()
+    assert len(names) > 5000 and {"хабаровск", "чита", "йошкар-ола"} <= set(names)
