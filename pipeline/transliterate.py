@@ -11,9 +11,10 @@ stage does three things for every distinct name:
   lattice of per-unit options (ル → л/ль/р, バ row → б/в, bare final ク/ト/フ/ス …)
   searched with a character 4-gram model of Russian place names (interpolated
   modified Kneser-Ney mixed with stupid backoff, precomputed into state tables)
-  learned from the
-  GeoNames Cyrillic names of a training split (see :func:`heldout_pairs`), plus a
-  lexicon of training names keyed by :func:`match_key`.
+  learned from the GeoNames Russian names and the OpenCorpora toponyms
+  (:data:`TOPONYMS_PATH`), plus a lexicon of GeoNames names keyed by
+  :func:`match_key`. The held-out scores use :func:`held_out_model`, which
+  never sees the held-out places (see :func:`heldout_pairs`).
 
 :func:`kana_of_cyrillic` is the forward direction (Russian → katakana by the
 usual Japanese conventions); the reconcile stage compares
