@@ -153,11 +153,11 @@ def test_gold_and_heldout_scores_meet_a_floor() -> None:
         pytest.skip("../shared/data/gold_dev.csv is not on this machine")
     pairs = tr.gold_pairs(gold, gold.with_name("camps_dossier.csv"))
     result = tr.score_candidates(pairs)
-    assert result["pairs"] >= 100 and result["top1"] >= 0.70 and result["top5"] >= 0.90
+    assert result["pairs"] >= 100 and result["top1"] >= 0.75 and result["top5"] >= 0.90
     with tr.held_out_model():  # regression floors, a little under what was measured
         ru = tr.score_candidates(tr.heldout_pairs(russian_only=True))
-        assert ru["pairs"] >= 80 and ru["top1"] >= 0.62 and ru["top5"] >= 0.90
-        assert tr.score_candidates(tr.heldout_pairs())["top5"] >= 0.66
+        assert ru["pairs"] >= 80 and ru["top1"] >= 0.68 and ru["top5"] >= 0.92
+        assert tr.score_candidates(tr.heldout_pairs())["top5"] >= 0.70
 
 
 def test_channel_is_learned_from_training_places_only() -> None:
@@ -259,20 +259,20 @@ def test_lm_state_tables_equal_the_mix_on_full_states() -> None:
 
     model = tr._model()
 
-    def backoff(text: str) -> float:  # stupid backoff on full 3-letter states
-        total, state = 0.0, "^^^"
+    def backoff(text: str) -> float:  # stupid backoff on full (_ORDER - 1)-letter states
+        total, state = 0.0, "^" * n
         for ch in text + "$":
             penalty = 0.0
-            for order in range(3, -1, -1):
-                seen = model.grams.get(state[3 - order :] + ch if order else ch, 0)
+            for order in range(n, -1, -1):
+                seen = model.grams.get(state[n - order :] + ch if order else ch, 0)
                 if seen:
-                    total += math.log(seen / model.contexts[state[3 - order :] if order else ""])
+                    total += math.log(seen / model.contexts[state[n - order :] if order else ""])
                     total += penalty
                     break
                 penalty += math.log(0.4)
             else:
                 total += math.log(0.5 / model.contexts[""]) + penalty
-            state = (state + ch)[-3:]
+            state = (state + ch)[-n:]
         return total
 
     mix = tr._SB_MIX
