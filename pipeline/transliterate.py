@@ -1156,56 +1156,60 @@ def _lm_rows() -> tuple[dict[str, int], dict[str, tuple[tuple[float, ...], tuple
     state is the longest ending of h + c that the training names continue (a longer
     one predicts exactly as that one does), so states that behave alike are one.
     """
+    import numpy as np  # a dependency of geopandas; imported late so `import` stays cheap
+
     share, weight, floor = _kneser_ney()
     alphabet = sorted({gram[-1] for gram in share} - {"^"})
     index = {c: i for i, c in enumerate(alphabet)}
-    canon = {h: h for h in weight}  # one string object per state, shared by the rows
     grams, contexts = _model().grams, _model().contexts
     backoff = math.log(0.4)
-    probs: dict[str, list[float]] = {}
+    # What each context adds to the row it backs off to: its seen letters only.
+    shares: defaultdict[str, list[tuple[int, float]]] = defaultdict(list)
+    for gram, value in share.items():
+        shares[gram[:-1]].append((index[gram[-1]], value))
+    counts: defaultdict[str, list[tuple[int, int]]] = defaultdict(list)
+    for gram, count in grams.items():
+        if gram[-1] in index:
+            counts[gram[:-1]].append((index[gram[-1]], count))
+    children: defaultdict[str, list[tuple[int, str]]] = defaultdict(list)
+    for state in weight:  # one string object per state, shared by the rows
+        if state and state[-1] in index:
+            children[state[:-1]].append((index[state[-1]], state))
+    end = index.get("$")
+    probs: dict[str, Any] = {}
     nexts: dict[str, list[str]] = {}
     #: Stupid-backoff scores without the next-state term (see :func:`_sb_letter`).
-    backed: dict[str, list[float]] = {}
+    backed: dict[str, Any] = {}
+    #: The back-off the next letter takes when the next state is short (no "$" term).
+    cuts: dict[str, Any] = {}
     rows: dict[str, tuple[tuple[float, ...], tuple[str, ...]]] = {}
     for h in sorted(weight, key=len):
         w = weight[h]
+        seen = contexts[h]
         if h:
             shorter = h[1:]
             while shorter not in probs:
                 shorter = shorter[1:]
-            lower, lower_next, lower_sb = probs[shorter], nexts[shorter], backed[shorter]
-            row = [share.get(h + c, 0.0) + w * p for c, p in zip(alphabet, lower, strict=True)]
-            seen = contexts[h]
-            sb = [
-                math.log(grams[h + c] / seen) if grams.get(h + c) else backoff + low
-                for c, low in zip(alphabet, lower_sb, strict=True)
-            ]
+            row = w * probs[shorter]
+            sb = backoff + backed[shorter]
+            after, cut = list(nexts[shorter]), cuts[shorter].copy()
             tail = h[2 - _ORDER :] if len(h) == _ORDER - 1 else h
         else:
-            row = [share.get(c, 0.0) + w * floor for c in alphabet]
-            lower_next, tail = [""] * len(alphabet), ""
-            seen = contexts[""]
-            sb = [
-                math.log(grams[c] / seen) if grams.get(c) else math.log(0.5 / seen) + backoff
-                for c in alphabet
-            ]
-        after = [
-            canon.get(tail + c) or (tail + c if c == "$" else low)
-            for c, low in zip(alphabet, lower_next, strict=True)
-        ]
-        probs[h], nexts[h], backed[h] = row, after, sb
-        # A next state shorter than _ORDER - 1 letters: its next letter backs off.
-        cut = [
-            0.0 if c == "$" else (_ORDER - 1 - len(a)) * backoff
-            for c, a in zip(alphabet, after, strict=True)
-        ]
-        rows[h] = (
-            tuple(
-                (1 - _SB_MIX) * math.log(p) + _SB_MIX * (b + k)
-                for p, b, k in zip(row, sb, cut, strict=True)
-            ),
-            tuple(after),
-        )
+            row = np.full(len(alphabet), w * floor)
+            sb = np.full(len(alphabet), math.log(0.5 / seen) + backoff)
+            after, cut = [""] * len(alphabet), np.full(len(alphabet), (_ORDER - 1) * backoff)
+            tail = ""
+        for i, value in shares.get(h, ()):
+            row[i] += value
+        for i, count in counts.get(h, ()):
+            sb[i] = math.log(count / seen)
+        for i, state in children.get(tail, ()):
+            after[i], cut[i] = state, (_ORDER - 1 - len(state)) * backoff
+        if end is not None:
+            after[end], cut[end] = tail + "$", 0.0
+        probs[h], nexts[h], backed[h], cuts[h] = row, after, sb, cut
+        mixed = (1 - _SB_MIX) * np.log(row) + _SB_MIX * (sb + cut)
+        rows[h] = (tuple(mixed.tolist()), tuple(after))
     return index, rows
 
 
