@@ -904,7 +904,7 @@ def _russian_names(names: Iterable[str]) -> list[str]:
 
 @dataclasses.dataclass(frozen=True)
 class _Model:
-    """Character n-gram counts (n ≤ _ORDER) and the name lexicon, from the training split only."""
+    """Character n-gram counts (n ≤ _ORDER) and the name lexicon (see :func:`_model`)."""
 
     grams: dict[str, int]
     contexts: dict[str, int]
@@ -966,10 +966,10 @@ def _use_model(hold_out: bool) -> None:
     if hold_out == _HOLD_OUT:
         return
     _HOLD_OUT = hold_out
-    for cached in (_test_names, _model, _kneser_ney, _lm_rows, _channel, _lm_step):
+    model_caches = [_test_names, _model, _kneser_ney, _lm_rows, _channel, _lm_step]
+    result_caches = [_known_bonus, _candidates, transliterate_name, _spells, _standard_kana]
+    for cached in model_caches + result_caches:
         cached.cache_clear()
-    for cached_name in (_known_bonus, _candidates, transliterate_name, _spells, _standard_kana):
-        cached_name.cache_clear()
     _LETTER_STEPS.clear()
     _DECODERS.clear()
 
@@ -1729,7 +1729,7 @@ def _spells(kana: str, known: str) -> bool:
 
 
 def _lexicon_hits(name: str, limit: int) -> dict[str, float]:
-    """Training names whose key equals, or nearly equals, the key of ``name``."""
+    """Lexicon names whose key equals, or nearly equals, the key of ``name``, with their bonus."""
     model = _model()
     key = match_key(name)
     hits: dict[str, float] = {}
@@ -1739,11 +1739,10 @@ def _lexicon_hits(name: str, limit: int) -> dict[str, float]:
             for known in model.lexicon.get(found, ())[:limit]:
                 hits.setdefault(known, bonus)
 
-    exact = model.lexicon.get(key, ())[:limit]
-    for known in exact:
+    plain = _plain_kana(name)
+    for known in model.lexicon.get(key, ())[:limit]:
         # A key folds ヴ into ブ and drops long marks: ヴォルホフ has the key of
         # Болхов (ボルホフ), which it cannot spell. Such a name is only near.
-        plain = _plain_kana(name)
         fits = (
             plain in model.spelled.get(known, ())
             or plain == _standard_kana(known)
