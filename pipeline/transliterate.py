@@ -881,14 +881,20 @@ def extract_toponyms(prefix: str = "") -> list[str]:
 
 
 def write_toponyms(path: Path = TOPONYMS_PATH) -> int:
-    """Write :func:`extract_toponyms` to ``path`` (atomically) with its provenance header."""
+    """Write :func:`extract_toponyms` to ``path`` (atomically) with its provenance header.
+
+    The temporary file is made first, so an unwritable folder fails at once, not
+    after the half-minute scan.
+    """
     from importlib.metadata import version
 
-    from pipeline.io import write_text
+    from pipeline.io import atomic_path
 
-    names = extract_toponyms()
-    header = _TOPONYM_HEADER.format(version=version("pymorphy3-dicts-ru"))
-    write_text(path, header + "".join(name + "\n" for name in names))
+    with atomic_path(path) as tmp:
+        names = extract_toponyms()
+        header = _TOPONYM_HEADER.format(version=version("pymorphy3-dicts-ru"))
+        text = header + "".join(name + "\n" for name in names)
+        tmp.write_text(text, encoding="utf-8", newline="\n")
     return len(names)
 
 

@@ -300,3 +300,9 @@ def test_committed_toponyms_are_what_the_dictionary_gives(tmp_path: Path) -> Non
     assert out.read_text(encoding="utf-8") == tr.TOPONYMS_PATH.read_text(encoding="utf-8")
     names = tr._toponyms()
     assert len(names) > 5000 and {"хабаровск", "чита", "йошкар-ола"} <= set(names)
+
+
+def test_toponyms_to_an_unwritable_folder_fails_before_the_scan() -> None:
+    result = CliRunner().invoke(cli, ["toponyms", "--output", "/proc/no-such-dir/toponyms.txt"])
+    assert result.exit_code == 1
+    assert "cannot write here" in result.output
