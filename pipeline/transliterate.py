@@ -1792,11 +1792,86 @@ def _kana_row(kana: str) -> str:
     return "" if first in ("a", "i", "u", "e", "o") else first
 
 
+#: Kana of the イ column and of the オ column with the same consonant (キ → コ, リ → ロ).
+_I_TO_O = {
+    **dict(zip("キギシジチニヒビピミリ", "コゴソゾトノホボポモロ", strict=True)),
+    **{"ヴィ": "ヴォ", "ディ": "ド", "ティ": "ト"},
+}
+_HA_TO_GA = dict(zip("ハヒフヘホ", "ガギグゲゴ", strict=True))
+#: Endings that only the katakana of a Ukrainian name has (Japan writes Ukrainian
+#: names from the Ukrainian since 2022): -ів/-івка heard -イウ/-イウカ for Russian
+#: -ов/-овка, -град as フラード (Ukrainian г is [h]), -город as ホロド, -ськ as シク.
+_UKRAINIAN_ENDINGS = (
+    (re.compile("(" + "|".join(_I_TO_O) + ")ー?ウ(カ?)$"), lambda m: _I_TO_O[m[1]] + "フ" + m[2]),
+    (re.compile("フラード$|フラド(?=カ?$)"), lambda m: "グラード"),
+    (re.compile("ホロド$"), lambda m: "ゴロド"),
+    (re.compile("シク$"), lambda m: "スク"),
+)
+#: ウ for в before a consonant kana (パウロ for Павло).
+_W_BEFORE_CONSONANT = re.compile("ウ(?=[カ-モラ-ロ])")
+#: Bonus of the Russian reading of a Ukrainian-style katakana over the plain best.
+_RUSSIANIZED_BONUS = 1.0
+
+
+def _russianized(name: str) -> list[str]:
+    """The katakana of the Russian name behind the katakana of a Ukrainian name.
+
+    Empty unless ``name`` ends as only Ukrainian names do. Ukrainian г, written
+    with the ハ row, may be a Russian г or х: one variant per kana of that row.
+
+    >>> _russianized("ハルキウ")
+    ['ハルコフ', 'ガルコフ']
+    >>> _russianized("パウロフラード")
+    ['パフログラード', 'パグログラード']
+    >>> _russianized("ハバロフスク")
+    []
+    """
+    out, marked = name, False
+    for pattern, replace in _UKRAINIAN_ENDINGS:
+        out, count = pattern.subn(replace, out)
+        marked = marked or bool(count)
+    if not marked:
+        return []
+    out = _W_BEFORE_CONSONANT.sub("フ", out.replace("スィ", "シ").replace("ズィ", "ジ"))
+    variants = [out]
+    # The last kana and the フ of -フカ are the в of -ов and -овка, never a г.
+    for i, kana in enumerate(out[:-1]):
+        if kana in _HA_TO_GA and out[i + 1] not in _SMALL_KANA and out[i : i + 2] != "フカ":
+            variants.append(out[:i] + _HA_TO_GA[kana] + out[i + 1 :])
+    return variants
+
+
 @functools.lru_cache(maxsize=200_000)
 def _candidates(kana: str, k: int, beam: int, lm_weight: float) -> tuple[tuple[str, float], ...]:
     name = split_name(kana).name if kana else ""
     if not name or _flag(name):
         return ()
+    ranked = _ranked(name, k, beam, lm_weight)
+    if ranked:
+        # The modern katakana of a Ukrainian name (ハルキウ, Харків): the reading of the
+        # Russian spelling it stands for (ハルコフ, Харков) goes first, as the maps of
+        # the time wrote the Russian name.
+        first = [
+            (text, ranked[0][1] + _RUSSIANIZED_BONUS)
+            for variant in _russianized(name)
+            for text, _ in _ranked(variant, 1, beam, lm_weight)
+        ]
+        found: dict[str, tuple[str, float]] = {}
+        for text, value in first + ranked:
+            found.setdefault(lenient(text), (text, value))
+        ranked = list(found.values())[:k]
+    if not ranked:
+        return ()
+    best = ranked[0][1]
+    weights = [math.exp(value - best) for _, value in ranked]
+    total = sum(weights)
+    return tuple(
+        [(text, round(w / total, 4)) for (text, _), w in zip(ranked, weights, strict=True)]
+    )
+
+
+def _ranked(name: str, k: int, beam: int, lm_weight: float) -> list[tuple[str, float]]:
+    """The k best readings of a normalised name, invented and known, with their scores."""
     # Invented spellings stay lower-case (and are compared in the lenient form) until
     # they make the top k: the title case changes neither.
     scored: dict[str, float] = {
@@ -1826,14 +1901,7 @@ def _candidates(kana: str, k: int, beam: int, lm_weight: float) -> tuple[tuple[s
             ranked.append((_titlecase(text) if invented else text, value))
             if len(ranked) == k:
                 break
-    if not ranked:
-        return ()
-    best = ranked[0][1]
-    weights = [math.exp(value - best) for _, value in ranked]
-    total = sum(weights)
-    return tuple(
-        [(text, round(w / total, 4)) for (text, _), w in zip(ranked, weights, strict=True)]
-    )
+    return ranked
 
 
 def cyrillic_candidates(
