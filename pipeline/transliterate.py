@@ -1214,7 +1214,10 @@ def _lm_rows() -> tuple[dict[str, int], dict[str, tuple[tuple[float, ...], tuple
         if end is not None:
             after[end], cut[end] = tail + "$", 0.0
         probs[h], nexts[h], backed[h], cuts[h] = row, after, sb, cut
-        mixed = (1 - _SB_MIX) * np.log(row) + _SB_MIX * (sb + cut)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mixed = (1 - _SB_MIX) * np.log(row) + _SB_MIX * (sb + cut)
+        if not np.isfinite(mixed).all():  # a broken model must not decode silently
+            raise RuntimeError(f"transliteration model: no probability after {h!r}")
         rows[h] = (tuple(mixed.tolist()), tuple(after))
     return index, rows
 

@@ -306,3 +306,19 @@ def test_toponyms_to_an_unwritable_folder_fails_before_the_scan() -> None:
     result = CliRunner().invoke(cli, ["toponyms", "--output", "/proc/no-such-dir/toponyms.txt"])
     assert result.exit_code == 1
     assert "cannot write here" in result.output
+
+
+def test_a_model_with_a_hole_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every toponym counted three times skews the counts the discounts are estimated
+    # from until some letters get no probability at all: such tables must not decode.
+    counts, toponyms = tr._model_names()
+    monkeypatch.setattr(tr, "_model_names", lambda: (counts, toponyms * 3))
+    for cached in (tr._model, tr._kneser_ney, tr._lm_rows):
+        cached.cache_clear()
+    try:
+        with pytest.raises(RuntimeError, match="no probability after"):
+            tr._lm_rows()
+    finally:
+        monkeypatch.undo()
+        for cached in (tr._model, tr._kneser_ney, tr._lm_rows):
+            cached.cache_clear()
