@@ -2293,7 +2293,7 @@ def run(
         if result.parts.flag:
             flagged[result.parts.flag] += 1
     for flag, count in sorted(flagged.items()):
-        logger.warning("%s: %d row(s) with a %s name kept and flagged", input_path, count, flag)
+        logger.warning("%s: %d row(s) kept and flagged name_flag=%s", input_path, count, flag)
     out_columns = merge_columns(["record_id"], [*columns, *ADDED_COLUMNS])
     write_csv(output_path, out_columns, rows)
     return {"rows": len(rows), "distinct": len(distinct), "flagged": sum(flagged.values())}
