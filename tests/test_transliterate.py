@@ -123,13 +123,17 @@ def test_stage_model_learns_from_every_place() -> None:
     assert "Чита" in tr._model().lexicon[tr.match_key("チタ")]  # switched back
 
 
-def test_run_keeps_every_row_and_flags_bad_names(tmp_path: Path) -> None:
+def test_run_keeps_every_row_and_flags_bad_names(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     source = tmp_path / "raw.csv"
     source.write_text(
         "katakana,notes\nﾊﾊﾞﾛﾌｽｸ,a\nハバロフスク,b\nKaraganda,c\n,d\n伯力,e\n", encoding="utf-8"
     )
     out = tmp_path / "out.csv"
     counts = tr.run(source, out, tr.TransliterateParams())
+    for flag in ("latin", "empty", "kanji"):
+        assert f"1 row(s) kept and flagged name_flag={flag}" in caplog.text
     assert counts == {"rows": 5, "distinct": 5, "flagged": 3}
     columns, rows = read_csv(out)
     assert columns[:3] == ["record_id", "katakana", "notes"]
