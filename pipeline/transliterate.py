@@ -1859,10 +1859,11 @@ def _candidates(kana: str, k: int, beam: int, lm_weight: float) -> tuple[tuple[s
             for variant in _russianized(name)
             for text, _ in _ranked(variant, 1, beam, lm_weight)
         ]
-        found: dict[str, tuple[str, float]] = {}
-        for text, value in first + ranked:
-            found.setdefault(lenient(text), (text, value))
-        ranked = list(found.values())[:k]
+        if first:
+            found: dict[str, tuple[str, float]] = {}
+            for text, value in first + ranked:
+                found.setdefault(lenient(text), (text, value))
+            ranked = list(found.values())[:k]
     if not ranked:
         return ()
     best = ranked[0][1]
