@@ -1418,7 +1418,7 @@ _SPLIT_SYLLABLE_COST = 3.0
 def _training_pairs() -> list[tuple[str, str]]:
     """(katakana, lower-case Russian name) of the same training place, ё read as е."""
     places = _geonames_places()
-    test_names = {lenient(n) for gid, _, names, *_ in places if _held_out(gid) for n in names}
+    test_names = _test_names()
     pairs: list[tuple[str, str]] = []
     for gid, _, names, *_ in places:
         if _held_out(gid):
