@@ -215,8 +215,10 @@ def read_csv(
 
 
 def _parse_csv(handle: TextIO, path: Path, required: Sequence[str]) -> tuple[list[str], list[Row]]:
-    reader = csv.reader(handle)
-    header = [name.strip() for name in next(reader, [])]
+    # strict: a quote that never closes is an error at the end of the file, not one
+    # cell that silently swallows every later row (the csv module's default).
+    records = _records(csv.reader(handle, strict=True), path)
+    header = [name.strip() for name in next(records, (1, []))[1]]
     if not any(header):
         raise InputDataError(
             f"{path}: the file is empty: it needs a header row with at least "
@@ -233,18 +235,71 @@ def _parse_csv(handle: TextIO, path: Path, required: Sequence[str]) -> tuple[lis
         )
     rows: list[Row] = []
     width = len(header)
-    for line_no, cells in enumerate(reader, start=2):
+    for line_no, cells in records:
         if not any(cell.strip() for cell in cells):
             continue  # a blank line, not a record
         if len(cells) != width:
             if any(c.strip() for c in cells[width:]):
                 raise InputDataError(
-                    f"{path}: row {line_no}: {len(cells)} cells but {width} columns: "
+                    f"{path}: line {line_no}: {len(cells)} cells but {width} columns: "
                     "quote cells that contain commas"
                 )
             cells = (cells + [""] * width)[:width]
+        _refuse_swallowed_rows(path, line_no, header, cells)
         rows.append(dict(zip(header, cells, strict=True)))
     return header, rows
+
+
+def _records(reader: Any, path: Path) -> Iterator[tuple[int, list[str]]]:
+    """Each record with the file line it starts on; a broken quote names its lines."""
+    start = 1
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            end = reader.line_num
+            lines = f"line {start}" if end == start else f"lines {start}-{end}"
+            if "end of data" in str(exc):
+                raise InputDataError(
+                    f"{path}: line {start}: a quote opens a cell that never closes, so "
+                    f"lines {start}-{end} would be read as one row: close the quote, or "
+                    'double it ("") where it is part of the text'
+                ) from None
+            raise InputDataError(
+                f"{path}: {lines}: a quoted cell is followed by more text "
+                f"({exc}): a quote that opens a cell must close it just before the comma; "
+                'double a quote that is part of the text ("")'
+            ) from None
+        yield start, cells
+        start = reader.line_num + 1
+
+
+def _refuse_swallowed_rows(
+    path: Path, line_no: int, header: Sequence[str], cells: list[str]
+) -> None:
+    """Refuse a quoted cell whose later lines look like rows of their own.
+
+    A quote left open in one cell runs on, with the csv module, until the next
+    quote, swallowing the rows between into that cell: the file then reads without
+    error but with rows missing. A real multi-line note rarely holds a line with a
+    full row's worth of commas, so such a line is taken for a swallowed row.
+    """
+    for column, cell in zip(header, cells, strict=True):
+        if "\n" not in cell and "\r" not in cell:
+            continue
+        for line in cell.splitlines()[1:]:
+            if len(header) > 1 and len(next(csv.reader([line]), [])) < len(header):
+                continue
+            if not line.strip():
+                continue
+            raise InputDataError(
+                f"{path}: line {line_no}, column {column}: a quoted cell runs over "
+                f"several lines and holds what looks like a row of its own ({line[:60]!r}): "
+                'a quote was left open; close it, or double it ("") where it is part '
+                "of the text"
+            )
 
 
 def write_csv(target: Path, columns: Sequence[str], rows: Iterable[Row]) -> None:

@@ -60,7 +60,7 @@ def test_empty_file_and_header_only(tmp_path: Path) -> None:
 def test_too_many_cells_names_the_row(tmp_path: Path) -> None:
     path = tmp_path / "a.csv"
     path.write_text(HEADER + "チタ,a\nカンスク,b,c\n", encoding="utf-8")
-    with pytest.raises(InputDataError, match="row 3: 3 cells but 2 columns"):
+    with pytest.raises(InputDataError, match="line 3: 3 cells but 2 columns"):
         read_csv(path)
 
 
@@ -101,3 +101,14 @@ def test_round_trip_keeps_every_row_and_column(
     write_csv(path, ["katakana", "notes"], rows)
     _, back = read_csv(path)
     assert back == [r for r in rows if any(v.strip() for v in r.values())]
+
+
+def test_a_quote_left_open_is_refused_in_every_stage_file(tmp_path: Path) -> None:
+    # Every stage reads its input through read_csv: the later stages' files too.
+    columns = (Path(__file__).parent / "data" / "geocoded_tiny.csv").read_text(encoding="utf-8")
+    header, first, *_ = columns.splitlines()
+    path = tmp_path / "geocoded.csv"
+    commas = "," * header.count(",")
+    path.write_text(f'{header}\n{first}\n"left open{commas}\n{first}\n', encoding="utf-8")
+    with pytest.raises(InputDataError, match="lines 3-4: a quoted cell is followed by more text"):
+        read_csv(path)

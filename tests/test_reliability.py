@@ -185,3 +185,51 @@ def test_a_killed_writer_leaves_a_temp_file_that_the_next_write_removes(tmp_path
     write_csv(tmp_path / "out.csv", ["katakana"], [{"katakana": "チタ"}])
     assert not stale.exists()
     assert (tmp_path / "out.csv").read_text(encoding="utf-8") == "katakana\nチタ\n"
+
+
+UNBALANCED_QUOTES = {
+    # The issue's probe: the quote in r1's notes swallowed r2 and r3 into one cell.
+    "runs to the end": (
+        'record_id,katakana,notes\nr1,ライチハ,"unterminated\nr2,チタ,b\nr3,カラガンダ,c\n',
+        "line 2: a quote opens a cell that never closes, so lines 2-4",
+    ),
+    "in the katakana cell": (
+        'record_id,katakana,notes\nr1,"ライチハ,x\nr2,チタ,b\nr3,"カラガンダ",c\n',
+        "lines 2-4: a quoted cell is followed by more text",
+    ),
+    "closed a row later": (
+        'record_id,katakana,notes\nr1,ライチハ,"x\nr2,チタ,b"\nr3,カラガンダ,c\n',
+        "line 2, column notes: a quoted cell runs over several lines and holds what looks",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(UNBALANCED_QUOTES))
+@pytest.mark.parametrize("command", ["transliterate", "run"])
+def test_an_unbalanced_quote_is_refused_not_a_row_lost(
+    case: str, command: str, tmp_path: Path, runner: CliRunner
+) -> None:
+    text, message = UNBALANCED_QUOTES[case]
+    raw = write(tmp_path / "quote.csv", text)
+    assert_clean_failure(invoke(runner, command, raw, tmp_path), 1, "quote.csv: " + message)
+    assert not (tmp_path / "out").exists() and not (tmp_path / "out.csv").exists()
+
+
+def test_validate_refuses_an_unbalanced_quote(tmp_path: Path, runner: CliRunner) -> None:
+    text, message = UNBALANCED_QUOTES["runs to the end"]
+    raw = write(tmp_path / "quote.csv", text)
+    result = runner.invoke(cli, ["validate", "--raw", str(raw)])
+    assert_clean_failure(result, 1, message)
+
+
+def test_a_real_multi_line_note_is_kept(tmp_path: Path, runner: CliRunner) -> None:
+    raw = write(
+        tmp_path / "notes.csv",
+        'record_id,katakana,notes\nr1,チタ,"first line\nsecond, with a comma"\nr2,カンスク,b\n',
+    )
+    result = invoke(runner, "transliterate", raw, tmp_path)
+    assert result.exit_code == 0, result.output
+    with (tmp_path / "out.csv").open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["record_id"] for r in rows] == ["r1", "r2"]
+    assert rows[0]["notes"] == "first line\nsecond, with a comma"
