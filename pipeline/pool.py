@@ -1,0 +1,116 @@
+"""The one process pool of the pipeline: forked workers that cannot hang a run.
+
+Transliterate and reconcile both spread a big register's distinct names over
+``workers`` processes. Both go through :func:`map_chunks`, which owns the three
+things that made runs hang or die with a traceback:
+
+- The CLI turns SIGTERM into ``SystemExit`` so that atomic writes unwind. A forked
+  worker inherits that handler; a pool that shuts down by sending SIGTERM then
+  finds a worker that raises inside the pool's queue lock and blocks forever.
+  Every worker therefore resets SIGTERM and SIGINT to their defaults first.
+- A worker killed from outside (the OOM killer, ``kill -9``) makes
+  :class:`concurrent.futures.process.BrokenProcessPool`, raised here as a
+  :class:`~pipeline.errors.PipelineError` with the fix (exit 1), never a hang.
+- Progress: one log line every twentieth of the work.
+
+Workers are forked, so they share the model or index the parent built before
+the call instead of each spending seconds rebuilding it. Where fork is not
+available the chunks run in this process.
+
+Imports only :mod:`pipeline.errors`: any stage may use it.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import signal
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import TypeVar
+
+from pipeline.errors import PipelineError
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def can_fork() -> bool:
+    """Whether this platform can fork workers that share the parent's memory."""
+    return "fork" in multiprocessing.get_all_start_methods()
+
+
+def _worker_start(initializer: Callable[[], None] | None) -> None:
+    # Default signal handling: the pool's shutdown (SIGTERM) and Ctrl-C end a
+    # worker at once instead of running the CLI's handler inside the pool's locks.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    if initializer is not None:
+        initializer()
+
+
+def map_chunks(
+    func: Callable[[T], R],
+    chunks: Sequence[T],
+    workers: int,
+    *,
+    label: str,
+    initializer: Callable[[], None] | None = None,
+    batch: int = 1,
+) -> Iterator[R]:
+    """Yield ``func(chunk)`` for each chunk, in order, on ``workers`` forked processes.
+
+    ``batch`` chunks go to a worker at a time (fewer round trips; a worker that
+    takes consecutive chunks reuses its caches). With one worker, or no fork,
+    the chunks run here, with the same progress lines.
+
+    Raises
+    ------
+    PipelineError
+        When a worker process dies (killed, out of memory): the run stops with
+        exit 1 and says how to rerun with fewer workers.
+    """
+    started = time.perf_counter()
+    results: Iterable[R]
+    if workers <= 1 or len(chunks) <= 1 or not can_fork():
+        results = map(func, chunks)
+        yield from _with_progress(results, len(chunks), label, started)
+        return
+    context = multiprocessing.get_context("fork")
+    executor = ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_worker_start, initargs=(initializer,)
+    )
+    try:
+        results = executor.map(func, chunks, chunksize=max(1, batch))
+        yield from _with_progress(results, len(chunks), label, started)
+    except BrokenProcessPool:
+        raise PipelineError(
+            f"{label}: a worker process died (killed, or out of memory): "
+            f"rerun with {label}.workers: 1 in params.yaml, or free memory"
+        ) from None
+    except BaseException:
+        _terminate_workers(executor)  # SIGTERM, Ctrl-C or an error: stop now, not after
+        raise
+    finally:
+        # cancel_futures: after an error or an interrupt nothing more is started.
+        executor.shutdown(wait=True, cancel_futures=True)
+
+
+def _terminate_workers(executor: ProcessPoolExecutor) -> None:
+    # Python 3.14 has executor.terminate_workers(); before it the processes are
+    # only reachable through this attribute, present since 3.2.
+    for process in list((getattr(executor, "_processes", None) or {}).values()):
+        process.terminate()
+
+
+def _with_progress(results: Iterable[R], total: int, label: str, started: float) -> Iterator[R]:
+    step = max(1, total // 20)
+    for done, result in enumerate(results, start=1):
+        yield result
+        if done % step == 0 or done == total:
+            elapsed = time.perf_counter() - started
+            logger.info("%s: %d/%d chunks in %.1f s", label, done, total, elapsed)
