@@ -16,6 +16,7 @@ previous outputs as they were; each file is then replaced atomically.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import logging
 import math
@@ -24,7 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pipeline import geonames, io, style
+from pipeline import area, geonames, io, style
 from pipeline.errors import InputDataError
 from pipeline.records import LEGEND, Certainty, Decision, SymbolClass, classify
 
@@ -52,13 +53,6 @@ MAP_SOURCES = (
     ),
     ("GeoNames", "https://www.geonames.org"),
 )
-#: ISO 3166 alpha-3 (Natural Earth) to alpha-2 (LPF ccodes) for the region's countries.
-ISO3_TO_ISO2 = {
-    "RUS": "RU", "UKR": "UA", "BLR": "BY", "KAZ": "KZ", "UZB": "UZ", "KGZ": "KG",
-    "TJK": "TJ", "TKM": "TM", "GEO": "GE", "ARM": "AM", "AZE": "AZ", "MDA": "MD",
-    "LTU": "LT", "LVA": "LV", "EST": "EE", "MNG": "MN", "CHN": "CN", "PRK": "KP",
-    "JPN": "JP",
-}  # fmt: skip
 
 
 @dataclasses.dataclass(frozen=True)
@@ -124,15 +118,14 @@ def run(
     io.write_geojson(out / "camps.geojson", camps_frame, geometry_type="Point")
     by_class = write_by_class(out / "by_class", camps_frame)
     del camps_frame, table  # a register's frames are large; what follows needs neither
-    boundaries = io.read_boundaries()
-    io.write_feature_collection(out / "camps.lpf.json", linked_places(camps, params, boundaries))
+    io.write_feature_collection(out / "camps.lpf.json", linked_places(camps, params))
     io.write_csv(
         out / "unresolved.csv",
         [*out_columns, REASON_COLUMN],
         [p.row | _added(p) | {REASON_COLUMN: p.reason} for p in unresolved],
     )
     if params.preview:
-        io.write_figure(out / "map.png", preview(camps, boundaries, params.title))
+        io.write_figure(out / "map.png", preview(camps, io.read_boundaries(), params.title))
     report = {"rows": len(rows), "camps": len(camps), "unresolved": len(unresolved)}
     report |= {f"class_{name}": count for name, count in by_class.items()}
     return report
@@ -455,64 +448,40 @@ def _names(row: dict[str, str]) -> list[dict[str, Any]]:
     return names
 
 
-def country_codes(row: dict[str, str], point: tuple[float, float], boundaries: Any) -> list[str]:
-    """ISO alpha-2 codes of the place: the reconciled candidate's country, else the outline's.
+def country_codes(row: dict[str, str], point: tuple[float, float]) -> list[str]:
+    """ISO alpha-2 code of the place: the reconciled candidate's, else the point's.
+
+    The point's country is the one every stage uses (:func:`pipeline.area.country_of`,
+    the nearest GeoNames place), so a coastal point that a coarse coastline misses
+    still has one (WHG refuses a feature with empty ``ccodes``).
 
     >>> country_codes({"candidates": '[{"id": "gn:1", "country": "RU"}]', "place_id": "gn:1"},
-    ...               (113.5, 52.0), None)
+    ...               (113.5, 52.0))
+    ['RU']
+    >>> country_codes({}, (140.28, 48.97))  # Sovetskaya Gavan, on the coast
     ['RU']
     """
-    # A register repeats its places many times: the answer is the place's.
-    cache_key = (id(boundaries), row.get("place_id", ""), point)
-    if cache_key not in _COUNTRY_CODES:
-        _COUNTRY_CODES[cache_key] = _country_codes(row, point, boundaries)
-    return list(_COUNTRY_CODES[cache_key])
+    code = _candidate_country(row.get("candidates", ""), row.get("place_id", ""))
+    return [code or area.country_of(point[1], point[0])]
 
 
-def _country_codes(row: dict[str, str], point: tuple[float, float], boundaries: Any) -> list[str]:
+@functools.lru_cache(maxsize=65_536)
+def _candidate_country(candidates_json: str, place_id: str) -> str:
+    # A register repeats its places many times: parse each distinct cell once.
     try:
-        candidates = json.loads(row.get("candidates", "") or "[]")
+        candidates = json.loads(candidates_json or "[]")
     except json.JSONDecodeError:
         candidates = []
     for candidate in candidates if isinstance(candidates, list) else []:
-        if isinstance(candidate, dict) and candidate.get("id") == row.get("place_id"):
+        if isinstance(candidate, dict) and candidate.get("id") == place_id:
             for key in ("country", "country_code", "countrycode", "ccode"):
                 code = str(candidate.get(key, "")).strip().upper()
                 if len(code) == 2 and code.isalpha():
-                    return [code]
-    if boundaries is None:
-        return []
-    known = _OUTLINE_CODES.get((id(boundaries), point))
-    if known is not None:
-        return known
-    return outline_codes([point], boundaries)[point]
+                    return code
+    return ""
 
 
-def outline_codes(
-    points: Sequence[tuple[float, float]], boundaries: Any
-) -> dict[tuple[float, float], list[str]]:
-    """ISO alpha-2 codes of the outlines each (lon, lat) point lies in, in one index query."""
-    import shapely
-
-    distinct = list(dict.fromkeys(points))
-    found: dict[tuple[float, float], set[str]] = {p: set() for p in distinct}
-    geometries = shapely.points([p[0] for p in distinct], [p[1] for p in distinct])
-    hits = boundaries.sindex.query(geometries, predicate="within") if distinct else [[], []]
-    iso3 = boundaries["iso_a3"].to_numpy()
-    for point_no, outline_no in zip(hits[0], hits[1], strict=True):
-        code = ISO3_TO_ISO2.get(str(iso3[outline_no]))
-        if code:
-            found[distinct[point_no]].add(code)
-    codes = {p: sorted(c) for p, c in found.items()}
-    _OUTLINE_CODES.update({(id(boundaries), p): c for p, c in codes.items()})
-    return codes
-
-
-_COUNTRY_CODES: dict[tuple[int, str, tuple[float, float]], list[str]] = {}
-_OUTLINE_CODES: dict[tuple[int, tuple[float, float]], list[str]] = {}
-
-
-def lpf_feature(placed: Placed, params: ExportParams, boundaries: Any) -> dict[str, Any]:
+def lpf_feature(placed: Placed, params: ExportParams) -> dict[str, Any]:
     """One Linked Places feature. No ``when``: the input has no dated span per camp."""
     row, point = placed.row, placed.point
     assert point is not None
@@ -526,7 +495,7 @@ def lpf_feature(placed: Placed, params: ExportParams, boundaries: Any) -> dict[s
         "type": "Feature",
         "properties": {
             "title": title,
-            "ccodes": country_codes(row, point, boundaries),
+            "ccodes": country_codes(row, point),
             "symbol_class": placed.symbol_class.value,
             "decision": row["decision"].strip(),
         },
@@ -550,15 +519,13 @@ def lpf_feature(placed: Placed, params: ExportParams, boundaries: Any) -> dict[s
     return feature
 
 
-def linked_places(camps: Sequence[Placed], params: ExportParams, boundaries: Any) -> dict[str, Any]:
+def linked_places(camps: Sequence[Placed], params: ExportParams) -> dict[str, Any]:
     """The Linked Places FeatureCollection of every placed row (for the World Historical
     Gazetteer)."""
-    if boundaries is not None:  # every outline test at once, not a query per place
-        outline_codes([p.point for p in camps if p.point is not None], boundaries)
     return {
         "type": "FeatureCollection",
         "@context": LPF_CONTEXT,
         "title": params.title,
         "attribution": geonames.CREDIT,
-        "features": (lpf_feature(p, params, boundaries) for p in camps),
+        "features": (lpf_feature(p, params) for p in camps),
     }

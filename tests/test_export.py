@@ -186,10 +186,19 @@ def test_linked_places_format(out: Path) -> None:
         assert feature["links"][0]["identifier"].startswith("gn:")
         assert "when" not in feature
     tayshet = next(f for f in features if f["names"][0]["toponym"] == "タイシェト")
-    assert tayshet["properties"]["ccodes"] == ["RU"]  # from the outline: no country given
+    assert tayshet["properties"]["ccodes"] == ["RU"]  # from the point: no country given
     assert tayshet["links"] == [{"type": "closeMatch", "identifier": "gn:1489870"}]
     langs = {n["lang"] for n in tayshet["names"]}
     assert langs == {"ja", "ja-Latn", "en"}
+
+
+def test_every_published_place_has_a_country() -> None:
+    # WHG saves a dataset only when every feature validates; Sovetskaya Gavan's
+    # coastal point had "ccodes": [] when the country came from a 1:110m outline.
+    published = Path(__file__).parents[1] / "output" / "camps.lpf.json"
+    features = json.loads(published.read_text("utf-8"))["features"]
+    empty = [f["properties"]["title"] for f in features if not f["properties"]["ccodes"]]
+    assert features and empty == []
 
 
 def test_preview_png_written(out: Path) -> None:
