@@ -309,7 +309,7 @@ def run_all(
     Example:
         camps run --input my_register.csv --output-dir results
     """
-    from pipeline import export, geocode, reconcile, transliterate
+    from pipeline import export, geocode, io, reconcile, transliterate
 
     stages = output_dir / "stages"
     names = ("transliterated.csv", "reconciled.csv", "geocoded.csv")
@@ -318,10 +318,14 @@ def run_all(
     r_params = load_section(params_path, "reconcile", reconcile.ReconcileParams)
     g_params = load_section(params_path, "geocode", geocode.GeocodeParams)
     e_params = load_section(params_path, "export", export.ExportParams)
-    _report("transliterate", transliterate.run(input_path, t_path, t_params, encoding=encoding))
-    _report("reconcile", reconcile.run(t_path, r_path, gazetteer_dir, overrides_path, r_params))
-    _report("geocode", geocode.run(r_path, g_path, gazetteer_dir, overrides_path, g_params))
-    _report("export", export.run(g_path, output_dir, e_params))
+    # One output set: a run killed at any stage leaves the folder without a manifest
+    # (incomplete), never new stage files beside old layers passed off as one set.
+    with io.output_set(output_dir) as outputs:
+        _report("transliterate", transliterate.run(input_path, t_path, t_params, encoding=encoding))
+        _report("reconcile", reconcile.run(t_path, r_path, gazetteer_dir, overrides_path, r_params))
+        _report("geocode", geocode.run(r_path, g_path, gazetteer_dir, overrides_path, g_params))
+        _report("export", export.run(g_path, output_dir, e_params))
+        outputs.add(t_path, r_path, g_path)
 
 
 @cli.command()
@@ -482,11 +486,19 @@ def toponyms(output_path: Path | None) -> None:
     default=project_default("gazetteer/maps.csv"),
     show_default="gazetteer/maps.csv",
 )
+@click.option(
+    "--output",
+    "output_dirs",
+    multiple=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Also check an output folder: whole set, files as sealed, no row lost (repeatable).",
+)
 @gazetteer_options
 def validate(
     raw_paths: tuple[Path, ...],
     curated_path: Path,
     maps_path: Path,
+    output_dirs: tuple[Path, ...],
     gazetteer_dir: Path,
     overrides_path: Path,
 ) -> None:
@@ -499,6 +511,8 @@ def validate(
     from pipeline import validate as stage
 
     problems = stage.run(raw_paths, curated_path, maps_path, gazetteer_dir, overrides_path)
+    for folder in output_dirs:
+        problems += stage.check_output_set(folder)
     for problem in problems:
         click.echo(problem, err=True)
     if problems:

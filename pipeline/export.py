@@ -111,6 +111,23 @@ def run(
     unresolved = [p for p in placed if p.point is None]
     check_partition(rows, camps, unresolved)
     out = Path(output_dir)
+    with io.output_set(out) as outputs:
+        by_class = write_layers(outputs, columns, camps, unresolved, params)
+        outputs.rows.update(input=len(rows), camps=len(camps), unresolved=len(unresolved))
+    report = {"rows": len(rows), "camps": len(camps), "unresolved": len(unresolved)}
+    report |= {f"class_{name}": count for name, count in by_class.items()}
+    return report
+
+
+def write_layers(
+    outputs: io.OutputSet,
+    columns: Sequence[str],
+    camps: Sequence[Placed],
+    unresolved: Sequence[Placed],
+    params: ExportParams,
+) -> dict[str, int]:
+    """Write every export file into the set's folder; return the rows of each class."""
+    out = outputs.folder
     out_columns = io.merge_columns(columns, ADDED_COLUMNS)
     camps_frame = points_frame(camps, out_columns)
     table = attributes_frame(unresolved, [*out_columns, REASON_COLUMN])
@@ -124,11 +141,12 @@ def run(
         [*out_columns, REASON_COLUMN],
         [p.row | _added(p) | {REASON_COLUMN: p.reason} for p in unresolved],
     )
+    outputs.add(out / "camps.gpkg", out / "camps.geojson", out / "camps.lpf.json")
+    outputs.add(out / "unresolved.csv", *(out / "by_class" / f"{k}.geojson" for k in by_class))
     if params.preview:
         io.write_figure(out / "map.png", preview(camps, io.read_boundaries(), params.title))
-    report = {"rows": len(rows), "camps": len(camps), "unresolved": len(unresolved)}
-    report |= {f"class_{name}": count for name, count in by_class.items()}
-    return report
+        outputs.add(out / "map.png")
+    return by_class
 
 
 def prepare(rows: Sequence[dict[str, str]], source: Path) -> list[Placed]:

@@ -16,7 +16,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from pipeline import area
+from pipeline import area, io
 from pipeline.errors import InputDataError
 from pipeline.io import Row, read_csv
 from pipeline.records import SymbolClass, classify, parse_detainees
@@ -391,4 +391,44 @@ def run(
                 problems.append(_problem(Path(raw_path), number, "place_id", what, fix))
     check_overrides(Path(overrides_path), curated_ids | built_ids, problems)
     logger.info("validate: %d problem(s)", len(problems))
+    return problems
+
+
+def check_output_set(folder: Path) -> list[str]:
+    """Problems of an output folder: incomplete, changed since sealed, or rows lost.
+
+    ``camps export`` and ``camps run`` seal a folder with ``manifest.json`` last
+    (:func:`pipeline.io.output_set`). Here every file is checked against its
+    hash, and the rows on disk against the input: the features of
+    ``camps.geojson`` plus the rows of ``unresolved.csv`` must be the input's rows.
+    """
+    folder = Path(folder)
+    manifest_path = folder / io.MANIFEST
+    if not manifest_path.is_file():
+        return [
+            f"{folder}: no {io.MANIFEST}: the last run into this folder did not finish "
+            "(killed, or failed), so its files may be of two runs: run camps run or "
+            "camps export again"
+        ]
+    manifest = io.read_json(manifest_path)
+    problems = []
+    for name, digest in sorted(manifest.get("files", {}).items()):
+        path = folder / name
+        if not path.is_file():
+            problems.append(f"{path}: listed in {io.MANIFEST} but missing: run the export again")
+        elif io.file_digest(path) != digest:
+            problems.append(
+                f"{path}: changed since the run that wrote this set (its hash is not the "
+                f"one in {io.MANIFEST}): run the export again, or restore the file"
+            )
+    rows = manifest.get("rows", {})
+    geojson, unresolved = folder / "camps.geojson", folder / "unresolved.csv"
+    if geojson.is_file() and unresolved.is_file() and "input" in rows:
+        placed = len(io.read_json(geojson).get("features", []))
+        left = len(io.read_csv(unresolved)[1])
+        if placed + left != rows["input"]:
+            problems.append(
+                f"{folder}: {placed} rows in camps.geojson + {left} in unresolved.csv, but "
+                f"the input had {rows['input']}: rows were lost; run the export again"
+            )
     return problems

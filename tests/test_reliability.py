@@ -212,7 +212,8 @@ def test_an_unbalanced_quote_is_refused_not_a_row_lost(
     text, message = UNBALANCED_QUOTES[case]
     raw = write(tmp_path / "quote.csv", text)
     assert_clean_failure(invoke(runner, command, raw, tmp_path), 1, "quote.csv: " + message)
-    assert not (tmp_path / "out").exists() and not (tmp_path / "out.csv").exists()
+    assert not (tmp_path / "out.csv").exists()
+    assert not [p for p in (tmp_path / "out").rglob("*") if p.is_file()]
 
 
 def test_validate_refuses_an_unbalanced_quote(tmp_path: Path, runner: CliRunner) -> None:
