@@ -448,7 +448,9 @@ def make_query(
             typed_latin=script == "Latn",
         )
     if cyrillic is None:
-        cyrillic = [cyr for cyr, _ in tr.cyrillic_candidates(name, top_k)] if name else []
+        cyrillic = (
+            [cyr for cyr, _ in tr.default_model().cyrillic_candidates(name, top_k)] if name else []
+        )
     if latin is None:
         latin = [latin_of_cyrillic(cyr) for cyr in cyrillic]
     if romaji is None:
