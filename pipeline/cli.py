@@ -199,7 +199,8 @@ def transliterate(
     from pipeline import transliterate as stage
 
     params = load_section(params_path, "transliterate", stage.TransliterateParams)
-    _report("transliterate", stage.run(input_path, output_path, params, encoding=encoding))
+    model = stage.build_model()  # the stage's model: every GeoNames place
+    _report("transliterate", stage.run(input_path, output_path, params, encoding, model))
 
 
 @cli.command()

@@ -46,6 +46,7 @@ from pipeline import transliterate as tr
 from pipeline.errors import InputDataError
 from pipeline.gazetteer import Gazetteer, Place, haversine_km
 from pipeline.io import Row, read_csv, write_json
+from pipeline.names import fold_latin, latin_of_cyrillic, match_key, romanize, split_name
 from pipeline.records import Decision
 
 logger = logging.getLogger(__name__)
@@ -126,8 +127,8 @@ def _distance(place: Place | None, gold: GoldRow) -> float | None:
 
 
 def _has_name(place: Place, gold: GoldRow, index: rc.Index) -> bool:
-    names = {rc.fold_latin(place.name), *index.latin_by_place.get(place.place_id, ())}
-    wanted = [rc.fold_latin(n) for n in gold.expected]
+    names = {fold_latin(place.name), *index.latin_by_place.get(place.place_id, ())}
+    wanted = [fold_latin(n) for n in gold.expected]
     return any(fuzz.ratio(a, b) >= NAME_RATIO for a in names for b in wanted if a and b)
 
 
@@ -259,7 +260,7 @@ def unseen_names(
         ):
             continue
         item = UnseenName(name.name, place.place_id, _region_of(place, gazetteer))
-        out.setdefault((tr.match_key(name.name), place.place_id), item)
+        out.setdefault((match_key(name.name), place.place_id), item)
     ordered = sorted(out.values(), key=lambda u: (u.place_id, u.katakana))
     if limit is not None and len(ordered) > limit:
         step = len(ordered) / limit
@@ -273,25 +274,47 @@ def without_kana_of(gazetteer: Gazetteer, place_ids: set[str]) -> Gazetteer:
     return dataclasses.replace(gazetteer, names=kept)
 
 
+def with_transliterations(row: Row, model: tr.Model, top_k: int) -> Row:
+    """``row`` with the transliterate columns ``model`` gives its ``katakana``.
+
+    The same columns the reconcile stage computes itself for a row without them
+    (with the stage's model), so that reconcile can be measured with another model.
+    """
+    parts = split_name(row["katakana"])
+    name = parts.name
+    cyrillic = [cyr for cyr, _ in model.cyrillic_candidates(name, top_k)] if name else []
+    return {
+        **row,
+        "region_hint": parts.region_hint,
+        "cyrillic_candidates": "|".join(cyrillic),
+        "latin_candidates": "|".join(latin_of_cyrillic(cyr) for cyr in cyrillic),
+        "romaji": romanize(name) if name else "",
+    }
+
+
 def score_unseen(
     names: Sequence[UnseenName],
     index: rc.Index,
     params: rc.ReconcileParams,
     with_region: bool = False,
+    model: tr.Model | None = None,
 ) -> dict[str, Any]:
     """Reconcile unseen names and measure the outcome against their own place.
 
     ``acc_at_1`` is the same place id; ``acc_at_25km``, ``mrr``, ``auto_precision``
     and ``coverage`` are as on gold, measured from the held-out place's point. With
     ``with_region`` each row carries its place's 1945 region in a ``region`` column,
-    as a raw register does; rows without one are left out.
+    as a raw register does; rows without one are left out. With ``model`` the
+    names are transliterated with it (else reconcile uses the stage's model).
     """
     if with_region:
         names = [n for n in names if n.region]
     rows: list[Row] = [
         {"katakana": n.katakana, "region": n.region if with_region else ""} for n in names
     ]
-    rc.reconcile_rows(rows, index, [], params, has_columns=False)
+    if model is not None:
+        rows = [with_transliterations(row, model, params.top_k) for row in rows]
+    rc.reconcile_rows(rows, index, [], params, has_columns=model is not None)
     places = index.gazetteer.places
     at1 = near = covered = auto = auto_right = 0
     reciprocal = 0.0
@@ -328,6 +351,7 @@ def generalization(
     params: rc.ReconcileParams,
     is_test: Callable[[int], bool] = tr.is_test_place,
     limit: int | None = None,
+    model: tr.Model | None = None,
 ) -> dict[str, Any]:
     """Reconcile names never seen in development against a gazetteer that lacks them.
 
@@ -335,27 +359,32 @@ def generalization(
     each must be found through its Cyrillic and Latin names (transliteration, kana
     similarity, Latin similarity), as a new register's names would be. Scored once
     on the bare name and once with the place's 1945 region as a ``region`` column.
+    The names are transliterated with ``model``, by default a model built without
+    the held-out places (the stage's model knows these places' names).
     """
     names = unseen_names(gazetteer, is_test, limit)
     index = rc.build_index(without_kana_of(gazetteer, {n.place_id for n in names}))
-    with tr.held_out_model():  # the stage's model knows these places' names
-        return {
-            "split": "GeoNames places with tr.is_test_place (one in five by crc32 of the id)",
-            **score_unseen(names, index, params),
-            "with_region": score_unseen(names, index, params, with_region=True),
-        }
+    held_out = model or tr.build_model(hold_out=True)
+    return {
+        "split": "GeoNames places with tr.is_test_place (one in five by crc32 of the id)",
+        **score_unseen(names, index, params, model=held_out),
+        "with_region": score_unseen(names, index, params, with_region=True, model=held_out),
+    }
 
 
-def _transliteration(gold_path: Path) -> dict[str, Any]:
-    """Gold scores of the stage's model; gold and held-out scores of the held-out model."""
+def _transliteration(gold_path: Path, held_out: tr.Model) -> dict[str, Any]:
+    """Gold scores of the stage's model; gold and held-out scores of the held-out model.
+
+    ``held_out`` is a model built with ``hold_out=True``: it never saw the held-out
+    GeoNames places.
+    """
     dossier = Path(gold_path).with_name("camps_dossier.csv")
     pairs = tr.gold_pairs(Path(gold_path), dossier if dossier.exists() else None)
-    scores = _without_misses(tr.score_candidates(pairs, 5))
-    with tr.held_out_model():  # the model that never saw the held-out GeoNames places
-        gold_held_out = _without_misses(tr.score_candidates(pairs, 5))
-        heldout = _without_misses(tr.score_candidates(tr.heldout_pairs(), 5))
-        # Places in Russia only: the map's names come from Russian-language maps.
-        heldout_ru = _without_misses(tr.score_candidates(tr.heldout_pairs(russian_only=True), 5))
+    scores = _without_misses(tr.score_candidates(pairs, tr.default_model()))
+    gold_held_out = _without_misses(tr.score_candidates(pairs, held_out))
+    heldout = _without_misses(tr.score_candidates(tr.heldout_pairs(), held_out))
+    # Places in Russia only: the map's names come from Russian-language maps.
+    heldout_ru = _without_misses(tr.score_candidates(tr.heldout_pairs(russian_only=True), held_out))
     return {
         "dossier": dossier.name if dossier.exists() else None,
         **scores,
@@ -389,14 +418,15 @@ def run(
     full = score_rows(gold, index, overrides, params)
     heldout_index = rc.build_index(without_curated_kana(index.gazetteer))
     heldout = score_rows(gold, heldout_index, overrides, params)
+    held_out = tr.build_model(hold_out=True)  # one model that never saw the held-out places
     metrics: dict[str, Any] = {
         "gold": Path(gold_path).name,
         "positives": sum(1 for g in gold if g.positive),
         "negatives": sum(1 for g in gold if not g.positive),
         "reconcile": {k: v for k, v in full.items() if k != "misses"},
         "without_curated_kana": {k: v for k, v in heldout.items() if k != "misses"},
-        "unseen_names": generalization(index.gazetteer, params),
-        "transliterate": _transliteration(Path(gold_path)),
+        "unseen_names": generalization(index.gazetteer, params, model=held_out),
+        "transliterate": _transliteration(Path(gold_path), held_out),
     }
     if output_path is not None:
         write_json(Path(output_path), metrics)
