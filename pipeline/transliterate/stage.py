@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from pipeline import pool
 from pipeline.errors import InputDataError
 from pipeline.names import NameParts, latin_of_cyrillic, normalize, romanize, split_name
 from pipeline.transliterate.model import Model, default_model
@@ -164,18 +165,11 @@ def _transliterate_all(
     pool forks, so the workers share it instead of each spending seconds rebuilding it. Progress
     goes to the log every twentieth of the way on big inputs.
     """
-    import multiprocessing
-
     started = time.perf_counter()
     ordered = sorted(set(distinct))
     step = max(1000, len(ordered) // 20)
     results: dict[str, Transliteration] = {}
-    parallel = (
-        params.workers > 1
-        and len(ordered) >= _PARALLEL_MIN
-        and "fork" in multiprocessing.get_all_start_methods()
-    )
-    if not parallel:
+    if params.workers <= 1 or len(ordered) < _PARALLEL_MIN or not pool.can_fork():
         with _collector_paused():
             for done, text in enumerate(ordered, start=1):
                 results[text] = transliterate_name(text, model, params)
@@ -187,19 +181,19 @@ def _transliterate_all(
     worker = functools.partial(_transliterate_chunk, params=params)
     gc.freeze()  # the model is shared with the workers: keep the collector off its pages
     try:
-        context = multiprocessing.get_context("fork")
-        with (
-            _collector_paused(),
-            context.Pool(params.workers, initializer=_worker_start, initargs=(model,)) as pool,
-        ):
-            # Workers take runs of consecutive chunks (a quarter of their share at a
-            # time): fewer states for each one's caches, and still a balanced load.
-            per_worker = max(1, len(chunks) // (4 * params.workers))
-            for done_chunk in pool.imap_unordered(worker, chunks, chunksize=per_worker):
-                before = len(results)
+        # Workers take runs of consecutive chunks (a quarter of their share at a
+        # time): fewer states for each one's caches, and still a balanced load.
+        per_worker = max(1, len(chunks) // (4 * params.workers))
+        with _collector_paused():
+            for done_chunk in pool.map_chunks(
+                worker,
+                chunks,
+                params.workers,
+                label="transliterate",
+                initializer=functools.partial(_worker_start, model),
+                batch=per_worker,
+            ):
                 results.update(_unpack(done_chunk) if isinstance(done_chunk, str) else done_chunk)
-                if len(results) // step > before // step:
-                    _progress(len(results), len(ordered), started)
     finally:
         gc.unfreeze()
     return results
