@@ -104,3 +104,15 @@ def country_of(lat: float, lon: float) -> str:
         + math.cos(p) * cos_lats[near] * np.sin((lons[near] - q) / 2) ** 2
     )
     return countries[int(near[int(np.argmin(h))])]
+
+
+def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+    """Great-circle distance in km.
+
+    >>> round(haversine_km(43.12, 131.89, 48.48, 135.07))
+    645
+    """
+    p1, p2 = math.radians(lat1), math.radians(lat2)
+    dp, dl = p2 - p1, math.radians(lon2 - lon1)
+    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
+    return 2 * 6371.0088 * math.asin(min(1.0, math.sqrt(a)))

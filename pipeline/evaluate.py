@@ -43,10 +43,11 @@ from rapidfuzz import fuzz
 
 from pipeline import reconcile as rc
 from pipeline import transliterate as tr
+from pipeline.area import haversine_km
 from pipeline.errors import InputDataError
-from pipeline.gazetteer import Gazetteer, Place, haversine_km
 from pipeline.io import Row, read_csv, write_json
 from pipeline.names import fold_latin, latin_of_cyrillic, match_key, romanize, split_name
+from pipeline.places import Gazetteer, Place
 from pipeline.records import Decision
 
 logger = logging.getLogger(__name__)

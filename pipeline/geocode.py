@@ -48,9 +48,9 @@ from geopy.location import Location
 
 from pipeline import area, geonames
 from pipeline.errors import GeocoderError, InputDataError, ParamsError
-from pipeline.gazetteer import Gazetteer, Place, Region, load
 from pipeline.io import Row, merge_columns, read_csv, read_json, write_csv, write_json
 from pipeline.names import REGION_WORD_RE, fold, is_camp_number_only
+from pipeline.places import Gazetteer, Place, Region, load
 from pipeline.records import GEOCODE_COLUMNS, Certainty, Decision
 
 logger = logging.getLogger(__name__)

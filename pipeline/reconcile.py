@@ -60,8 +60,8 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from pipeline import transliterate as tr
+from pipeline.area import haversine_km
 from pipeline.errors import InputDataError, ParamsError
-from pipeline.gazetteer import Gazetteer, Place, Region, haversine_km, load
 from pipeline.io import Row, merge_columns, read_csv, write_csv
 from pipeline.names import (
     REGION_WORD_RE,
@@ -74,6 +74,7 @@ from pipeline.names import (
     script_of,
     split_name,
 )
+from pipeline.places import Gazetteer, Place, Region, load
 from pipeline.records import RECONCILE_COLUMNS, Decision, assign_record_ids
 
 logger = logging.getLogger(__name__)

@@ -11,7 +11,7 @@ from pipeline import evaluate as ev
 from pipeline import reconcile as rc
 from pipeline.cli import cli
 from pipeline.errors import InputDataError
-from pipeline.gazetteer import Gazetteer, Name, Place
+from pipeline.places import Gazetteer, Name, Place
 
 DATA = Path(__file__).parent / "data"
 TINY = DATA / "gazetteer_reconcile"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import gazetteer
+from pipeline import gazetteer, places
 from pipeline.errors import GazetteerError, InputDataError
 from pipeline.io import read_csv
 from pipeline.names import script_of
@@ -57,7 +57,7 @@ def build(tmp_path: Path, cities: dict[str, dict[str, object]], extra: str = "")
 def test_curated_place_takes_over_its_geonames_record(
     tmp_path: Path, primorye: dict[str, dict[str, object]]
 ) -> None:
-    g = gazetteer.load(build(tmp_path, primorye))
+    g = places.load(build(tmp_path, primorye))
     assert "gn:2014006" not in g.places
     place = g.places["ussuriysk"]
     assert place.curated and place.geonames_id == "2014006" and place.region_id == "primorsky"
@@ -68,7 +68,7 @@ def test_curated_place_takes_over_its_geonames_record(
 
 
 def test_only_selected_countries(tmp_path: Path, primorye: dict[str, dict[str, object]]) -> None:
-    g = gazetteer.load(build(tmp_path, primorye))
+    g = places.load(build(tmp_path, primorye))
     assert {p.country for p in g.places.values()} == {"RU"}
     assert len(g.places) > 50
 
@@ -85,7 +85,7 @@ def test_ids_are_stable_and_output_is_byte_identical(
 def test_region_centroid_and_radius_come_from_member_places(
     tmp_path: Path, primorye: dict[str, dict[str, object]]
 ) -> None:
-    region = gazetteer.load(build(tmp_path, primorye)).regions["primorsky"]
+    region = places.load(build(tmp_path, primorye)).regions["primorsky"]
     assert region.n_places > 50
     assert region.lat is not None and 42 < region.lat < 47
     assert region.lon is not None and 130 < region.lon < 137
@@ -97,7 +97,7 @@ def test_curated_place_without_geonames_id_is_its_own_place(
     tmp_path: Path, primorye: dict[str, dict[str, object]]
 ) -> None:
     extra = "krasnaya_zarya_chita,Krasnaya Zarya,settlement,,RU,,,,,,https://bystrov.ustrcr.cz/tabory/485\n"
-    g = gazetteer.load(build(tmp_path, primorye, extra))
+    g = places.load(build(tmp_path, primorye, extra))
     place = g.places["krasnaya_zarya_chita"]
     assert place.lat is None and place.curated
 
@@ -111,7 +111,7 @@ def test_curated_id_may_not_look_like_geonames(
 
 def test_load_says_how_to_build(tmp_path: Path) -> None:
     with pytest.raises(GazetteerError, match="run `dvc repro gazetteer`"):
-        gazetteer.load(tmp_path / "missing")
+        places.load(tmp_path / "missing")
 
 
 def test_repo_gazetteer_meets_the_issue_counts(repo: Path) -> None:
@@ -136,7 +136,7 @@ def test_most_specific_region_wins(tmp_path: Path, primorye: dict[str, dict[str,
         handle.write("aaa_far_east,Far East,Far East,RU,59|30|5,極東,,test\n")
         handle.write("aab_russia,RSFSR,Russia,RU,*,ロシア,,test\n")
     gazetteer.run(curated, regions, tmp_path / "b", PARAMS, cities=primorye)
-    g = gazetteer.load(tmp_path / "b")
+    g = places.load(tmp_path / "b")
     assert g.places["gn:2013348"].region_id == "primorsky"  # Vladivostok
 
 
@@ -155,7 +155,7 @@ def test_foreign_katakana_names_of_large_places_only(
     }
     small = dict(harbin, geonameid=1, population=5000, alternatenames=["スモール"])
     cities = {**primorye, "2037013": harbin, "1": small}
-    g = gazetteer.load(build(tmp_path, cities))
+    g = places.load(build(tmp_path, cities))
     assert g.foreign == (("ハルビン", "CN", 5242897),)
     assert all(p.country == "RU" for p in g.places.values())
 

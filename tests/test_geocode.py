@@ -19,9 +19,9 @@ from pipeline import geocode
 from pipeline.area import country_of
 from pipeline.cli import cli
 from pipeline.errors import GazetteerError, GeocoderError, ParamsError
-from pipeline.gazetteer import load
 from pipeline.geocode import GazetteerGeocoder, GeocodeParams, run
 from pipeline.io import read_csv, write_csv
+from pipeline.places import load
 from pipeline.records import GEOCODE_COLUMNS
 
 TINY = Path(__file__).parent / "data" / "gazetteer_tiny"

@@ -12,8 +12,8 @@ import pytest
 from pipeline import reconcile as rc
 from pipeline.cli import cli
 from pipeline.errors import InputDataError, ParamsError
-from pipeline.gazetteer import Gazetteer, Name, Place, Region
 from pipeline.io import read_csv, write_csv
+from pipeline.places import Gazetteer, Name, Place, Region
 from pipeline.records import Decision
 
 DATA = Path(__file__).parent / "data"

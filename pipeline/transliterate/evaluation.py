@@ -47,7 +47,7 @@ def _gold_place_names(expected: str, lat: float, lon: float) -> frozenset[str]:
     The place within 30 km whose names contain the expected English name wins;
     failing that, the most populous place within those 30 km.
     """
-    from pipeline.gazetteer import haversine_km
+    from pipeline.area import haversine_km
 
     near = [
         (pop, names)
