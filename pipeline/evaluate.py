@@ -41,6 +41,7 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
+from pipeline import overrides as ov
 from pipeline import reconcile as rc
 from pipeline import transliterate as tr
 from pipeline.errors import InputDataError
@@ -143,7 +144,7 @@ def _row_of(gold: GoldRow) -> Row:
 def score_rows(
     gold: Sequence[GoldRow],
     index: rc.Index,
-    overrides: Sequence[rc.Override],
+    overrides: Sequence[ov.Override],
     params: rc.ReconcileParams,
 ) -> dict[str, Any]:
     """Reconcile the gold names with ``index`` and measure the outcome (see module doc)."""
@@ -385,7 +386,7 @@ def run(
     """
     gold = read_gold(Path(gold_path))
     index = rc.get_index(Path(gazetteer_dir))
-    overrides = rc.read_overrides(Path(overrides_path), index.gazetteer)
+    overrides = ov.read(Path(overrides_path), index.gazetteer.places)
     full = score_rows(gold, index, overrides, params)
     heldout_index = rc.build_index(without_curated_kana(index.gazetteer))
     heldout = score_rows(gold, heldout_index, overrides, params)

@@ -60,26 +60,15 @@ from typing import Any
 import numpy as np
 from rapidfuzz import fuzz, process
 
+from pipeline import overrides as ov
 from pipeline import transliterate as tr
 from pipeline.errors import InputDataError, ParamsError
 from pipeline.gazetteer import Gazetteer, Place, Region, haversine_km, load, script_of
 from pipeline.io import Row, merge_columns, read_csv, write_csv
-from pipeline.records import RECONCILE_COLUMNS, Decision, assign_record_ids
+from pipeline.overrides import Override
+from pipeline.records import OVERRIDE_COLUMNS, RECONCILE_COLUMNS, Decision, assign_record_ids
 
 logger = logging.getLogger(__name__)
-
-OVERRIDE_COLUMNS = (
-    "record_id",
-    "katakana",
-    "place_id",
-    "lat",
-    "lon",
-    "decision",
-    "note",
-    "source",
-    "created",
-)
-
 
 # --------------------------------------------------------------------------- params
 
@@ -825,103 +814,6 @@ def decide(ranked: Sequence[Candidate], index: Index, params: ReconcileParams) -
     return Decision.AUTO
 
 
-# --------------------------------------------------------------------------- overrides
-
-
-@dataclasses.dataclass(frozen=True)
-class Override:
-    """A manual decision from overrides.csv."""
-
-    record_id: str
-    key: str
-    place_id: str
-    lat: float | None
-    lon: float | None
-    accept: bool
-    note: str
-    source: str
-    row: int
-
-
-def _parse_coordinate(path: Path, number: int, column: str, value: str, limit: float) -> float:
-    try:
-        out = float(value)
-    except ValueError:
-        out = math.nan
-    if not -limit <= out <= limit:
-        raise InputDataError(
-            f"{path}: row {number}, column {column}: '{value}' is not a {column} in decimal "
-            f"degrees (-{limit:g} to {limit:g}): fix it or leave both lat and lon empty"
-        )
-    return out
-
-
-def read_overrides(path: Path, gazetteer: Gazetteer) -> list[Override]:
-    """Read and check overrides.csv; a missing file means no overrides.
-
-    Every problem names the file, row and column with the fix: an unknown place id,
-    a decision other than accept/reject, a row with neither record_id nor katakana,
-    an accept without a place id or point, or a half-given point.
-    """
-    path = Path(path)
-    if not path.exists():
-        return []
-    _, rows = read_csv(path, required=("place_id", "decision"))
-    out = []
-    for number, row in enumerate(rows, start=2):
-        record_id = row.get("record_id", "").strip()
-        katakana = row.get("katakana", "").strip()
-        place_id = row.get("place_id", "").strip()
-        decision = row.get("decision", "").strip().lower()
-        where = f"{path}: row {number}"
-        if not record_id and not katakana:
-            raise InputDataError(f"{where}, column record_id: give a record_id or a katakana")
-        if decision not in ("accept", "reject"):
-            raise InputDataError(
-                f"{where}, column decision: '{row.get('decision', '')}' must be accept or reject"
-            )
-        if place_id and place_id not in gazetteer.places:
-            raise InputDataError(
-                f"{where}, column place_id: '{place_id}' is not a place of the gazetteer: use an "
-                "id from gazetteer/build/places.csv (see `camps lookup NAME`) or leave it empty "
-                "and give lat and lon"
-            )
-        lat_text, lon_text = row.get("lat", "").strip(), row.get("lon", "").strip()
-        if bool(lat_text) != bool(lon_text):
-            missing = "lon" if lat_text else "lat"
-            raise InputDataError(f"{where}, column {missing}: give both lat and lon, or neither")
-        lat = _parse_coordinate(path, number, "lat", lat_text, 90) if lat_text else None
-        lon = _parse_coordinate(path, number, "lon", lon_text, 180) if lon_text else None
-        if decision == "accept" and not place_id and lat is None:
-            raise InputDataError(
-                f"{where}, column place_id: an accept needs a place_id or a point (lat, lon)"
-            )
-        key = tr.match_key(tr.split_name(katakana).name) if katakana else ""
-        out.append(
-            Override(
-                record_id=record_id,
-                key=key,
-                place_id=place_id,
-                lat=lat,
-                lon=lon,
-                accept=decision == "accept",
-                note=row.get("note", "").strip(),
-                source=row.get("source", "").strip(),
-                row=number,
-            )
-        )
-    return out
-
-
-def find_override(overrides: Sequence[Override], record_id: str, key: str) -> Override | None:
-    """The override of a row: by record_id first, then by katakana key; the last row wins."""
-    by_record = [o for o in overrides if o.record_id and o.record_id == record_id]
-    if by_record:
-        return by_record[-1]
-    by_key = [o for o in overrides if not o.record_id and key and o.key == key]
-    return by_key[-1] if by_key else None
-
-
 # --------------------------------------------------------------------------- the stage
 
 
@@ -1019,7 +911,7 @@ def reconcile_rows(
     columns: dict[Query, dict[str, str]] = {}  # the candidates' JSON, once per distinct name
     for row, query in zip(rows, queries, strict=True):
         outcome = cache[query]
-        override = find_override(overrides, row.get("record_id", ""), query.key)
+        override = ov.find(overrides, row.get("record_id", ""), ov.key_of(row["katakana"]))
         if override is not None:
             outcome = apply_override(outcome, override, index, params)
             row.update(outcome.columns())
@@ -1105,7 +997,7 @@ def run(
     if problems:
         raise InputDataError(problems[0])
     index = get_index(Path(gazetteer_dir))
-    overrides = read_overrides(Path(overrides_path), index.gazetteer)
+    overrides = ov.read(Path(overrides_path), index.gazetteer.places)
     started = time.perf_counter()
     counts = reconcile_rows(rows, index, overrides, params, has_columns)
     logger.info("reconcile: %d rows in %.1f s", len(rows), time.perf_counter() - started)
@@ -1134,11 +1026,11 @@ def lookup(
     if not name.strip():
         raise ParamsError("NAME is empty: give a katakana name such as ライチハ")
     index = get_index(Path(gazetteer_dir))
-    overrides = read_overrides(Path(overrides_path), index.gazetteer)
+    overrides = ov.read(Path(overrides_path), index.gazetteer.places)
     wide = dataclasses.replace(params, top_k=top)
     query = make_query(name, top_k=params.top_k)
     outcome = resolve(query, index, wide)
-    override = find_override(overrides, "", query.key)
+    override = ov.find(overrides, "", ov.key_of(name))
     if override is not None:
         outcome = apply_override(outcome, override, index, wide)
     if as_json:
@@ -1264,7 +1156,7 @@ def review(
 def _write_overrides(path: Path, new: Sequence[Row], index: Index) -> None:
     """Merge new rows into overrides.csv (one row per record_id, the newest wins)."""
     existing = read_csv(path, required=("place_id", "decision"))[1] if path.exists() else []
-    read_overrides(path, index.gazetteer)  # refuse to rewrite a file that is already broken
+    ov.read(path, index.gazetteer.places)  # refuse to rewrite a file that is already broken
     replaced = {row["record_id"] for row in new}
     kept = [row for row in existing if not row.get("record_id") or row["record_id"] not in replaced]
     write_csv(path, OVERRIDE_COLUMNS, [*kept, *new])

@@ -9,12 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from pipeline import overrides as overrides_file
 from pipeline import reconcile as rc
 from pipeline.cli import cli
 from pipeline.errors import InputDataError, ParamsError
 from pipeline.gazetteer import Gazetteer, Name, Place, Region
 from pipeline.io import read_csv, write_csv
-from pipeline.records import Decision
+from pipeline.records import OVERRIDE_COLUMNS, Decision
 
 DATA = Path(__file__).parent / "data"
 TINY = DATA / "gazetteer_reconcile"
@@ -340,9 +341,9 @@ def test_overrides_win_and_survive_reruns(tmp_path: Path) -> None:
     overrides = _write(
         tmp_path / "overrides.csv",
         [
-            dict.fromkeys(rc.OVERRIDE_COLUMNS, "")
+            dict.fromkeys(OVERRIDE_COLUMNS, "")
             | {"katakana": "スパスク", "place_id": "spassk-karaganda", "decision": "accept"},
-            dict.fromkeys(rc.OVERRIDE_COLUMNS, "")
+            dict.fromkeys(OVERRIDE_COLUMNS, "")
             | {"record_id": "r3", "decision": "reject", "note": "not a place"},
         ],
     )
@@ -359,12 +360,12 @@ def test_override_with_unknown_place_names_file_row_column(tmp_path: Path) -> No
     overrides = _write(
         tmp_path / "overrides.csv",
         [
-            dict.fromkeys(rc.OVERRIDE_COLUMNS, "")
+            dict.fromkeys(OVERRIDE_COLUMNS, "")
             | {"katakana": "チタ", "place_id": "gn:0", "decision": "accept"}
         ],
     )
     with pytest.raises(InputDataError, match=r"overrides\.csv: row 2, column place_id: 'gn:0'"):
-        rc.read_overrides(overrides, rc.get_index(TINY).gazetteer)
+        overrides_file.read(overrides, rc.get_index(TINY).gazetteer.places)
 
 
 # --------------------------------------------------------------------------- review and lookup
