@@ -752,8 +752,7 @@ def run(
         Path(input_path), ("katakana", "decision"), encoding=encoding, min_rows=1
     )
     offline = GazetteerGeocoder(load(Path(gazetteer_dir)))
-    found = ov.read(Path(overrides_path), offline.gazetteer.places)
-    overrides = {o.record_id: o for o in found if o.record_id}
+    overrides = ov.read(Path(overrides_path), offline.gazetteer.places)
     if geocoder is None and provider is not Provider.OFFLINE:
         geocoder = make_online_geocoder(params)
     online = OnlineGeocoder(geocoder, params) if geocoder is not None else None
@@ -761,7 +760,9 @@ def run(
     for n, row in enumerate(rows, 2):
         rid = row.get("record_id", "")
         where = f"{input_path}: row {n} (record_id {rid}, {row.get('katakana', '')})"
-        point = _place_row(row, where, overrides.get(rid), offline, online, tally)
+        # The rule of the reconcile stage: by record_id, else by the row's katakana.
+        override = ov.find(overrides, rid, ov.key_of(row.get("katakana", "")))
+        point = _place_row(row, where, override, offline, online, tally)
         row.update(point.columns() if point else dict.fromkeys(GEOCODE_COLUMNS, ""))
         tally.add(str(point.method) if point else "no_point")
     if tally.problems:
