@@ -66,7 +66,7 @@ from pipeline.errors import InputDataError, ParamsError
 from pipeline.gazetteer import Gazetteer, Place, Region, haversine_km, load, script_of
 from pipeline.io import Row, merge_columns, read_csv, write_csv
 from pipeline.overrides import Override
-from pipeline.records import OVERRIDE_COLUMNS, RECONCILE_COLUMNS, Decision, assign_record_ids
+from pipeline.records import RECONCILE_COLUMNS, Decision, assign_record_ids
 
 logger = logging.getLogger(__name__)
 
@@ -1121,7 +1121,7 @@ def review(
         return _queue(rows, Path(input_path))
     index = get_index(Path(gazetteer_dir))
     by_id = {row["record_id"]: row for row in rows}
-    new: list[Row] = []
+    new: list[Override] = []
     created = (today or datetime.date.today()).isoformat()
     wanted = [(*_parse_accept(a), "accept") for a in accepts] + [
         (r.strip(), "", "reject") for r in rejects
@@ -1137,29 +1137,24 @@ def review(
                 f"{place_id}: not a place id of {gazetteer_dir}/places.csv: pick one from the "
                 "row's candidates or from `camps lookup NAME`"
             )
-        new.append(
-            {
-                "record_id": record_id,
-                "katakana": by_id[record_id]["katakana"],
-                "place_id": place_id,
-                "decision": decision,
-                "note": note,
-                "source": source,
-                "created": created,
-            }
-        )
-    _write_overrides(Path(overrides_path), new, index)
+        cells = {
+            "record_id": record_id,
+            "katakana": by_id[record_id]["katakana"],
+            "place_id": place_id,
+            "decision": decision,
+            "note": note,
+            "source": source,
+            "created": created,
+        }
+        override, problems = ov.parse(cells, Path(overrides_path), places=index.gazetteer.places)
+        if override is None:
+            raise ParamsError("\n".join(problems))
+        new.append(override)
+    # Refuse to rewrite a file that is already broken; keep every column it has.
+    existing = ov.read(Path(overrides_path), index.gazetteer.places)
+    ov.write(Path(overrides_path), ov.replace(existing, new), ov.header(Path(overrides_path)))
     counts = f"{len(accepts)} accept(s), {len(rejects)} reject(s)"
     return f"recorded {counts} into {overrides_path}; rerun `camps reconcile` to apply them"
-
-
-def _write_overrides(path: Path, new: Sequence[Row], index: Index) -> None:
-    """Merge new rows into overrides.csv (one row per record_id, the newest wins)."""
-    existing = read_csv(path, required=("place_id", "decision"))[1] if path.exists() else []
-    ov.read(path, index.gazetteer.places)  # refuse to rewrite a file that is already broken
-    replaced = {row["record_id"] for row in new}
-    kept = [row for row in existing if not row.get("record_id") or row["record_id"] not in replaced]
-    write_csv(path, OVERRIDE_COLUMNS, [*kept, *new])
 
 
 def _queue(rows: Sequence[Row], path: Path) -> str:

@@ -464,3 +464,41 @@ def test_worker_processes_give_the_same_outcomes(index: rc.Index) -> None:
     alone = rc.resolve_all(queries, index, dataclasses.replace(PARAMS, workers=1))
     pooled = rc.resolve_all(queries, index, dataclasses.replace(PARAMS, workers=2, parallel_min=1))
     assert pooled == alone
+
+
+def test_cli_review_accept_keeps_every_column_of_overrides(  # type: ignore[no-untyped-def]
+    runner, repo: Path, tmp_path: Path
+) -> None:
+    """Issue 13: `camps review --accept` rewrote overrides.csv without uncertainty_km.
+
+    The register is the tiny real one (tests/data/raw_tiny.csv); the existing
+    override is the Khadabulak memorial of raw/camps.csv's sherlovaya-gora row.
+    """
+    out, overrides = tmp_path / "out.csv", tmp_path / "overrides.csv"
+    args = ["--gazetteer", str(TINY), "--overrides", str(overrides)]
+    raw = str(repo / "tests/data/raw_tiny.csv")
+    result = runner.invoke(cli, ["reconcile", "--input", raw, "--output", str(out), *args])
+    assert result.exit_code == 0, result.stderr
+    columns = [*OVERRIDE_COLUMNS, "uncertainty_km", "reviewer"]
+    kept = dict.fromkeys(columns, "") | {
+        "katakana": "ハダブラク",
+        "lat": "50.56",
+        "lon": "116.30",
+        "decision": "accept",
+        "source": "http://www3.plala.or.jp/naga0607/r16.htm",
+        "uncertainty_km": "2.5",
+        "reviewer": "kept as written",
+    }
+    write_csv(overrides, columns, [kept])
+    result = runner.invoke(
+        cli, ["review", "--input", str(out), *args, "--accept", "t-kadala=kadala"]
+    )
+    assert result.exit_code == 0, result.stderr
+    header, rows = read_csv(overrides)
+    assert header == columns
+    assert rows[0] == kept
+    assert (rows[1]["record_id"], rows[1]["place_id"], rows[1]["uncertainty_km"]) == (
+        "t-kadala",
+        "kadala",
+        "",
+    )
