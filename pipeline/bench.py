@@ -86,7 +86,7 @@ def misspell(name: str, rng: random.Random) -> str:
 
 def register_names(gazetteer_dir: Path, limit: int = 20_000) -> list[str]:
     """Katakana place names to draw from, most populous places first."""
-    from pipeline.transliterate import kana_of_cyrillic
+    from pipeline.names import kana_of_cyrillic
 
     _, places = read_csv(gazetteer_dir / "places.csv")
     population = {p["place_id"]: int(p["population"] or 0) for p in places}

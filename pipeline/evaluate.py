@@ -47,6 +47,7 @@ from pipeline import transliterate as tr
 from pipeline.errors import InputDataError
 from pipeline.gazetteer import Gazetteer, Place, haversine_km
 from pipeline.io import Row, read_csv, write_json
+from pipeline.names import fold_latin, match_key
 from pipeline.records import Decision
 
 logger = logging.getLogger(__name__)
@@ -127,8 +128,8 @@ def _distance(place: Place | None, gold: GoldRow) -> float | None:
 
 
 def _has_name(place: Place, gold: GoldRow, index: rc.Index) -> bool:
-    names = {rc.fold_latin(place.name), *index.latin_by_place.get(place.place_id, ())}
-    wanted = [rc.fold_latin(n) for n in gold.expected]
+    names = {fold_latin(place.name), *index.latin_by_place.get(place.place_id, ())}
+    wanted = [fold_latin(n) for n in gold.expected]
     return any(fuzz.ratio(a, b) >= NAME_RATIO for a in names for b in wanted if a and b)
 
 
@@ -260,7 +261,7 @@ def unseen_names(
         ):
             continue
         item = UnseenName(name.name, place.place_id, _region_of(place, gazetteer))
-        out.setdefault((tr.match_key(name.name), place.place_id), item)
+        out.setdefault((match_key(name.name), place.place_id), item)
     ordered = sorted(out.values(), key=lambda u: (u.place_id, u.katakana))
     if limit is not None and len(ordered) > limit:
         step = len(ordered) / limit

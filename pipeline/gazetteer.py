@@ -16,12 +16,12 @@ import dataclasses
 import logging
 import math
 import statistics
-import unicodedata
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from pipeline.errors import GazetteerError, InputDataError
 from pipeline.io import Row, read_csv, write_csv
+from pipeline.names import script_of
 
 logger = logging.getLogger(__name__)
 
@@ -146,29 +146,6 @@ class Gazetteer:
     regions: dict[str, Region]
     #: Katakana names of large places outside the area: (name, country, population).
     foreign: tuple[tuple[str, str, int], ...] = ()
-
-
-def script_of(text: str) -> str:
-    """The ISO 15924 script a name is written in, as far as matching cares.
-
-    >>> [script_of(s) for s in ("Хабаровск", "ハバロフスク", "Khabarovsk", "伯力", "하바롭스크")]
-    ['Cyrl', 'Kana', 'Latn', 'Hani', 'Hang']
-    """
-    for char in text:
-        code = ord(char)
-        if 0x30A0 <= code <= 0x30FF or 0x3040 <= code <= 0x309F or 0xFF66 <= code <= 0xFF9F:
-            return "Kana"
-    for char in text:
-        name = unicodedata.name(char, "")
-        if name.startswith("CYRILLIC"):
-            return "Cyrl"
-        if name.startswith("CJK"):
-            return "Hani"
-        if name.startswith("HANGUL"):
-            return "Hang"
-    if any(unicodedata.name(c, "").startswith("LATIN") for c in text):
-        return "Latn"
-    return "Other"
 
 
 def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:

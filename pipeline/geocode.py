@@ -27,7 +27,6 @@ import importlib.resources
 import json
 import logging
 import math
-import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -52,6 +51,7 @@ from pipeline import overrides as ov
 from pipeline.errors import GeocoderError, InputDataError, ParamsError
 from pipeline.gazetteer import Gazetteer, Place, Region, load
 from pipeline.io import Row, merge_columns, read_csv, read_json, write_csv, write_json
+from pipeline.names import REGION_WORD_RE, fold, is_camp_number_only
 from pipeline.overrides import Override
 from pipeline.records import GEOCODE_COLUMNS, Certainty, Decision
 
@@ -76,13 +76,6 @@ PUBLIC_NOMINATIM = "nominatim.openstreetmap.org"
 GENERAL_KNOWLEDGE_KM = 15.0
 #: Radius of a point that a person set by hand in overrides.csv without one.
 OVERRIDE_KM = 5.0
-#: A name that ends in a region's suffix: チタ州, ハバロフスク地方, ブリヤート共和国.
-REGION_SUFFIX = re.compile(r"(州|地方|共和国|自治州|自治共和国|県|アイマク)$")
-#: A name that is only a camp number: 第24地区, 第25収容所第3支部, ラーゲリ24.
-CAMP_NUMBER_ONLY = re.compile(
-    r"^(第)?\s*[0-9０-９]+\s*(号)?\s*(地区|収容所|ラーゲリ|ラーゲル|支部|分所|番)*"
-    r"(第?[0-9０-９]+(支部|分所))?$"
-)
 
 
 class Provider(enum.StrEnum):
@@ -170,15 +163,6 @@ class NameIndex:
 
     places: Mapping[str, tuple[str, ...]]
     regions: Mapping[str, str]
-
-
-def fold(name: str) -> str:
-    """Fold a name for lookup: case, spaces, hyphens, dots and long-vowel marks.
-
-    >>> fold("Ulan-Bator"), fold("ウラン・バートル"), fold(" Хабаровск ")
-    ('ulanbator', 'ウランバトル', 'хабаровск')
-    """
-    return re.sub(r"[\s\-‐・.ー'’]+", "", name).casefold()
 
 
 def index_names(gazetteer: Gazetteer) -> NameIndex:
@@ -330,18 +314,6 @@ def at_most_less_certain(point: Point) -> Point:
     if point.certainty is Certainty.CERTAIN:
         return dataclasses.replace(point, certainty=Certainty.LESS_CERTAIN)
     return point
-
-
-def is_camp_number_only(name: str) -> bool:
-    """True for a name that is only a GUPVI camp number, which places no town.
-
-    >>> is_camp_number_only("第24地区"), is_camp_number_only("第25収容所第3支部")
-    (True, True)
-    >>> is_camp_number_only("チタ第24地区"), is_camp_number_only("")
-    (False, False)
-    """
-    name = name.strip()
-    return bool(name) and CAMP_NUMBER_ONLY.match(name) is not None
 
 
 # ------------------------------------------------------------- point in the area
@@ -636,7 +608,7 @@ def region_only(row: Row, gazetteer: Gazetteer, index: NameIndex) -> str | None:
     name = row.get("katakana", "").strip()
     region_id = index.regions.get(fold(name))
     placed = best_place_id(row) in gazetteer.places
-    if region_id and (REGION_SUFFIX.search(name) or not placed):
+    if region_id and (REGION_WORD_RE.search(name) or not placed):
         return region_id
     if is_camp_number_only(name) or is_camp_number_only(row.get("katakana_normalized", "")):
         place = gazetteer.places.get(best_place_id(row))

@@ -29,9 +29,9 @@ import math
 from collections.abc import Container, Iterable, Mapping, Sequence
 from pathlib import Path
 
-from pipeline import transliterate as _text
 from pipeline.errors import InputDataError
 from pipeline.io import Row, merge_columns, read_csv, write_csv
+from pipeline.names import match_key, split_name
 from pipeline.records import OVERRIDE_COLUMNS
 
 #: Columns without which the file cannot say anything.
@@ -44,7 +44,7 @@ def key_of(katakana: str) -> str:
     >>> key_of("チタ州カダラ") == key_of("カダラ")
     True
     """
-    return _text.match_key(_text.split_name(katakana).name) if katakana.strip() else ""
+    return match_key(split_name(katakana).name) if katakana.strip() else ""
 
 
 @dataclasses.dataclass(frozen=True)

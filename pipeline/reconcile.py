@@ -51,7 +51,6 @@ import math
 import multiprocessing
 import re
 import time
-import unicodedata
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -63,8 +62,19 @@ from rapidfuzz import fuzz, process
 from pipeline import overrides as ov
 from pipeline import transliterate as tr
 from pipeline.errors import InputDataError, ParamsError
-from pipeline.gazetteer import Gazetteer, Place, Region, haversine_km, load, script_of
+from pipeline.gazetteer import Gazetteer, Place, Region, haversine_km, load
 from pipeline.io import Row, merge_columns, read_csv, write_csv
+from pipeline.names import (
+    REGION_WORD_RE,
+    fold_cyrillic,
+    fold_latin,
+    kana_of_cyrillic,
+    latin_of_cyrillic,
+    match_key,
+    romanize,
+    script_of,
+    split_name,
+)
 from pipeline.overrides import Override
 from pipeline.records import RECONCILE_COLUMNS, Decision, assign_record_ids
 
@@ -161,29 +171,6 @@ class Feature(enum.StrEnum):
     UNIQUE = "unique"
 
 
-# --------------------------------------------------------------------------- folding
-
-
-def fold_cyrillic(text: str) -> str:
-    """Lower-case a Cyrillic name, ё as е, letters and digits only.
-
-    >>> fold_cyrillic("Спасск-Дальний"), fold_cyrillic("Артём")
-    ('спасскдальний', 'артем')
-    """
-    text = unicodedata.normalize("NFC", text).lower().replace("ё", "е")
-    return "".join(ch for ch in text if ch.isalnum())
-
-
-def fold_latin(text: str) -> str:
-    """Lower-case ASCII letters and digits of a Latin name: diacritics, marks and gaps go.
-
-    >>> fold_latin("Spassk-Dal’niy"), fold_latin("Artëm"), fold_latin("Krasnoyarsk-45")
-    ('spasskdalniy', 'artem', 'krasnoyarsk45')
-    """
-    text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
-    return "".join(ch for ch in text if ch.isalnum())
-
-
 #: Evidence of an exact match on a Latin form, which is derived from a Cyrillic guess.
 LATIN_EXACT = ReconcileParams.latin_exact
 
@@ -276,17 +263,16 @@ class Index:
 def _kana_forms(name: str, script: str) -> list[tuple[str, bool]]:
     """Katakana keys of a gazetteer name: the whole name and, for compounds, each word."""
     if script == "Kana":
-        return [(tr.match_key(name), False)]
+        return [(match_key(name), False)]
     if script != "Cyrl":
         return []
-    forms = [(tr.match_key(tr.kana_of_cyrillic(name)), False)]
+    forms = [(match_key(kana_of_cyrillic(name)), False)]
     words = [w for w in re.split(r"[\s\-‐–—]+", name) if sum(ch.isalpha() for ch in w) >= 4]
     if len(words) > 1:
-        forms.extend((tr.match_key(tr.kana_of_cyrillic(word)), True) for word in words)
+        forms.extend((match_key(kana_of_cyrillic(word)), True) for word in words)
     return [(key, partial) for key, partial in forms if key]
 
 
-_REGION_WORD = re.compile("(自治共和国|自治州|共和国|地方|州|県|管区)$")
 _LATIN_UNIT = re.compile(
     r"\b(oblast|oblast'|krai|kray|region|province|aimag|aymag|assr|ssr|ao|autonomous|"
     r"republic|people's|peoples|of|the)\b",
@@ -336,8 +322,8 @@ def build_index(gazetteer: Gazetteer) -> Index:
     for region in gazetteer.regions.values():
         for form in (*region.kana, *region.latin, region.name_1945, region.name_modern):
             # split_name gives the hint without its unit word: 沿海地方 → 沿海.
-            bare = _REGION_WORD.sub("", form)
-            forms = [tr.match_key(form), tr.match_key(bare), fold_latin(form)]
+            bare = REGION_WORD_RE.sub("", form)
+            forms = [match_key(form), match_key(bare), fold_latin(form)]
             # English forms: the head before a note or the republic ("Amur Oblast (in
             # Khabarovsk Krai until 1948)" is Amur, not Khabarovsk; "Karaganda Oblast,
             # Kazakh SSR" is Karaganda), each of "Kolyma / Dalstroy", bare.
@@ -373,7 +359,7 @@ def _foreign_keys(gazetteer: Gazetteer) -> dict[str, int]:
     """Kana keys of large foreign places' katakana names, with the largest population."""
     keys: dict[str, int] = {}
     for name, _country, population in gazetteer.foreign:
-        key = tr.match_key(name)
+        key = match_key(name)
         if key:
             keys[key] = max(keys.get(key, 0), population)
     return keys
@@ -434,7 +420,7 @@ def make_query(
     A cell in Latin letters (a register may say "Karaganda") is matched as a
     Latin name, one in Cyrillic as a Cyrillic name: neither is transliterated.
     """
-    parts = tr.split_name(katakana)
+    parts = split_name(katakana)
     name = parts.name
     script = script_of(name)
     if script in ("Latn", "Cyrl"):
@@ -446,20 +432,20 @@ def make_query(
             region_hint=parts.region_hint if region_hint is None else region_hint,
             feature_hint=parts.feature_hint,
             cyrillic=(typed,) if script == "Cyrl" else (),
-            latin=(typed,) if script == "Latn" else (tr.latin_of_cyrillic(typed),),
+            latin=(typed,) if script == "Latn" else (latin_of_cyrillic(typed),),
             romaji="",
             typed_latin=script == "Latn",
         )
     if cyrillic is None:
         cyrillic = [cyr for cyr, _ in tr.cyrillic_candidates(name, top_k)] if name else []
     if latin is None:
-        latin = [tr.latin_of_cyrillic(cyr) for cyr in cyrillic]
+        latin = [latin_of_cyrillic(cyr) for cyr in cyrillic]
     if romaji is None:
-        romaji = tr.romanize(name) if name else ""
-    words = tuple(tr.match_key(w) for w in name.split("・") if w)
+        romaji = romanize(name) if name else ""
+    words = tuple(match_key(w) for w in name.split("・") if w)
     return Query(
         text=katakana,
-        key=tr.match_key(name) if name else "",
+        key=match_key(name) if name else "",
         words=tuple(w for w in words if len(w) >= 3) if len(words) > 1 else (),
         region_hint=parts.region_hint if region_hint is None else region_hint,
         feature_hint=parts.feature_hint,
@@ -656,7 +642,7 @@ def _region_keys_of(text: str, bare: bool = False) -> list[str]:
         return []
     if script_of(text) == "Latn":
         return [k for k in (fold_latin(text), latin_region_key(text) if bare else "") if k]
-    return [k for k in (tr.match_key(text),) if k]
+    return [k for k in (match_key(text),) if k]
 
 
 def _contains(outer: Region, inner: Region) -> bool:
@@ -883,7 +869,7 @@ def _query_of_row(row: Row, has_columns: bool, params: ReconcileParams) -> Query
     # The raw file's region column (English, 1945 terms) adds to the katakana prefix.
     column = row.get("region", "").strip()
     if not has_columns:
-        hint = "|".join(h for h in (tr.split_name(row["katakana"]).region_hint, column) if h)
+        hint = "|".join(h for h in (split_name(row["katakana"]).region_hint, column) if h)
         return make_query(row["katakana"], region_hint=hint, top_k=params.top_k)
     return make_query(
         row["katakana"],
@@ -1200,7 +1186,7 @@ def synthetic_queries(index: Index, n_names: int) -> list[Query]:
     queries: dict[str, Query] = {}
     for edit in _BENCH_EDITS:
         for cyr in sources:
-            kana = edit(tr.kana_of_cyrillic(cyr))
+            kana = edit(kana_of_cyrillic(cyr))
             if len(kana) < 2 or kana in queries:
                 continue
             queries[kana] = make_query(kana, "", [cyr] if len(queries) % 2 else [], [], "")

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import logging
 import re
-import unicodedata
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from pipeline import overrides
 from pipeline.errors import InputDataError
 from pipeline.io import Row, read_csv
+from pipeline.names import scripts_of
 from pipeline.records import SymbolClass, classify, parse_detainees
 
 logger = logging.getLogger(__name__)
@@ -85,36 +85,6 @@ def inside_area(lat: float, lon: float) -> bool:
     (False, False)
     """
     return any(a <= lat <= b and c <= lon <= d for a, b, c, d in BOXES)
-
-
-def script_of(text: str) -> str:
-    """The script of a name's letters: ``Kana``, ``Cyrl``, ``Latn``, ``Hani``, ``mixed``.
-
-    Used to check that a name tagged ``ru`` is Cyrillic and ``ja-Kana`` katakana,
-    which catches names pasted into the wrong row or column.
-
-    >>> script_of("ホルモリン"), script_of("Ворошилов"), script_of("Suchan"), script_of("沿海州")
-    ('Kana', 'Cyrl', 'Latn', 'Hani')
-    """
-    found = set()
-    for char in text:
-        if not char.isalpha():
-            continue
-        name = unicodedata.name(char, "")
-        for prefix, script in (
-            ("KATAKANA", "Kana"),
-            ("HALFWIDTH KATAKANA", "Kana"),
-            ("HIRAGANA", "Kana"),
-            ("CYRILLIC", "Cyrl"),
-            ("LATIN", "Latn"),
-            ("CJK", "Hani"),
-        ):
-            if name.startswith(prefix):
-                found.add(script)
-                break
-        else:
-            found.add("other")
-    return found.pop() if len(found) == 1 else ("mixed" if found else "")
 
 
 def _problem(path: Path, row: int, column: str, what: str, fix: str) -> str:
@@ -245,9 +215,10 @@ def check_name(path: Path, number: int, row: Row, place_ids: set[str]) -> list[s
         expected = {"ru": "Cyrl", "en": "Latn", "ja-Kana": "Kana"}.get(lang)
         if lang.endswith("-Latn"):
             expected = "Latn"
-        found = script_of(name)
-        if expected and name and found != expected:
-            what = f"'{name}' is {found or 'not'} script, not {expected}"
+        found = scripts_of(name)
+        if expected and name and found != {expected}:
+            # Every letter in the tagged script: a Latin o in a Cyrillic name is caught.
+            what = f"'{name}' is {'+'.join(sorted(found)) or 'not'} script, not {expected}"
             out.append(_problem(path, number, "lang", what, "fix the tag or the name"))
     match = PERIOD.match(row["period"].strip()) if row["period"].strip() else None
     if row["period"].strip() and (match is None or not _ordered(row["period"])):
