@@ -47,6 +47,7 @@ from pipeline import transliterate as tr
 from pipeline.errors import InputDataError
 from pipeline.gazetteer import Gazetteer, Place, haversine_km
 from pipeline.io import Row, read_csv, write_json
+from pipeline.lookup import query_of
 from pipeline.names import fold_latin, match_key
 from pipeline.records import Decision
 
@@ -146,11 +147,16 @@ def score_rows(
     gold: Sequence[GoldRow],
     index: rc.Index,
     overrides: Sequence[ov.Override],
+    transliterate_params: tr.TransliterateParams,
     params: rc.ReconcileParams,
 ) -> dict[str, Any]:
-    """Reconcile the gold names with ``index`` and measure the outcome (see module doc)."""
+    """Transliterate and reconcile the gold names with ``index``; measure the outcome.
+
+    See the module doc for the measures.
+    """
     rows = [_row_of(g) for g in gold]
-    rc.reconcile_rows(rows, index, overrides, params, has_columns=False)
+    queries = [query_of(g.katakana, transliterate_params) for g in gold]
+    rc.reconcile_rows(rows, index, overrides, params, queries)
     places = index.gazetteer.places
     positives = [(g, r) for g, r in zip(gold, rows, strict=True) if g.positive]
     negatives = [r for g, r in zip(gold, rows, strict=True) if not g.positive]
@@ -278,6 +284,7 @@ def without_kana_of(gazetteer: Gazetteer, place_ids: set[str]) -> Gazetteer:
 def score_unseen(
     names: Sequence[UnseenName],
     index: rc.Index,
+    transliterate_params: tr.TransliterateParams,
     params: rc.ReconcileParams,
     with_region: bool = False,
 ) -> dict[str, Any]:
@@ -293,7 +300,8 @@ def score_unseen(
     rows: list[Row] = [
         {"katakana": n.katakana, "region": n.region if with_region else ""} for n in names
     ]
-    rc.reconcile_rows(rows, index, [], params, has_columns=False)
+    queries = [query_of(r["katakana"], transliterate_params, r["region"]) for r in rows]
+    rc.reconcile_rows(rows, index, [], params, queries)
     places = index.gazetteer.places
     at1 = near = covered = auto = auto_right = 0
     reciprocal = 0.0
@@ -327,6 +335,7 @@ def score_unseen(
 
 def generalization(
     gazetteer: Gazetteer,
+    transliterate_params: tr.TransliterateParams,
     params: rc.ReconcileParams,
     is_test: Callable[[int], bool] = tr.is_test_place,
     limit: int | None = None,
@@ -343,8 +352,10 @@ def generalization(
     with tr.held_out_model():  # the stage's model knows these places' names
         return {
             "split": "GeoNames places with tr.is_test_place (one in five by crc32 of the id)",
-            **score_unseen(names, index, params),
-            "with_region": score_unseen(names, index, params, with_region=True),
+            **score_unseen(names, index, transliterate_params, params),
+            "with_region": score_unseen(
+                names, index, transliterate_params, params, with_region=True
+            ),
         }
 
 
@@ -375,10 +386,14 @@ def run(
     gold_path: Path,
     gazetteer_dir: Path,
     overrides_path: Path,
+    transliterate_params: tr.TransliterateParams,
     params: rc.ReconcileParams,
     output_path: Path | None = None,
 ) -> str:
     """Measure reconcile (and transliterate) on a gold file; write JSON metrics if asked.
+
+    Gold names are raw katakana: each is transliterated with ``transliterate_params``
+    (the params.yaml section), then reconciled with ``params``, as ``camps run`` does.
 
     Returns
     -------
@@ -386,18 +401,18 @@ def run(
         A readable summary for the terminal.
     """
     gold = read_gold(Path(gold_path))
-    index = rc.get_index(Path(gazetteer_dir))
+    index = rc.load_index(Path(gazetteer_dir))
     overrides = ov.read(Path(overrides_path), index.gazetteer.places)
-    full = score_rows(gold, index, overrides, params)
+    full = score_rows(gold, index, overrides, transliterate_params, params)
     heldout_index = rc.build_index(without_curated_kana(index.gazetteer))
-    heldout = score_rows(gold, heldout_index, overrides, params)
+    heldout = score_rows(gold, heldout_index, overrides, transliterate_params, params)
     metrics: dict[str, Any] = {
         "gold": Path(gold_path).name,
         "positives": sum(1 for g in gold if g.positive),
         "negatives": sum(1 for g in gold if not g.positive),
         "reconcile": {k: v for k, v in full.items() if k != "misses"},
         "without_curated_kana": {k: v for k, v in heldout.items() if k != "misses"},
-        "unseen_names": generalization(index.gazetteer, params),
+        "unseen_names": generalization(index.gazetteer, transliterate_params, params),
         "transliterate": _transliteration(Path(gold_path)),
     }
     if output_path is not None:
