@@ -199,7 +199,8 @@ def transliterate(
     from pipeline import transliterate as stage
 
     params = load_section(params_path, "transliterate", stage.TransliterateParams)
-    _report("transliterate", stage.run(input_path, output_path, params, encoding=encoding))
+    model = stage.build_model()  # the stage's model: every GeoNames place
+    _report("transliterate", stage.run(input_path, output_path, params, encoding, model))
 
 
 @cli.command()
@@ -357,7 +358,8 @@ def lookup(
     r_params = load_section(params_path, "reconcile", reconcile.ReconcileParams)
     index = reconcile.load_index(gazetteer_dir)
     found = overrides.read(overrides_path, index.gazetteer.places)
-    result = tool.lookup(name, index, found, t_params, r_params, top)
+    model = transliterate.default_model()
+    result = tool.lookup(name, index, found, model, t_params, r_params, top)
     if as_json:
         click.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
     else:

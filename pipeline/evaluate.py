@@ -147,15 +147,16 @@ def score_rows(
     gold: Sequence[GoldRow],
     index: rc.Index,
     overrides: Sequence[ov.Override],
+    model: tr.Model,
     transliterate_params: tr.TransliterateParams,
     params: rc.ReconcileParams,
 ) -> dict[str, Any]:
-    """Transliterate and reconcile the gold names with ``index``; measure the outcome.
+    """Transliterate the gold names with ``model``, reconcile them with ``index``; measure.
 
     See the module doc for the measures.
     """
     rows = [_row_of(g) for g in gold]
-    queries = [query_of(g.katakana, transliterate_params) for g in gold]
+    queries = [query_of(g.katakana, model, transliterate_params) for g in gold]
     rc.reconcile_rows(rows, index, overrides, params, queries)
     places = index.gazetteer.places
     positives = [(g, r) for g, r in zip(gold, rows, strict=True) if g.positive]
@@ -284,6 +285,7 @@ def without_kana_of(gazetteer: Gazetteer, place_ids: set[str]) -> Gazetteer:
 def score_unseen(
     names: Sequence[UnseenName],
     index: rc.Index,
+    model: tr.Model,
     transliterate_params: tr.TransliterateParams,
     params: rc.ReconcileParams,
     with_region: bool = False,
@@ -293,14 +295,15 @@ def score_unseen(
     ``acc_at_1`` is the same place id; ``acc_at_25km``, ``mrr``, ``auto_precision``
     and ``coverage`` are as on gold, measured from the held-out place's point. With
     ``with_region`` each row carries its place's 1945 region in a ``region`` column,
-    as a raw register does; rows without one are left out.
+    as a raw register does; rows without one are left out. The names are
+    transliterated with ``model`` (a held-out one: the stage's knows these places).
     """
     if with_region:
         names = [n for n in names if n.region]
     rows: list[Row] = [
         {"katakana": n.katakana, "region": n.region if with_region else ""} for n in names
     ]
-    queries = [query_of(r["katakana"], transliterate_params, r["region"]) for r in rows]
+    queries = [query_of(r["katakana"], model, transliterate_params, r["region"]) for r in rows]
     rc.reconcile_rows(rows, index, [], params, queries)
     places = index.gazetteer.places
     at1 = near = covered = auto = auto_right = 0
@@ -339,6 +342,7 @@ def generalization(
     params: rc.ReconcileParams,
     is_test: Callable[[int], bool] = tr.is_test_place,
     limit: int | None = None,
+    model: tr.Model | None = None,
 ) -> dict[str, Any]:
     """Reconcile names never seen in development against a gazetteer that lacks them.
 
@@ -346,29 +350,34 @@ def generalization(
     each must be found through its Cyrillic and Latin names (transliteration, kana
     similarity, Latin similarity), as a new register's names would be. Scored once
     on the bare name and once with the place's 1945 region as a ``region`` column.
+    The names are transliterated with ``model``, by default a model built without
+    the held-out places (the stage's model knows these places' names).
     """
     names = unseen_names(gazetteer, is_test, limit)
     index = rc.build_index(without_kana_of(gazetteer, {n.place_id for n in names}))
-    with tr.held_out_model():  # the stage's model knows these places' names
-        return {
-            "split": "GeoNames places with tr.is_test_place (one in five by crc32 of the id)",
-            **score_unseen(names, index, transliterate_params, params),
-            "with_region": score_unseen(
-                names, index, transliterate_params, params, with_region=True
-            ),
-        }
+    held_out = model or tr.build_model(hold_out=True)
+    return {
+        "split": "GeoNames places with tr.is_test_place (one in five by crc32 of the id)",
+        **score_unseen(names, index, held_out, transliterate_params, params),
+        "with_region": score_unseen(
+            names, index, held_out, transliterate_params, params, with_region=True
+        ),
+    }
 
 
-def _transliteration(gold_path: Path) -> dict[str, Any]:
-    """Gold scores of the stage's model; gold and held-out scores of the held-out model."""
+def _transliteration(gold_path: Path, held_out: tr.Model) -> dict[str, Any]:
+    """Gold scores of the stage's model; gold and held-out scores of the held-out model.
+
+    ``held_out`` is a model built with ``hold_out=True``: it never saw the held-out
+    GeoNames places.
+    """
     dossier = Path(gold_path).with_name("camps_dossier.csv")
     pairs = tr.gold_pairs(Path(gold_path), dossier if dossier.exists() else None)
-    scores = _without_misses(tr.score_candidates(pairs, 5))
-    with tr.held_out_model():  # the model that never saw the held-out GeoNames places
-        gold_held_out = _without_misses(tr.score_candidates(pairs, 5))
-        heldout = _without_misses(tr.score_candidates(tr.heldout_pairs(), 5))
-        # Places in Russia only: the map's names come from Russian-language maps.
-        heldout_ru = _without_misses(tr.score_candidates(tr.heldout_pairs(russian_only=True), 5))
+    scores = _without_misses(tr.score_candidates(pairs, tr.default_model()))
+    gold_held_out = _without_misses(tr.score_candidates(pairs, held_out))
+    heldout = _without_misses(tr.score_candidates(tr.heldout_pairs(), held_out))
+    # Places in Russia only: the map's names come from Russian-language maps.
+    heldout_ru = _without_misses(tr.score_candidates(tr.heldout_pairs(russian_only=True), held_out))
     return {
         "dossier": dossier.name if dossier.exists() else None,
         **scores,
@@ -403,17 +412,21 @@ def run(
     gold = read_gold(Path(gold_path))
     index = rc.load_index(Path(gazetteer_dir))
     overrides = ov.read(Path(overrides_path), index.gazetteer.places)
-    full = score_rows(gold, index, overrides, transliterate_params, params)
+    stage_model = tr.default_model()
+    full = score_rows(gold, index, overrides, stage_model, transliterate_params, params)
     heldout_index = rc.build_index(without_curated_kana(index.gazetteer))
-    heldout = score_rows(gold, heldout_index, overrides, transliterate_params, params)
+    heldout = score_rows(gold, heldout_index, overrides, stage_model, transliterate_params, params)
+    held_out = tr.build_model(hold_out=True)  # one model that never saw the held-out places
     metrics: dict[str, Any] = {
         "gold": Path(gold_path).name,
         "positives": sum(1 for g in gold if g.positive),
         "negatives": sum(1 for g in gold if not g.positive),
         "reconcile": {k: v for k, v in full.items() if k != "misses"},
         "without_curated_kana": {k: v for k, v in heldout.items() if k != "misses"},
-        "unseen_names": generalization(index.gazetteer, transliterate_params, params),
-        "transliterate": _transliteration(Path(gold_path)),
+        "unseen_names": generalization(
+            index.gazetteer, transliterate_params, params, model=held_out
+        ),
+        "transliterate": _transliteration(Path(gold_path), held_out),
     }
     if output_path is not None:
         write_json(Path(output_path), metrics)

@@ -23,13 +23,18 @@ from pipeline import transliterate as tr
 from pipeline.errors import ParamsError
 
 
-def query_of(katakana: str, params: tr.TransliterateParams, region: str = "") -> rc.Query:
+def query_of(
+    katakana: str, model: tr.Model, params: tr.TransliterateParams, region: str = ""
+) -> rc.Query:
     """The reconcile query of a raw cell, transliterated by the transliterate stage first.
+
+    ``model`` is the transliteration model (:func:`pipeline.transliterate.default_model`
+    for the stage's; a held-out one to measure names it never saw).
 
     ``region`` is a raw file's English ``region`` column (1945 terms); it adds to
     the katakana prefix (チタ州…), as in :func:`pipeline.reconcile.query_of_row`.
     """
-    found = tr.transliterate_name(katakana, params)
+    found = tr.transliterate_name(katakana, model, params)
     return rc.make_query(
         katakana,
         region_hint="|".join(h for h in (found.parts.region_hint, region.strip()) if h),
@@ -67,6 +72,7 @@ def lookup(
     name: str,
     index: rc.Index,
     overrides: Sequence[ov.Override],
+    model: tr.Model,
     transliterate_params: tr.TransliterateParams,
     reconcile_params: rc.ReconcileParams,
     top: int = 10,
@@ -79,7 +85,7 @@ def lookup(
         raise ParamsError(f"--top must be at least 1, got {top}")
     if not name.strip():
         raise ParamsError("NAME is empty: give a katakana name such as ライチハ")
-    query = query_of(name, transliterate_params)
+    query = query_of(name, model, transliterate_params)
     wide = dataclasses.replace(reconcile_params, top_k=top)
     outcome = rc.resolve(query, index, wide)
     override = ov.find(overrides, "", ov.key_of(name))

@@ -12,7 +12,7 @@ from pipeline import reconcile as rc
 from pipeline.cli import cli
 from pipeline.errors import InputDataError
 from pipeline.gazetteer import Gazetteer, Name, Place
-from pipeline.transliterate import TransliterateParams
+from pipeline.transliterate import TransliterateParams, default_model
 
 DATA = Path(__file__).parent / "data"
 TINY = DATA / "gazetteer_reconcile"
@@ -55,7 +55,9 @@ def test_a_wrong_place_counts_against_acc_and_auto_precision(tmp_path: Path) -> 
     gold = tmp_path / "gold.csv"
     gold.write_text("katakana,expected,lat,lon\nハバロフスク,Khabarovsk,43.12,131.89\n", "utf-8")
     rows = ev.read_gold(gold)
-    scored = ev.score_rows(rows, rc.load_index(TINY), [], T_PARAMS, rc.ReconcileParams())
+    scored = ev.score_rows(
+        rows, rc.load_index(TINY), [], default_model(), T_PARAMS, rc.ReconcileParams()
+    )
     assert scored["acc_at_1"] == scored["acc_at_25km"] == scored["acc_at_161km"] == 0.0
     assert scored["auto_precision"] == 0.0
 

@@ -9,6 +9,7 @@ import pytest
 from pipeline import gazetteer
 from pipeline.errors import GazetteerError, InputDataError
 from pipeline.io import read_csv
+from pipeline.names import script_of
 
 PARAMS = gazetteer.GazetteerParams(countries=("RU",))
 
@@ -157,3 +158,15 @@ def test_foreign_katakana_names_of_large_places_only(
     g = gazetteer.load(build(tmp_path, cities))
     assert g.foreign == (("ハルビン", "CN", 5242897),)
     assert all(p.country == "RU" for p in g.places.values())
+
+
+def test_a_latin_name_with_a_middle_dot_is_latin_not_katakana() -> None:
+    # GeoNames writes romaji with ・ (ado・ekiti): the dot is no kana letter, so such a
+    # name is neither a katakana name of a foreign city nor indexed as katakana.
+    city = {"countrycode": "NG", "population": 435000, "geonameid": 2352379}
+    cities: dict[str, dict[str, object]] = {
+        "2352379": {**city, "name": "Ado-Ekiti", "alternatenames": ["ado・ekiti", "アド・エキティ"]}
+    }
+    rows = gazetteer.foreign_kana(cities, ["RU"], 100_000)
+    assert [row["name"] for row in rows] == ["アド・エキティ"]
+    assert script_of("vuita・ritofusuka de") == "Latn" and script_of("アド・エキティ") == "Kana"

@@ -19,19 +19,35 @@ R_PARAMS = rc.ReconcileParams()
 
 def test_lookup_returns_the_query_outcome_and_regions() -> None:
     index = rc.load_index(TINY)
-    found = lookup.lookup("チタ州カダラ", index, [], T_PARAMS, R_PARAMS, 3)
+    found = lookup.lookup("チタ州カダラ", index, [], tr.default_model(), T_PARAMS, R_PARAMS, 3)
     assert found.outcome.place_id == "kadala" and found.regions == ("chita",)
     assert found.query.region_hint == "チタ" and len(found.outcome.candidates) <= 3
-    payload = lookup.lookup("スパスク", index, [], T_PARAMS, R_PARAMS, 2).as_dict()
+    payload = lookup.lookup(
+        "スパスク", index, [], tr.default_model(), T_PARAMS, R_PARAMS, 2
+    ).as_dict()
     assert payload["decision"] == "review" and len(payload["candidates"]) == 2
 
 
 def test_lookup_uses_the_transliterate_params() -> None:
     # transliterate.top_k reaches the Cyrillic guesses: lookup no longer uses defaults.
     index = rc.load_index(TINY)
-    one = lookup.lookup("ハバロフスク", index, [], dataclasses.replace(T_PARAMS, top_k=1), R_PARAMS)
+    one = lookup.lookup(
+        "ハバロフスク",
+        index,
+        [],
+        tr.default_model(),
+        dataclasses.replace(T_PARAMS, top_k=1),
+        R_PARAMS,
+    )
     assert len(one.query.cyrillic) == 1
-    assert len(lookup.lookup("ハバロフスク", index, [], T_PARAMS, R_PARAMS).query.cyrillic) > 1
+    assert (
+        len(
+            lookup.lookup(
+                "ハバロフスク", index, [], tr.default_model(), T_PARAMS, R_PARAMS
+            ).query.cyrillic
+        )
+        > 1
+    )
 
 
 def test_cli_lookup_table_and_json(runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -71,7 +71,7 @@ def _query(kana: str, **kw: object) -> rc.Query:
 
 def _raw(cell: str) -> rc.Query:
     """The query of a raw cell, transliterated first as `camps lookup` does."""
-    return query_of(cell, TransliterateParams())
+    return query_of(cell, tr.default_model(), TransliterateParams())
 
 
 def _top(query: rc.Query, index: rc.Index) -> rc.Candidate:

@@ -61,17 +61,13 @@ def script_of(text: str) -> str:
     ['Cyrl', 'Kana', 'Latn', 'Hani', 'Hang']
     >>> script_of("Aktөbe"), script_of("いわき市"), script_of("אקטובה"), script_of("")
     ('Cyrl', 'Kana', 'Other', 'Other')
+    >>> script_of("ado・ekiti"), script_of("ア・B")
+    ('Latn', 'Kana')
     """
     scripts = [letter_script(char) for char in text]
-    # ・ and the other kana marks count as kana too (as the gazetteer has always done).
-    if "Kana" in scripts or any(_kana_block(char) for char in text):
+    if "Kana" in scripts:  # letters only: ・ between Latin words is no kana (ado・ekiti)
         return "Kana"
     for script in scripts:
         if script in _FIRST_WINS:
             return script
     return "Latn" if "Latn" in scripts else "Other"
-
-
-def _kana_block(char: str) -> bool:
-    code = ord(char)
-    return 0x30A0 <= code <= 0x30FF or 0x3040 <= code <= 0x309F or 0xFF66 <= code <= 0xFF9F

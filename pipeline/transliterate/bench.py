@@ -1,0 +1,66 @@
+"""How fast the stage transliterates: ``camps bench --only transliterate``."""
+
+from __future__ import annotations
+
+import time
+
+from pipeline.names import kana_of_cyrillic
+from pipeline.transliterate.corpus import geonames_places, russian_names
+from pipeline.transliterate.model import Model, build_model
+from pipeline.transliterate.params import TransliterateParams
+from pipeline.transliterate.stage import _PARALLEL_MIN, _transliterate_all
+
+
+def bench(
+    n: int = 100_000, params: TransliterateParams | None = None, model: Model | None = None
+) -> dict[str, float]:
+    """Distinct names per second on ``n`` synthetic names, with a model that answered none yet.
+
+    Times what :func:`~pipeline.transliterate.stage.run` does for each distinct name
+    (all added columns), in ``params.workers`` processes when there are enough names.
+    Without ``model`` a fresh one is built first (``build_seconds``, not in the rate),
+    so no answer is remembered from before.
+
+    Names are the katakana of GeoNames Russian names (:func:`kana_of_cyrillic`)
+    with spelling variants (ヴ→ブ, ー inserted, ッ), all distinct.
+    """
+    p = params or TransliterateParams()
+    started = time.perf_counter()
+    if model is None:
+        model = build_model()  # a one-off cost, not per name
+    build_seconds = time.perf_counter() - started
+    base = sorted(
+        {kana_of_cyrillic(n) for _, _, names, *_ in geonames_places() for n in russian_names(names)}
+    )
+    variants = (
+        lambda k: k,
+        lambda k: k.replace("ヴ", "ブ"),
+        lambda k: k.replace("ロ", "ロー", 1),
+        lambda k: k + "カ",
+        lambda k: k.replace("ト", "ット", 1),
+        lambda k: "ノヴォ" + k,
+        lambda k: k + "スカヤ",
+        lambda k: "ボリショイ・" + k,
+        lambda k: k.replace("ル", "リ", 1),
+        lambda k: k + "・ガラ",
+    )
+    names: list[str] = []
+    seen: set[str] = set()
+    for variant in variants:
+        for kana in base:
+            made = variant(kana)
+            if made not in seen:
+                seen.add(made)
+                names.append(made)
+            if len(names) >= n:
+                break
+    started = time.perf_counter()
+    _transliterate_all(names, p, model)  # what run() does: all columns, in p.workers processes
+    seconds = time.perf_counter() - started
+    return {
+        "names": len(names),
+        "workers": p.workers if len(names) >= _PARALLEL_MIN else 1,
+        "seconds": round(seconds, 2),
+        "per_second": round(len(names) / seconds),
+        "build_seconds": round(build_seconds, 2),
+    }
