@@ -29,3 +29,28 @@ def test_committed_outputs_are_up_to_date(repo: Path) -> None:
         "dvc.lock and the committed outputs are out of step with the code: "
         f"run `make run` and commit dvc.lock and output/\n{done.stdout}"
     )
+
+
+def _imported_homes(module: str, repo: Path) -> set[str]:
+    """The `pipeline` files and packages that importing ``module`` loads (dvc.yaml's names)."""
+    import sys
+
+    code = f"import sys, {module}; print(' '.join(m for m in sys.modules if 'pipeline.' in m))"
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=repo, capture_output=True, text=True, check=True
+    )
+    homes = set()
+    for name in done.stdout.split():
+        top = name.split(".")[1]
+        homes.add(f"pipeline/{top}" if (repo / "pipeline" / top).is_dir() else f"pipeline/{top}.py")
+    return homes
+
+
+@pytest.mark.parametrize("stage", ["reconcile", "geocode", "evaluate"])
+def test_stage_deps_list_every_module_it_imports(stage: str, repo: Path) -> None:
+    # After an edit of a module a stage imports, `dvc status` must name the stage.
+    import yaml
+
+    deps = yaml.safe_load((repo / "dvc.yaml").read_text())["stages"][stage]["deps"]
+    missing = sorted(_imported_homes(f"pipeline.{stage}", repo) - set(deps))
+    assert not missing, f"dvc.yaml stage {stage} imports {missing}: add them to its deps"
