@@ -11,12 +11,15 @@ import logging
 import signal
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from pipeline.errors import ParamsError, PipelineError
 from pipeline.params import load_section
+
+if TYPE_CHECKING:
+    from pipeline.lookup import Lookup
 
 logger = logging.getLogger("pipeline")
 
@@ -381,7 +384,7 @@ _FEATURE_HEADS = {
 }
 
 
-def _lookup_table(result: Any) -> str:
+def _lookup_table(result: Lookup) -> str:
     """The text table of `camps lookup`: decision, guesses, hinted regions, candidates."""
     outcome, query = result.outcome, result.query
     head = (
