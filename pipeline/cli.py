@@ -11,12 +11,15 @@ import logging
 import signal
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from pipeline.errors import ParamsError, PipelineError
 from pipeline.params import load_section
+
+if TYPE_CHECKING:
+    from pipeline.lookup import Lookup
 
 logger = logging.getLogger("pipeline")
 
@@ -345,15 +348,72 @@ def lookup(
 ) -> None:
     """Print the ranked candidates, with their features, for one name.
 
+    The name is transliterated with the `transliterate` params, then reconciled
+    with the `reconcile` params, as `camps run` would.
+
     \b
     Example:
         camps lookup ライチハ
         camps lookup "チタ州カダラ" --top 5 --json
     """
-    from pipeline import reconcile as stage
+    import json
 
-    params = load_section(params_path, "reconcile", stage.ReconcileParams)
-    click.echo(stage.lookup(name, gazetteer_dir, overrides_path, params, top, as_json))
+    from pipeline import lookup as tool
+    from pipeline import overrides, reconcile, transliterate
+
+    t_params = load_section(params_path, "transliterate", transliterate.TransliterateParams)
+    r_params = load_section(params_path, "reconcile", reconcile.ReconcileParams)
+    index = reconcile.load_index(gazetteer_dir)
+    found = overrides.read(overrides_path, index.gazetteer.places)
+    model = transliterate.default_model()
+    result = tool.lookup(name, index, found, model, t_params, r_params, top)
+    if as_json:
+        click.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        click.echo(_lookup_table(result))
+
+
+#: Column heads of the features in the `camps lookup` table.
+_FEATURE_HEADS = {
+    "name_exact": "exact",
+    "kana_similarity": "kana",
+    "latin_similarity": "latin",
+    "partial_name": "part",
+    "soviet_name": "sov",
+    "region": "region",
+    "feature_type": "type",
+    "population": "pop",
+    "curated": "cur",
+    "unique": "uniq",
+}
+
+
+def _lookup_table(result: Lookup) -> str:
+    """The text table of `camps lookup`: decision, guesses, hinted regions, candidates."""
+    outcome, query = result.outcome, result.query
+    head = (
+        f"{result.name}: decision {outcome.decision}, place {outcome.place_id or '-'} "
+        f"{outcome.place_name}, score {outcome.score:.2f}"
+    )
+    lines = [head, f"  key {query.key}; Cyrillic guesses: {', '.join(query.cyrillic) or '-'}"]
+    if query.region_hint:
+        found = ", ".join(result.regions) or "no region of regions.csv"
+        lines.append(f"  region hint {query.region_hint} -> {found}")
+    if not outcome.candidates:
+        lines.append("  no candidate: nothing in the gazetteer is near this name")
+        return "\n".join(lines)
+    lines.append(
+        f"  {'#':>2} {'score':>5}  {'place_id':<22} {'name':<24}"
+        + "".join(f" {h:>6}" for h in _FEATURE_HEADS.values())
+    )
+    for rank, cand in enumerate(outcome.candidates, start=1):
+        values = {str(f): v for f, v in cand.features}
+        lines.append(
+            f"  {rank:>2} {cand.score:5.2f}  {cand.place_id:<22} {cand.name[:24]:<24}"
+            + "".join(f" {values[f]:6.2f}" for f in _FEATURE_HEADS)
+            + f"  {cand.matched}"
+        )
+    return "\n".join(lines)
 
 
 @cli.command()
@@ -391,13 +451,29 @@ def review(
         camps review --accept r-1a2b3c4d5e=gn:2017487 --note "station name" --source URL
         camps review --reject r-1a2b3c4d5e --note "not a place in the USSR"
     """
-    from pipeline import reconcile as stage
+    from pipeline import review as tool
 
-    click.echo(
-        stage.review(
-            input_path, gazetteer_dir, overrides_path, list_only, accepts, rejects, note, source
+    if list_only and (accepts or rejects):
+        raise click.UsageError(
+            "--list only lists: drop --accept/--reject, or drop --list to record"
         )
-    )
+    if accepts or rejects:
+        tool.record(input_path, gazetteer_dir, overrides_path, accepts, rejects, note, source)
+        counts = f"{len(accepts)} accept(s), {len(rejects)} reject(s)"
+        click.echo(
+            f"recorded {counts} into {overrides_path}; rerun `camps reconcile` to apply them"
+        )
+        return
+    queued = tool.queue(input_path)
+    if not queued:
+        click.echo(f"{input_path}: the review queue is empty")
+        return
+    click.echo(f"{input_path}: {len(queued)} row(s) to review")
+    for item in queued:
+        click.echo(f"{item.record_id}  {item.katakana}  score {item.score}")
+        for cand in item.candidates:
+            click.echo(f"    {cand.place_id:<22} {cand.name:<28} {cand.score:.2f}")
+    click.echo("record: camps review --accept RECORD_ID=PLACE_ID | --reject RECORD_ID")
 
 
 @cli.command()
@@ -415,11 +491,19 @@ def review(
     default=None,
     help="Write the metrics as JSON here (DVC metrics).",
 )
+@click.option(
+    "--dossier",
+    "dossier_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="The camp dossier, whose Cyrillic names also count as right transliterations.",
+)
 @gazetteer_options
 @params_option
 def evaluate(
     gold_path: Path,
     output_path: Path | None,
+    dossier_path: Path | None,
     gazetteer_dir: Path,
     overrides_path: Path,
     params_path: Path,
@@ -428,13 +512,18 @@ def evaluate(
 
     \b
     Example:
-        camps evaluate --gold ../shared/data/gold_dev.csv --output output/metrics.json
+        camps evaluate --gold raw/gold_dev.csv --dossier raw/camps_dossier.csv
     """
     from pipeline import evaluate as stage
-    from pipeline import reconcile
+    from pipeline import reconcile, transliterate
 
-    params = load_section(params_path, "reconcile", reconcile.ReconcileParams)
-    click.echo(stage.run(gold_path, gazetteer_dir, overrides_path, params, output_path))
+    t_params = load_section(params_path, "transliterate", transliterate.TransliterateParams)
+    r_params = load_section(params_path, "reconcile", reconcile.ReconcileParams)
+    click.echo(
+        stage.run(
+            gold_path, gazetteer_dir, overrides_path, t_params, r_params, output_path, dossier_path
+        )
+    )
 
 
 @cli.command()

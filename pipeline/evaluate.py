@@ -41,12 +41,14 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
+from pipeline import overrides as ov
 from pipeline import reconcile as rc
 from pipeline import transliterate as tr
 from pipeline.area import haversine_km
 from pipeline.errors import InputDataError
 from pipeline.io import Row, read_csv, write_json
-from pipeline.names import fold_latin, latin_of_cyrillic, match_key, romanize, split_name
+from pipeline.lookup import query_of
+from pipeline.names import fold_latin, match_key
 from pipeline.places import Gazetteer, Place
 from pipeline.records import Decision
 
@@ -145,12 +147,18 @@ def _row_of(gold: GoldRow) -> Row:
 def score_rows(
     gold: Sequence[GoldRow],
     index: rc.Index,
-    overrides: Sequence[rc.Override],
+    overrides: Sequence[ov.Override],
+    model: tr.Model,
+    transliterate_params: tr.TransliterateParams,
     params: rc.ReconcileParams,
 ) -> dict[str, Any]:
-    """Reconcile the gold names with ``index`` and measure the outcome (see module doc)."""
+    """Transliterate the gold names with ``model``, reconcile them with ``index``; measure.
+
+    See the module doc for the measures.
+    """
     rows = [_row_of(g) for g in gold]
-    rc.reconcile_rows(rows, index, overrides, params, has_columns=False)
+    queries = [query_of(g.katakana, model, transliterate_params) for g in gold]
+    rc.reconcile_rows(rows, index, overrides, params, queries)
     places = index.gazetteer.places
     positives = [(g, r) for g, r in zip(gold, rows, strict=True) if g.positive]
     negatives = [r for g, r in zip(gold, rows, strict=True) if not g.positive]
@@ -275,47 +283,29 @@ def without_kana_of(gazetteer: Gazetteer, place_ids: set[str]) -> Gazetteer:
     return dataclasses.replace(gazetteer, names=kept)
 
 
-def with_transliterations(row: Row, model: tr.Model, top_k: int) -> Row:
-    """``row`` with the transliterate columns ``model`` gives its ``katakana``.
-
-    The same columns the reconcile stage computes itself for a row without them
-    (with the stage's model), so that reconcile can be measured with another model.
-    """
-    parts = split_name(row["katakana"])
-    name = parts.name
-    cyrillic = [cyr for cyr, _ in model.cyrillic_candidates(name, top_k)] if name else []
-    return {
-        **row,
-        "region_hint": parts.region_hint,
-        "cyrillic_candidates": "|".join(cyrillic),
-        "latin_candidates": "|".join(latin_of_cyrillic(cyr) for cyr in cyrillic),
-        "romaji": romanize(name) if name else "",
-    }
-
-
 def score_unseen(
     names: Sequence[UnseenName],
     index: rc.Index,
+    model: tr.Model,
+    transliterate_params: tr.TransliterateParams,
     params: rc.ReconcileParams,
     with_region: bool = False,
-    model: tr.Model | None = None,
 ) -> dict[str, Any]:
     """Reconcile unseen names and measure the outcome against their own place.
 
     ``acc_at_1`` is the same place id; ``acc_at_25km``, ``mrr``, ``auto_precision``
     and ``coverage`` are as on gold, measured from the held-out place's point. With
     ``with_region`` each row carries its place's 1945 region in a ``region`` column,
-    as a raw register does; rows without one are left out. With ``model`` the
-    names are transliterated with it (else reconcile uses the stage's model).
+    as a raw register does; rows without one are left out. The names are
+    transliterated with ``model`` (a held-out one: the stage's knows these places).
     """
     if with_region:
         names = [n for n in names if n.region]
     rows: list[Row] = [
         {"katakana": n.katakana, "region": n.region if with_region else ""} for n in names
     ]
-    if model is not None:
-        rows = [with_transliterations(row, model, params.top_k) for row in rows]
-    rc.reconcile_rows(rows, index, [], params, has_columns=model is not None)
+    queries = [query_of(r["katakana"], model, transliterate_params, r["region"]) for r in rows]
+    rc.reconcile_rows(rows, index, [], params, queries)
     places = index.gazetteer.places
     at1 = near = covered = auto = auto_right = 0
     reciprocal = 0.0
@@ -349,6 +339,7 @@ def score_unseen(
 
 def generalization(
     gazetteer: Gazetteer,
+    transliterate_params: tr.TransliterateParams,
     params: rc.ReconcileParams,
     is_test: Callable[[int], bool] = tr.is_test_place,
     limit: int | None = None,
@@ -368,26 +359,34 @@ def generalization(
     held_out = model or tr.build_model(hold_out=True)
     return {
         "split": "GeoNames places with tr.is_test_place (one in five by crc32 of the id)",
-        **score_unseen(names, index, params, model=held_out),
-        "with_region": score_unseen(names, index, params, with_region=True, model=held_out),
+        **score_unseen(names, index, held_out, transliterate_params, params),
+        "with_region": score_unseen(
+            names, index, held_out, transliterate_params, params, with_region=True
+        ),
     }
 
 
-def _transliteration(gold_path: Path, held_out: tr.Model) -> dict[str, Any]:
+def _transliteration(
+    gold_path: Path,
+    dossier: Path | None,
+    held_out: tr.Model,
+    params: tr.TransliterateParams,
+) -> dict[str, Any]:
     """Gold scores of the stage's model; gold and held-out scores of the held-out model.
 
     ``held_out`` is a model built with ``hold_out=True``: it never saw the held-out
-    GeoNames places.
+    GeoNames places. Every score decodes with the params.yaml section, as the stage does.
     """
-    dossier = Path(gold_path).with_name("camps_dossier.csv")
-    pairs = tr.gold_pairs(Path(gold_path), dossier if dossier.exists() else None)
-    scores = _without_misses(tr.score_candidates(pairs, tr.default_model()))
-    gold_held_out = _without_misses(tr.score_candidates(pairs, held_out))
-    heldout = _without_misses(tr.score_candidates(tr.heldout_pairs(), held_out))
+    pairs = tr.gold_pairs(Path(gold_path), dossier)
+    scores = _without_misses(tr.score_candidates(pairs, tr.default_model(), params=params))
+    gold_held_out = _without_misses(tr.score_candidates(pairs, held_out, params=params))
+    heldout = _without_misses(tr.score_candidates(tr.heldout_pairs(), held_out, params=params))
     # Places in Russia only: the map's names come from Russian-language maps.
-    heldout_ru = _without_misses(tr.score_candidates(tr.heldout_pairs(russian_only=True), held_out))
+    heldout_ru = _without_misses(
+        tr.score_candidates(tr.heldout_pairs(russian_only=True), held_out, params=params)
+    )
     return {
-        "dossier": dossier.name if dossier.exists() else None,
+        "dossier": dossier.name if dossier is not None else None,
         **scores,
         "gold_held_out_model": gold_held_out,
         "heldout_geonames": heldout,
@@ -403,10 +402,17 @@ def run(
     gold_path: Path,
     gazetteer_dir: Path,
     overrides_path: Path,
+    transliterate_params: tr.TransliterateParams,
     params: rc.ReconcileParams,
     output_path: Path | None = None,
+    dossier_path: Path | None = None,
 ) -> str:
     """Measure reconcile (and transliterate) on a gold file; write JSON metrics if asked.
+
+    Gold names are raw katakana: each is transliterated with ``transliterate_params``
+    (the params.yaml section), then reconciled with ``params``, as ``camps run`` does.
+    ``dossier_path`` (the camp dossier) adds the Cyrillic names it gives to the
+    accepted transliterations of its places.
 
     Returns
     -------
@@ -414,11 +420,12 @@ def run(
         A readable summary for the terminal.
     """
     gold = read_gold(Path(gold_path))
-    index = rc.get_index(Path(gazetteer_dir))
-    overrides = rc.read_overrides(Path(overrides_path), index.gazetteer)
-    full = score_rows(gold, index, overrides, params)
+    index = rc.load_index(Path(gazetteer_dir))
+    overrides = ov.read(Path(overrides_path), index.gazetteer.places)
+    stage_model = tr.default_model()
+    full = score_rows(gold, index, overrides, stage_model, transliterate_params, params)
     heldout_index = rc.build_index(without_curated_kana(index.gazetteer))
-    heldout = score_rows(gold, heldout_index, overrides, params)
+    heldout = score_rows(gold, heldout_index, overrides, stage_model, transliterate_params, params)
     held_out = tr.build_model(hold_out=True)  # one model that never saw the held-out places
     metrics: dict[str, Any] = {
         "gold": Path(gold_path).name,
@@ -426,8 +433,12 @@ def run(
         "negatives": sum(1 for g in gold if not g.positive),
         "reconcile": {k: v for k, v in full.items() if k != "misses"},
         "without_curated_kana": {k: v for k, v in heldout.items() if k != "misses"},
-        "unseen_names": generalization(index.gazetteer, params, model=held_out),
-        "transliterate": _transliteration(Path(gold_path), held_out),
+        "unseen_names": generalization(
+            index.gazetteer, transliterate_params, params, model=held_out
+        ),
+        "transliterate": _transliteration(
+            Path(gold_path), dossier_path, held_out, transliterate_params
+        ),
     }
     if output_path is not None:
         write_json(Path(output_path), metrics)

@@ -47,9 +47,11 @@ from geopy.geocoders.base import Geocoder
 from geopy.location import Location
 
 from pipeline import area, geonames
+from pipeline import overrides as ov
 from pipeline.errors import GeocoderError, InputDataError, ParamsError
 from pipeline.io import Row, merge_columns, read_csv, read_json, write_csv, write_json
 from pipeline.names import REGION_WORD_RE, fold, is_camp_number_only
+from pipeline.overrides import Override
 from pipeline.places import Gazetteer, Place, Region, load
 from pipeline.records import GEOCODE_COLUMNS, Certainty, Decision
 
@@ -512,60 +514,13 @@ def _bbox_radius_km(bbox: Any) -> float:
 # -------------------------------------------------------------------- the stage
 
 
-@dataclass(frozen=True)
-class Override:
-    """A manual decision from overrides.csv; its own point, when given, wins."""
-
-    record_id: str
-    decision: str
-    place_id: str
-    lat: float | None
-    lon: float | None
-    source: str
-    uncertainty_km: float | None
-
-
-def read_overrides(path: Path) -> dict[str, Override]:
-    """Overrides by record id; a missing file means none."""
-    path = Path(path)
-    if not path.is_file():
-        return {}
-    _, rows = read_csv(path, ("record_id",))
-    found: dict[str, Override] = {}
-    for n, row in enumerate(rows, 2):
-        values: dict[str, float | None] = {}
-        for column in ("lat", "lon", "uncertainty_km"):
-            text = row.get(column, "").strip()
-            try:
-                values[column] = float(text) if text else None
-            except ValueError:
-                raise InputDataError(
-                    f"{path}: row {n}, column {column}: {text!r} is not a number: "
-                    "write decimal degrees such as 52.043110"
-                ) from None
-        if (values["lat"] is None) != (values["lon"] is None):
-            raise InputDataError(f"{path}: row {n}: give both lat and lon, or neither")
-        found[row["record_id"].strip()] = Override(
-            record_id=row["record_id"].strip(),
-            decision=row.get("decision", "").strip().lower(),
-            place_id=row.get("place_id", "").strip(),
-            lat=values["lat"],
-            lon=values["lon"],
-            source=row.get("source", "").strip(),
-            uncertainty_km=values["uncertainty_km"],
-        )
-    return found
-
-
 def override_point(override: Override) -> Point | None:
     """The override's own point: ``certain`` when it cites a source, else ``less-certain``."""
-    if override.lat is None or override.lon is None:
-        return None
-    if override.decision in ("reject", "rejected", Decision.UNRESOLVED):
+    if override.lat is None or override.lon is None or not override.accept:
         return None
     certainty = Certainty.CERTAIN if override.source else Certainty.LESS_CERTAIN
     radius = override.uncertainty_km if override.uncertainty_km is not None else OVERRIDE_KM
-    source = override.source or f"overrides.csv:{override.record_id}"
+    source = override.source or f"overrides.csv:{override.record_id or override.katakana}"
     return Point(override.lat, override.lon, Method.OVERRIDE, source, certainty, radius)
 
 
@@ -707,7 +662,7 @@ def run(
         Path(input_path), ("katakana", "decision"), encoding=encoding, min_rows=1
     )
     offline = GazetteerGeocoder(load(Path(gazetteer_dir)))
-    overrides = read_overrides(Path(overrides_path))
+    overrides = ov.read(Path(overrides_path), offline.gazetteer.places)
     if geocoder is None and provider is not Provider.OFFLINE:
         geocoder = make_online_geocoder(params)
     online = OnlineGeocoder(geocoder, params) if geocoder is not None else None
@@ -715,7 +670,9 @@ def run(
     for n, row in enumerate(rows, 2):
         rid = row.get("record_id", "")
         where = f"{input_path}: row {n} (record_id {rid}, {row.get('katakana', '')})"
-        point = _place_row(row, where, overrides.get(rid), offline, online, tally)
+        # The rule of the reconcile stage: by record_id, else by the row's katakana.
+        override = ov.find(overrides, rid, ov.key_of(row.get("katakana", "")))
+        point = _place_row(row, where, override, offline, online, tally)
         row.update(point.columns() if point else dict.fromkeys(GEOCODE_COLUMNS, ""))
         tally.add(str(point.method) if point else "no_point")
     if tally.problems:

@@ -63,6 +63,19 @@ TRANSLITERATE_COLUMNS = (
     "cyrillic_candidates",
 )
 RECONCILE_COLUMNS = ("place_id", "place_name", "score", "decision", "candidates")
+#: gazetteer/overrides.csv as ``camps review`` writes it; ``uncertainty_km`` (the radius
+#: of an override's own point) and any other column are optional and kept.
+OVERRIDE_COLUMNS = (
+    "record_id",
+    "katakana",
+    "place_id",
+    "lat",
+    "lon",
+    "decision",
+    "note",
+    "source",
+    "created",
+)
 GEOCODE_COLUMNS = (
     "lat",
     "lon",

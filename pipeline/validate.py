@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from pipeline import area, io
+from pipeline import area, io, overrides
 from pipeline.errors import InputDataError
 from pipeline.io import Row, read_csv
 from pipeline.names import scripts_of
@@ -296,24 +296,24 @@ def check_gazetteer(
     return place_ids, map_ids
 
 
+class _CuratedOrGeoNames:
+    """Curated place ids, and every GeoNames id (``gn:…``): the gazetteer is not built yet."""
+
+    def __init__(self, known: set[str]) -> None:
+        self.known = known
+
+    def __contains__(self, place_id: object) -> bool:
+        return place_id in self.known or str(place_id).startswith("gn:")
+
+
 def check_overrides(path: Path, known: set[str], problems: list[str]) -> None:
-    """Check that override rows name known places (only the columns the file has).
+    """Check overrides.csv by the rules the stages apply (:mod:`pipeline.overrides`).
 
     GeoNames ids (``gn:…``) can only be checked once the gazetteer is built, so
-    they are skipped while ``known`` holds curated ids alone.
+    they are taken as they are while ``known`` holds curated ids alone.
     """
-    rows = _load(path, (), problems, optional=True)
-    if not rows:
-        return
     built = any(pid.startswith("gn:") for pid in known)
-    for number, row in enumerate(rows, start=2):
-        pid = row.get("place_id", "").strip()
-        if not pid or (pid.startswith("gn:") and not built):
-            continue
-        if pid not in known:
-            what = f"'{pid}' is not a gazetteer place"
-            fix = "use an id that `camps lookup` lists, or rebuild the gazetteer"
-            problems.append(_problem(path, number, "place_id", what, fix))
+    problems.extend(overrides.check(path, known if built else _CuratedOrGeoNames(known))[1])
 
 
 def run(

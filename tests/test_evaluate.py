@@ -12,16 +12,18 @@ from pipeline import reconcile as rc
 from pipeline.cli import cli
 from pipeline.errors import InputDataError
 from pipeline.places import Gazetteer, Name, Place
+from pipeline.transliterate import TransliterateParams, default_model
 
 DATA = Path(__file__).parent / "data"
 TINY = DATA / "gazetteer_reconcile"
+T_PARAMS = TransliterateParams()
 GOLD = DATA / "gold_tiny.csv"
 
 
 @pytest.fixture(scope="module")
 def metrics(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     out = tmp_path_factory.mktemp("evaluate") / "metrics.json"
-    ev.run(GOLD, TINY, Path("no-overrides.csv"), rc.ReconcileParams(), out)
+    ev.run(GOLD, TINY, Path("no-overrides.csv"), T_PARAMS, rc.ReconcileParams(), out)
     return json.loads(out.read_text(encoding="utf-8"))
 
 
@@ -53,7 +55,9 @@ def test_a_wrong_place_counts_against_acc_and_auto_precision(tmp_path: Path) -> 
     gold = tmp_path / "gold.csv"
     gold.write_text("katakana,expected,lat,lon\nハバロフスク,Khabarovsk,43.12,131.89\n", "utf-8")
     rows = ev.read_gold(gold)
-    scored = ev.score_rows(rows, rc.get_index(TINY), [], rc.ReconcileParams())
+    scored = ev.score_rows(
+        rows, rc.load_index(TINY), [], default_model(), T_PARAMS, rc.ReconcileParams()
+    )
     assert scored["acc_at_1"] == scored["acc_at_25km"] == scored["acc_at_161km"] == 0.0
     assert scored["auto_precision"] == 0.0
 
@@ -139,7 +143,9 @@ def test_generalization_numbers_on_a_tiny_gazetteer() -> None:
     # By hand: タイシェト and ハバロフスク are found through their Cyrillic names and
     # accepted; スパスク has a bigger namesake 1,700 km away, which ranks first
     # (population) and is sent to review: wrong at rank 1, right at rank 2.
-    m = ev.generalization(_unseen_gazetteer(), rc.ReconcileParams(), is_test=lambda gid: True)
+    m = ev.generalization(
+        _unseen_gazetteer(), T_PARAMS, rc.ReconcileParams(), is_test=lambda gid: True
+    )
     assert m["names"] == 3
     assert m["acc_at_1"] == m["acc_at_25km"] == round(2 / 3, 4)
     assert m["mrr"] == round((1 + 1 + 0.5) / 3, 4)

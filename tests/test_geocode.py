@@ -376,3 +376,41 @@ def test_cli_geocode_writes_the_columns(
     assert result.exit_code == 0, result.stderr
     header = out.read_text(encoding="utf-8").splitlines()[0].split(",")
     assert header[-6:] == list(GEOCODE_COLUMNS)
+
+
+def test_cli_run_places_a_katakana_override_at_its_own_point(
+    repo: Path, tmp_path: Path, runner: CliRunner
+) -> None:
+    """An override keyed by katakana (no record_id, no place_id) with its own point.
+
+    Issue 13: the row was `override` after reconcile but geocode looked overrides up
+    by record_id only, so it ended in unresolved.csv with "no point for place ''".
+    ハダブラク is Khadabulak, the memorial of Sherlovaya Gora's camp (raw/camps.csv,
+    row sherlovaya-gora; its point is the dossier's), added to the tiny real register.
+    """
+    _, raw = read_csv(repo / "tests/data/raw_tiny.csv")
+    row = dict.fromkeys(raw[0], "") | {"record_id": "t-khadabulak", "katakana": "ハダブラク"}
+    register = _write(tmp_path / "register.csv", [*raw, row], list(raw[0]))
+    override = {
+        "katakana": "ハダブラク",
+        "lat": "50.56",
+        "lon": "116.3",
+        "decision": "accept",
+        "note": "memorial of the Sherlovaya Gora camp",
+        "source": "http://www3.plala.or.jp/naga0607/r16.htm",
+    }
+    overrides = _overrides(tmp_path, [override])
+    out = tmp_path / "layers"
+    args = ["run", "--input", str(register), "--output-dir", str(out)]
+    args += ["--gazetteer", str(TINY), "--overrides", str(overrides)]
+    params = tmp_path / "params.yaml"
+    params.write_text("export:\n  preview: false\n", encoding="utf-8")
+    result = runner.invoke(cli, [*args, "--params", str(params)])
+    assert result.exit_code == 0, result.stderr
+    assert "no point for place" not in result.stderr
+    placed = json.loads((out / "camps.geojson").read_text(encoding="utf-8"))
+    by_id = {f["properties"]["record_id"]: f for f in placed["features"]}
+    assert by_id["t-khadabulak"]["geometry"]["coordinates"] == [116.3, 50.56]
+    assert by_id["t-khadabulak"]["properties"]["geocode_method"] == "override"
+    _, unresolved = read_csv(out / "unresolved.csv")
+    assert "t-khadabulak" not in {r["record_id"] for r in unresolved}

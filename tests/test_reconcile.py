@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import dataclasses
-import datetime
 import json
 from pathlib import Path
 
 import pytest
 
+from pipeline import overrides as overrides_file
 from pipeline import reconcile as rc
+from pipeline import transliterate as tr
 from pipeline.cli import cli
-from pipeline.errors import InputDataError, ParamsError
+from pipeline.errors import InputDataError
 from pipeline.io import read_csv, write_csv
+from pipeline.lookup import query_of
 from pipeline.places import Gazetteer, Name, Place, Region
-from pipeline.records import Decision
+from pipeline.records import OVERRIDE_COLUMNS, Decision
+from pipeline.transliterate import TransliterateParams
 
 DATA = Path(__file__).parent / "data"
 TINY = DATA / "gazetteer_reconcile"
@@ -24,7 +27,7 @@ PARAMS = rc.ReconcileParams()
 @pytest.fixture(scope="module")
 def index() -> rc.Index:
     """The small real gazetteer (Spassks, Artyom, Ussuriysk …), indexed once."""
-    return rc.get_index(TINY)
+    return rc.load_index(TINY)
 
 
 def _place(pid: str, name: str, **kw: object) -> Place:
@@ -64,6 +67,11 @@ def _query(kana: str, **kw: object) -> rc.Query:
     args: dict[str, object] = dict(region_hint=None, cyrillic=[], latin=[], romaji="")
     args.update(kw)
     return rc.make_query(kana, **args)  # type: ignore[arg-type]
+
+
+def _raw(cell: str) -> rc.Query:
+    """The query of a raw cell, transliterated first as `camps lookup` does."""
+    return query_of(cell, tr.default_model(), TransliterateParams())
 
 
 def _top(query: rc.Query, index: rc.Index) -> rc.Candidate:
@@ -182,20 +190,20 @@ def test_a_lower_ranked_transliteration_counts_less() -> None:
 
 def test_latin_input_matches_latin_names(index: rc.Index) -> None:
     # A register may give the name in Latin letters: no transliteration, no kana.
-    query = rc.make_query("Khabarovsk")
+    query = _raw("Khabarovsk")
     assert query.typed_latin and query.cyrillic == () and query.latin == ("Khabarovsk",)
     outcome = rc.resolve(query, index, PARAMS)
     assert (outcome.place_id, outcome.decision) == ("khabarovsk", Decision.AUTO)
     assert outcome.candidates[0].feature(rc.Feature.NAME_EXACT) == 1.0
     # A slip of the pen still finds the place, as a near Latin match for review.
-    typo = rc.resolve(rc.make_query("Khabarovks"), index, PARAMS)
+    typo = rc.resolve(_raw("Khabarovks"), index, PARAMS)
     assert typo.place_id == "khabarovsk"
     assert typo.candidates[0].feature(rc.Feature.LATIN) >= 0.8
     assert typo.candidates[0].feature(rc.Feature.NAME_EXACT) == 0.0
 
 
 def test_cyrillic_input_matches_cyrillic_names(index: rc.Index) -> None:
-    outcome = rc.resolve(rc.make_query("Хабаровск"), index, PARAMS)
+    outcome = rc.resolve(_raw("Хабаровск"), index, PARAMS)
     assert (outcome.place_id, outcome.decision) == ("khabarovsk", Decision.AUTO)
 
 
@@ -251,14 +259,12 @@ def test_region_column_names_parse(hint: str, expected: list[str]) -> None:
     [("Karaganda Oblast, Kazakh SSR", "spassk-karaganda"), ("Primorsky Krai", "spassk-dalny")],
 )
 def test_region_column_decides_spassk(tmp_path: Path, region: str, place: str) -> None:
-    # The raw file's English region column (1945 terms) works like the katakana prefix,
-    # with or without the transliterate columns.
+    # The raw file's English region column (1945 terms) works like the katakana prefix.
     rows = [{"record_id": "r1", "katakana": "スパスク", "region": region}]
-    for has_columns in (False, True):
-        done = [dict(r, region_hint="", cyrillic_candidates="Спасск") for r in rows]
-        rc.reconcile_rows(done, rc.get_index(TINY), [], PARAMS, has_columns)
-        assert (done[0]["place_id"], done[0]["decision"]) == (place, "auto")
-    source = _write(tmp_path / "raw.csv", rows)
+    done = [dict(r, region_hint="", cyrillic_candidates="Спасск") for r in rows]
+    rc.reconcile_rows(done, rc.load_index(TINY), [], PARAMS)
+    assert (done[0]["place_id"], done[0]["decision"]) == (place, "auto")
+    source = _transliterated(tmp_path, rows)
     rc.run(source, tmp_path / "out.csv", TINY, tmp_path / "none.csv", PARAMS)
     assert _read(tmp_path / "out.csv")[0]["place_id"] == place
 
@@ -275,7 +281,7 @@ def test_region_column_decides_spassk(tmp_path: Path, region: str, place: str) -
     ],
 )
 def test_spassk_by_region_hint(index: rc.Index, cell: str, place: str, decision: Decision) -> None:
-    outcome = rc.resolve(rc.make_query(cell), index, PARAMS)
+    outcome = rc.resolve(_raw(cell), index, PARAMS)
     assert (outcome.place_id, outcome.decision) == (place, decision)
     if decision is Decision.AUTO:
         assert outcome.candidates[0].feature(rc.Feature.REGION) == 1.0
@@ -294,11 +300,11 @@ def test_same_name_far_apart_goes_to_review() -> None:
 
 @pytest.mark.parametrize("cell", ["ロンドン", "ニューヨーク", "キョウト", "ナゴヤ"])
 def test_negatives_never_auto(index: rc.Index, cell: str) -> None:
-    assert rc.resolve(rc.make_query(cell), index, PARAMS).decision is not Decision.AUTO
+    assert rc.resolve(_raw(cell), index, PARAMS).decision is not Decision.AUTO
 
 
 def test_nothing_plausible_is_unresolved(index: rc.Index) -> None:
-    outcome = rc.resolve(rc.make_query("ザポロージェ"), index, PARAMS)
+    outcome = rc.resolve(_raw("ザポロージェ"), index, PARAMS)
     assert outcome.decision is Decision.UNRESOLVED and outcome.place_id == ""
 
 
@@ -314,6 +320,13 @@ def _read(path: Path) -> list[dict[str, str]]:
     return read_csv(path)[1]
 
 
+def _transliterated(tmp_path: Path, rows: list[dict[str, str]]) -> Path:
+    """A raw register run through the transliterate stage: the reconcile stage's input."""
+    raw = _write(tmp_path / "raw.csv", rows)
+    tr.run(raw, tmp_path / "transliterated.csv", TransliterateParams())
+    return tmp_path / "transliterated.csv"
+
+
 RAW = [
     {"record_id": "r1", "katakana": "スパスク", "notes": "keep me"},
     {"record_id": "r2", "katakana": "ハバロフスク", "notes": ""},
@@ -323,7 +336,7 @@ RAW = [
 
 
 def test_run_keeps_rows_and_columns(tmp_path: Path) -> None:
-    source = _write(tmp_path / "raw.csv", RAW)
+    source = _transliterated(tmp_path, RAW)
     report = rc.run(source, tmp_path / "out.csv", TINY, tmp_path / "none.csv", PARAMS)
     rows = _read(tmp_path / "out.csv")
     assert [r["record_id"] for r in rows] == ["r1", "r2", "r3", "r4"]
@@ -336,13 +349,13 @@ def test_run_keeps_rows_and_columns(tmp_path: Path) -> None:
 
 
 def test_overrides_win_and_survive_reruns(tmp_path: Path) -> None:
-    source = _write(tmp_path / "raw.csv", RAW)
+    source = _transliterated(tmp_path, RAW)
     overrides = _write(
         tmp_path / "overrides.csv",
         [
-            dict.fromkeys(rc.OVERRIDE_COLUMNS, "")
+            dict.fromkeys(OVERRIDE_COLUMNS, "")
             | {"katakana": "スパスク", "place_id": "spassk-karaganda", "decision": "accept"},
-            dict.fromkeys(rc.OVERRIDE_COLUMNS, "")
+            dict.fromkeys(OVERRIDE_COLUMNS, "")
             | {"record_id": "r3", "decision": "reject", "note": "not a place"},
         ],
     )
@@ -359,82 +372,12 @@ def test_override_with_unknown_place_names_file_row_column(tmp_path: Path) -> No
     overrides = _write(
         tmp_path / "overrides.csv",
         [
-            dict.fromkeys(rc.OVERRIDE_COLUMNS, "")
+            dict.fromkeys(OVERRIDE_COLUMNS, "")
             | {"katakana": "チタ", "place_id": "gn:0", "decision": "accept"}
         ],
     )
     with pytest.raises(InputDataError, match=r"overrides\.csv: row 2, column place_id: 'gn:0'"):
-        rc.read_overrides(overrides, rc.get_index(TINY).gazetteer)
-
-
-# --------------------------------------------------------------------------- review and lookup
-
-
-def test_review_writes_a_valid_override(tmp_path: Path) -> None:
-    source = _write(tmp_path / "raw.csv", RAW)
-    out, overrides = tmp_path / "out.csv", tmp_path / "overrides.csv"
-    rc.run(source, out, TINY, overrides, PARAMS)
-    listing = rc.review(out, TINY, overrides, True, (), ())
-    assert "r1" in listing and "spassk-karaganda" in listing and "r2" not in listing
-    day = datetime.date(2025, 1, 2)
-    message = rc.review(out, TINY, overrides, False, ("r1=spassk-dalny",), (), "n", "s", day)
-    assert "1 accept" in message
-    written = _read(overrides)
-    assert written == [
-        {
-            "record_id": "r1",
-            "katakana": "スパスク",
-            "place_id": "spassk-dalny",
-            "lat": "",
-            "lon": "",
-            "decision": "accept",
-            "note": "n",
-            "source": "s",
-            "created": "2025-01-02",
-        }
-    ]
-    rc.run(source, out, TINY, overrides, PARAMS)
-    assert _read(out)[0]["decision"] == "override"
-    assert "empty" in rc.review(out, TINY, overrides, True, (), ())
-
-
-@pytest.mark.parametrize(
-    ("accepts", "message"),
-    [
-        (("r1",), "RECORD_ID=PLACE_ID"),
-        (("nope=spassk-dalny",), "no row with this record_id"),
-        (("r1=gn:0",), "not a place id"),
-    ],
-)
-def test_review_bad_usage(tmp_path: Path, accepts: tuple[str, ...], message: str) -> None:
-    source = _write(tmp_path / "raw.csv", RAW)
-    rc.run(source, tmp_path / "out.csv", TINY, tmp_path / "o.csv", PARAMS)
-    with pytest.raises(ParamsError, match=message):
-        rc.review(tmp_path / "out.csv", TINY, tmp_path / "o.csv", False, accepts, ())
-    assert not (tmp_path / "o.csv").exists()
-
-
-def test_lookup_table_and_json() -> None:
-    table = rc.lookup("チタ州カダラ", TINY, Path("missing.csv"), PARAMS, 3, False)
-    assert "kadala" in table and "region hint チタ -> chita" in table
-    payload = json.loads(rc.lookup("スパスク", TINY, Path("missing.csv"), PARAMS, 2, True))
-    assert payload["decision"] == "review" and len(payload["candidates"]) == 2
-
-
-def test_cli_lookup_and_review(runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    result = runner.invoke(cli, ["lookup", "ハバロフスク", "--gazetteer", str(TINY)])
-    assert result.exit_code == 0 and "khabarovsk" in result.stdout
-    result = runner.invoke(cli, ["lookup", "チタ", "--gazetteer", str(tmp_path / "nothing")])
-    assert result.exit_code == 1 and "the gazetteer is not built" in result.stderr
-    source = _write(tmp_path / "raw.csv", RAW)
-    rc.run(source, tmp_path / "out.csv", TINY, tmp_path / "o.csv", PARAMS)
-    args = ["review", "--input", str(tmp_path / "out.csv"), "--gazetteer", str(TINY)]
-    args += ["--overrides", str(tmp_path / "o.csv")]
-    result = runner.invoke(cli, [*args, "--accept", "r1=gn:0"])
-    assert result.exit_code == 2 and "not a place id" in result.stderr
-    result = runner.invoke(cli, [*args, "--accept", "r1=spassk-dalny"])
-    assert result.exit_code == 0, result.stderr
-    assert _read(tmp_path / "o.csv")[0]["place_id"] == "spassk-dalny"
+        overrides_file.read(overrides, rc.load_index(TINY).gazetteer.places)
 
 
 def test_bench_reports_names_per_second() -> None:
@@ -444,7 +387,7 @@ def test_bench_reports_names_per_second() -> None:
 
 def test_foreign_city_name_is_never_auto(index: rc.Index) -> None:
     """A katakana name that is a larger foreign city's goes to review, not auto."""
-    query = rc.make_query("ハバロフスク")
+    query = _raw("ハバロフスク")
     assert rc.resolve(query, index, PARAMS).decision is Decision.AUTO
     population = index.gazetteer.places["khabarovsk"].population
     foreign = (("ハバロフスク", "XX", population + 1),)
@@ -459,7 +402,31 @@ def test_foreign_city_name_is_never_auto(index: rc.Index) -> None:
 
 def test_worker_processes_give_the_same_outcomes(index: rc.Index) -> None:
     names = ["ハバロフスク", "スパスク", "アルチョム", "チタ", "ロンドン", "カダラ", "ウォロシロフ"]
-    queries = [rc.make_query(name) for name in names]
+    # Enough distinct spellings for several chunks, so two workers really share them.
+    queries = [_raw(name + "ー" * n) for name in names for n in range(80)]
     alone = rc.resolve_all(queries, index, dataclasses.replace(PARAMS, workers=1))
     pooled = rc.resolve_all(queries, index, dataclasses.replace(PARAMS, workers=2, parallel_min=1))
     assert pooled == alone
+
+
+def test_stage_needs_the_transliterate_columns(tmp_path: Path, runner) -> None:  # type: ignore[no-untyped-def]
+    # reconcile never transliterates: a raw register is refused with the command to run.
+    source = _write(tmp_path / "raw.csv", RAW)
+    args = ["reconcile", "--input", str(source), "--output", str(tmp_path / "out.csv")]
+    result = runner.invoke(cli, [*args, "--gazetteer", str(TINY)])
+    assert result.exit_code == 1
+    assert "missing column(s) katakana_normalized, region_hint, romaji" in result.stderr
+    assert "run `camps transliterate --input" in result.stderr
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_reconcile_imports_no_other_stage() -> None:
+    # The package may use pipeline.names, never the transliterate stage.
+    import subprocess
+    import sys
+
+    code = "import sys, pipeline.reconcile; print(sorted(m for m in sys.modules if 'pipe' in m))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = done.stdout
+    for stage in ("transliterate", "geocode", "export", "evaluate", "lookup", "review", "cli"):
+        assert f"'pipeline.{stage}'" not in loaded, loaded

@@ -213,10 +213,10 @@ def test_region_and_map_rules(files: dict[str, Path]) -> None:
 
 def test_overrides_name_known_places(files: dict[str, Path]) -> None:
     rows = [
-        {"record_id": "r1", "place_id": "taishet"},
-        {"record_id": "r2", "place_id": "gn:1"},
-        {"record_id": "r3", "place_id": ""},
-        {"record_id": "r4", "place_id": "atlantis"},
+        {"record_id": "r1", "place_id": "taishet", "decision": "accept"},
+        {"record_id": "r2", "place_id": "gn:1", "decision": "accept"},
+        {"record_id": "r3", "place_id": "", "decision": "reject"},
+        {"record_id": "r4", "place_id": "atlantis", "decision": "accept"},
     ]
     write(files["overrides"], rows)
     problems = check(files)
@@ -226,11 +226,24 @@ def test_overrides_name_known_places(files: dict[str, Path]) -> None:
 def test_built_gazetteer_is_checked_when_present(files: dict[str, Path]) -> None:
     files["build"].mkdir()
     write(files["build"] / "places.csv", [{"place_id": "gn:1"}])
-    write(files["overrides"], [{"record_id": "r1", "place_id": "gn:2"}])
+    write(files["overrides"], [{"record_id": "r1", "place_id": "gn:2", "decision": "accept"}])
     problems = check(files)
     assert len(problems) == 2, problems
     assert "is curated but missing from" in problems[0]
     assert "overrides.csv: row 2, column place_id: 'gn:2'" in problems[1]
+
+
+def test_overrides_follow_the_stages_rules(files: dict[str, Path]) -> None:
+    # The rules of pipeline.overrides, which reconcile and geocode apply: every problem listed.
+    rows = [
+        {"record_id": "r1", "place_id": "taishet", "decision": "maybe", "lat": ""},
+        {"record_id": "", "place_id": "", "decision": "accept", "lat": "52.1"},
+    ]
+    write(files["overrides"], rows)
+    problems = check(files)
+    assert any("row 2, column decision: 'maybe' must be accept or reject" in p for p in problems)
+    assert any("row 3, column record_id: give a record_id or a katakana" in p for p in problems)
+    assert any("row 3, column lon: give both lat and lon" in p for p in problems)
 
 
 def test_bad_fixture_file_lists_every_problem(files: dict[str, Path]) -> None:

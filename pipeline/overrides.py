@@ -1,0 +1,249 @@
+"""Manual decisions: the one reader, finder and writer of ``gazetteer/overrides.csv``.
+
+A person who has looked at a row (``camps review``) records here that its name is
+a given place (accept, by ``place_id`` or by a point of its own) or is no place
+(reject). The file is read by the reconcile stage (an override wins over the
+matcher), the geocode stage (an override's own point wins over the gazetteer's),
+``camps validate`` and ``camps review``, all with the rules below, so a row that
+one of them takes is taken the same way by the others:
+
+* a row names its record by ``record_id`` or, for every row of that name, by
+  ``katakana`` (compared on :func:`key_of`, the matcher's key);
+* ``decision`` is ``accept`` or ``reject``; an accept needs a ``place_id`` or a
+  point (``lat`` and ``lon``, both or neither, in decimal degrees);
+* ``place_id``, when given, is a place of the built gazetteer;
+* ``uncertainty_km``, when given, is the radius of the override's point.
+
+A record's override is the last row for its ``record_id``, else the last row for
+its katakana (:func:`find`). Writing keeps every column and cell the file had,
+columns this module does not know included (:func:`write`).
+
+This module may import :mod:`pipeline.io`, :mod:`pipeline.errors`,
+:mod:`pipeline.records` and the text library, never a stage.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Container, Iterable, Mapping, Sequence
+from pathlib import Path
+
+from pipeline.errors import InputDataError
+from pipeline.io import Row, merge_columns, read_csv, write_csv
+from pipeline.names import match_key, split_name
+from pipeline.records import OVERRIDE_COLUMNS
+
+#: Columns without which the file cannot say anything.
+REQUIRED_COLUMNS = ("place_id", "decision")
+
+
+def key_of(katakana: str) -> str:
+    """The key that ties a katakana override to rows: the bare name's match key.
+
+    >>> key_of("チタ州カダラ") == key_of("カダラ")
+    True
+    """
+    return match_key(split_name(katakana).name) if katakana.strip() else ""
+
+
+@dataclasses.dataclass(frozen=True)
+class Override:
+    """One row of overrides.csv, checked; ``cells`` are its values as written.
+
+    Attributes
+    ----------
+    record_id, katakana:
+        Which rows it is for: one record, else every row of this name.
+    key:
+        :func:`key_of` the katakana ("" without one).
+    place_id:
+        The accepted place, or the one candidate a reject drops ("" for none).
+    lat, lon, uncertainty_km:
+        The override's own point and its radius, when given.
+    accept:
+        True for ``accept``, False for ``reject``.
+    note, source, created:
+        Why, on what evidence, and when.
+    row:
+        The file's row number (2 is the first under the header; 0 for a new row).
+    cells:
+        Every cell of the row, known columns or not, in the file's order: what
+        :func:`write` writes back.
+    """
+
+    record_id: str
+    katakana: str
+    key: str
+    place_id: str
+    lat: float | None
+    lon: float | None
+    uncertainty_km: float | None
+    accept: bool
+    note: str
+    source: str
+    created: str
+    row: int
+    cells: tuple[tuple[str, str], ...]
+
+    @property
+    def has_point(self) -> bool:
+        """Whether the override gives a point of its own."""
+        return self.lat is not None and self.lon is not None
+
+
+def _number(
+    where: str, column: str, text: str, low: float, high: float, what: str
+) -> tuple[float | None, str]:
+    """A number cell within [low, high]: (value, "") or (None, problem)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if low <= value <= high:
+        return value, ""
+    return None, f"{where}, column {column}: '{text}' is not {what}"
+
+
+def parse(
+    cells: Mapping[str, str], path: Path, row: int = 0, places: Container[str] | None = None
+) -> tuple[Override | None, list[str]]:
+    """Check one row; return the override (None when it is broken) and its problems.
+
+    Every problem names the file, row and column, with the fix. ``places`` is
+    the built gazetteer's place ids; None skips that check.
+    """
+    where = f"{path}: row {row}"
+    text = {name: (value or "").strip() for name, value in cells.items()}
+    record_id, katakana = text.get("record_id", ""), text.get("katakana", "")
+    place_id, decision = text.get("place_id", ""), text.get("decision", "").lower()
+    problems = []
+    if not record_id and not katakana:
+        problems.append(f"{where}, column record_id: give a record_id or a katakana")
+    if decision not in ("accept", "reject"):
+        problems.append(
+            f"{where}, column decision: '{cells.get('decision', '')}' must be accept or reject"
+        )
+    if place_id and places is not None and place_id not in places:
+        problems.append(
+            f"{where}, column place_id: '{place_id}' is not a place of the gazetteer: use an "
+            "id from gazetteer/build/places.csv (see `camps lookup NAME`) or leave it empty "
+            "and give lat and lon"
+        )
+    values: dict[str, float | None] = {}
+    for column, limit in (("lat", 90.0), ("lon", 180.0)):
+        what = f"a {column} in decimal degrees (-{limit:g} to {limit:g})"
+        values[column], problem = (
+            _number(where, column, text[column], -limit, limit, what)
+            if text.get(column)
+            else (None, "")
+        )
+        if problem:
+            problems.append(f"{problem}: fix it or leave both lat and lon empty")
+    if bool(text.get("lat")) != bool(text.get("lon")):
+        missing = "lon" if text.get("lat") else "lat"
+        problems.append(f"{where}, column {missing}: give both lat and lon, or neither")
+    radius, problem = (None, "")
+    if text.get("uncertainty_km"):
+        what = "a radius in km"
+        radius, problem = _number(where, "uncertainty_km", text["uncertainty_km"], 0, 2e4, what)
+    if problem:
+        problems.append(f"{problem}: write a number such as 5 or leave it empty")
+    if decision == "accept" and not place_id and not text.get("lat"):
+        problems.append(
+            f"{where}, column place_id: an accept needs a place_id or a point (lat, lon)"
+        )
+    if problems:
+        return None, problems
+    override = Override(
+        record_id=record_id,
+        katakana=katakana,
+        key=key_of(katakana),
+        place_id=place_id,
+        lat=values["lat"],
+        lon=values["lon"],
+        uncertainty_km=radius,
+        accept=decision == "accept",
+        note=text.get("note", ""),
+        source=text.get("source", ""),
+        created=text.get("created", ""),
+        row=row,
+        cells=tuple((name, value or "") for name, value in cells.items()),
+    )
+    return override, []
+
+
+def check(path: Path, places: Container[str] | None = None) -> tuple[list[Override], list[str]]:
+    """Read overrides.csv and list every problem (``camps validate``); no file is no override.
+
+    Returns the good rows and one line per problem: a file that cannot be read,
+    lacks a column of :data:`REQUIRED_COLUMNS`, or has broken rows.
+    """
+    path = Path(path)
+    if not path.exists():
+        return [], []
+    try:
+        _, rows = read_csv(path, required=REQUIRED_COLUMNS)
+    except InputDataError as exc:
+        return [], [str(exc)]
+    found, problems = [], []
+    for number, cells in enumerate(rows, start=2):
+        override, wrong = parse(cells, path, number, places)
+        problems.extend(wrong)
+        if override is not None:
+            found.append(override)
+    return found, problems
+
+
+def read(path: Path, places: Container[str] | None = None) -> list[Override]:
+    """Read and check overrides.csv; a missing file means no overrides.
+
+    Raises
+    ------
+    InputDataError
+        Listing every problem of :func:`check`, each with file, row, column and fix.
+    """
+    found, problems = check(path, places)
+    if problems:
+        raise InputDataError("\n".join(problems))
+    return found
+
+
+def find(overrides: Sequence[Override], record_id: str, key: str) -> Override | None:
+    """The override of a row: by record_id first, then by katakana key; the last row wins.
+
+    >>> rows = [Override("", "チタ", key_of("チタ"), "a", None, None, None, True,
+    ...                  "", "", "", 2, ())]
+    >>> find(rows, "r-1", key_of("チタ")).place_id, find(rows, "r-1", "")
+    ('a', None)
+    """
+    by_record = [o for o in overrides if o.record_id and o.record_id == record_id]
+    if by_record:
+        return by_record[-1]
+    by_key = [o for o in overrides if not o.record_id and key and o.key == key]
+    return by_key[-1] if by_key else None
+
+
+def replace(existing: Iterable[Override], new: Sequence[Override]) -> list[Override]:
+    """``existing`` less the rows for a record that ``new`` decides again, then ``new``."""
+    decided = {o.record_id for o in new if o.record_id}
+    return [o for o in existing if not o.record_id or o.record_id not in decided] + list(new)
+
+
+def write(path: Path, overrides: Sequence[Override], columns: Sequence[str] = ()) -> None:
+    """Write overrides atomically with every column they carry.
+
+    The columns are ``columns`` (the file's header when it is rewritten), then the
+    standard :data:`~pipeline.records.OVERRIDE_COLUMNS`, then any other column a
+    row carries; each row's cells are written as they were given.
+    """
+    out = merge_columns(columns, OVERRIDE_COLUMNS)
+    for override in overrides:
+        out = merge_columns(out, [name for name, _ in override.cells])
+    rows: list[Row] = [dict(o.cells) for o in overrides]
+    write_csv(Path(path), out, rows)
+
+
+def header(path: Path) -> list[str]:
+    """The columns of an existing overrides file, in its order ([] for none)."""
+    return read_csv(Path(path), required=REQUIRED_COLUMNS)[0] if Path(path).exists() else []

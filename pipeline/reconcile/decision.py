@@ -1,0 +1,101 @@
+"""Decisions: ``auto``, ``review`` or ``unresolved`` for ranked candidates; overrides win."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Sequence
+
+from pipeline.overrides import Override
+from pipeline.reconcile.index import Index
+from pipeline.reconcile.params import ReconcileParams
+from pipeline.reconcile.query import Query
+from pipeline.reconcile.scoring import Candidate, Feature, candidates, place_distance_km
+from pipeline.records import Decision
+
+
+def decide(ranked: Sequence[Candidate], index: Index, params: ReconcileParams) -> Decision:
+    """``auto`` only for a high score with no distant rival close behind.
+
+    A rival is a different place more than ``rival_km`` away whose score is within
+    ``auto_margin`` of the best, or whose name fits as well while no region hint
+    sets the two apart: the same name in several regions is for a human.
+    """
+    if not ranked or ranked[0].score < params.review_threshold:
+        return Decision.UNRESOLVED
+    best = ranked[0]
+    if best.score < params.auto_threshold:
+        return Decision.REVIEW
+    places = index.gazetteer.places
+    confirmed = best.feature(Feature.REGION) > 0
+    for other in ranked[1:]:
+        if place_distance_km(places[best.place_id], places[other.place_id]) <= params.rival_km:
+            continue
+        if other.score >= best.score - params.auto_margin:
+            return Decision.REVIEW
+        same_name = other.evidence >= best.evidence - 0.02
+        if same_name and not confirmed and other.feature(Feature.REGION) >= 0:
+            return Decision.REVIEW
+    return Decision.AUTO
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    """The reconcile columns of one row."""
+
+    place_id: str
+    place_name: str
+    score: float
+    decision: Decision
+    candidates: tuple[Candidate, ...]
+
+    def columns(self) -> dict[str, str]:
+        """The row's values for RECONCILE_COLUMNS."""
+        matched = self.decision in (Decision.AUTO, Decision.OVERRIDE)
+        shown = [c.as_w3c(matched and c.place_id == self.place_id) for c in self.candidates]
+        return {
+            "place_id": self.place_id,
+            "place_name": self.place_name,
+            "score": f"{self.score:.4f}",
+            "decision": str(self.decision),
+            "candidates": json.dumps(shown, ensure_ascii=False),
+        }
+
+
+def resolve(query: Query, index: Index, params: ReconcileParams) -> Outcome:
+    """Rank and decide one query (no overrides)."""
+    ranked = candidates(query, index, params)
+    decision = decide(ranked, index, params)
+    if decision is Decision.AUTO and _foreign_namesake(query, ranked[0], index):
+        decision = Decision.REVIEW
+    top = tuple(ranked[: params.top_k])
+    if decision is Decision.UNRESOLVED or not top:
+        return Outcome("", "", top[0].score if top else 0.0, Decision.UNRESOLVED, top)
+    return Outcome(top[0].place_id, top[0].name, top[0].score, decision, top)
+
+
+def _foreign_namesake(query: Query, best: Candidate, index: Index) -> bool:
+    """Whether the name is the usual katakana of a larger place outside the area.
+
+    ベルリン is Berlin before it is the Russian village of Berlin (613 people):
+    such a name goes to a human, never to ``auto``.
+    """
+    foreign = index.foreign_keys.get(query.key, 0)
+    return foreign > index.gazetteer.places[best.place_id].population
+
+
+def apply_override(
+    outcome: Outcome, override: Override, index: Index, params: ReconcileParams
+) -> Outcome:
+    """A manual decision wins: accept ties the row, reject drops one candidate or all."""
+    if override.accept:
+        place = index.gazetteer.places.get(override.place_id)
+        name = place.name if place else override.note
+        return Outcome(override.place_id, name, 1.0, Decision.OVERRIDE, outcome.candidates)
+    if not override.place_id:
+        return Outcome("", "", 0.0, Decision.UNRESOLVED, outcome.candidates)
+    kept = [c for c in outcome.candidates if c.place_id != override.place_id]
+    if not kept or kept[0].score < params.review_threshold:
+        return Outcome("", "", kept[0].score if kept else 0.0, Decision.UNRESOLVED, tuple(kept))
+    # A human said no to the first choice: the next one is never taken without a look.
+    return Outcome(kept[0].place_id, kept[0].name, kept[0].score, Decision.REVIEW, tuple(kept))

@@ -1,0 +1,193 @@
+"""The gazetteer prepared for matching: exact maps per script and a kana bigram index.
+
+Built once from a loaded gazetteer (:func:`build_index`, or :func:`load_index` from
+a built folder) and passed to every query: no module keeps one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import re
+import time
+from collections import defaultdict
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.names import (
+    REGION_WORD_RE,
+    fold_cyrillic,
+    fold_latin,
+    kana_of_cyrillic,
+    match_key,
+)
+from pipeline.places import Gazetteer, load
+
+logger = logging.getLogger(__name__)
+
+
+def is_code(name: str) -> bool:
+    """Whether a GeoNames alternate name is a code (HTA, VIN), not a name to match.
+
+    >>> is_code("VIN"), is_code("Vin"), is_code("UFA1")
+    (True, False, True)
+    """
+    letters = [ch for ch in name if ch.isalnum()]
+    return len(letters) <= 4 and (name.isupper() or any(ch.isdigit() for ch in letters))
+
+
+def bigrams(key: str) -> list[str]:
+    """Bigrams of a key with boundary marks, the blocking units of the kana index.
+
+    >>> bigrams("チタ")
+    ['^チ', 'チタ', 'タ$']
+    """
+    padded = f"^{key}$"
+    return [padded[i : i + 2] for i in range(len(padded) - 1)]
+
+
+@dataclasses.dataclass(frozen=True)
+class NameEntry:
+    """One gazetteer name as the matcher sees it."""
+
+    place_id: str
+    name: str
+    script: str
+    period: str
+    partial: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class Index:
+    """The gazetteer prepared for matching: exact maps per script and a kana bigram index.
+
+    Built once per gazetteer (:func:`build_index`, :func:`load_index`) and passed in.
+    """
+
+    gazetteer: Gazetteer
+    kana_keys: tuple[str, ...]
+    kana_entries: tuple[tuple[NameEntry, ...], ...]
+    key_ids: Mapping[str, int]
+    postings: Mapping[str, np.ndarray]
+    cyrillic: Mapping[str, tuple[NameEntry, ...]]
+    latin: Mapping[str, tuple[NameEntry, ...]]
+    latin_by_place: Mapping[str, tuple[str, ...]]
+    region_keys: Mapping[str, tuple[str, ...]]
+    latin_keys: tuple[str, ...] = ()
+    #: kana key -> population of the largest foreign place with that katakana name
+    foreign_keys: Mapping[str, int] = dataclasses.field(default_factory=dict)
+
+
+def _kana_forms(name: str, script: str) -> list[tuple[str, bool]]:
+    """Katakana keys of a gazetteer name: the whole name and, for compounds, each word."""
+    if script == "Kana":
+        return [(match_key(name), False)]
+    if script != "Cyrl":
+        return []
+    forms = [(match_key(kana_of_cyrillic(name)), False)]
+    words = [w for w in re.split(r"[\s\-‐–—]+", name) if sum(ch.isalpha() for ch in w) >= 4]
+    if len(words) > 1:
+        forms.extend((match_key(kana_of_cyrillic(word)), True) for word in words)
+    return [(key, partial) for key, partial in forms if key]
+
+
+_LATIN_UNIT = re.compile(
+    r"\b(oblast|oblast'|krai|kray|region|province|aimag|aymag|assr|ssr|ao|autonomous|"
+    r"republic|people's|peoples|of|the)\b",
+    re.IGNORECASE,
+)
+
+
+def latin_region_key(text: str) -> str:
+    """The bare key of an English region name: unit words dropped, then folded.
+
+    >>> latin_region_key("Karaganda Oblast"), latin_region_key("Buryat-Mongol ASSR")
+    ('karaganda', 'buryatmongol')
+    """
+    return fold_latin(_LATIN_UNIT.sub(" ", text))
+
+
+def build_index(gazetteer: Gazetteer) -> Index:
+    """Prepare a loaded gazetteer for matching (a second or two for the whole area)."""
+    started = time.perf_counter()
+    kana: dict[str, dict[tuple[str, bool], NameEntry]] = defaultdict(dict)
+    cyrillic: dict[str, list[NameEntry]] = defaultdict(list)
+    latin: dict[str, list[NameEntry]] = defaultdict(list)
+    latin_by_place: dict[str, dict[str, None]] = defaultdict(dict)
+    for item in gazetteer.names:
+        if item.place_id not in gazetteer.places:
+            continue
+        whole = NameEntry(item.place_id, item.name, item.script, item.period, False)
+        for key, partial in _kana_forms(item.name, item.script):
+            entry = dataclasses.replace(whole, partial=partial)
+            slot = kana[key]
+            known = slot.get((item.place_id, partial))
+            if known is None or (entry.period and not known.period):
+                slot[(item.place_id, partial)] = entry
+        if item.script == "Cyrl":
+            cyrillic[fold_cyrillic(item.name)].append(whole)
+        elif item.script == "Latn" and not is_code(item.name):
+            folded = fold_latin(item.name)
+            if folded:
+                latin[folded].append(whole)
+                latin_by_place[item.place_id][folded] = None
+    keys = tuple(sorted(kana))
+    grams: dict[str, list[int]] = defaultdict(list)
+    for number, key in enumerate(keys):
+        for gram in dict.fromkeys(bigrams(key)):
+            grams[gram].append(number)
+    region_keys: dict[str, list[str]] = defaultdict(list)
+    for region in gazetteer.regions.values():
+        for form in (*region.kana, *region.latin, region.name_1945, region.name_modern):
+            # split_name gives the hint without its unit word: 沿海地方 → 沿海.
+            bare = REGION_WORD_RE.sub("", form)
+            forms = [match_key(form), match_key(bare), fold_latin(form)]
+            # English forms: the head before a note or the republic ("Amur Oblast (in
+            # Khabarovsk Krai until 1948)" is Amur, not Khabarovsk; "Karaganda Oblast,
+            # Kazakh SSR" is Karaganda), each of "Kolyma / Dalstroy", bare.
+            head = re.split(r"[,(;]", form)[0]
+            for part in [head, *head.split("/")]:
+                forms += [fold_latin(part), latin_region_key(part)]
+            for key in forms:
+                if key and region.region_id not in region_keys[key]:
+                    region_keys[key].append(region.region_id)
+    index = Index(
+        gazetteer=gazetteer,
+        kana_keys=keys,
+        kana_entries=tuple(tuple(kana[key].values()) for key in keys),
+        key_ids={key: number for number, key in enumerate(keys)},
+        postings={gram: np.asarray(ids, dtype=np.int32) for gram, ids in grams.items()},
+        cyrillic={key: tuple(v) for key, v in cyrillic.items()},
+        latin={key: tuple(v) for key, v in latin.items()},
+        latin_by_place={pid: tuple(v) for pid, v in latin_by_place.items()},
+        region_keys={key: tuple(v) for key, v in region_keys.items()},
+        latin_keys=tuple(sorted(latin)),
+        foreign_keys=_foreign_keys(gazetteer),
+    )
+    logger.info(
+        "reconcile: indexed %d places, %d kana keys in %.1f s",
+        len(gazetteer.places),
+        len(keys),
+        time.perf_counter() - started,
+    )
+    return index
+
+
+def _foreign_keys(gazetteer: Gazetteer) -> dict[str, int]:
+    """Kana keys of large foreign places' katakana names, with the largest population."""
+    keys: dict[str, int] = {}
+    for name, _country, population in gazetteer.foreign:
+        key = match_key(name)
+        if key:
+            keys[key] = max(keys.get(key, 0), population)
+    return keys
+
+
+_INDEX_CACHE: dict[tuple[str, tuple[float, ...]], Index] = {}
+
+
+def load_index(gazetteer_dir: Path) -> Index:
+    """Load a built gazetteer folder and index it (a second or two for the whole area)."""
+    return build_index(load(Path(gazetteer_dir)))

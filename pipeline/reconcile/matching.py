@@ -1,0 +1,140 @@
+"""Gathering: every place some name signal connects to a query, with its best evidence."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import defaultdict
+
+import numpy as np
+from rapidfuzz import fuzz, process
+
+from pipeline.names import fold_cyrillic, fold_latin
+from pipeline.reconcile.index import Index, NameEntry, bigrams
+from pipeline.reconcile.params import ReconcileParams
+from pipeline.reconcile.query import Query
+
+
+def sharpen(similarity: float) -> float:
+    """Evidence of a near-miss spelling: similarity cubed, so one letter off counts less.
+
+    Six-letter names one letter apart have similarity 0.83, which is often a
+    different place; ten letters one apart (0.9) are usually the same one.
+
+    >>> sharpen(1.0), round(sharpen(0.9), 3)
+    (1.0, 0.729)
+    """
+    return similarity**3
+
+
+@dataclasses.dataclass
+class Hit:
+    """Best evidence gathered for one place while scanning the index (internal)."""
+
+    exact: float = 0.0
+    kana: float = 0.0
+    evidence: float = 0.0
+    partial: bool = False
+    period: str = ""
+    matched: str = ""
+
+    def add(
+        self,
+        entry: NameEntry,
+        value: float,
+        exact: bool,
+        partial_factor: float,
+        latin: bool = False,
+    ) -> None:
+        """Record one matching name; the strongest (a Soviet-era one on ties) describes the hit.
+
+        ``exact`` values count as they are, near ones (kana, or ``latin`` spelling)
+        are sharpened; a Latin near match shows in the Latin feature, not here.
+        """
+        if exact:
+            self.exact = max(self.exact, value)
+        elif not latin:
+            self.kana = max(self.kana, value)
+        strength = (value if exact else sharpen(value)) * (partial_factor if entry.partial else 1.0)
+        if strength > self.evidence or (
+            strength == self.evidence and entry.period and not self.period
+        ):
+            self.evidence, self.partial, self.period = strength, entry.partial, entry.period
+            self.matched = f"{entry.name} ({entry.script})"
+
+
+def _kana_hits(query_key: str, index: Index, params: ReconcileParams) -> list[tuple[int, float]]:
+    """Keys near ``query_key``: the exact one and those found through shared bigrams."""
+    found: dict[int, float] = {}
+    exact = index.key_ids.get(query_key)
+    if exact is not None:
+        found[exact] = 1.0
+    arrays = [index.postings[g] for g in dict.fromkeys(bigrams(query_key)) if g in index.postings]
+    if not arrays:
+        return list(found.items())
+    counts = np.bincount(np.concatenate(arrays), minlength=len(index.kana_keys))
+    block = min(params.block_size, int(np.count_nonzero(counts)))
+    top = np.argpartition(counts, -block)[-block:] if block else np.array([], dtype=np.int64)
+    choices = {int(i): index.kana_keys[int(i)] for i in top if counts[int(i)] > 0}
+    cutoff = params.fuzzy_floor * 100
+    for _, similarity, number in process.extract(
+        query_key, choices, scorer=fuzz.ratio, score_cutoff=cutoff, limit=None
+    ):
+        found[number] = max(found.get(number, 0.0), similarity / 100.0)
+    return list(found.items())
+
+
+def gather(query: Query, index: Index, params: ReconcileParams) -> dict[str, Hit]:
+    """Every place that some signal connects to the query, with its best name evidence."""
+    hits: dict[str, Hit] = defaultdict(Hit)
+    factor = params.partial_factor
+    keys = [(query.key, False)] + [(w, True) for w in query.words]
+    for key, from_word in keys:
+        if not key:
+            continue
+        for number, similarity in _kana_hits(key, index, params):
+            for entry in index.kana_entries[number]:
+                if from_word and not entry.partial:
+                    entry = dataclasses.replace(entry, partial=True)
+                exact = similarity >= 1.0 and entry.script == "Kana"
+                hits[entry.place_id].add(entry, similarity, exact, factor)
+    for rank, cyr in enumerate(query.cyrillic):
+        value = rank_evidence(rank, 1.0, params)
+        for entry in index.cyrillic.get(fold_cyrillic(cyr), ()):
+            hits[entry.place_id].add(entry, value, True, factor)
+    # A Latin form is derived from a Cyrillic guess: a match on it alone is a step weaker.
+    # A name typed in Latin letters is no guess; a near spelling of it counts too.
+    first = 1.0 if query.typed_latin else params.latin_exact
+    for rank, lat in enumerate(query.latin):
+        value = rank_evidence(rank, first, params)
+        for entry in index.latin.get(fold_latin(lat), ()):
+            hits[entry.place_id].add(entry, value, True, factor)
+    if query.typed_latin:
+        _typed_latin_hits(query, index, params, hits)
+    return hits
+
+
+def rank_evidence(rank: int, first: float, params: ReconcileParams) -> float:
+    """Evidence of an exact match on the transliteration of a given rank (0 = best).
+
+    >>> p = ReconcileParams()
+    >>> rank_evidence(0, 1.0, p), rank_evidence(1, 1.0, p), round(rank_evidence(3, 0.9, p), 3)
+    (1.0, 0.85, 0.705)
+    """
+    if rank == 0:
+        return first
+    return max(0.0, params.alternative_evidence * first - params.alternative_step * (rank - 1))
+
+
+def _typed_latin_hits(
+    query: Query, index: Index, params: ReconcileParams, hits: dict[str, Hit]
+) -> None:
+    """Near Latin spellings of a name typed in Latin letters (Karagandа, Tayshet/Taishet)."""
+    typed = fold_latin(query.latin[0]) if query.latin else ""
+    if len(typed) < 4:
+        return
+    cutoff = 100 * max(params.fuzzy_floor, 0.8)
+    for key, similarity, _ in process.extract(
+        typed, index.latin_keys, scorer=fuzz.ratio, score_cutoff=cutoff, limit=10
+    ):
+        for entry in index.latin[key]:
+            hits[entry.place_id].add(entry, similarity / 100.0, False, params.partial_factor, True)

@@ -1,0 +1,188 @@
+"""Scoring: per-candidate features (W3C reconciliation) added in a logistic model."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from rapidfuzz import fuzz, process
+
+from pipeline.area import haversine_km
+from pipeline.names import fold_latin
+from pipeline.places import Place
+from pipeline.reconcile.index import Index
+from pipeline.reconcile.matching import Hit, gather, sharpen
+from pipeline.reconcile.params import ReconcileParams
+from pipeline.reconcile.query import Query, split_list
+from pipeline.reconcile.regions import hinted_regions, lies_inside
+
+
+class Feature(enum.StrEnum):
+    """The per-candidate signals (W3C reconciliation ``features``)."""
+
+    NAME_EXACT = "name_exact"
+    KANA = "kana_similarity"
+    LATIN = "latin_similarity"
+    PARTIAL = "partial_name"
+    SOVIET_NAME = "soviet_name"
+    REGION = "region"
+    FEATURE_TYPE = "feature_type"
+    POPULATION = "population"
+    CURATED = "curated"
+    UNIQUE = "unique"
+
+
+def population_prior(population: int) -> float:
+    """Population on a log scale, 0 for none and 1 from a million up.
+
+    >>> population_prior(0), population_prior(999_999), round(population_prior(10_000), 2)
+    (0.0, 1.0, 0.67)
+    """
+    return min(1.0, math.log10(population + 1) / 6.0)
+
+
+def logistic(z: float) -> float:
+    """The logistic function.
+
+    >>> logistic(0.0)
+    0.5
+    """
+    return 1.0 / (1.0 + math.exp(-z))
+
+
+@dataclasses.dataclass(frozen=True)
+class Candidate:
+    """One ranked place for a name, with its per-feature values."""
+
+    place_id: str
+    name: str
+    score: float
+    features: tuple[tuple[Feature, float], ...]
+    matched: str
+    evidence: float
+
+    def feature(self, which: Feature) -> float:
+        """The value of one feature."""
+        return dict(self.features)[which]
+
+    def as_w3c(self, match: bool) -> dict[str, Any]:
+        """The W3C reconciliation API's candidate shape (plus the name that matched)."""
+        return {
+            "id": self.place_id,
+            "name": self.name,
+            "score": round(self.score, 4),
+            "match": match,
+            "features": [{"id": str(f), "value": round(v, 4)} for f, v in self.features],
+            "description": f"matched {self.matched}",
+        }
+
+
+def _latin_similarity(query: Query, place_id: str, index: Index) -> float:
+    names = index.latin_by_place.get(place_id, ())
+    best = 0.0
+    # Romaji is a weak form of the name (habarofusuku) but it is all a raw cell may give.
+    for lat in (*query.latin[:2], query.romaji):
+        if not lat:
+            continue
+        found = process.extractOne(fold_latin(lat), names, scorer=fuzz.ratio)
+        if found is not None:
+            best = max(best, found[1] / 100.0)
+    return best
+
+
+_FEATURE_TYPES = {
+    "駅": ("station",),
+    "炭鉱": ("mine", "coal mine"),
+    "鉱山": ("mine",),
+    "市": ("city", "town", "populated place"),
+    "町": ("town", "populated place", "settlement"),
+    "村": ("village", "populated place", "settlement"),
+}
+
+
+def _feature_type_value(hint: str, place: Place) -> float:
+    """+1 when a feature word agrees with the place's type, -1 when it contradicts, else 0."""
+    wanted = [t for word in split_list(hint) for t in _FEATURE_TYPES.get(word, ())]
+    if not wanted or not place.feature_type:
+        return 0.0
+    kind = place.feature_type.lower()
+    return 1.0 if any(w in kind for w in wanted) else -1.0
+
+
+def score_hits(
+    query: Query, hits: Mapping[str, Hit], index: Index, params: ReconcileParams
+) -> list[Candidate]:
+    """Turn gathered evidence into ranked, scored candidates (best first)."""
+    regions = hinted_regions(query.region_hint, index)
+    ranked = sorted(hits.items(), key=lambda item: (-item[1].evidence, item[0]))
+    out = []
+    kept = ranked[: max(4 * params.top_k, 20)]
+    uniques = _unique(kept, index, params)
+    for (place_id, hit), unique in zip(kept, uniques, strict=True):
+        place = index.gazetteer.places[place_id]
+        latin = _latin_similarity(query, place_id, index)
+        evidence = max(hit.evidence, 0.9 * sharpen(latin))
+        region = 0.0
+        if regions:
+            inside = any(lies_inside(place, r, index.gazetteer.regions) for r in regions)
+            region = 1.0 if inside else -1.0
+        features = (
+            (Feature.NAME_EXACT, hit.exact),
+            (Feature.KANA, hit.kana),
+            (Feature.LATIN, latin),
+            (Feature.PARTIAL, 1.0 if hit.partial else 0.0),
+            (Feature.SOVIET_NAME, 1.0 if hit.period else 0.0),
+            (Feature.REGION, region),
+            (Feature.FEATURE_TYPE, _feature_type_value(query.feature_hint, place)),
+            (Feature.POPULATION, population_prior(place.population)),
+            (Feature.CURATED, 1.0 if place.curated else 0.0),
+            (Feature.UNIQUE, unique),
+        )
+        z = (
+            params.bias
+            + params.weight_name * evidence
+            + params.weight_region * region
+            + params.weight_population * population_prior(place.population)
+            + params.weight_curated * place.curated
+            + params.weight_soviet_name * bool(hit.period)
+            + params.weight_feature_type * _feature_type_value(query.feature_hint, place)
+            + params.weight_unique * unique
+        )
+        out.append(Candidate(place_id, place.name, logistic(z), features, hit.matched, evidence))
+    out.sort(key=lambda c: (-c.score, c.place_id))
+    return out
+
+
+def _unique(kept: Sequence[tuple[str, Hit]], index: Index, params: ReconcileParams) -> list[float]:
+    """1 for a place whose name evidence no distant place comes near, else 0.
+
+    An exact match on a name that one place alone bears (Провидения) is surer
+    than the same match shared with far-off namesakes or near readings; the
+    decision still looks at rivals, this lets the score say so.
+    """
+    places = index.gazetteer.places
+    out = []
+    for place_id, hit in kept:
+        rivals = (
+            other
+            for other_id, other in kept
+            if other_id != place_id
+            and other.evidence >= hit.evidence - params.unique_gap
+            and place_distance_km(places[place_id], places[other_id]) > params.rival_km
+        )
+        out.append(0.0 if any(True for _ in rivals) else 1.0)
+    return out
+
+
+def candidates(query: Query, index: Index, params: ReconcileParams) -> list[Candidate]:
+    """Ranked candidates for one query."""
+    return score_hits(query, gather(query, index, params), index, params)
+
+
+def place_distance_km(a: Place, b: Place) -> float:
+    if None in (a.lat, a.lon, b.lat, b.lon):
+        return math.inf
+    return haversine_km(a.lat, a.lon, b.lat, b.lon)  # type: ignore[arg-type]

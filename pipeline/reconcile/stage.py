@@ -1,0 +1,155 @@
+"""The reconcile stage: fill the reconcile columns of a transliterated CSV."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pipeline import overrides as ov
+from pipeline import pool
+from pipeline.errors import InputDataError
+from pipeline.io import Row, merge_columns, read_csv, write_csv
+from pipeline.overrides import Override
+from pipeline.reconcile.decision import Outcome, apply_override, resolve
+from pipeline.reconcile.index import Index, load_index
+from pipeline.reconcile.params import ReconcileParams
+from pipeline.reconcile.query import Query, query_of_row
+from pipeline.records import RECONCILE_COLUMNS, TRANSLITERATE_COLUMNS, Decision, assign_record_ids
+
+logger = logging.getLogger(__name__)
+
+
+def reconcile_rows(
+    rows: Sequence[Row],
+    index: Index,
+    overrides: Sequence[Override],
+    params: ReconcileParams,
+    queries: Sequence[Query] | None = None,
+) -> dict[str, int]:
+    """Fill the reconcile columns of ``rows`` in place; return counts per decision.
+
+    The queries are made from the rows' transliterate columns (:func:`query_of_row`)
+    unless given, one per row, by a tool that transliterated raw names itself.
+    Each distinct query (name, hint, transliterations) is matched once.
+    """
+    if queries is None:
+        queries = [query_of_row(row) for row in rows]
+    cache = resolve_all(list(dict.fromkeys(queries)), index, params)
+    counts = {str(d): 0 for d in Decision}
+    columns: dict[Query, dict[str, str]] = {}  # the candidates' JSON, once per distinct name
+    for row, query in zip(rows, queries, strict=True):
+        outcome = cache[query]
+        override = ov.find(overrides, row.get("record_id", ""), ov.key_of(row["katakana"]))
+        if override is not None:
+            outcome = apply_override(outcome, override, index, params)
+            row.update(outcome.columns())
+        else:
+            if query not in columns:
+                columns[query] = outcome.columns()
+            row.update(columns[query])
+        counts[str(outcome.decision)] += 1
+    counts["distinct_names"] = len(cache)
+    return counts
+
+
+#: What a forked worker resolves against, set once in the worker by :func:`_worker_start`.
+_WORKER: dict[str, Any] = {}
+
+
+def _worker_start(index: Index, params: ReconcileParams) -> None:
+    _WORKER.update(index=index, params=params)
+
+
+def _resolve_chunk(chunk: list[Query]) -> list[Outcome]:
+    return [resolve(query, _WORKER["index"], _WORKER["params"]) for query in chunk]
+
+
+def resolve_all(
+    queries: Sequence[Query], index: Index, params: ReconcileParams
+) -> dict[Query, Outcome]:
+    """Resolve distinct queries, on ``params.workers`` processes for big inputs.
+
+    Forked workers inherit the index built by this process, so none builds its own.
+    """
+    started = time.perf_counter()
+    workers = params.workers if len(queries) >= params.parallel_min else 1
+    size = max(200, len(queries) // (workers * 8))
+    chunks = [list(queries[i : i + size]) for i in range(0, len(queries), size)]
+    if workers <= 1 or len(chunks) <= 1 or not pool.can_fork():
+        outcomes = _resolve_chunk_with(queries, index, params)
+    else:
+        outcomes = []
+        for done in pool.map_chunks(
+            _resolve_chunk,
+            chunks,
+            workers,
+            label="reconcile",
+            initializer=functools.partial(_worker_start, index, params),
+        ):
+            outcomes.extend(done)
+    logger.info(
+        "reconcile: %d distinct names on %d process(es) in %.1f s",
+        len(queries),
+        workers,
+        time.perf_counter() - started,
+    )
+    return dict(zip(queries, outcomes, strict=True))
+
+
+def _resolve_chunk_with(
+    queries: Sequence[Query], index: Index, params: ReconcileParams
+) -> list[Outcome]:
+    outcomes = []
+    for number, query in enumerate(queries, start=1):
+        outcomes.append(resolve(query, index, params))
+        if number % 5000 == 0:
+            logger.info("reconcile: %d/%d distinct names", number, len(queries))
+    return outcomes
+
+
+def run(
+    input_path: Path,
+    output_path: Path,
+    gazetteer_dir: Path,
+    overrides_path: Path,
+    params: ReconcileParams,
+    encoding: str | None = None,
+) -> dict[str, int]:
+    """Reconcile a transliterated CSV; keep every column and row; write atomically.
+
+    Returns
+    -------
+    dict
+        Rows per decision and the number of distinct names matched.
+
+    Raises
+    ------
+    InputDataError
+        The file lacks ``katakana`` or a column of the transliterate stage (this
+        stage never transliterates: run ``camps transliterate`` first).
+    """
+    columns, rows = read_csv(
+        Path(input_path), required=("katakana",), encoding=encoding, min_rows=1
+    )
+    missing = [name for name in TRANSLITERATE_COLUMNS if name not in columns]
+    if missing:
+        raise InputDataError(
+            f"{input_path}: missing column(s) {', '.join(missing)} of the transliterate stage: "
+            f"run `camps transliterate --input {input_path} --output TRANSLITERATED.csv` "
+            "first and reconcile its output (or `camps run` for all stages)"
+        )
+    problems = assign_record_ids(rows, str(input_path))
+    if problems:
+        raise InputDataError(problems[0])
+    index = load_index(Path(gazetteer_dir))
+    overrides = ov.read(Path(overrides_path), index.gazetteer.places)
+    started = time.perf_counter()
+    counts = reconcile_rows(rows, index, overrides, params)
+    logger.info("reconcile: %d rows in %.1f s", len(rows), time.perf_counter() - started)
+    out_columns = merge_columns(merge_columns(columns, ["record_id"]), RECONCILE_COLUMNS)
+    write_csv(Path(output_path), out_columns, rows)
+    return {"rows": len(rows), **counts}

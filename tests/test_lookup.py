@@ -1,0 +1,74 @@
+"""`camps lookup`: a raw name transliterated with the transliterate params, then reconciled."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+from pipeline import lookup
+from pipeline import reconcile as rc
+from pipeline import transliterate as tr
+from pipeline.cli import cli
+from pipeline.io import write_csv
+
+TINY = Path(__file__).parent / "data" / "gazetteer_reconcile"
+T_PARAMS = tr.TransliterateParams()
+R_PARAMS = rc.ReconcileParams()
+
+
+def test_lookup_returns_the_query_outcome_and_regions() -> None:
+    index = rc.load_index(TINY)
+    found = lookup.lookup("チタ州カダラ", index, [], tr.default_model(), T_PARAMS, R_PARAMS, 3)
+    assert found.outcome.place_id == "kadala" and found.regions == ("chita",)
+    assert found.query.region_hint == "チタ" and len(found.outcome.candidates) <= 3
+    payload = lookup.lookup(
+        "スパスク", index, [], tr.default_model(), T_PARAMS, R_PARAMS, 2
+    ).as_dict()
+    assert payload["decision"] == "review" and len(payload["candidates"]) == 2
+
+
+def test_lookup_uses_the_transliterate_params() -> None:
+    # transliterate.top_k reaches the Cyrillic guesses: lookup no longer uses defaults.
+    index = rc.load_index(TINY)
+    one = lookup.lookup(
+        "ハバロフスク",
+        index,
+        [],
+        tr.default_model(),
+        dataclasses.replace(T_PARAMS, top_k=1),
+        R_PARAMS,
+    )
+    assert len(one.query.cyrillic) == 1
+    assert (
+        len(
+            lookup.lookup(
+                "ハバロフスク", index, [], tr.default_model(), T_PARAMS, R_PARAMS
+            ).query.cyrillic
+        )
+        > 1
+    )
+
+
+def test_cli_lookup_table_and_json(runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    result = runner.invoke(cli, ["lookup", "チタ州カダラ", "--gazetteer", str(TINY), "--top", "3"])
+    assert result.exit_code == 0, result.stderr
+    assert "kadala" in result.stdout and "region hint チタ -> chita" in result.stdout
+    result = runner.invoke(
+        cli, ["lookup", "スパスク", "--gazetteer", str(TINY), "-k", "2", "--json"]
+    )
+    payload = json.loads(result.stdout)
+    assert payload["decision"] == "review" and len(payload["candidates"]) == 2
+    result = runner.invoke(cli, ["lookup", "チタ", "--gazetteer", str(tmp_path / "nothing")])
+    assert result.exit_code == 1 and "the gazetteer is not built" in result.stderr
+
+
+def test_cli_lookup_applies_a_katakana_override(runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    overrides = tmp_path / "o.csv"
+    row = {"katakana": "スパスク", "place_id": "spassk-karaganda", "decision": "accept"}
+    write_csv(overrides, list(row), [row])
+    args = ["lookup", "スパスク", "--gazetteer", str(TINY), "--overrides", str(overrides)]
+    result = runner.invoke(cli, [*args, "--json"])
+    assert result.exit_code == 0, result.stderr
+    payload = json.loads(result.stdout)
+    assert (payload["place_id"], payload["decision"]) == ("spassk-karaganda", "override")
