@@ -420,13 +420,17 @@ def _refuse_swallowed_rows(
     A quote left open in one cell runs on, with the csv module, until the next
     quote, swallowing the rows between into that cell: the file then reads without
     error but with rows missing. A real multi-line note rarely holds a line with a
-    full row's worth of commas, so such a line is taken for a swallowed row.
+    full row's worth of commas and two filled cells, so such a line is taken for a
+    swallowed row (the same bytes could be a note: the file is refused with the fix
+    rather than read with rows that may be lost).
     """
     for column, cell in zip(header, cells, strict=True):
         if "\n" not in cell and "\r" not in cell:
             continue
         for line in cell.splitlines()[1:]:
-            if len(header) > 1 and len(next(csv.reader([line]), [])) < len(header):
+            parts = next(csv.reader([line]), [])
+            filled = sum(1 for part in parts if part.strip())
+            if len(header) > 1 and (len(parts) < len(header) or filled < 2):
                 continue
             if not line.strip():
                 continue
