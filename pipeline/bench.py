@@ -20,15 +20,14 @@ import random
 import subprocess
 import sys
 import time
-import unicodedata
 from pathlib import Path
 
+from pipeline import synthetic
 from pipeline.io import Row, read_csv, write_csv
 
 logger = logging.getLogger(__name__)
 
 STAGES = ("transliterate", "reconcile", "geocode", "export")
-REGION_PREFIXES = ("チタ州", "ハバロフスク地方", "沿海地方", "イルクーツク州", "カザフ共和国")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,50 +37,6 @@ class StageTiming:
     stage: str
     seconds: float
     peak_mb: float
-
-
-def _halfwidth_table() -> dict[str, str]:
-    """Full-width katakana → half-width, the inverse of NFKC on U+FF61–U+FF9F."""
-    table: dict[str, str] = {}
-    for code in range(0xFF61, 0xFFA0):
-        half = chr(code)
-        full = unicodedata.normalize("NFKC", half)
-        if len(full) == 1:
-            table.setdefault(full, half)
-    for char in "ガギグゲゴザジズゼゾダヂヅデドバビブベボ":
-        base = unicodedata.normalize("NFD", char)[0]
-        if base in table:
-            table[char] = table[base] + "ﾞ"
-    for char in "パピプペポ":
-        table[char] = table[unicodedata.normalize("NFD", char)[0]] + "ﾟ"
-    return table
-
-
-HALFWIDTH = _halfwidth_table()
-
-
-def misspell(name: str, rng: random.Random) -> str:
-    """One hand-written spelling of ``name``: what registers and memoirs do to names.
-
-    >>> [misspell("ハバロフスク", random.Random(seed)) for seed in (0, 3, 7, 10)]
-    ['ハバロフスク', 'ハバロフスーク', 'ハヴァロフスク', 'ﾊﾊﾞﾛﾌｽｸ']
-    """
-    roll = rng.random()
-    if roll < 0.15:
-        return name.replace("ー", "")
-    if roll < 0.25 and len(name) > 2:
-        cut = rng.randrange(1, len(name))
-        return name[:cut] + "ー" + name[cut:]
-    if roll < 0.35:
-        return name.replace("ブ", "ヴ").replace("バ", "ヴァ")
-    if roll < 0.42 and len(name) > 3:
-        cut = rng.randrange(1, len(name) - 1)
-        return name[:cut] + "ッ" + name[cut:]
-    if roll < 0.52:
-        return rng.choice(REGION_PREFIXES) + name
-    if roll < 0.60:
-        return "".join(HALFWIDTH.get(char, char) for char in name)
-    return name
 
 
 def register_names(gazetteer_dir: Path, limit: int = 20_000) -> list[str]:
@@ -111,7 +66,7 @@ def make_register(n_rows: int, names: list[str], seed: int = 1945) -> list[Row]:
     weights = [1.0 / (rank + 1) for rank in range(len(names))]
     picks = rng.choices(names, weights=weights, k=n_rows)
     return [
-        {"record_id": f"b{i:07d}", "katakana": misspell(name, rng), "source": "synthetic"}
+        {"record_id": f"b{i:07d}", "katakana": synthetic.misspell(name, rng), "source": "synthetic"}
         for i, name in enumerate(picks)
     ]
 

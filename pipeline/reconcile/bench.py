@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from pipeline import synthetic
 from pipeline.names import kana_of_cyrillic
 from pipeline.reconcile.decision import resolve
 from pipeline.reconcile.index import Index, load_index
@@ -12,34 +13,21 @@ from pipeline.reconcile.params import ReconcileParams
 from pipeline.reconcile.query import Query, make_query
 from pipeline.records import Decision
 
-#: Spelling changes that real katakana names show (long marks, ヴ/ブ, a slipped kana).
-_BENCH_EDITS = (
-    lambda k: k,
-    lambda k: k[:1] + "ー" + k[1:],
-    lambda k: k.replace("ヴ", "ブ").replace("バ", "ワ"),
-    lambda k: k[:-1] + "ク",
-    lambda k: k[:2] + "ッ" + k[2:],
-    lambda k: k[1:],
-)
-
 
 def synthetic_queries(index: Index, n_names: int) -> list[Query]:
     """``n_names`` distinct synthetic names made from the gazetteer's own Cyrillic names.
 
-    Each is a katakana rendering with one of a few real-world spelling changes,
-    so exact hits, near misses and misses all occur, as in a register.
+    Each is a katakana rendering, as it is or in a register's spelling
+    (:mod:`pipeline.synthetic`), so exact hits, near misses and misses all occur.
     """
     sources = sorted({n.name for n in index.gazetteer.names if n.script == "Cyrl"})
-    queries: dict[str, Query] = {}
-    for edit in _BENCH_EDITS:
-        for cyr in sources:
-            kana = edit(kana_of_cyrillic(cyr))
-            if len(kana) < 2 or kana in queries:
-                continue
-            queries[kana] = make_query(kana, "", [cyr] if len(queries) % 2 else [], [], "")
-            if len(queries) >= n_names:
-                return list(queries.values())
-    return list(queries.values())
+    kana = [kana_of_cyrillic(cyr) for cyr in sources]
+    return [
+        # Half the queries carry the Cyrillic reading a transliteration would give.
+        make_query(name, "", [sources[base]] if number % 2 else [], [], "")
+        for number, (name, base) in enumerate(synthetic.distinct_spellings(kana, n_names))
+        if len(name) >= 2
+    ]
 
 
 def bench(n_names: int = 10_000, gazetteer_dir: Path | None = None) -> dict[str, float]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from pipeline import synthetic
 from pipeline.names import kana_of_cyrillic
 from pipeline.transliterate.corpus import geonames_places, russian_names
 from pipeline.transliterate.model import Model, build_model
@@ -22,7 +23,7 @@ def bench(
     so no answer is remembered from before.
 
     Names are the katakana of GeoNames Russian names (:func:`kana_of_cyrillic`)
-    with spelling variants (ヴ→ブ, ー inserted, ッ), all distinct.
+    and the register spellings of :mod:`pipeline.synthetic`, all distinct.
     """
     p = params or TransliterateParams()
     started = time.perf_counter()
@@ -32,28 +33,7 @@ def bench(
     base = sorted(
         {kana_of_cyrillic(n) for _, _, names, *_ in geonames_places() for n in russian_names(names)}
     )
-    variants = (
-        lambda k: k,
-        lambda k: k.replace("ヴ", "ブ"),
-        lambda k: k.replace("ロ", "ロー", 1),
-        lambda k: k + "カ",
-        lambda k: k.replace("ト", "ット", 1),
-        lambda k: "ノヴォ" + k,
-        lambda k: k + "スカヤ",
-        lambda k: "ボリショイ・" + k,
-        lambda k: k.replace("ル", "リ", 1),
-        lambda k: k + "・ガラ",
-    )
-    names: list[str] = []
-    seen: set[str] = set()
-    for variant in variants:
-        for kana in base:
-            made = variant(kana)
-            if made not in seen:
-                seen.add(made)
-                names.append(made)
-            if len(names) >= n:
-                break
+    names = [name for name, _ in synthetic.distinct_spellings(base, n)]
     started = time.perf_counter()
     _transliterate_all(names, p, model)  # what run() does: all columns, in p.workers processes
     seconds = time.perf_counter() - started
