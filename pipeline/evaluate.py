@@ -50,11 +50,10 @@ from pipeline.io import Row, read_csv, write_json
 from pipeline.lookup import query_of
 from pipeline.names import fold_latin, match_key
 from pipeline.places import Gazetteer, Place
-from pipeline.records import Decision
+from pipeline.records import GOLD_COLUMNS, Decision
 
 logger = logging.getLogger(__name__)
 
-GOLD_COLUMNS = ("katakana", "expected", "lat", "lon")
 NEAR_KM = 25.0
 REGION_KM = 161.0
 NAME_RATIO = 85.0

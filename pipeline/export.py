@@ -27,7 +27,7 @@ from typing import Any
 
 from pipeline import area, geonames, io, style
 from pipeline.errors import InputDataError
-from pipeline.records import LEGEND, Certainty, Decision, SymbolClass, classify
+from pipeline.records import EXPORT_COLUMNS, LEGEND, Certainty, Decision, SymbolClass, classify
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +35,6 @@ REQUIRED = ("record_id", "katakana", "decision", "lat", "lon")
 INTEGER_COLUMNS = ("detainees",)
 REAL_COLUMNS = ("score", "lat", "lon", "uncertainty_km")
 #: Columns the export adds: why the row has its class, and the text of its map label.
-ADDED_COLUMNS = ("symbol_class", "class_basis", "label")
 REASON_COLUMN = "unresolved_reason"
 PLACED = (Decision.AUTO, Decision.OVERRIDE, Decision.REVIEW)
 LPF_CONTEXT = (
@@ -128,7 +127,7 @@ def write_layers(
 ) -> dict[str, int]:
     """Write every export file into the set's folder; return the rows of each class."""
     out = outputs.folder
-    out_columns = io.merge_columns(columns, ADDED_COLUMNS)
+    out_columns = io.merge_columns(columns, EXPORT_COLUMNS)
     camps_frame = points_frame(camps, out_columns)
     table = attributes_frame(unresolved, [*out_columns, REASON_COLUMN])
     write_geopackage(out / "camps.gpkg", camps_frame, table, params)

@@ -18,7 +18,7 @@ import statistics
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from pipeline import area, geonames
+from pipeline import area, geonames, records
 from pipeline.errors import InputDataError
 from pipeline.io import Row, read_csv, write_csv
 from pipeline.names import script_of
@@ -26,8 +26,6 @@ from pipeline.places import FOREIGN_COLUMNS, NAME_COLUMNS, PLACE_COLUMNS, REGION
 
 logger = logging.getLogger(__name__)
 
-CURATED_REQUIRED = ("place_id", "name", "country", "lat", "lon", "point_source", "geonames_id")
-REGION_REQUIRED = ("region_id", "name_1945", "country", "admin1_codes", "kana")
 #: Share of a region's places that its radius covers: the far tail is islands and outliers.
 RADIUS_QUANTILE = 0.9
 
@@ -274,14 +272,14 @@ def run(
 
     ``cities`` replaces the packaged GeoNames file (tests pass a small slice).
     """
-    _, curated = read_csv(curated_path, required=CURATED_REQUIRED)
+    _, curated = read_csv(curated_path, required=records.CURATED_REQUIRED)
     names_path = curated_path.with_name("place_names.csv")
     curated_names = (
         read_csv(names_path, required=("place_id", "name", "lang"))[1]
         if names_path.exists()
         else []
     )
-    _, regions = read_csv(regions_path, required=REGION_REQUIRED)
+    _, regions = read_csv(regions_path, required=records.CURATED_REGION_REQUIRED)
     cities = cities if cities is not None else _geonames_cities()
     places, names = geonames_places(cities, params.countries)
     foreign = foreign_kana(cities, params.countries, params.foreign_min_population)

@@ -43,24 +43,16 @@ class Certainty(enum.StrEnum):
     UNCERTAIN = "uncertain"
 
 
-RAW_COLUMNS = (
-    "record_id",
-    "katakana",
-    "map_no",
-    "region",
-    "symbol_class",
-    "detainees",
-    "detainees_source",
-    "gupvi_camp_no",
-    "source",
-    "notes",
-)
+#: What transliterate adds to a register; reconcile needs them all.
 TRANSLITERATE_COLUMNS = (
     "katakana_normalized",
     "region_hint",
     "romaji",
     "latin_candidates",
     "cyrillic_candidates",
+    "name_flag",
+    "feature_hint",
+    "camp_no_hint",
 )
 RECONCILE_COLUMNS = ("place_id", "place_name", "score", "decision", "candidates")
 #: gazetteer/overrides.csv as ``camps review`` writes it; ``uncertainty_km`` (the radius
@@ -76,6 +68,41 @@ OVERRIDE_COLUMNS = (
     "source",
     "created",
 )
+#: What export adds to each row of its layers.
+EXPORT_COLUMNS = ("symbol_class", "class_basis", "label")
+#: A gold file of ``camps evaluate`` (empty expected: a name that must not match).
+GOLD_COLUMNS = ("katakana", "expected", "lat", "lon")
+#: The curated gazetteer (gazetteer/places.csv, place_names.csv, regions.csv, maps.csv)
+#: as ``camps validate`` checks it; the build needs the ``*_REQUIRED`` ones.
+CURATED_PLACE_COLUMNS = (
+    "place_id",
+    "name",
+    "feature_type",
+    "admin_1945",
+    "region_id",
+    "country",
+    "lat",
+    "lon",
+    "point_source",
+    "geonames_id",
+    "maps",
+    "sources",
+    "note",
+)
+CURATED_NAME_COLUMNS = ("place_id", "name", "lang", "period", "source")
+CURATED_REGION_COLUMNS = (
+    "region_id",
+    "name_1945",
+    "name_modern",
+    "country",
+    "admin1_codes",
+    "kana",
+    "latin",
+    "source",
+)
+MAP_COLUMNS = ("id", "title", "publisher", "year", "series_scale", "place", "note")
+CURATED_REQUIRED = ("place_id", "name", "country", "lat", "lon", "point_source", "geonames_id")
+CURATED_REGION_REQUIRED = ("region_id", "name_1945", "country", "admin1_codes", "kana")
 GEOCODE_COLUMNS = (
     "lat",
     "lon",

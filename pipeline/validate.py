@@ -19,37 +19,18 @@ from pipeline import area, io, overrides
 from pipeline.errors import InputDataError
 from pipeline.io import Row, read_csv
 from pipeline.names import scripts_of
-from pipeline.records import SymbolClass, classify, parse_detainees
+from pipeline.records import (
+    CURATED_NAME_COLUMNS,
+    CURATED_PLACE_COLUMNS,
+    CURATED_REGION_COLUMNS,
+    MAP_COLUMNS,
+    SymbolClass,
+    classify,
+    parse_detainees,
+)
 
 logger = logging.getLogger(__name__)
 
-PLACE_COLUMNS = (
-    "place_id",
-    "name",
-    "feature_type",
-    "admin_1945",
-    "region_id",
-    "country",
-    "lat",
-    "lon",
-    "point_source",
-    "geonames_id",
-    "maps",
-    "sources",
-    "note",
-)
-NAME_COLUMNS = ("place_id", "name", "lang", "period", "source")
-REGION_COLUMNS = (
-    "region_id",
-    "name_1945",
-    "name_modern",
-    "country",
-    "admin1_codes",
-    "kana",
-    "latin",
-    "source",
-)
-MAP_COLUMNS = ("id", "title", "publisher", "year", "series_scale", "place", "note")
 FEATURE_TYPES = frozenset({"city", "town", "settlement", "station", "region", "mine", "camp"})
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 LANG_TAG = re.compile(r"^[a-z]{2,3}(?:-[A-Z][a-z]{3})?(?:-[A-Z]{2})?$")
@@ -275,14 +256,14 @@ def check_gazetteer(
     _filled(maps_path, maps, ("id", "title", "year"), problems)
     map_ids = {r["id"].strip() for r in maps}
     regions_path = curated_path.with_name("regions.csv")
-    regions = _load(regions_path, REGION_COLUMNS[:6], problems) or []
+    regions = _load(regions_path, CURATED_REGION_COLUMNS[:6], problems) or []
     _unique(regions_path, regions, "region_id", problems)
     _filled(regions_path, regions, ("region_id", "name_1945", "country", "admin1_codes"), problems)
     for number, row in enumerate(regions, start=2):
         if row["country"].strip() and row["country"].strip() not in area.COUNTRIES:
             fix = "use an ISO alpha-2 code of a former Soviet republic or MN"
             problems.append(_problem(regions_path, number, "country", row["country"], fix))
-    places = _load(curated_path, PLACE_COLUMNS, problems) or []
+    places = _load(curated_path, CURATED_PLACE_COLUMNS, problems) or []
     _unique(curated_path, places, "place_id", problems)
     _unique(curated_path, places, "geonames_id", problems)
     _filled(curated_path, places, ("place_id", "name"), problems)
@@ -291,7 +272,7 @@ def check_gazetteer(
         problems.extend(check_place(curated_path, number, row, region_ids, map_ids))
     place_ids = {r["place_id"].strip() for r in places}
     names_path = curated_path.with_name("place_names.csv")
-    for number, row in enumerate(_load(names_path, NAME_COLUMNS, problems) or [], start=2):
+    for number, row in enumerate(_load(names_path, CURATED_NAME_COLUMNS, problems) or [], start=2):
         problems.extend(check_name(names_path, number, row, place_ids))
     return place_ids, map_ids
 

@@ -36,7 +36,6 @@ from pipeline.transliterate.evaluation import Pair, gold_pairs, heldout_pairs, s
 from pipeline.transliterate.model import Model, build_model, default_model
 from pipeline.transliterate.params import TransliterateParams
 from pipeline.transliterate.stage import (
-    ADDED_COLUMNS,
     Transliteration,
     latin_candidates,
     run,
@@ -45,7 +44,6 @@ from pipeline.transliterate.stage import (
 from pipeline.transliterate.toponyms import TOPONYMS_PATH, extract_toponyms, write_toponyms
 
 __all__ = [
-    "ADDED_COLUMNS",
     "TEST_SHARE",
     "TOPONYMS_PATH",
     "Corpus",

@@ -64,18 +64,6 @@ def transliterate_name(
     )
 
 
-ADDED_COLUMNS = (
-    "katakana_normalized",
-    "region_hint",
-    "romaji",
-    "latin_candidates",
-    "cyrillic_candidates",
-    "name_flag",
-    "feature_hint",
-    "camp_no_hint",
-)
-
-
 def _progress(done: int, total: int, started: float) -> None:
     rate = done / max(time.perf_counter() - started, 1e-9)
     logger.info("transliterate: %d/%d distinct names (%.0f/s)", done, total, rate)
@@ -218,7 +206,7 @@ def run(
         The file cannot be read, lacks ``katakana``, or repeats a ``record_id``.
     """
     from pipeline.io import merge_columns, read_csv, write_csv
-    from pipeline.records import assign_record_ids, check_raw_rows
+    from pipeline.records import TRANSLITERATE_COLUMNS, assign_record_ids, check_raw_rows
 
     columns, rows = read_csv(input_path, required=("katakana",), encoding=encoding, min_rows=1)
     problems = assign_record_ids(rows, str(input_path)) + check_raw_rows(rows, str(input_path))
@@ -243,6 +231,6 @@ def run(
             flagged[result.parts.flag] += 1
     for flag, count in sorted(flagged.items()):
         logger.warning("%s: %d row(s) kept and flagged name_flag=%s", input_path, count, flag)
-    out_columns = merge_columns(["record_id"], [*columns, *ADDED_COLUMNS])
+    out_columns = merge_columns(["record_id"], [*columns, *TRANSLITERATE_COLUMNS])
     write_csv(output_path, out_columns, rows)
     return {"rows": len(rows), "distinct": len(distinct), "flagged": sum(flagged.values())}
