@@ -19,9 +19,10 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from pipeline import area, geonames, records
-from pipeline.errors import InputDataError
+from pipeline.errors import InputDataError, ParamsError
 from pipeline.io import Row, read_csv, write_csv
 from pipeline.names import script_of
+from pipeline.params import check_range
 from pipeline.places import FOREIGN_COLUMNS, NAME_COLUMNS, PLACE_COLUMNS, REGION_COLUMNS
 
 logger = logging.getLogger(__name__)
@@ -38,6 +39,16 @@ class GazetteerParams:
     #: that keeps "ベルリン" from being taken for a Russian village called Berlin.
     foreign_min_population: int = 100_000
     countries: tuple[str, ...] = area.COUNTRIES
+
+    def __post_init__(self) -> None:
+        check_range("gazetteer", "foreign_min_population", self.foreign_min_population, 0, 10**9)
+        # [] or [ru, ua] would build a gazetteer of a few curated places without a word.
+        wrong = [c for c in self.countries if c not in area.COUNTRIES]
+        if not self.countries or wrong:
+            raise ParamsError(
+                f"gazetteer.countries must list ISO codes of the area ({', '.join(area.COUNTRIES)})"
+                f", got {list(self.countries)}"
+            )
 
 
 def _geonames_cities() -> dict[str, dict[str, object]]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
+from pipeline.params import check_range
+
 
 @dataclasses.dataclass(frozen=True)
 class TransliterateParams:
@@ -27,3 +29,10 @@ class TransliterateParams:
     beam: int = 10
     lm_weight: float = 1.0
     workers: int = 2
+
+    def __post_init__(self) -> None:
+        # 0 would empty every name's candidates without a word.
+        check_range("transliterate", "top_k", self.top_k, 1, 100)
+        check_range("transliterate", "beam", self.beam, 1, 1000)
+        check_range("transliterate", "lm_weight", self.lm_weight, 0.0, 100.0)
+        check_range("transliterate", "workers", self.workers, 1, 64)
