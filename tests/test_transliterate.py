@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import math
+import time
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ from hypothesis import strategies as st
 from pipeline import transliterate as tr
 from pipeline.cli import cli
 from pipeline.errors import InputDataError
-from pipeline.io import read_csv
+from pipeline.io import read_csv, write_csv
 from pipeline.names import lenient, match_key
 from pipeline.transliterate import channel, corpus, lm, stage
 from pipeline.transliterate.decoder import Decoder
@@ -323,3 +324,22 @@ def test_a_model_with_a_hole_is_refused(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setattr(corpus.Corpus, "model_names", lambda self: (counts, toponyms * 3))
     with pytest.raises(RuntimeError, match="no probability after"):
         tr.build_model()
+
+
+def test_a_cell_past_the_name_limit_is_kept_whole_and_flagged(tmp_path: Path) -> None:
+    # Work grows with the square of a name's length: a pasted page must not take the run down.
+    huge = "ハバロフスク" * 20_000
+    raw = tmp_path / "raw.csv"
+    write_csv(
+        raw,
+        ["record_id", "katakana"],
+        [{"record_id": "a", "katakana": huge}, {"record_id": "b", "katakana": "チタ"}],
+    )
+    out = tmp_path / "t.csv"
+    started = time.perf_counter()
+    tr.run(raw, out, tr.TransliterateParams(workers=1))
+    assert time.perf_counter() - started < 30
+    rows = {r["record_id"]: r for r in read_csv(out)[1]}
+    assert rows["a"]["katakana"] == huge and rows["a"]["name_flag"] == "too_long"
+    assert rows["a"]["cyrillic_candidates"] == ""
+    assert rows["b"]["cyrillic_candidates"].startswith("Чита")

@@ -19,8 +19,9 @@ from pipeline.names.kana import KATAKANA_RE, PLAIN_RE, normalize
 class NameParts:
     """A cell split into the place name and the words around it.
 
-    ``flag`` is '' for a katakana name, else ``latin``, ``kanji``, ``mixed`` or
-    ``empty``: such rows are kept and counted, never dropped.
+    ``flag`` is '' for a katakana name, else ``latin``, ``kanji``, ``mixed``,
+    ``empty`` or (set by the transliterate stage) ``too_long``: such rows are kept
+    and counted, never dropped.
     """
 
     name: str

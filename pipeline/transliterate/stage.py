@@ -31,6 +31,12 @@ def latin_candidates(cyrillic: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(latin_of_cyrillic(name) for name in cyrillic))
 
 
+#: A place name is a few words; a longer cell is kept whole in its row, flagged
+#: ``too_long`` and not transliterated (the lattice search grows with the square of
+#: a name's length: 10,000 characters took 0.44 GB, a million were killed at 24 GB).
+MAX_NAME_CHARS = 1_000
+
+
 @dataclasses.dataclass(frozen=True)
 class Transliteration:
     """Everything the stage adds for one distinct cell."""
@@ -52,6 +58,8 @@ def transliterate_name(
     ('クラスノヤルスク', 'Kansuku', 'Канск', 'Kansk')
     """
     params = params or TransliterateParams()
+    if len(text) > MAX_NAME_CHARS:
+        return Transliteration(text, NameParts("", flag="too_long"), "", (), ())
     parts = split_name(text)  # parts.name is normalised already
     found = model.candidates(parts.name, params.top_k, params.beam, params.lm_weight)
     cyrillic = tuple(name for name, _ in found)
