@@ -113,6 +113,48 @@ GEOCODE_COLUMNS = (
 )
 
 
+#: Columns the stages write into a register's rows. ``place_id`` and ``symbol_class``
+#: are not among them: a raw file may give the place it already knows and the class
+#: printed on the map, which the stages honour.
+STAGE_COLUMNS = (
+    *TRANSLITERATE_COLUMNS,
+    *(c for c in RECONCILE_COLUMNS if c != "place_id"),
+    *GEOCODE_COLUMNS,
+    *(c for c in EXPORT_COLUMNS if c != "symbol_class"),
+    "unresolved_reason",
+    "fid",  # the GeoPackage's own feature id
+)
+
+
+def columns_taken(columns: list[str], source: str) -> list[str]:
+    """Problems of a raw header whose columns a stage would overwrite, one line each.
+
+    A user's own ``lat`` or ``decision`` would silently be replaced by the
+    stages' values; two columns that differ only in case would be one in a
+    GeoPackage. Both are refused with the column named and the fix.
+
+    >>> for problem in columns_taken(["katakana", "lat", "Notes", "notes"], "a.csv"):
+    ...     print(problem[:64])
+    a.csv: row 1, column lat: the pipeline writes this column (it wo
+    a.csv: row 1, columns Notes and notes differ only in case (one c
+    """
+    problems = [
+        f"{source}: row 1, column {name}: the pipeline writes this column (it would "
+        f"overwrite yours): rename it, e.g. to my_{name}"
+        for name in columns
+        if name.strip().lower() in STAGE_COLUMNS
+    ]
+    seen: dict[str, str] = {}
+    for name in columns:
+        other = seen.setdefault(name.lower(), name)
+        if other != name:
+            problems.append(
+                f"{source}: row 1, columns {other} and {name} differ only in case "
+                "(one column in a GeoPackage): rename one"
+            )
+    return problems
+
+
 def parse_detainees(value: str) -> int | None:
     """Parse a detainee figure such as ``"40,000"`` or ``"~30000"``; empty is ``None``.
 

@@ -234,3 +234,22 @@ def test_a_real_multi_line_note_is_kept(tmp_path: Path, runner: CliRunner) -> No
         rows = list(csv.DictReader(handle))
     assert [r["record_id"] for r in rows] == ["r1", "r2"]
     assert rows[0]["notes"] == "first line\nsecond, with a comma"
+
+
+@pytest.mark.parametrize("column", ["lat", "lon", "decision", "geocode_method", "fid", "Label"])
+@pytest.mark.parametrize("command", ["transliterate", "run"])
+def test_a_user_column_a_stage_writes_is_refused_not_overwritten(
+    column: str, command: str, tmp_path: Path, runner: CliRunner
+) -> None:
+    # The probe: ロンドン's own lat and lon came out empty, replaced by the stages'.
+    raw = write(tmp_path / "mine.csv", f"katakana,{column}\nロンドン,51.5\n")
+    result = invoke(runner, command, raw, tmp_path)
+    assert_clean_failure(
+        result, 1, f"mine.csv: row 1, column {column}: the pipeline writes this column"
+    )
+
+
+def test_columns_that_differ_only_in_case_are_refused(tmp_path: Path, runner: CliRunner) -> None:
+    raw = write(tmp_path / "case.csv", "katakana,Notes,notes\nチタ,a,b\n")
+    result = invoke(runner, "transliterate", raw, tmp_path)
+    assert_clean_failure(result, 1, "columns Notes and notes differ only in case")

@@ -211,13 +211,21 @@ def run(
     Raises
     ------
     InputDataError
-        The file cannot be read, lacks ``katakana``, or repeats a ``record_id``.
+        The file cannot be read, lacks ``katakana``, repeats a ``record_id``, or
+        has a column a stage writes (``lat``, ``decision`` …).
     """
     from pipeline.io import merge_columns, read_csv, write_csv
-    from pipeline.records import TRANSLITERATE_COLUMNS, assign_record_ids, check_raw_rows
+    from pipeline.records import (
+        TRANSLITERATE_COLUMNS,
+        assign_record_ids,
+        check_raw_rows,
+        columns_taken,
+    )
 
     columns, rows = read_csv(input_path, required=("katakana",), encoding=encoding, min_rows=1)
-    problems = assign_record_ids(rows, str(input_path)) + check_raw_rows(rows, str(input_path))
+    problems = columns_taken(columns, str(input_path))
+    problems = problems or assign_record_ids(rows, str(input_path))
+    problems += check_raw_rows(rows, str(input_path))
     if problems:
         raise InputDataError("\n".join(problems))
     distinct = sorted({row["katakana"] for row in rows})
