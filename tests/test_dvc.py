@@ -99,22 +99,41 @@ def _closure(repo: Path, start: set[Path]) -> set[Path]:
 def _command_imports(repo: Path, command: str) -> set[Path]:
     """What ``camps COMMAND`` imports: the CLI's own top-level imports and the command's.
 
-    The CLI imports each stage inside its command, so ``cli.py`` itself is not
-    followed as a whole: that would make every stage depend on every other.
+    The CLI imports each stage inside its command, so the ``cli`` package is not
+    followed as a whole: that would make every stage depend on every other. The
+    command's function can be in any file of the package; the top-level imports
+    are those of that file, of ``cli/__init__.py`` and of ``cli/options.py``. The
+    package's own files are left out (every stage lists the whole ``cli`` folder).
     """
-    cli = repo / PACKAGE / "cli.py"
-    tree = ast.parse(cli.read_text("utf-8"))
-    top = [n for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)]
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.FunctionDef):
-            continue
-        for decorator in node.decorator_list:
-            if not (isinstance(decorator, ast.Call) and getattr(decorator.func, "attr", "")):
+    package = repo / PACKAGE / "cli"
+    shared = [package / "__init__.py", package / "options.py"]
+    for source in sorted(package.glob("*.py")):
+        tree = ast.parse(source.read_text("utf-8"))
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.FunctionDef):
                 continue
-            named = [k.value.value for k in decorator.keywords if k.arg == "name"]  # type: ignore[attr-defined]
-            if (named[0] if named else node.name.replace("_", "-")) == command:
-                return _imported(repo, cli, [*top, *node.body])
+            for decorator in node.decorator_list:
+                if not (isinstance(decorator, ast.Call) and getattr(decorator.func, "attr", "")):
+                    continue
+                named = [k.value.value for k in decorator.keywords if k.arg == "name"]  # type: ignore[attr-defined]
+                if (named[0] if named else node.name.replace("_", "-")) != command:
+                    continue
+                found = _imported(repo, source, [*_top_imports(source), *node.body])
+                for other in shared:
+                    found |= _imported(repo, other, _top_imports(other))
+                return {f for f in found if f != package and package not in f.parents}
     raise AssertionError(f"dvc.yaml runs `camps {command}`, which the CLI does not have")
+
+
+def _top_imports(source: Path) -> list[ast.stmt]:
+    """The import statements at the top level of a file."""
+    tree = ast.parse(source.read_text("utf-8"))
+    return [n for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)]
+
+
+def _cli_files(repo: Path) -> set[Path]:
+    """Every file of the ``cli`` package: each stage runs through all of them."""
+    return set((repo / PACKAGE / "cli").rglob("*.py"))
 
 
 def _stages(repo: Path) -> dict[str, dict[str, Any]]:
@@ -128,7 +147,7 @@ def test_every_stage_lists_the_project_code_it_runs(repo: Path) -> None:
         words = stage["cmd"].split()
         assert words[0] == "camps", f"stage {name} must run the CLI: {stage['cmd']}"
         deps = [repo / dep for dep in stage.get("deps", [])]
-        code = _closure(repo, _command_imports(repo, words[1])) | {repo / PACKAGE / "cli.py"}
+        code = _closure(repo, _command_imports(repo, words[1])) | _cli_files(repo)
         code.discard(repo / PACKAGE / "__init__.py")  # the package docstring only
         uncovered = sorted(
             str(f.relative_to(repo))

@@ -1,0 +1,117 @@
+"""Shared options of the ``camps`` commands, the error-to-exit-code group, report helpers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from pipeline.errors import ParamsError, PipelineError
+
+logger = logging.getLogger("pipeline")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def project_default(relative: str) -> Callable[[], Path]:
+    """A default path: ``relative`` to the current folder, else to the project checkout.
+
+    So ``camps run --input my.csv --output-dir out`` works from any folder of a
+    user's machine, with the repo's params, gazetteer and overrides.
+    """
+
+    def default() -> Path:
+        here = Path(relative)
+        if here.exists() or not (PROJECT_ROOT / relative).exists():
+            return here
+        return PROJECT_ROOT / relative
+
+    return default
+
+
+DEFAULT_GAZETTEER = project_default("gazetteer/build")
+DEFAULT_OVERRIDES = project_default("gazetteer/overrides.csv")
+
+
+class CampsGroup(click.Group):
+    """A click group that maps pipeline errors to exit codes and clear messages."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except ParamsError as exc:
+            raise click.UsageError(str(exc)) from None
+        except PipelineError as exc:
+            raise click.ClickException(str(exc)) from None
+        except KeyboardInterrupt:
+            click.echo("Interrupted: earlier outputs were left as they were.", err=True)
+            ctx.exit(130)
+
+
+def _report(stage: str, report: Mapping[str, Any]) -> None:
+    """Log a stage's counts as one line on stderr."""
+    summary = ", ".join(f"{key}={value}" for key, value in report.items())
+    logger.info("%s: %s", stage, summary)
+
+
+def params_option(func: F) -> F:
+    return click.option(
+        "--params",
+        "params_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=project_default("params.yaml"),
+        show_default="params.yaml",
+        help="Parameters file; one section per stage.",
+    )(func)
+
+
+def encoding_option(func: F) -> F:
+    return click.option(
+        "--encoding",
+        default=None,
+        help="Encoding of the input CSV when it is not UTF-8 (for example cp932 for Shift-JIS).",
+    )(func)
+
+
+def gazetteer_options(func: F) -> F:
+    func = click.option(
+        "--overrides",
+        "overrides_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=DEFAULT_OVERRIDES,
+        show_default="gazetteer/overrides.csv",
+        help="Manual decisions that always win (created by `camps review`).",
+    )(func)
+    return click.option(
+        "--gazetteer",
+        "gazetteer_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=DEFAULT_GAZETTEER,
+        show_default="gazetteer/build",
+        help="Built gazetteer folder (the `gazetteer` stage writes it).",
+    )(func)
+
+
+def input_option(func: F) -> F:
+    return click.option(
+        "--input",
+        "input_path",
+        required=True,
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Input CSV (UTF-8).",
+    )(func)
+
+
+def output_option(func: F) -> F:
+    return click.option(
+        "--output",
+        "output_path",
+        required=True,
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Output CSV; written atomically.",
+    )(func)

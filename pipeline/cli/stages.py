@@ -1,0 +1,204 @@
+"""The stage commands: gazetteer, transliterate, reconcile, geocode, export and run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from pipeline.cli import cli
+from pipeline.cli.options import (
+    _report,
+    encoding_option,
+    gazetteer_options,
+    input_option,
+    output_option,
+    params_option,
+    project_default,
+)
+from pipeline.params import load_section
+
+
+@cli.command()
+@click.option(
+    "--curated",
+    "curated_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=project_default("gazetteer/places.csv"),
+    show_default="gazetteer/places.csv",
+    help="Curated historical gazetteer.",
+)
+@click.option(
+    "--regions",
+    "regions_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=project_default("gazetteer/regions.csv"),
+    show_default="gazetteer/regions.csv",
+    help="Regions of 1945 and their modern GeoNames admin1 codes.",
+)
+@click.option(
+    "--output-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("gazetteer/build"),
+    show_default=True,
+    help="Where the built gazetteer goes.",
+)
+@params_option
+def gazetteer(curated_path: Path, regions_path: Path, output_dir: Path, params_path: Path) -> None:
+    """Build the gazetteer: GeoNames (offline) merged with the curated places.
+
+    \b
+    Example:
+        camps gazetteer --curated gazetteer/places.csv --output-dir gazetteer/build
+    """
+    from pipeline import gazetteer as stage
+
+    params = load_section(params_path, "gazetteer", stage.GazetteerParams)
+    _report("gazetteer", stage.run(curated_path, regions_path, output_dir, params))
+
+
+@cli.command()
+@input_option
+@output_option
+@encoding_option
+@params_option
+def transliterate(
+    input_path: Path, output_path: Path, encoding: str | None, params_path: Path
+) -> None:
+    """Add romaji and ranked Russian (Cyrillic and Latin) forms of each katakana name.
+
+    \b
+    Example:
+        camps transliterate --input raw/camps.csv --output output/stages/transliterated.csv
+    """
+    from pipeline import transliterate as stage
+
+    params = load_section(params_path, "transliterate", stage.TransliterateParams)
+    model = stage.build_model()  # the stage's model: every GeoNames place
+    _report("transliterate", stage.run(input_path, output_path, params, encoding, model))
+
+
+@cli.command()
+@input_option
+@output_option
+@gazetteer_options
+@encoding_option
+@params_option
+def reconcile(
+    input_path: Path,
+    output_path: Path,
+    gazetteer_dir: Path,
+    overrides_path: Path,
+    encoding: str | None,
+    params_path: Path,
+) -> None:
+    """Tie each name to a gazetteer place, with a score and a decision.
+
+    \b
+    Example:
+        camps reconcile --input output/stages/transliterated.csv \\
+            --output output/stages/reconciled.csv
+    """
+    from pipeline import reconcile as stage
+
+    params = load_section(params_path, "reconcile", stage.ReconcileParams)
+    report = stage.run(
+        input_path, output_path, gazetteer_dir, overrides_path, params, encoding=encoding
+    )
+    _report("reconcile", report)
+
+
+@cli.command()
+@input_option
+@output_option
+@gazetteer_options
+@encoding_option
+@params_option
+def geocode(
+    input_path: Path,
+    output_path: Path,
+    gazetteer_dir: Path,
+    overrides_path: Path,
+    encoding: str | None,
+    params_path: Path,
+) -> None:
+    """Give each placed row a WGS84 point, its method, source, certainty and radius.
+
+    \b
+    Example:
+        camps geocode --input output/stages/reconciled.csv --output output/stages/geocoded.csv
+    """
+    from pipeline import geocode as stage
+
+    params = load_section(params_path, "geocode", stage.GeocodeParams)
+    report = stage.run(
+        input_path, output_path, gazetteer_dir, overrides_path, params, encoding=encoding
+    )
+    _report("geocode", report)
+
+
+@cli.command()
+@input_option
+@click.option(
+    "--output-dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for camps.gpkg, camps.geojson, by_class/, camps.lpf.json, unresolved.csv.",
+)
+@encoding_option
+@params_option
+def export(input_path: Path, output_dir: Path, encoding: str | None, params_path: Path) -> None:
+    """Write the styled GeoPackage, GeoJSON, Linked Places and unresolved list.
+
+    \b
+    Example:
+        camps export --input output/stages/geocoded.csv --output-dir output
+    """
+    from pipeline import export as stage
+
+    params = load_section(params_path, "export", stage.ExportParams)
+    _report("export", stage.run(input_path, output_dir, params, encoding=encoding))
+
+
+@cli.command(name="run")
+@input_option
+@click.option(
+    "--output-dir",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Folder for the layers; the stage CSVs go to its stages/ subfolder.",
+)
+@gazetteer_options
+@encoding_option
+@params_option
+def run_all(
+    input_path: Path,
+    output_dir: Path,
+    gazetteer_dir: Path,
+    overrides_path: Path,
+    encoding: str | None,
+    params_path: Path,
+) -> None:
+    """Run transliterate, reconcile, geocode and export on any raw file.
+
+    \b
+    Example:
+        camps run --input my_register.csv --output-dir results
+    """
+    from pipeline import export, geocode, io, reconcile, transliterate
+
+    stages = output_dir / "stages"
+    names = ("transliterated.csv", "reconciled.csv", "geocoded.csv")
+    t_path, r_path, g_path = (stages / name for name in names)
+    t_params = load_section(params_path, "transliterate", transliterate.TransliterateParams)
+    r_params = load_section(params_path, "reconcile", reconcile.ReconcileParams)
+    g_params = load_section(params_path, "geocode", geocode.GeocodeParams)
+    e_params = load_section(params_path, "export", export.ExportParams)
+    # One output set: a run killed at any stage leaves the folder without a manifest
+    # (incomplete), never new stage files beside old layers passed off as one set.
+    with io.output_set(output_dir) as outputs:
+        _report("transliterate", transliterate.run(input_path, t_path, t_params, encoding=encoding))
+        _report("reconcile", reconcile.run(t_path, r_path, gazetteer_dir, overrides_path, r_params))
+        _report("geocode", geocode.run(r_path, g_path, gazetteer_dir, overrides_path, g_params))
+        _report("export", export.run(g_path, output_dir, e_params))
+        outputs.add(t_path, r_path, g_path)
