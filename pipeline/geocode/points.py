@@ -1,0 +1,279 @@
+"""Geocode points: :class:`Point`, the offline :class:`GazetteerGeocoder` over the
+built gazetteer, settlement and region radii, region points, overrides' points and
+the camp-number (region-only) rules."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from geopy.geocoders.base import Geocoder
+from geopy.location import Location
+
+from pipeline import area
+from pipeline.io import Row
+from pipeline.names import REGION_WORD_RE, fold, is_camp_number_only
+from pipeline.overrides import Override
+from pipeline.places import Gazetteer, Place, Region
+from pipeline.records import Certainty
+
+#: Radius of a point known only from general knowledge (the dossier's rounded
+#: coordinates, or a camp district such as Khurmuli spread along a railway).
+GENERAL_KNOWLEDGE_KM = 15.0
+#: Radius of a point that a person set by hand in overrides.csv without one.
+OVERRIDE_KM = 5.0
+
+
+class Method(enum.StrEnum):
+    """How a row's point was found (the ``geocode_method`` column)."""
+
+    OVERRIDE = "override"
+    GAZETTEER = "gazetteer"
+    GEONAMES = "geonames"
+    NOMINATIM = "nominatim"
+    REGION = "region"
+
+
+@dataclass(frozen=True)
+class NameIndex:
+    """Folded names (every script) to place ids, and region forms to region ids."""
+
+    places: Mapping[str, tuple[str, ...]]
+    regions: Mapping[str, str]
+
+
+def index_names(gazetteer: Gazetteer) -> NameIndex:
+    """Index a gazetteer's place names and its regions' names and kana forms."""
+    places: dict[str, list[str]] = {}
+    pairs = [(p.name, p.place_id) for p in gazetteer.places.values()]
+    pairs += [(n.name, n.place_id) for n in gazetteer.names]
+    for name, place_id in pairs:
+        ids = places.setdefault(fold(name), [])
+        if place_id in gazetteer.places and place_id not in ids:
+            ids.append(place_id)
+    regions = {
+        fold(form): region.region_id
+        for region in sorted(gazetteer.regions.values(), key=lambda r: r.region_id, reverse=True)
+        for form in (*region.kana, region.name_1945)
+        if form
+    }
+    return NameIndex({k: tuple(v) for k, v in places.items() if v}, regions)
+
+
+# ----------------------------------------------------------------- offline geocoder
+
+
+class GazetteerGeocoder(Geocoder):
+    """A geopy geocoder over the built gazetteer; it never opens a socket.
+
+    Having geopy's interface lets the stage treat the gazetteer and an online
+    provider alike, and lets users call it from their own geopy code.
+    """
+
+    def __init__(self, gazetteer: Gazetteer) -> None:
+        # The adapter geopy builds here is never used: no method below calls it.
+        super().__init__(user_agent="camps-offline-gazetteer")
+        self.gazetteer = gazetteer
+        self.index = index_names(gazetteer)
+
+    def geocode(
+        self, query: str, *, exactly_one: bool = True, timeout: float | None = None
+    ) -> Location | list[Location] | None:
+        """Places whose name (any script) folds to ``query``, most populous first."""
+        ids = self.index.places.get(fold(query), ())
+        places = sorted(
+            (self.gazetteer.places[i] for i in ids), key=lambda p: (-p.population, p.place_id)
+        )
+        found = [loc for p in places if (loc := self.lookup(p.place_id)) is not None]
+        if exactly_one:
+            return found[0] if found else None
+        return found or None
+
+    def lookup(self, place_id: str) -> Location | None:
+        """The place with this id as a Location (``raw`` = its record); None if pointless."""
+        place = self.gazetteer.places.get(place_id)
+        if place is None or place.lat is None or place.lon is None:
+            return None
+        address = ", ".join(x for x in (place.name, place.country) if x)
+        return Location(address, (place.lat, place.lon), dataclasses.asdict(place))
+
+    def region(self, region_id: str) -> Location | None:
+        """A region's centroid as a Location (``raw`` = the region record)."""
+        region = self.gazetteer.regions.get(region_id)
+        if region is None or region.lat is None or region.lon is None:
+            return None
+        return Location(region.name_1945, (region.lat, region.lon), dataclasses.asdict(region))
+
+
+# -------------------------------------------------------------------- the point
+
+
+@dataclass(frozen=True)
+class Point:
+    """A row's point with how it was found and how far it may be off."""
+
+    lat: float
+    lon: float
+    method: Method | str
+    source: str
+    certainty: Certainty
+    uncertainty_km: float
+
+    def columns(self) -> dict[str, str]:
+        """The stage's output columns (6 decimals: about 0.1 m)."""
+        return {
+            "lat": f"{self.lat:.6f}",
+            "lon": f"{self.lon:.6f}",
+            "geocode_method": str(self.method),
+            "geocode_source": self.source,
+            "certainty": str(self.certainty),
+            "uncertainty_km": f"{self.uncertainty_km:.1f}",
+        }
+
+
+def settlement_radius_km(population: int | None, feature_type: str = "") -> float:
+    """How far a camp named after a settlement may lie from its GeoNames point.
+
+    A camp stood in or at the edge of the place: 2 km for a point feature
+    (station, mine) plus the radius of a built-up area holding the population at
+    3,000 people per km² (a typical Soviet town density), capped at 25 km. With
+    no population known, 5 km. The point is the centre GeoNames gives.
+
+    >>> settlement_radius_km(618150), settlement_radius_km(9847), settlement_radius_km(None)
+    (10.1, 3.0, 5.0)
+    >>> settlement_radius_km(None, "station")
+    2.0
+    """
+    if population is None or population <= 0:
+        point_like = any(w in feature_type.lower() for w in ("station", "mine", "camp site"))
+        return 2.0 if point_like else 5.0
+    radius = 2.0 + math.sqrt(population / (3000.0 * math.pi))
+    return round(min(radius, 25.0), 1)
+
+
+def place_point(place: Place) -> Point:
+    """A gazetteer place's point: GeoNames is ``certain``, anything else ``less-certain``."""
+    assert place.lat is not None and place.lon is not None
+    if place.point_source.startswith("geonames") and place.geonames_id:
+        return Point(
+            place.lat,
+            place.lon,
+            Method.GAZETTEER,
+            f"geonames:{place.geonames_id}",
+            Certainty.CERTAIN,
+            settlement_radius_km(place.population, place.feature_type),
+        )
+    radius = max(GENERAL_KNOWLEDGE_KM, settlement_radius_km(place.population, place.feature_type))
+    return Point(
+        place.lat, place.lon, Method.GAZETTEER, place.place_id, Certainty.LESS_CERTAIN, radius
+    )
+
+
+def region_point(region: Region) -> Point | None:
+    """A region-level record: the region's centroid and radius, ``uncertain``.
+
+    None when the region has no member places, hence no centroid.
+    """
+    if region.lat is None or region.lon is None or region.radius_km is None:
+        return None
+    return Point(
+        region.lat,
+        region.lon,
+        Method.REGION,
+        f"region:{region.region_id}",
+        Certainty.UNCERTAIN,
+        region.radius_km,
+    )
+
+
+def at_most_less_certain(point: Point) -> Point:
+    """A review row's point: not yet confirmed, so never ``certain``."""
+    if point.certainty is Certainty.CERTAIN:
+        return dataclasses.replace(point, certainty=Certainty.LESS_CERTAIN)
+    return point
+
+
+# ------------------------------------------------------------- point in the area
+
+
+def outside_reason(point: Point) -> str | None:
+    """Why a point is not in the former USSR or Mongolia, or None if it is."""
+    if not (-90 <= point.lat <= 90 and -180 <= point.lon <= 180):
+        return f"({point.lat}, {point.lon}) is not a WGS84 latitude, longitude"
+    country = area.country_of(point.lat, point.lon)
+    if country not in area.COUNTRIES:
+        return f"({point.lat:.6f}, {point.lon:.6f}) lies in {country}, outside the USSR/Mongolia"
+    return None
+
+
+# -------------------------------------------------------------- online geocoding
+
+
+def override_point(override: Override) -> Point | None:
+    """The override's own point: ``certain`` when it cites a source, else ``less-certain``."""
+    if override.lat is None or override.lon is None or not override.accept:
+        return None
+    certainty = Certainty.CERTAIN if override.source else Certainty.LESS_CERTAIN
+    radius = override.uncertainty_km if override.uncertainty_km is not None else OVERRIDE_KM
+    source = override.source or f"overrides.csv:{override.record_id or override.katakana}"
+    return Point(override.lat, override.lon, Method.OVERRIDE, source, certainty, radius)
+
+
+def best_place_id(row: Row) -> str:
+    """The row's place id, else (review rows) the first candidate's id."""
+    if row.get("place_id", "").strip():
+        return row["place_id"].strip()
+    try:
+        candidates = json.loads(row.get("candidates", "") or "[]")
+    except json.JSONDecodeError:
+        return ""
+    if candidates and isinstance(candidates, list) and isinstance(candidates[0], dict):
+        return str(candidates[0].get("id", "")).strip()
+    return ""
+
+
+def region_only(row: Row, gazetteer: Gazetteer, index: NameIndex) -> str | None:
+    """The region id when the row's name is only a region (チタ州) or only a camp number.
+
+    A bare town name that doubles as a region's (チタ, ハバロフスク) is the town
+    when the reconcile stage placed it; with a region suffix (州, 地方…) it is the region.
+    """
+    name = row.get("katakana", "").strip()
+    region_id = index.regions.get(fold(name))
+    placed = best_place_id(row) in gazetteer.places
+    if region_id and (REGION_WORD_RE.search(name) or not placed):
+        return region_id
+    if is_camp_number_only(name) or is_camp_number_only(row.get("katakana_normalized", "")):
+        place = gazetteer.places.get(best_place_id(row))
+        if place is not None and place.region_id in gazetteer.regions:
+            return place.region_id
+        return index.regions.get(fold(row.get("region_hint", ""))) or None
+    return None
+
+
+def offline_point(row: Row, offline: GazetteerGeocoder) -> Point | None:
+    """The row's point from the gazetteer alone, by the evidence it rests on."""
+    gazetteer = offline.gazetteer
+    region_id = region_only(row, gazetteer, offline.index)
+    if region_id is not None:
+        return region_point(gazetteer.regions[region_id])
+    place_id = best_place_id(row)
+    if offline.lookup(place_id) is not None:
+        return place_point(gazetteer.places[place_id])
+    region_id = place_id.removeprefix("region:")
+    if region_id in gazetteer.regions:
+        return region_point(gazetteer.regions[region_id])
+    return None
+
+
+def region_fallback(row: Row, gazetteer: Gazetteer) -> Point | None:
+    """A place the gazetteer knows without a point (Krasnaya Zarya, probably defunct):
+    its region's centroid and radius, ``uncertain``, rather than no point at all."""
+    place = gazetteer.places.get(best_place_id(row))
+    if place is None or place.region_id not in gazetteer.regions:
+        return None
+    return region_point(gazetteer.regions[place.region_id])

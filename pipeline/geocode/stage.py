@@ -1,0 +1,164 @@
+"""Geocode stage run: read the reconciled rows, place each row (override, gazetteer,
+online provider, region fallback) and write the geocoded file."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from geopy.geocoders.base import Geocoder
+
+from pipeline import overrides as ov
+from pipeline.errors import GeocoderError
+from pipeline.geocode.online import (
+    OnlineGeocoder,
+    make_online_geocoder,
+    online_query,
+)
+from pipeline.geocode.params import GeocodeParams, Provider
+from pipeline.geocode.points import (
+    GazetteerGeocoder,
+    Point,
+    at_most_less_certain,
+    best_place_id,
+    offline_point,
+    outside_reason,
+    override_point,
+    region_fallback,
+)
+from pipeline.io import Row, merge_columns, read_csv, write_csv
+from pipeline.overrides import Override
+from pipeline.places import load
+from pipeline.records import GEOCODE_COLUMNS, Decision
+
+logger = logging.getLogger(__name__)
+
+#: Said in the layer metadata by the export stage (the ministry map's NOTE 2).
+PRINCIPAL_AREA_NOTE = (
+    "The map's symbols show the principal area of the labor camp location "
+    "(NOTE 2 of the ministry's map): a point marks the place a camp or camp district "
+    "was named after, within uncertainty_km, not the site of a single compound."
+)
+
+
+@dataclass
+class _Tally:
+    counts: dict[str, int] = dataclasses.field(default_factory=dict)
+    problems: list[str] = dataclasses.field(default_factory=list)
+
+    def add(self, key: str) -> None:
+        self.counts[key] = self.counts.get(key, 0) + 1
+
+
+def _geocode_row(
+    row: Row,
+    where: str,
+    override: Override | None,
+    offline: GazetteerGeocoder,
+    online: OnlineGeocoder | None,
+    tally: _Tally,
+) -> Point | None:
+    point = override_point(override) if override is not None else None
+    if point is not None:
+        return point
+    decision = row.get("decision", "").strip()
+    if decision not in (Decision.AUTO, Decision.REVIEW, Decision.OVERRIDE):
+        return None
+    point = offline_point(row, offline)
+    if point is None and online is not None:
+        query = online_query(row, offline.gazetteer)
+        if query:
+            answer = online.fetch(query, where)
+            if answer is not None:
+                point = online.point(answer, query)
+            else:
+                tally.add("online_no_result")
+    if point is None:
+        point = region_fallback(row, offline.gazetteer)
+    if point is None:
+        logger.warning("%s: no point for place %r", where, best_place_id(row))
+        tally.add("unplaced")
+        return None
+    return at_most_less_certain(point) if decision == Decision.REVIEW else point
+
+
+def run(
+    input_path: Path,
+    output_path: Path,
+    gazetteer_dir: Path,
+    overrides_path: Path,
+    params: GeocodeParams,
+    encoding: str | None = None,
+    geocoder: Geocoder | None = None,
+) -> dict[str, Any]:
+    """Add lat, lon, geocode_method, geocode_source, certainty, uncertainty_km to each row.
+
+    Every input row is written, in input order; unresolved rows keep an empty
+    point. ``geocoder`` is an online geopy geocoder to use for rows the
+    gazetteer cannot place (built from ``params`` when None and the provider is
+    not offline). A point outside the former USSR and Mongolia, or a failed
+    online request, is reported with its row; with ``fail_on_error`` (default)
+    the stage then fails and writes nothing, else the row keeps an empty point.
+    """
+    provider = params.check()
+    header, rows = read_csv(
+        Path(input_path), ("katakana", "decision"), encoding=encoding, min_rows=1
+    )
+    offline = GazetteerGeocoder(load(Path(gazetteer_dir)))
+    overrides = ov.read(Path(overrides_path), offline.gazetteer.places)
+    if geocoder is None and provider is not Provider.OFFLINE:
+        geocoder = make_online_geocoder(params)
+    online = OnlineGeocoder(geocoder, params) if geocoder is not None else None
+    tally = _Tally()
+    for n, row in enumerate(rows, 2):
+        rid = row.get("record_id", "")
+        where = f"{input_path}: row {n} (record_id {rid}, {row.get('katakana', '')})"
+        # The rule of the reconcile stage: by record_id, else by the row's katakana.
+        override = ov.find(overrides, rid, ov.key_of(row.get("katakana", "")))
+        point = _place_row(row, where, override, offline, online, tally)
+        row.update(point.columns() if point else dict.fromkeys(GEOCODE_COLUMNS, ""))
+        tally.add(str(point.method) if point else "no_point")
+    if tally.problems:
+        for problem in tally.problems:
+            logger.error("%s", problem)
+        if params.fail_on_error:
+            raise GeocoderError(
+                f"{len(tally.problems)} row(s) could not be geocoded; nothing was written:\n"
+                + "\n".join(tally.problems)
+            )
+    write_csv(Path(output_path), merge_columns(header, GEOCODE_COLUMNS), rows)
+    logger.info("geocode: %s", PRINCIPAL_AREA_NOTE)
+    report: dict[str, Any] = {"rows": len(rows), **dict(sorted(tally.counts.items()))}
+    report["problems"] = len(tally.problems)
+    if online is not None:
+        report["requests"] = online.requests
+    return report
+
+
+def _place_row(
+    row: Row,
+    where: str,
+    override: Override | None,
+    offline: GazetteerGeocoder,
+    online: OnlineGeocoder | None,
+    tally: _Tally,
+) -> Point | None:
+    """Geocode one row and check its point; problems go to the tally, not the output."""
+    try:
+        point = _geocode_row(row, where, override, offline, online, tally)
+    except GeocoderError as exc:
+        tally.problems.append(str(exc))
+        return None
+    if point is None:
+        return None
+    reason = outside_reason(point)
+    if reason is not None:
+        tally.problems.append(
+            f"{where}: the {point.method} point {reason} ({point.source}): fix the "
+            "override or gazetteer entry, or mark the row unresolved"
+        )
+        return None
+    return point
