@@ -1,0 +1,118 @@
+"""All file I/O of the pipeline: CSV in and out, JSON, atomic writes.
+
+Stage modules never open files themselves; they go through here, so encodings,
+atomic renames and (in the export stage) GeoPackage and GeoJSON options are
+decided in one place. The package owns every file the pipeline reads or writes:
+
+- :mod:`pipeline.io.files`: atomic writes (and the sweep of stale temporary
+  files), text and JSON files, whole output sets sealed by a manifest;
+- :mod:`pipeline.io.csvfile`: decoding and encoding sniffing, reading and
+  writing CSV, merging a stage's columns;
+- :mod:`pipeline.io.gis`: GeoPackage, GeoJSON (and Linked Places
+  FeatureCollections), Natural Earth boundaries, the PNG figure, GDAL's
+  timestamp.
+
+It imports only :mod:`pipeline.errors`. Everything is re-exported here, so
+``from pipeline.io import X`` and ``from pipeline import io; io.X`` work as
+they did when this was one module.
+"""
+
+from __future__ import annotations
+
+from pipeline.io.csvfile import (
+    _ENCODING_NAMES,
+    Row,
+    _open_text,
+    _parse_csv,
+    _records,
+    _refuse_swallowed_rows,
+    _sniff_encoding,
+    decode,
+    merge_columns,
+    read_csv,
+    write_csv,
+)
+from pipeline.io.files import (
+    _HELD,
+    MANIFEST,
+    OutputSet,
+    _alive,
+    _remove_stale,
+    _untouched,
+    atomic_path,
+    file_digest,
+    hashlib_of,
+    output_set,
+    read_json,
+    write_json,
+    write_manifest,
+    write_text,
+)
+from pipeline.io.gis import (
+    FIXED_TIMESTAMP,
+    GPKG_METADATA_DDL,
+    GPKG_METADATA_EXTENSION,
+    GPKG_VERSION,
+    LAYER_STYLES_DDL,
+    QGIS_METADATA_URI,
+    GpkgLayer,
+    _add_qgis_tables,
+    _geometry_column,
+    _insert_metadata,
+    _insert_styles,
+    gdal_timestamp,
+    gpkg_datetime,
+    natural_earth_path,
+    read_boundaries,
+    write_feature_collection,
+    write_figure,
+    write_geojson,
+    write_gpkg,
+)
+
+__all__ = [
+    "FIXED_TIMESTAMP",
+    "GPKG_METADATA_DDL",
+    "GPKG_METADATA_EXTENSION",
+    "GPKG_VERSION",
+    "LAYER_STYLES_DDL",
+    "MANIFEST",
+    "QGIS_METADATA_URI",
+    "_ENCODING_NAMES",
+    "_HELD",
+    "GpkgLayer",
+    "OutputSet",
+    "Row",
+    "_add_qgis_tables",
+    "_alive",
+    "_geometry_column",
+    "_insert_metadata",
+    "_insert_styles",
+    "_open_text",
+    "_parse_csv",
+    "_records",
+    "_refuse_swallowed_rows",
+    "_remove_stale",
+    "_sniff_encoding",
+    "_untouched",
+    "atomic_path",
+    "decode",
+    "file_digest",
+    "gdal_timestamp",
+    "gpkg_datetime",
+    "hashlib_of",
+    "merge_columns",
+    "natural_earth_path",
+    "output_set",
+    "read_boundaries",
+    "read_csv",
+    "read_json",
+    "write_csv",
+    "write_feature_collection",
+    "write_figure",
+    "write_geojson",
+    "write_gpkg",
+    "write_json",
+    "write_manifest",
+    "write_text",
+]

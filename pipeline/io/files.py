@@ -1,0 +1,216 @@
+"""Atomic writes, text and JSON files, and whole output sets sealed by a manifest."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import glob
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from pipeline.errors import InputDataError, OutputError
+
+
+@contextlib.contextmanager
+def atomic_path(target: Path, suffix: str | None = None) -> Iterator[Path]:
+    """Yield a temporary path beside ``target``; rename it over ``target`` on success.
+
+    A stage that fails (or is killed) mid-write leaves the previous ``target``
+    intact and no partial file behind.
+    """
+    target = Path(target)
+    suffix = suffix or ".tmp"
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale(target, suffix)
+        fd, tmp_name = tempfile.mkstemp(
+            prefix=f".{target.name}.{os.getpid()}.", suffix=suffix, dir=target.parent
+        )
+    except OSError as exc:
+        raise OutputError(
+            f"{target}: cannot write here ({exc.strerror}): choose a writable output folder"
+        ) from None
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _remove_stale(target: Path, suffix: str) -> None:
+    """Delete temporary files that a killed earlier write of ``target`` left behind.
+
+    SIGTERM and Ctrl-C unwind through :func:`atomic_path` and clean up; only a
+    SIGKILL (or a power cut) can leave one, and the next write of the same target
+    sweeps it away. A temporary file names the process that writes it: one whose
+    process still runs belongs to a live write (a second ``camps review`` at the
+    same moment) and is left alone.
+    """
+    for stale in target.parent.glob(f".{glob.escape(target.name)}.*{suffix}"):
+        owner = stale.name[len(target.name) + 2 :].split(".", 1)[0]
+        if owner.isdigit() and _alive(int(owner)):
+            continue
+        with contextlib.suppress(OSError):
+            stale.unlink()
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process of this machine still runs (zombies count as gone)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    with contextlib.suppress(OSError):
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        return state != "Z"
+    return True
+
+
+MANIFEST = "manifest.json"
+
+
+@dataclasses.dataclass
+class OutputSet:
+    """The files one run writes into an output folder, to be sealed by a manifest."""
+
+    folder: Path
+    files: list[Path] = dataclasses.field(default_factory=list)
+    rows: dict[str, int] = dataclasses.field(default_factory=dict)
+
+    def add(self, *paths: Path) -> None:
+        """Count files written by this run as members of the set."""
+        self.files.extend(Path(p) for p in paths)
+
+
+_HELD: dict[Path, OutputSet] = {}  # folders this process holds, for nested stages
+
+
+@contextlib.contextmanager
+def output_set(folder: Path) -> Iterator[OutputSet]:
+    """Write a folder's files as one set: locked, marked incomplete, sealed last.
+
+    Each file is already written atomically; this makes the *set* whole. The
+    folder is locked (a second run into it stops at once with a message, instead
+    of both writing), its ``manifest.json`` is removed before the first file
+    changes, and written again, last, with the hash of every file and the row
+    counts, only when every file is in place. A run killed half-way therefore
+    leaves a folder with no manifest, which ``camps validate --output DIR``
+    reports as incomplete, never a set of two generations passed off as one.
+    A stage called inside another's set (``camps run`` calling export) joins it.
+    """
+    folder = Path(folder)
+    key = folder.resolve()
+    if key in _HELD:
+        yield _HELD[key]
+        return
+    import fcntl
+
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        # The folder itself is locked (flock works on a directory's descriptor on
+        # Linux): no lock file to leave behind, and the lock dies with its process.
+        descriptor = os.open(folder, os.O_RDONLY)
+    except OSError as exc:
+        raise OutputError(
+            f"{folder}: cannot write here ({exc.strerror}): choose a writable output folder"
+        ) from None
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise OutputError(
+                f"{folder}: another camps run is writing this folder: wait for it to "
+                "finish, or choose another --output-dir"
+            ) from None
+        sealed = folder / MANIFEST
+        previous = sealed.read_bytes() if sealed.is_file() else None
+        sealed.unlink(missing_ok=True)
+        outputs = _HELD[key] = OutputSet(folder)
+        try:
+            yield outputs
+            write_manifest(outputs)
+        except BaseException:
+            # A run that failed before it changed a file (bad input) keeps the seal.
+            if previous is not None and _untouched(folder, previous):
+                write_text(sealed, previous.decode("utf-8"))
+            raise
+        finally:
+            del _HELD[key]
+    finally:
+        os.close(descriptor)
+
+
+def _untouched(folder: Path, manifest: bytes) -> bool:
+    """Whether every file a manifest lists is still there with its hash."""
+    try:
+        files = json.loads(manifest).get("files", {})
+        return all(file_digest(folder / name) == digest for name, digest in files.items())
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 of a file, read in blocks."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    with Path(path).open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_manifest(outputs: OutputSet) -> None:
+    """Seal a folder: every file's hash and the row counts, written last.
+
+    The generation id is a hash of the file hashes, not a time: the same inputs
+    give a byte-identical manifest.
+    """
+    files = {
+        p.relative_to(outputs.folder).as_posix(): file_digest(p) for p in sorted(set(outputs.files))
+    }
+    generation = hashlib_of("\n".join(f"{k} {v}" for k, v in files.items()))
+    manifest = {"generation": generation, "rows": outputs.rows, "files": files}
+    write_json(outputs.folder / MANIFEST, manifest)
+
+
+def hashlib_of(text: str) -> str:
+    """SHA-256 of a text, short enough to read (16 hex digits)."""
+    import hashlib
+
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def write_text(target: Path, text: str) -> None:
+    """Write UTF-8 text atomically."""
+    with atomic_path(target) as tmp:
+        tmp.write_text(text, encoding="utf-8", newline="\n")
+
+
+def write_json(target: Path, data: Any) -> None:
+    """Write JSON atomically: UTF-8, keys in the order given, a final newline."""
+    write_text(target, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+def read_json(path: Path, object_hook: Callable[[dict[str, Any]], Any] | None = None) -> Any:
+    """Read a JSON file, with a message naming the file on failure.
+
+    ``object_hook`` may shrink each object as it is parsed, so a large file's
+    unused fields never pile up in memory.
+    """
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"), object_hook=object_hook)
+    except FileNotFoundError:
+        raise InputDataError(f"{path}: no such file") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputDataError(f"{path}: not valid UTF-8 JSON ({exc})") from None

@@ -1,0 +1,265 @@
+"""GIS outputs of the export stage: GeoPackage, GeoJSON, boundaries, figure."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pipeline.io.files import atomic_path
+
+logger = logging.getLogger("pipeline.io")
+
+
+# --- GIS outputs of the export stage: GeoPackage, GeoJSON, boundaries, PNG -------------
+
+#: QGIS 3.22 (Debian 12) warns on GeoPackage 1.4, pyogrio's default: write 1.2.
+GPKG_VERSION = "1.2"
+#: GDAL stamps files with the time of writing unless OGR_CURRENT_DATE is set; a fixed
+#: stamp makes two runs byte-identical (DVC sees no change when nothing changed).
+FIXED_TIMESTAMP = "2000-01-01T00:00:00.000Z"
+#: QGIS's own layer_styles table, as GDAL creates it when QGIS saves a style.
+LAYER_STYLES_DDL = """CREATE TABLE "layer_styles" (
+  "id" INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+  "f_table_catalog" TEXT(256), "f_table_schema" TEXT(256), "f_table_name" TEXT(256),
+  "f_geometry_column" TEXT(256), "styleName" TEXT(30), "styleQML" TEXT, "styleSLD" TEXT,
+  "useAsDefault" BOOLEAN, "description" TEXT, "owner" TEXT(30), "ui" TEXT(30),
+  "update_time" DATETIME DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')))"""
+#: The GeoPackage metadata extension's tables (GeoPackage 1.2, clause F.8).
+GPKG_METADATA_DDL = (
+    """CREATE TABLE gpkg_metadata (id INTEGER CONSTRAINT m_pk PRIMARY KEY ASC NOT NULL,
+  md_scope TEXT NOT NULL DEFAULT 'dataset', md_standard_uri TEXT NOT NULL,
+  mime_type TEXT NOT NULL DEFAULT 'text/xml', metadata TEXT NOT NULL DEFAULT '')""",
+    """CREATE TABLE gpkg_metadata_reference (reference_scope TEXT NOT NULL,
+  table_name TEXT, column_name TEXT, row_id_value INTEGER,
+  timestamp DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+  md_file_id INTEGER NOT NULL, md_parent_id INTEGER,
+  CONSTRAINT crmr_mfi_fk FOREIGN KEY (md_file_id) REFERENCES gpkg_metadata(id),
+  CONSTRAINT crmr_mpi_fk FOREIGN KEY (md_parent_id) REFERENCES gpkg_metadata(id))""",
+)
+QGIS_METADATA_URI = "http://mrcc.com/qgis.dtd"
+GPKG_METADATA_EXTENSION = "http://www.geopackage.org/spec120/#extension_metadata"
+
+
+@dataclasses.dataclass(frozen=True)
+class GpkgLayer:
+    """One layer to write into a GeoPackage, with what QGIS shows about it.
+
+    ``frame`` is a GeoDataFrame (a point layer) or a plain DataFrame (attributes
+    only); its dtypes decide the field types (``Int64`` → INTEGER, ``float64`` →
+    REAL, ``object`` → TEXT).
+    """
+
+    name: str
+    frame: Any
+    identifier: str
+    description: str
+    style_qml: str | None = None
+    style_name: str = ""
+    metadata_xml: str | None = None
+    geometry_type: str | None = None  # "Point" keeps an empty layer a point layer
+
+
+def gdal_timestamp() -> str:
+    """The timestamp GDAL writes into files: ``OGR_CURRENT_DATE``, set to a fixed one if unset.
+
+    Returned in the GeoPackage DATETIME form, see :func:`gpkg_datetime`.
+    """
+    return gpkg_datetime(os.environ.setdefault("OGR_CURRENT_DATE", FIXED_TIMESTAMP))
+
+
+def gpkg_datetime(stamp: str) -> str:
+    """A timestamp in GeoPackage DATETIME form (milliseconds and ``Z``).
+
+    GDAL warns "non-conformant content" on a DATETIME cell without milliseconds.
+
+    >>> gpkg_datetime("2001-02-03T04:05:06Z"), gpkg_datetime("2001-02-03T04:05:06.250Z")
+    ('2001-02-03T04:05:06.000Z', '2001-02-03T04:05:06.250Z')
+    """
+    if len(stamp) == 20 and stamp.endswith("Z"):
+        return stamp[:-1] + ".000Z"
+    return stamp
+
+
+def write_gpkg(target: Path, layers: Sequence[GpkgLayer]) -> None:
+    """Write layers into one GeoPackage 1.2 atomically, with QGIS default styles and metadata.
+
+    The styles go to QGIS's ``layer_styles`` table (row with ``useAsDefault=1``, so
+    QGIS applies it on opening), registered in ``gpkg_contents`` as an attributes
+    table like QGIS does, so GDAL reads the file without a warning. The metadata
+    goes to ``gpkg_metadata`` in QGIS's own format, referenced to its table.
+    """
+    import pyogrio
+
+    stamp = gdal_timestamp()
+    with atomic_path(target, suffix=".gpkg") as tmp:
+        tmp.unlink()  # GDAL creates the file; an empty one is not a GeoPackage
+        for number, layer in enumerate(layers):
+            pyogrio.write_dataframe(
+                layer.frame,
+                tmp,
+                layer=layer.name,
+                driver="GPKG",
+                dataset_options={"VERSION": GPKG_VERSION} if number == 0 else None,
+                layer_options={"IDENTIFIER": layer.identifier, "DESCRIPTION": layer.description},
+                geometry_type=layer.geometry_type,
+            )
+        _add_qgis_tables(tmp, layers, stamp)
+
+
+def _add_qgis_tables(path: Path, layers: Sequence[GpkgLayer], stamp: str) -> None:
+    """Add QGIS's layer_styles rows and QGIS metadata to a GeoPackage GDAL has written."""
+    import sqlite3
+
+    connection = sqlite3.connect(path)
+    try:
+        with connection:
+            styled = [layer for layer in layers if layer.style_qml]
+            if styled:
+                _insert_styles(connection, styled, stamp)
+            described = [layer for layer in layers if layer.metadata_xml]
+            if described:
+                _insert_metadata(connection, described, stamp)
+    finally:
+        connection.close()
+
+
+def _geometry_column(connection: Any, table: str) -> str:
+    found = connection.execute(
+        "SELECT column_name FROM gpkg_geometry_columns WHERE table_name = ?", (table,)
+    ).fetchone()
+    return found[0] if found else ""
+
+
+def _insert_styles(connection: Any, layers: Sequence[GpkgLayer], stamp: str) -> None:
+    connection.execute(LAYER_STYLES_DDL)
+    connection.execute(
+        "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, "
+        "last_change, srs_id) VALUES ('layer_styles', 'attributes', 'layer_styles', '', ?, 0)",
+        (stamp,),
+    )
+    for layer in layers:
+        connection.execute(
+            "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, "
+            "f_geometry_column, styleName, styleQML, styleSLD, useAsDefault, description, "
+            "owner, ui, update_time) VALUES ('', '', ?, ?, ?, ?, '', 1, ?, '', NULL, ?)",
+            (
+                layer.name,
+                _geometry_column(connection, layer.name),
+                layer.style_name or layer.name,
+                layer.style_qml,
+                layer.description,
+                stamp,
+            ),
+        )
+
+
+def _insert_metadata(connection: Any, layers: Sequence[GpkgLayer], stamp: str) -> None:
+    for statement in GPKG_METADATA_DDL:
+        connection.execute(statement)
+    connection.execute(
+        "CREATE TABLE IF NOT EXISTS gpkg_extensions (table_name TEXT, column_name TEXT, "
+        "extension_name TEXT NOT NULL, definition TEXT NOT NULL, scope TEXT NOT NULL, "
+        "CONSTRAINT ge_tce UNIQUE (table_name, column_name, extension_name))"
+    )
+    for table in ("gpkg_metadata", "gpkg_metadata_reference"):
+        connection.execute(
+            "INSERT INTO gpkg_extensions VALUES (?, NULL, 'gpkg_metadata', ?, 'read-write')",
+            (table, GPKG_METADATA_EXTENSION),
+        )
+    for layer in layers:
+        cursor = connection.execute(
+            "INSERT INTO gpkg_metadata (md_scope, md_standard_uri, mime_type, metadata) "
+            "VALUES ('dataset', ?, 'text/xml', ?)",
+            (QGIS_METADATA_URI, layer.metadata_xml),
+        )
+        connection.execute(
+            "INSERT INTO gpkg_metadata_reference (reference_scope, table_name, timestamp, "
+            "md_file_id) VALUES ('table', ?, ?, ?)",
+            (layer.name, stamp, cursor.lastrowid),
+        )
+
+
+def write_geojson(target: Path, frame: Any, geometry_type: str | None = None) -> None:
+    """Write a GeoDataFrame as RFC 7946 GeoJSON atomically (WGS84 lon/lat, no crs member).
+
+    GDAL's ``RFC7946=YES`` drops the crs member, writes lon/lat in that order,
+    rounds to 7 decimals and cuts geometries at the antimeridian; the text is UTF-8.
+    """
+    import pyogrio
+
+    gdal_timestamp()
+    with atomic_path(target, suffix=".geojson") as tmp:
+        tmp.unlink()
+        pyogrio.write_dataframe(
+            frame,
+            tmp,
+            layer=Path(target).stem,  # else GDAL names the collection after the temp file
+            driver="GeoJSON",
+            layer_options={
+                "RFC7946": "YES",
+                "COORDINATE_PRECISION": "7",
+                # keep JSON-looking text (the candidates) a string, as in the GeoPackage;
+                # parsing it made GeoJSON writing 5x slower
+                "AUTODETECT_JSON_STRINGS": "NO",
+            },
+            geometry_type=geometry_type,
+        )
+
+
+def natural_earth_path() -> Path | None:
+    """Natural Earth 1:110m country polygons shipped inside the pyogrio wheel, if present.
+
+    pyogrio ships them as a test fixture; they are public domain and need no
+    download, which is why the preview map uses them. ``None`` when a pyogrio
+    build leaves its fixtures out.
+    """
+    import pyogrio
+
+    path = (
+        Path(pyogrio.__file__).parent
+        / "tests"
+        / "fixtures"
+        / "naturalearth_lowres"
+        / "naturalearth_lowres.shp"
+    )
+    return path if path.exists() else None
+
+
+def read_boundaries() -> Any:
+    """Present-day country outlines (Natural Earth 1:110m) as a GeoDataFrame, or ``None``."""
+    import pyogrio
+
+    path = natural_earth_path()
+    if path is None:
+        logger.warning("Natural Earth outlines not found in pyogrio: map without boundaries")
+        return None
+    return pyogrio.read_dataframe(path)
+
+
+def write_figure(target: Path, figure: Any, dpi: int = 150) -> None:
+    """Save a matplotlib figure as PNG atomically, without the version stamp in its metadata."""
+    with atomic_path(target, suffix=".png") as tmp:
+        figure.savefig(tmp, format="png", dpi=dpi, metadata={"Software": None}, bbox_inches="tight")
+
+
+def write_feature_collection(target: Path, data: dict[str, Any]) -> None:
+    """Write a FeatureCollection atomically with one compact feature per line.
+
+    A line per feature keeps diffs readable and lets the C encoder do the work:
+    pretty-printing 100,000 features takes Python's pure-Python encoder ~20 s.
+    """
+    head = {key: value for key, value in data.items() if key != "features"}
+    # the head's members, pretty, without its closing brace
+    opening = json.dumps(head, ensure_ascii=False, indent=2)[:-2] + ",\n" if head else "{\n"
+    with atomic_path(target) as tmp, tmp.open("w", encoding="utf-8", newline="\n") as handle:
+        handle.write(opening + '  "features": [')
+        # Features may be a generator: each is encoded and written as it comes.
+        for number, feature in enumerate(data["features"]):
+            handle.write(",\n    " if number else "\n    ")
+            handle.write(json.dumps(feature, ensure_ascii=False, separators=(",", ":")))
+        handle.write("\n  ]\n}\n")
