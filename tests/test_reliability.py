@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -253,3 +254,37 @@ def test_columns_that_differ_only_in_case_are_refused(tmp_path: Path, runner: Cl
     raw = write(tmp_path / "case.csv", "katakana,Notes,notes\nチタ,a,b\n")
     result = invoke(runner, "transliterate", raw, tmp_path)
     assert_clean_failure(result, 1, "columns Notes and notes differ only in case")
+
+
+FORMULAS = [
+    '=HYPERLINK("http://example.org","x")',
+    "+cmd|' /C calc'!A0",
+    "@SUM(1+1)*cmd",
+    "-2+3+cmd",
+]
+
+
+def test_formulas_are_inert_in_every_csv_and_intact_in_the_layers(
+    tmp_path: Path, runner: CliRunner
+) -> None:
+    import json
+
+    lines = ["katakana,notes"] + [
+        f'ロンドン{n},"{f.replace(chr(34), chr(34) * 2)}"' for n, f in enumerate(FORMULAS)
+    ]
+    raw = write(tmp_path / "formulas.csv", "\n".join(lines) + "\nチタ,-168.5\n")
+    result = invoke(runner, "run", raw, tmp_path)
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "out"
+    for path in [out / "unresolved.csv", *sorted((out / "stages").glob("*.csv"))]:
+        with path.open(encoding="utf-8", newline="") as handle:
+            notes = [row["notes"] for row in csv.DictReader(handle)]
+        # Every formula cell carries the quote; a number stays a number.
+        assert sorted(n for n in notes if n != "-168.5") == sorted("'" + f for f in FORMULAS), path
+        assert path.name == "unresolved.csv" or "-168.5" in notes
+    # The layers (and each next stage, reading its input) see the user's text as it was.
+    layer = json.loads((out / "camps.geojson").read_text("utf-8"))["features"]
+    assert {f["properties"]["notes"] for f in layer} == {"-168.5"}
+    with sqlite3.connect(out / "camps.gpkg") as db:
+        kept = {note for (note,) in db.execute("SELECT notes FROM unresolved")}
+    assert kept == set(FORMULAS)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import csv
 import logging
+import re
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -153,7 +154,7 @@ def _parse_csv(handle: TextIO, path: Path, required: Sequence[str]) -> tuple[lis
                 )
             cells = (cells + [""] * width)[:width]
         _refuse_swallowed_rows(path, line_no, header, cells)
-        rows.append(dict(zip(header, cells, strict=True)))
+        rows.append(dict(zip(header, map(unguard, cells), strict=True)))
     return header, rows
 
 
@@ -213,8 +214,42 @@ def _refuse_swallowed_rows(
             )
 
 
+#: What a spreadsheet takes for the start of a formula (OWASP's CSV-injection list).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def guard(cell: str) -> str:
+    """A cell that Excel or LibreOffice would run as a formula, made inert with a ``'``.
+
+    Numbers stay numbers (a longitude of -168.5 is not a formula). :func:`unguard`
+    undoes it when the pipeline reads its own file back, so the stages see the
+    user's text unchanged and only a spreadsheet sees the quote.
+
+    >>> guard("=HYPERLINK(\"http://x\")"), guard("-168.5"), guard("@SUM(A1)"), guard("チタ")
+    ('\'=HYPERLINK("http://x")', '-168.5', "'@SUM(A1)", 'チタ')
+    """
+    if cell.startswith(_FORMULA_START) and not _NUMBER.fullmatch(cell):
+        return "'" + cell
+    return cell
+
+
+def unguard(cell: str) -> str:
+    """The text :func:`guard` was given.
+
+    >>> unguard("'=1+2"), unguard("'quoted"), unguard("-3")
+    ('=1+2', "'quoted", '-3')
+    """
+    if cell.startswith("'") and cell[1:].startswith(_FORMULA_START):
+        return cell[1:]
+    return cell
+
+
 def write_csv(target: Path, columns: Sequence[str], rows: Iterable[Row]) -> None:
-    """Write rows atomically as UTF-8 CSV with LF line ends, columns in the given order."""
+    """Write rows atomically as UTF-8 CSV with LF line ends, columns in the given order.
+
+    Every cell goes through :func:`guard`, so none opens as a formula in a spreadsheet.
+    """
     with atomic_path(target) as tmp, tmp.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=list(columns), lineterminator="\n")
         # With LF line ends the csv module does not quote a cell holding a bare CR,
@@ -224,7 +259,7 @@ def write_csv(target: Path, columns: Sequence[str], rows: Iterable[Row]) -> None
         )
         writer.writeheader()
         for row in rows:
-            cells = {name: row.get(name, "") for name in columns}
+            cells = {name: guard(row.get(name, "")) for name in columns}
             has_cr = any("\r" in value for value in cells.values())
             (quoted if has_cr else writer).writerow(cells)
 
