@@ -226,8 +226,8 @@ def guard(cell: str) -> str:
     undoes it when the pipeline reads its own file back, so the stages see the
     user's text unchanged and only a spreadsheet sees the quote.
 
-    >>> guard("=HYPERLINK(\"http://x\")"), guard("-168.5"), guard("@SUM(A1)"), guard("チタ")
-    ('\'=HYPERLINK("http://x")', '-168.5', "'@SUM(A1)", 'チタ')
+    >>> guard("=1+2"), guard("-168.5"), guard("@SUM(A1)"), guard("チタ")
+    ("'=1+2", '-168.5', "'@SUM(A1)", 'チタ')
     """
     if cell.startswith(_FORMULA_START) and not _NUMBER.fullmatch(cell):
         return "'" + cell
