@@ -364,14 +364,15 @@ def check_output_set(folder: Path) -> list[str]:
         ]
     manifest = io.read_json(manifest_path)
     problems = []
-    for name, digest in sorted(manifest.get("files", {}).items()):
-        path = folder / name
-        if not path.is_file():
-            problems.append(f"{path}: listed in {io.MANIFEST} but missing: run the export again")
-        elif io.file_digest(path) != digest:
+    for name, state in io.unsealed_files(folder, manifest.get("files", {})).items():
+        if state == "missing":
             problems.append(
-                f"{path}: changed since the run that wrote this set (its hash is not the "
-                f"one in {io.MANIFEST}): run the export again, or restore the file"
+                f"{folder / name}: listed in {io.MANIFEST} but missing: run the export again"
+            )
+        else:
+            problems.append(
+                f"{folder / name}: changed since the run that wrote this set (its hash is not "
+                f"the one in {io.MANIFEST}): run the export again, or restore the file"
             )
     rows = manifest.get("rows", {})
     geojson, unresolved = folder / "camps.geojson", folder / "unresolved.csv"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import glob
+import hashlib
 import json
 import os
 import tempfile
@@ -141,7 +142,7 @@ def output_set(folder: Path) -> Iterator[OutputSet]:
             write_manifest(outputs)
         except BaseException:
             # A run that failed before it changed a file (bad input) keeps the seal.
-            if previous is not None and _untouched(folder, previous):
+            if previous is not None and _still_sealed(folder, previous):
                 write_text(sealed, previous.decode("utf-8"))
             raise
         finally:
@@ -150,19 +151,28 @@ def output_set(folder: Path) -> Iterator[OutputSet]:
         os.close(descriptor)
 
 
-def _untouched(folder: Path, manifest: bytes) -> bool:
+def _still_sealed(folder: Path, manifest: bytes) -> bool:
     """Whether every file a manifest lists is still there with its hash."""
     try:
-        files = json.loads(manifest).get("files", {})
-        return all(file_digest(folder / name) == digest for name, digest in files.items())
+        return not unsealed_files(folder, json.loads(manifest).get("files", {}))
     except (OSError, ValueError, AttributeError):
         return False
 
 
+def unsealed_files(folder: Path, files: dict[str, str]) -> dict[str, str]:
+    """The files of a manifest's ``files`` that are ``missing`` or ``changed`` since."""
+    found = {}
+    for name, digest in sorted(files.items()):
+        path = Path(folder) / name
+        if not path.is_file():
+            found[name] = "missing"
+        elif file_digest(path) != digest:
+            found[name] = "changed"
+    return found
+
+
 def file_digest(path: Path) -> str:
     """SHA-256 of a file, read in blocks."""
-    import hashlib
-
     digest = hashlib.sha256()
     with Path(path).open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
@@ -179,16 +189,10 @@ def write_manifest(outputs: OutputSet) -> None:
     files = {
         p.relative_to(outputs.folder).as_posix(): file_digest(p) for p in sorted(set(outputs.files))
     }
-    generation = hashlib_of("\n".join(f"{k} {v}" for k, v in files.items()))
+    listing = "\n".join(f"{k} {v}" for k, v in files.items())
+    generation = hashlib.sha256(listing.encode("utf-8")).hexdigest()[:16]
     manifest = {"generation": generation, "rows": outputs.rows, "files": files}
     write_json(outputs.folder / MANIFEST, manifest)
-
-
-def hashlib_of(text: str) -> str:
-    """SHA-256 of a text, short enough to read (16 hex digits)."""
-    import hashlib
-
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def write_text(target: Path, text: str) -> None:
