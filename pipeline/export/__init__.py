@@ -1,0 +1,46 @@
+"""Export stage: the geocoded rows as the layers a QGIS user or a gazetteer opens.
+
+Writes into one folder (DESIGN.md): ``camps.gpkg`` (layer ``camps`` with the
+ministry map's legend as QGIS default style, layer ``unresolved`` without
+geometry), ``camps.geojson`` (RFC 7946), ``by_class/<class>.geojson`` (all five
+classes, an empty FeatureCollection for a class with no row, so a web map can load
+a fixed set of files), ``camps.lpf.json`` (Linked Places Format for the World
+Historical Gazetteer), ``unresolved.csv`` and a static preview ``map.png``.
+
+Every input row lands exactly once: in ``camps`` when its decision is auto,
+override or review and it has a point, else in ``unresolved`` with the reason.
+All rows are checked before the first file is written, so bad input leaves the
+previous outputs as they were; each file is then replaced atomically.
+
+Files: ``params`` (the params.yaml section), ``rows`` (checking and placing each
+row), ``layers`` (GeoPackage, GeoJSON, by-class files, preview), ``lpf`` (Linked
+Places), ``stage`` (``run``). May import :mod:`pipeline.io`, :mod:`pipeline.style`,
+:mod:`pipeline.area`, :mod:`pipeline.geonames` and :mod:`pipeline.records`, never
+another stage.
+"""
+
+from pipeline.export.layers import MAP_SOURCES, metadata, preview
+from pipeline.export.lpf import LPF_CONTEXT, citations, country_codes, geonames_id, linked_places
+from pipeline.export.params import ExportParams
+from pipeline.export.rows import PLACED, REASON_COLUMN, Placed, check_partition, label_for, prepare
+from pipeline.export.stage import run, write_layers
+
+__all__ = [
+    "LPF_CONTEXT",
+    "MAP_SOURCES",
+    "PLACED",
+    "REASON_COLUMN",
+    "ExportParams",
+    "Placed",
+    "check_partition",
+    "citations",
+    "country_codes",
+    "geonames_id",
+    "label_for",
+    "linked_places",
+    "metadata",
+    "prepare",
+    "preview",
+    "run",
+    "write_layers",
+]

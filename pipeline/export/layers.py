@@ -1,0 +1,148 @@
+"""The GIS layers: camps.gpkg (styled), camps.geojson, by_class/*.geojson, map.png."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pipeline import geonames, io, style
+from pipeline.export.params import ExportParams
+from pipeline.export.rows import (
+    INTEGER_COLUMNS,
+    REAL_COLUMNS,
+    REASON_COLUMN,
+    Placed,
+    added,
+    integer,
+    real,
+)
+from pipeline.records import LEGEND, Decision
+
+MAP_SOURCES = (
+    (
+        "Koseisho (1977) Hikiage to engo sanjunen no ayumi, p.56",
+        "Kôseishô engokyoku. Hikiage to engo sanjûnen no ayumi. Kôseishô, 1977, p.56",
+    ),
+    (
+        "Koseisho (1997) Engo gojunenshi, pp.524-525",
+        "Kôseishô shakai/engokyoku. Engo gojûnenshi. Gyôsei, 1997, pp.524-525",
+    ),
+    ("GeoNames", "https://www.geonames.org"),
+)
+
+
+def _typed(placed: Sequence[Placed], columns: Sequence[str]) -> Any:
+    """A DataFrame with a field type per column: Int64 integers, float64 reals, text."""
+    import pandas as pd
+
+    records = [{name: (p.row | added(p)).get(name, "") for name in columns} for p in placed]
+    for record, p in zip(records, placed, strict=True):
+        if REASON_COLUMN in columns:
+            record[REASON_COLUMN] = p.reason
+    frame = pd.DataFrame.from_records(records, columns=list(columns))
+    for name in columns:
+        if name in INTEGER_COLUMNS:
+            values = [integer(v, "", name) for v in frame[name]]
+            frame[name] = pd.array(values, dtype="Int64")
+        elif name in REAL_COLUMNS:
+            frame[name] = [real(v, "", name) for v in frame[name]]
+            frame[name] = frame[name].astype("float64")
+        else:
+            frame[name] = frame[name].astype(object)
+    return frame
+
+
+def points_frame(camps: Sequence[Placed], columns: Sequence[str]) -> Any:
+    """The ``camps`` layer: attributes with their types and a WGS84 point per row."""
+    import geopandas
+    from shapely.geometry import Point
+
+    points = [Point(p.point) for p in camps if p.point is not None]
+    return geopandas.GeoDataFrame(_typed(camps, columns), geometry=points, crs="EPSG:4326")
+
+
+def attributes_frame(unresolved: Sequence[Placed], columns: Sequence[str]) -> Any:
+    """The ``unresolved`` layer: attributes only, no geometry."""
+    return _typed(unresolved, columns)
+
+
+def metadata(params: ExportParams, count: int) -> style.LayerMetadata:
+    """The ``camps`` layer's metadata: title, abstract (NOTE 2), sources, GeoNames credit."""
+    abstract = (
+        f"{count} places where Japanese prisoners of war and internees were held in the "
+        "USSR and Mongolia after 1945, from the katakana names of the Japanese Ministry "
+        "of Health and Welfare's internment map. As NOTE 2 of that map says, the symbols "
+        "show the principal area of a labour camp location, not the exact site of a camp. "
+        "Symbols follow the map's legend (NOTE 1) by number detained; grey means no class "
+        "is attested. Rows with a dashed orange outline are still under review. " + geonames.CREDIT
+    )
+    return style.LayerMetadata(
+        identifier="camps",
+        title=params.title,
+        abstract=abstract,
+        rights=[geonames.CREDIT],
+        licenses=["GeoNames data: CC BY 4.0"],
+        sources=MAP_SOURCES,
+        keywords=["Siberian internment", "prisoners of war", "Japan", "USSR", "Mongolia"],
+    )
+
+
+def write_geopackage(target: Path, camps: Any, table: Any, params: ExportParams) -> None:
+    """camps.gpkg: the styled point layer and the attributes-only unresolved layer."""
+    meta = metadata(params, len(camps))
+    qml = style.build_qml('"label"', font=params.label_font)
+    layers = [
+        io.GpkgLayer(
+            name="camps",
+            frame=camps,
+            identifier=params.title,
+            description=meta.abstract,
+            style_qml=qml,
+            style_name="ministry map legend",
+            metadata_xml=style.build_qmd(meta),
+            geometry_type="Point",
+        ),
+        io.GpkgLayer(
+            name="unresolved",
+            frame=table,
+            identifier="Camp names not placed on the map",
+            description="Rows with no place or no point; see the unresolved_reason column.",
+        ),
+    ]
+    io.write_gpkg(target, layers)
+
+
+def write_by_class(folder: Path, camps: Any) -> dict[str, int]:
+    """One GeoJSON per legend class, all five, empty ones as empty FeatureCollections."""
+    counts: dict[str, int] = {}
+    for klass in LEGEND:
+        subset = camps[camps["symbol_class"] == klass.value]
+        io.write_geojson(folder / f"{klass.value}.geojson", subset, geometry_type="Point")
+        counts[klass.value] = len(subset)
+    return counts
+
+
+def preview(camps: Sequence[Placed], boundaries: Any, title: str) -> Any:
+    """The static preview figure (``map.png``) of the placed rows."""
+    points = [
+        style.PreviewPoint(
+            p.point[0],
+            p.point[1],
+            p.symbol_class,
+            p.row.get("map_no", "").strip()
+            or p.row.get("place_name", "").strip()
+            or p.row.get("romaji", "").strip()
+            or p.label,
+            p.row["decision"].strip() == Decision.REVIEW,
+        )
+        for p in camps
+        if p.point is not None
+    ]
+    points = list(dict.fromkeys(points))  # a register repeats its places: draw each once
+    credit = (
+        "Outlines: Natural Earth 1:110m, present-day borders (public domain). "
+        + geonames.CREDIT
+        + " Symbols show the principal area of a camp (NOTE 2 of the ministry map)."
+    )
+    return style.draw_preview(points, boundaries, title, credit)

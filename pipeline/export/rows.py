@@ -1,0 +1,181 @@
+"""The geocode stage's rows, checked, each with its class, label and (maybe) point.
+
+All rows are checked before the first file is written, so bad input leaves the
+previous outputs as they were.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+from pipeline.errors import InputDataError
+from pipeline.records import Certainty, Decision, SymbolClass, classify
+
+REQUIRED = ("record_id", "katakana", "decision", "lat", "lon")
+INTEGER_COLUMNS = ("detainees",)
+REAL_COLUMNS = ("score", "lat", "lon", "uncertainty_km")
+#: Columns the export adds: why the row has its class, and the text of its map label.
+REASON_COLUMN = "unresolved_reason"
+PLACED = (Decision.AUTO, Decision.OVERRIDE, Decision.REVIEW)
+
+
+@dataclasses.dataclass(frozen=True)
+class Placed:
+    """One input row, checked, with its class, label and (maybe) its point."""
+
+    row: dict[str, str]
+    symbol_class: SymbolClass
+    class_basis: str
+    label: str
+    point: tuple[float, float] | None  # (lon, lat)
+    reason: str  # why it is unresolved; empty for a row drawn on the map
+
+    @property
+    def record_id(self) -> str:
+        return self.row["record_id"]
+
+
+def prepare(rows: Sequence[dict[str, str]], source: Path) -> list[Placed]:
+    """Check every row and place it; sorted by record id so reruns give the same files."""
+    seen: dict[str, int] = {}
+    placed: list[Placed] = []
+    for number, row in enumerate(rows, start=2):
+        record_id = row["record_id"].strip()
+        if not record_id:
+            raise InputDataError(
+                f"{source}: row {number}, column record_id: empty: "
+                "run the transliterate stage, which gives every row an id"
+            )
+        if record_id in seen:
+            raise InputDataError(
+                f"{source}: row {number}, column record_id: '{record_id}' repeats row "
+                f"{seen[record_id]}: each row needs its own id"
+            )
+        seen[record_id] = number
+        placed.append(_place(row, f"{source}: row {number}"))
+    return sorted(placed, key=lambda p: p.record_id)
+
+
+def _place(row: dict[str, str], where: str) -> Placed:
+    """Check one row's values and decide where it goes."""
+    decision = _decision(row["decision"], where)
+    for column in ("score", "uncertainty_km"):
+        real(row.get(column, ""), where, column)
+    integer(row.get("detainees", ""), where, "detainees")
+    klass, basis = _symbol_class(row, where)
+    point = _point(row, where)
+    reason = ""
+    if decision not in PLACED:
+        reason = "decision is unresolved: no place matched the name"
+    elif point is None:
+        reason = f"decision is {decision.value} but the geocode stage gave no point"
+    certainty = row.get("certainty", "").strip()
+    if certainty and certainty not in {c.value for c in Certainty}:
+        raise InputDataError(
+            f"{where}, column certainty: '{certainty}' is not one of "
+            f"{', '.join(c.value for c in Certainty)}"
+        )
+    return Placed(row, klass, basis, label_for(row), point if not reason else None, reason)
+
+
+def _decision(value: str, where: str) -> Decision:
+    try:
+        return Decision(value.strip())
+    except ValueError:
+        raise InputDataError(
+            f"{where}, column decision: '{value}' is not one of "
+            f"{', '.join(d.value for d in Decision)}: rerun the reconcile stage"
+        ) from None
+
+
+def real(value: str, where: str, column: str) -> float | None:
+    """A finite float, or ``None`` for an empty cell."""
+    text = value.strip()
+    if not text:
+        return None
+    try:
+        number = float(text)
+    except ValueError:
+        number = math.nan
+    if not math.isfinite(number):
+        raise InputDataError(f"{where}, column {column}: '{value}' is not a number")
+    return number
+
+
+def integer(value: str, where: str, column: str) -> int | None:
+    from pipeline.records import parse_detainees
+
+    try:
+        return parse_detainees(value)
+    except ValueError:
+        raise InputDataError(
+            f"{where}, column {column}: '{value}' is not a count: write digits such as 12,000"
+        ) from None
+
+
+def _symbol_class(row: dict[str, str], where: str) -> tuple[SymbolClass, str]:
+    """The row's class (DESIGN.md: printed class, else the sourced count's) and its basis."""
+    printed = row.get("symbol_class", "").strip()
+    count = row.get("detainees", "")
+    try:
+        klass = classify(printed, count)
+    except ValueError:
+        raise InputDataError(
+            f"{where}, column symbol_class: '{printed}' is not one of "
+            f"{', '.join(c.value for c in SymbolClass)}"
+        ) from None
+    if printed and printed != SymbolClass.UNKNOWN:
+        return klass, "printed on the map"
+    if klass is not SymbolClass.UNKNOWN:
+        return klass, "detainee count"
+    return klass, "none"
+
+
+def _point(row: dict[str, str], where: str) -> tuple[float, float] | None:
+    lat = real(row["lat"], where, "lat")
+    lon = real(row["lon"], where, "lon")
+    if lat is None and lon is None:
+        return None
+    if lat is None or lon is None:
+        raise InputDataError(f"{where}: lat and lon must both be given or both be empty")
+    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+        raise InputDataError(
+            f"{where}: lat {lat}, lon {lon} is off the globe: are lat and lon swapped?"
+        )
+    return lon, lat
+
+
+def label_for(row: dict[str, str]) -> str:
+    """The map label: the ministry map's number, else the place name, else the katakana.
+
+    >>> label_for({"map_no": "", "place_name": "Chita", "katakana": "チタ"})
+    'Chita'
+    >>> label_for({"map_no": "12", "place_name": "Chita", "katakana": "チタ"})
+    '12'
+    """
+    for column in ("map_no", "place_name", "katakana"):
+        value = row.get(column, "").strip()
+        if value:
+            return value
+    return ""
+
+
+def check_partition(
+    rows: Sequence[dict[str, str]], camps: Sequence[Placed], unresolved: Sequence[Placed]
+) -> None:
+    """Every input row exactly once across camps and unresolved (DESIGN.md's promise)."""
+    ids = [p.record_id for p in (*camps, *unresolved)]
+    given = sorted(row["record_id"].strip() for row in rows)
+    if sorted(ids) != given or len(set(ids)) != len(ids):
+        raise AssertionError("export lost or repeated a row: camps + unresolved != input")
+
+
+def added(placed: Placed) -> dict[str, str]:
+    return {
+        "symbol_class": placed.symbol_class.value,
+        "class_basis": placed.class_basis,
+        "label": placed.label,
+    }
