@@ -346,3 +346,14 @@ def test_missing_browser_fails_under_ci(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setenv("CI", "false")
     with pytest.raises(pytest.skip.Exception, match="apt-get install chromium"):
         need_browser()
+
+
+def test_bench_site_prints_weight_and_time(real_site: Path, tmp_path: Path) -> None:
+    need_browser()
+    result = CliRunner().invoke(cli, ["bench", "--site", str(real_site)])
+    assert result.exit_code == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["features"] == 100 and report["remote_requests"] == []
+    assert 0 < report["bytes"] < 3_000_000 and report["interactive_s_median"] > 0
+    missing = CliRunner().invoke(cli, ["bench", "--site", str(tmp_path)])
+    assert missing.exit_code == 2 and "no index.html: run `camps export` first" in missing.stderr
