@@ -553,7 +553,7 @@ def draw_preview(points: Sequence[PreviewPoint], boundaries: Any, title: str, cr
             )
         )
     figure.canvas.draw()  # lay the labels out, so their boxes can be measured
-    declutter(texts, figure.canvas.get_renderer(), axes.get_window_extent())
+    declutter(texts, figure.canvas.get_renderer(), axes.get_window_extent())  # type: ignore[attr-defined]
     handles = [
         Line2D(
             [],
