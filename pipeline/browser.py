@@ -3,7 +3,8 @@
 Drives Debian's ``chromium`` through ``chromium-driver`` with selenium (a dev
 dependency; imported only here). The browser is cut off from the network twice
 over: ``--host-resolver-rules`` makes every host name unresolvable and a proxy at
-an unused local port swallows the rest, and Chrome's DevTools performance log
+an unused local port swallows the rest (only 127.0.0.1, where a test serves the
+site, stays reachable), and Chrome's DevTools performance log
 records every request the page makes, so a test can show that none left the
 machine (:func:`requests_made`). A tool, not a stage: nothing in the pipeline
 imports it.
@@ -56,7 +57,7 @@ def chromium(width: int = 1280, height: int = 800) -> Iterator[Any]:
         "--disable-background-networking",
         "--disable-component-update",
         "--disable-sync",
-        "--host-resolver-rules=MAP * ~NOTFOUND",
+        "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
         "--proxy-server=http://127.0.0.1:9",
         "--allow-file-access-from-files",
         f"--window-size={width},{height}",

@@ -357,3 +357,88 @@ def test_bench_site_prints_weight_and_time(real_site: Path, tmp_path: Path) -> N
     assert 0 < report["bytes"] < 3_000_000 and report["interactive_s_median"] > 0
     missing = CliRunner().invoke(cli, ["bench", "--site", str(tmp_path)])
     assert missing.exit_code == 2 and "no index.html: run `camps export` first" in missing.stderr
+
+
+class _SiteWithLookup:
+    """The site on 127.0.0.1 with a stand-in for `camps serve`'s /lookup (issue 17)."""
+
+    def __init__(self, folder: Path) -> None:
+        import functools
+        import http.server
+        import threading
+
+        answer = {
+            "name": "ノヴォシビルスク",
+            "candidates": [
+                {"id": "gn:1496747", "name": "Novosibirsk", "lat": 55.0411, "lon": 82.9344},
+            ],
+        }
+        self.asked: list[str] = []
+        asked = self.asked
+
+        class Handler(http.server.SimpleHTTPRequestHandler):
+            def do_GET(self) -> None:
+                if self.path.startswith("/lookup"):
+                    asked.append(self.path)
+                    body = json.dumps(answer).encode("utf-8")
+                    self.send_response(200)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                    return
+                super().do_GET()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        handler = functools.partial(Handler, directory=str(folder))
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.origin = f"http://127.0.0.1:{self.server.server_address[1]}/"
+        self.url = self.origin + "index.html"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_served_page_asks_the_lookup_api(driver: Any, real_site: Path) -> None:
+    served = _SiteWithLookup(real_site)
+    try:
+        driver.get(served.url + "?lang=en")
+        browser.wait_ready(driver)
+        import time
+
+        deadline = time.monotonic() + 5
+        while attr(driver, "#map", "data-lookup") != "true" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert attr(driver, "#map", "data-lookup") == "true"
+        search(driver, "ノヴォシビルスク")
+        while time.monotonic() < deadline and not driver.execute_script(
+            "return document.querySelector('#results li[data-id=\"gn:1496747\"]') !== null;"
+        ):
+            time.sleep(0.05)
+        text = driver.execute_script(
+            "var li = document.querySelector('#results li[data-id=\"gn:1496747\"]');"
+            " return li && li.textContent;"
+        )
+        assert text and "Novosibirsk" in text and "lookup service" in text
+        assert any("name=%E3%83%8E" in path for path in served.asked)
+        assert (
+            browser.remote(
+                [u for u in browser.requests_made(driver) if not u.startswith(served.origin)]
+            )
+            == []
+        )
+    finally:
+        served.close()
+
+
+def test_static_page_never_asks_for_lookup(driver: Any, real_site: Path) -> None:
+    browser.requests_made(driver)
+    open_page(driver, real_site)
+    search(driver, "ノヴォシビルスク")
+    assert attr(driver, "#map", "data-lookup") is None
+    assert not any("lookup" in u for u in browser.requests_made(driver))
