@@ -181,7 +181,7 @@ def attr(driver: Any, selector: str, name: str) -> Any:
     )
 
 
-def search(driver: Any, text: str) -> list[str]:
+def search(driver: Any, text: str, popup: bool = True) -> list[str]:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
 
@@ -193,7 +193,19 @@ def search(driver: Any, text: str) -> list[str]:
         " function (li) { return li.getAttribute('data-id'); });"
     )
     box.send_keys(Keys.ENTER)
+    if popup:
+        wait_for(driver, "return document.querySelector('.leaflet-popup .popup') !== null;")
     return ids
+
+
+def wait_for(driver: Any, script: str, timeout: float = 5.0) -> None:
+    """Wait until a script returns true (a search flies, then opens its popup)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not driver.execute_script(script):
+        assert time.monotonic() < deadline, f"timed out: {script}"
+        time.sleep(0.05)
 
 
 def test_page_loads_offline_with_every_marker_and_class(driver: Any, real_site: Path) -> None:
@@ -415,7 +427,7 @@ def test_served_page_asks_the_lookup_api(driver: Any, real_site: Path) -> None:
         while attr(driver, "#map", "data-lookup") != "true" and time.monotonic() < deadline:
             time.sleep(0.05)
         assert attr(driver, "#map", "data-lookup") == "true"
-        search(driver, "ノヴォシビルスク")
+        search(driver, "ノヴォシビルスク", popup=False)
         while time.monotonic() < deadline and not driver.execute_script(
             "return document.querySelector('#results li[data-id=\"gn:1496747\"]') !== null;"
         ):
@@ -439,6 +451,6 @@ def test_served_page_asks_the_lookup_api(driver: Any, real_site: Path) -> None:
 def test_static_page_never_asks_for_lookup(driver: Any, real_site: Path) -> None:
     browser.requests_made(driver)
     open_page(driver, real_site)
-    search(driver, "ノヴォシビルスク")
+    search(driver, "ノヴォシビルスク", popup=False)
     assert attr(driver, "#map", "data-lookup") is None
     assert not any("lookup" in u for u in browser.requests_made(driver))

@@ -69,6 +69,20 @@
     over_20000: '2万人以上（大きな丸・太枠）', over_10000: '1万人以上（黒丸）',
     under_10000: '1万人未満（小さな丸）', small: '少数（三角）', unknown: '区分不明（地図の凡例にない）'
   };
+  // The values of the method and class-basis columns, in words.
+  var VALUES = {
+    en: {
+      override: 'placed by hand (override)', gazetteer: 'gazetteer place', geonames: 'GeoNames place',
+      nominatim: 'Nominatim (online geocoder)', region: 'centre of the 1945 region',
+      'printed on the map': 'printed on the map', 'detainee count': 'a sourced detainee count', none: 'none'
+    },
+    ja: {
+      override: '手作業で指定', gazetteer: '地名辞典の地点', geonames: 'GeoNamesの地点',
+      nominatim: 'Nominatim（オンライン）', region: '1945年の地域の中心',
+      'printed on the map': '地図に記載', 'detainee count': '出典のある抑留者数', none: 'なし'
+    }
+  };
+  function value(text) { return (VALUES[lang] && VALUES[lang][text]) || text; }
   var lang = /^ja/i.test(navigator.language || '') ? 'ja' : 'en';
   var query = /[?&]lang=(en|ja)\b/.exec(location.search);
   if (query) { lang = query[1]; }
@@ -124,6 +138,8 @@
     style: function () { return { color: '#8c8c8c', weight: 0.8, fillColor: '#f6f3ea', fillOpacity: 1 }; }
   }).addTo(map);
 
+  // a popup fits in the map, even on a phone where the map is half the screen
+  var popupHeight = Math.max(150, Math.round((container.clientHeight || 400) * 0.6));
   var layers = {};       // class id -> L.LayerGroup
   var entries = [];      // {feature, marker, circle, label}
   var counts = {};
@@ -155,7 +171,7 @@
       icon: L.divIcon({ html: wrapper, className: 'camp-marker', iconSize: [icon.size, icon.size] }),
       title: title, alt: title, keyboard: true, riseOnHover: true
     });
-    marker.bindPopup(function () { return popup(p); }, { maxWidth: 360 });
+    marker.bindPopup(function () { return popup(p); }, { maxWidth: 360, maxHeight: popupHeight });
     marker.bindTooltip(p.katakana || p.latin || p.id, {
       permanent: true, direction: 'right', offset: [icon.size / 2, 0], className: 'camp-label', opacity: 1
     });
@@ -232,10 +248,10 @@
       if (p.detainees_source) { klass.appendChild(link('(' + t('figure_source') + ')', p.detainees_source)); }
     }
     row(dl, 'klass', klass);
-    row(dl, 'basis', p.class_basis);
+    row(dl, 'basis', value(p.class_basis));
     row(dl, 'certainty', TEXT[lang][p.certainty] || p.certainty);
     row(dl, 'radius', km(p.uncertainty_km));
-    row(dl, 'method', p.method);
+    row(dl, 'method', value(p.method));
     if (p.camp_no) { row(dl, 'camp_no', p.camp_no); }
     if (p.map_no) { row(dl, 'map_no', p.map_no); }
     var sources = el('ul', null, { 'class': 'sources' });
@@ -350,9 +366,13 @@
     var e = r.entry, p = e.feature.properties;
     if (!map.hasLayer(layers[e.cls])) { map.addLayer(layers[e.cls]); drawLegend(); }
     var radius = p.uncertainty_km || 20;
-    var zoom = Math.max(3, Math.min(10, Math.round(Math.log2(40075 / (radius * 8)))));
+    var zoom = Math.max(3, Math.min(8, Math.round(Math.log2(40075 / (radius * 8)))));
+    // the popup opens once the flight is over, so Leaflet can pan all of it into view
+    var opened = false;
+    function open() { if (!opened) { opened = true; e.marker.openPopup(); } }
+    map.once('moveend', open);
+    setTimeout(open, 1000);
     map.flyTo([e.lat, e.lon], zoom, { duration: 0.6 });
-    e.marker.openPopup();
     status.textContent = words(p);
   }
   function move(step) {
