@@ -231,6 +231,9 @@ def test_page_loads_offline_with_every_marker_and_class(driver: Any, real_site: 
         ("ハバロフスク", "khabarovsk"),
         ("チタ州ブカチャチャ", "bukachacha"),
         ("Букачача", "bukachacha"),
+        ("habarofusuku", "khabarovsk"),  # romaji, any case
+        ("Khabarovsk", "khabarovsk"),
+        ("ぶかちゃちゃ", "bukachacha"),  # hiragana folds to katakana
     ],
 )
 def test_search_puts_the_right_place_first(
@@ -268,6 +271,12 @@ def test_region_centre_reads_as_a_region(driver: Any, real_site: Path) -> None:
         "return document.querySelectorAll('.symbol.region-point').length;"
     )
     assert dashed == sum(f["properties"]["region_point"] for f in data["features"])
+    circles = driver.execute_script(
+        "return [document.querySelectorAll('path.uncertainty').length,"
+        " document.querySelectorAll('path.uncertainty.region-point').length];"
+    )
+    sized = [f["properties"] for f in data["features"] if f["properties"]["uncertainty_km"]]
+    assert circles == [len(sized), sum(p["region_point"] for p in sized)]
 
 
 def test_labels_do_not_overlap(driver: Any, real_site: Path) -> None:
