@@ -463,3 +463,18 @@ def test_static_page_never_asks_for_lookup(driver: Any, real_site: Path) -> None
     search(driver, "ノヴォシビルスク", popup=False)
     assert attr(driver, "#map", "data-lookup") is None
     assert not any("lookup" in u for u in browser.requests_made(driver))
+
+
+def test_a_register_that_repeats_a_place_gets_one_marker(tmp_path: Path) -> None:
+    rows = read_rows(TINY)
+    again = rows[0] | {"record_id": "d-001b", "katakana": "ウラジヲストツク"}
+    folder = export_site(write_csv_rows(tmp_path / "in.csv", [*rows, again]), tmp_path / "o")
+    features = site_data(folder)["features"]
+    placed = [r for r in rows if r["decision"] != "unresolved"]
+    assert len(features) == len(placed)
+    vladivostok = next(f["properties"] for f in features if f["id"] == "d-001")
+    assert vladivostok["rows"] == 2
+    assert vladivostok["spellings"] == ["ウラジオストク", "ウラジヲストツク"]
+    assert "ウラジヲストツク" in vladivostok["names"]
+    ussuriysk = next(f["properties"] for f in features if f["id"] == "d-002")
+    assert {"ウスリースク", "ニコリスク"} <= set(ussuriysk["names"])  # " / "-separated variants

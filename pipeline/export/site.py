@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -144,22 +146,65 @@ def _matched_cyrillic(row: dict[str, str], candidates: Sequence[dict[str, Any]])
     return readings[0] if readings else ""
 
 
-def feature(placed: Placed) -> dict[str, Any]:
-    """One camp as the page needs it: the popup's fields and every name to search by."""
-    row = placed.row
-    assert placed.point is not None
-    candidates = _candidates(row)
-    cyrillic = _matched_cyrillic(row, candidates)
-    names = [
+def _names(row: dict[str, str], cyrillic: str) -> list[str]:
+    """Every name of one row the search box should know: spellings, readings, place."""
+    return [
         row.get("katakana", ""),
         row.get("katakana_normalized", ""),
-        *_split(row.get("katakana_variants", "")),
+        # `|`-separated (raw/README.md); older files wrote " / "
+        *re.split(r"\s*/\s*|\s*\|\s*", row.get("katakana_variants", "")),
         row.get("romaji", ""),
         row.get("place_name", ""),
         cyrillic,
         *_split(row.get("latin_candidates", "")),
         *_split(row.get("cyrillic_candidates", "")),
     ]
+
+
+def _key(placed: Placed) -> tuple[str, ...]:
+    """Rows that say the same about the same point share one marker (a register repeats)."""
+    row = placed.row
+    place = row.get("place_id", "").strip() or placed.record_id
+    return (
+        place,
+        repr(placed.point),
+        placed.symbol_class.value,
+        row.get("decision", "").strip(),
+        row.get("geocode_method", "").strip(),
+        row.get("uncertainty_km", "").strip(),
+    )
+
+
+def group(camps: Sequence[Placed]) -> list[list[Placed]]:
+    """The placed rows, one group per marker, in the rows' (record id) order.
+
+    >>> from pipeline.records import SymbolClass
+    >>> rows = [{"record_id": i, "place_id": "chita"} for i in ("a", "b")]
+    >>> placed = [Placed(r, SymbolClass.UNKNOWN, "none", "", (113.5, 52.0), "") for r in rows]
+    >>> [len(g) for g in group(placed)]
+    [2]
+    """
+    groups: dict[tuple[str, ...], list[Placed]] = {}
+    for placed in camps:
+        if placed.point is not None:
+            groups.setdefault(_key(placed), []).append(placed)
+    return list(groups.values())
+
+
+def feature(rows: Sequence[Placed]) -> dict[str, Any]:
+    """One marker as the page needs it: the popup's fields and every name to search by.
+
+    ``rows`` say the same about one point (:func:`group`); the first gives the
+    fields, all give the spellings, names and sources.
+    """
+    placed = rows[0]
+    row = placed.row
+    assert placed.point is not None
+    candidates = _candidates(row)
+    cyrillic = _matched_cyrillic(row, candidates)
+    names = [name for p in rows for name in _names(p.row, cyrillic)]
+    spellings = Counter(p.row.get("katakana", "").strip() for p in rows)
+    sources = {link["text"]: link for p in rows for link in source_links(p.row)}
     detainees = row.get("detainees", "").strip()
     properties = {
         "id": placed.record_id,
@@ -180,7 +225,9 @@ def feature(placed: Placed) -> dict[str, Any]:
         "method": row.get("geocode_method", "").strip(),
         "region_point": row.get("geocode_method", "").strip() == REGION_METHOD,
         "review": row.get("decision", "").strip() == Decision.REVIEW,
-        "sources": source_links(row),
+        "sources": list(sources.values()),
+        "rows": len(rows),
+        "spellings": [text for text, _ in spellings.most_common() if text],
         "candidates": [{k: c[k] for k in ("id", "name", "score")} for c in candidates],
         "names": list(dict.fromkeys(n.strip() for n in names if n.strip())),
     }
@@ -200,7 +247,7 @@ def site_data(camps: Sequence[Placed], title: str) -> dict[str, Any]:
         "title": title,
         "credit": CREDIT,
         "legend": legend(),
-        "features": [feature(p) for p in camps if p.point is not None],
+        "features": [feature(rows) for rows in group(camps)],
     }
 
 

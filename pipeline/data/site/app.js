@@ -29,6 +29,7 @@
       cyrillic: 'Cyrillic', latin: 'Latin', romaji: 'Romaji', region: '1945 region',
       klass: 'Symbol class', figure: 'Detainees', figure_source: 'source of the figure',
       basis: 'Class from', certainty: 'Certainty', radius: 'Radius', method: 'Method',
+      spellings: 'Spellings in the register', rows: 'rows',
       camp_no: 'GUPVI camp no.', map_no: 'Map no.', sources: 'Sources', candidates: 'Candidates considered',
       none: 'none', unknown: 'unknown', no_match: 'No place found for this name.',
       from_service: 'lookup service',
@@ -51,6 +52,7 @@
       cyrillic: 'キリル文字', latin: 'ラテン文字', romaji: 'ローマ字', region: '1945年の地域',
       klass: '記号の区分', figure: '抑留者数', figure_source: '人数の出典',
       basis: '区分の根拠', certainty: '確からしさ', radius: '半径', method: '位置の決め方',
+      spellings: '名簿での表記', rows: '件',
       camp_no: '収容所番号', map_no: '地図番号', sources: '出典', candidates: '検討した候補',
       none: 'なし', unknown: '不明', no_match: 'この名前の地点は見つかりません。',
       from_service: '照会サービス',
@@ -252,6 +254,9 @@
     row(dl, 'certainty', TEXT[lang][p.certainty] || p.certainty);
     row(dl, 'radius', km(p.uncertainty_km));
     row(dl, 'method', value(p.method));
+    if ((p.spellings || []).length > 1 || p.rows > 1) {
+      row(dl, 'spellings', (p.spellings || []).join(' / ') + ' (' + p.rows + ' ' + t('rows') + ')');
+    }
     if (p.camp_no) { row(dl, 'camp_no', p.camp_no); }
     if (p.map_no) { row(dl, 'map_no', p.map_no); }
     var sources = el('ul', null, { 'class': 'sources' });
