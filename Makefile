@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export PATH := $(abspath $(BIN)):$(PATH)
 export DVC_NO_ANALYTICS := 1
 
-.PHONY: run test lint typecheck pytest bench clean dvc-deps
+.PHONY: run test lint typecheck pytest bench clean dvc-deps site
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ pytest: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/camps bench
+
+# the web map, output/site/ (the export stage writes it with the layers)
+site: $(STAMP)
+	$(BIN)/dvc repro export
 
 dvc-deps: $(STAMP)
 	$(BIN)/python tests/dvc_deps.py

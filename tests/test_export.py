@@ -265,3 +265,26 @@ def test_cli_export_missing_column(tmp_path: Path, repo: Path) -> None:
     )
     assert result.exit_code == 1
     assert "missing column(s) decision, lat, lon" in result.stderr
+
+
+def test_preview_is_a_conic_with_labels_that_never_overlap(repo: Path) -> None:
+    from pipeline import io
+    from pipeline.export.rows import prepare
+
+    geocoded = repo / "output" / "stages" / "geocoded.csv"
+    rows = io.read_csv(geocoded, required=("record_id",))[1]
+    camps = [p for p in prepare(rows, geocoded) if p.point is not None]
+    figure = export.preview(camps, io.read_boundaries(), "t")
+    axes = figure.axes[0]
+    assert "Lambert conformal conic" in axes.get_xlabel()
+    x0, x1 = axes.get_xlim()
+    assert x1 - x0 > 1_000_000  # metres of the projection, not degrees
+    renderer = figure.canvas.get_renderer()
+    shown = [t for t in axes.texts if t.get_visible()]
+    assert 20 <= len(shown) < len(axes.texts)
+    assert any(t.get_text() == "ハバロフスク Khabarovsk" for t in axes.texts)
+    boxes = [t.get_window_extent(renderer) for t in shown]
+    frame = axes.get_window_extent()
+    for i, box in enumerate(boxes):
+        assert frame.contains(box.x0, box.y0) and frame.contains(box.x1, box.y1)
+        assert not any(box.overlaps(other) for other in boxes[i + 1 :])

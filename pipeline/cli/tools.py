@@ -319,12 +319,23 @@ def validate(
     default=None,
     help="Where the register and outputs go (default: a temporary folder, removed after).",
 )
+@click.option(
+    "--site",
+    "site_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    is_flag=False,
+    flag_value=Path("output/site"),
+    default=None,
+    help="Instead: the web map's weight and time to interactive in headless Chromium "
+    "(default folder output/site).",
+)
 @gazetteer_options
 @params_option
 def bench(
     row_counts: tuple[int, ...],
     only: str,
     workdir: Path | None,
+    site_dir: Path | None,
     gazetteer_dir: Path,
     overrides_path: Path,
     params_path: Path,
@@ -336,12 +347,24 @@ def bench(
         camps bench --rows 10000 --rows 100000
         camps bench --only transliterate --rows 100000
         camps bench --only reconcile --rows 10000
+        camps bench --site                 # output/site: MB and seconds to interactive
     """
     import json
     import shutil
     import tempfile
 
     from pipeline import bench as stage
+
+    if site_dir is not None:
+        from pipeline import browser
+
+        if not (site_dir / "index.html").is_file():
+            raise click.UsageError(f"{site_dir}: no index.html: run `camps export` first")
+        lacking = browser.missing()
+        if lacking:
+            raise click.ClickException(f"the site benchmark needs {lacking}: apt-get install it")
+        click.echo(json.dumps(browser.bench_site(site_dir), indent=2))
+        return
 
     for n in row_counts:
         if only == "transliterate":

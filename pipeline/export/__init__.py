@@ -5,7 +5,8 @@ ministry map's legend as QGIS default style, layer ``unresolved`` without
 geometry), ``camps.geojson`` (RFC 7946), ``by_class/<class>.geojson`` (all five
 classes, an empty FeatureCollection for a class with no row, so a web map can load
 a fixed set of files), ``camps.lpf.json`` (Linked Places Format for the World
-Historical Gazetteer), ``unresolved.csv`` and a static preview ``map.png``.
+Historical Gazetteer), ``unresolved.csv``, a static preview ``map.png`` and
+``site/``, a static web map.
 
 Every input row lands exactly once: in ``camps`` when its decision is auto,
 override or review and it has a point, else in ``unresolved`` with the reason.
@@ -14,7 +15,8 @@ previous outputs as they were; each file is then replaced atomically.
 
 Files: ``params`` (the params.yaml section), ``rows`` (checking and placing each
 row), ``layers`` (GeoPackage, GeoJSON, by-class files, preview), ``lpf`` (Linked
-Places), ``stage`` (``run``). May import :mod:`pipeline.io`, :mod:`pipeline.style`,
+Places), ``site`` (the web map, with its page and Leaflet from ``pipeline/data/site``),
+``stage`` (``run``). May import :mod:`pipeline.io`, :mod:`pipeline.style`,
 :mod:`pipeline.area`, :mod:`pipeline.geonames` and :mod:`pipeline.records`, never
 another stage.
 """

@@ -123,6 +123,20 @@ def write_by_class(folder: Path, camps: Any) -> dict[str, int]:
     return counts
 
 
+def _preview_label(placed: Placed) -> str:
+    """The preview's label: the map's number if any, the katakana, then the Latin name.
+
+    >>> row = {"map_no": "", "katakana": "チタ", "place_name": "Chita", "decision": "auto"}
+    >>> from pipeline.records import SymbolClass
+    >>> _preview_label(Placed(row, SymbolClass.UNKNOWN, "none", "Chita", (113.5, 52.0), ""))
+    'チタ Chita'
+    """
+    row = placed.row
+    latin = row.get("place_name", "").strip() or row.get("romaji", "").strip()
+    parts = (row.get("map_no", "").strip(), row.get("katakana", "").strip(), latin)
+    return " ".join(dict.fromkeys(part for part in parts if part)) or placed.label
+
+
 def preview(camps: Sequence[Placed], boundaries: Any, title: str) -> Any:
     """The static preview figure (``map.png``) of the placed rows."""
     points = [
@@ -130,10 +144,7 @@ def preview(camps: Sequence[Placed], boundaries: Any, title: str) -> Any:
             p.point[0],
             p.point[1],
             p.symbol_class,
-            p.row.get("map_no", "").strip()
-            or p.row.get("place_name", "").strip()
-            or p.row.get("romaji", "").strip()
-            or p.label,
+            _preview_label(p),
             p.row["decision"].strip() == Decision.REVIEW,
         )
         for p in camps

@@ -20,9 +20,12 @@ class ExportParams:
         Font of the QGIS labels; IPAGothic draws katakana (Debian fonts-ipafont-gothic).
     preview
         Whether to draw ``map.png``.
+    site
+        Whether to write ``site/``, the static web map.
     """
 
     title: str = "Japanese POW camps in the USSR and Mongolia, 1945-1956 (principal camp areas)"
     lpf_base_uri: str = "urn:camps-map:record:"
     label_font: str = "IPAGothic"
     preview: bool = True
+    site: bool = True

@@ -16,6 +16,7 @@ from pipeline.export.layers import (
 from pipeline.export.lpf import linked_places
 from pipeline.export.params import ExportParams
 from pipeline.export.rows import REASON_COLUMN, REQUIRED, Placed, added, check_partition, prepare
+from pipeline.export.site import write_site
 from pipeline.records import EXPORT_COLUMNS
 
 
@@ -71,4 +72,6 @@ def write_layers(
     if params.preview:
         io.write_figure(out / "map.png", preview(camps, io.read_boundaries(), params.title))
         outputs.add(out / "map.png")
+    if params.site:
+        outputs.add(*write_site(out / "site", camps, io.read_boundaries(), params.title))
     return by_class

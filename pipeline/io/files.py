@@ -201,6 +201,13 @@ def write_text(target: Path, text: str) -> None:
         tmp.write_text(text, encoding="utf-8", newline="\n")
 
 
+def copy_file(source: Path, target: Path) -> None:
+    """Copy a file's bytes atomically (the web map's vendored library and its images)."""
+    data = Path(source).read_bytes()
+    with atomic_path(target, suffix=Path(target).suffix or None) as tmp:
+        tmp.write_bytes(data)
+
+
 def write_json(target: Path, data: Any) -> None:
     """Write JSON atomically: UTF-8, keys in the order given, a final newline."""
     write_text(target, json.dumps(data, ensure_ascii=False, indent=2) + "\n")
