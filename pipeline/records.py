@@ -298,6 +298,63 @@ def classify(symbol_class: str, detainees: str) -> SymbolClass:
     return class_of_figure(parse_figure(detainees))
 
 
+#: A gazetteer name's ``period``: ``YYYY``, ``YYYY-YYYY``, ``-YYYY`` or ``YYYY-`` (see validate).
+PERIOD_RE = re.compile(r"^(?:(\d{4})|(\d{4})?-(\d{4})?)$")
+#: The years of the internment the register spellings come from (DESIGN.md's title).
+INTERNMENT_YEARS = (1945, 1956)
+
+
+def parse_period(period: str) -> tuple[float, float] | None:
+    """A period as (first year, last year), open ends infinite; ``None`` when empty.
+
+    >>> parse_period("1935-1957"), parse_period("-1972"), parse_period("1945")
+    ((1935.0, 1957.0), (-inf, 1972.0), (1945.0, 1945.0))
+    """
+    text = period.strip()
+    if not text:
+        return None
+    match = PERIOD_RE.match(text)
+    if match is None:
+        raise ValueError(f"not a period: {period!r}")
+    single, start, end = match.groups()
+    if single:
+        return float(single), float(single)
+    return (float(start) if start else -math.inf), (float(end) if end else math.inf)
+
+
+def in_use_during_internment(period: str) -> bool:
+    """Whether a name with this period was in use at some time in 1945-1956.
+
+    An empty period (a current name, or one we hold no dates for) says nothing,
+    so it is not preferred; a period that does not parse counts as unknown too.
+
+    >>> [in_use_during_internment(p) for p in ("1935-1957", "-1935", "1961-", "", "-1991")]
+    [True, False, False, False, True]
+    """
+    try:
+        span = parse_period(period)
+    except ValueError:
+        return False
+    if span is None:
+        return False
+    first, last = INTERNMENT_YEARS
+    return span[0] <= last and span[1] >= first
+
+
+def period_rank(period: str) -> int:
+    """How strongly a name's period recommends it for a register of 1945-1956.
+
+    2: in use then (Voroshilov 1935-1957); 1: a dated name of another time
+    (Nikolsk-Ussuriysky -1935); 0: no period. Among equal readings the higher wins.
+
+    >>> [period_rank(p) for p in ("1935-1957", "-1935", "")]
+    [2, 1, 0]
+    """
+    if in_use_during_internment(period):
+        return 2
+    return 1 if period.strip() else 0
+
+
 def assign_record_ids(rows: list[dict[str, str]], source: str) -> list[str]:
     """Give every row a ``record_id``, keeping the ones the file has; return problems.
 

@@ -11,7 +11,6 @@ can correct it without reading the code.
 from __future__ import annotations
 
 import logging
-import math
 import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -25,9 +24,11 @@ from pipeline.records import (
     CURATED_PLACE_COLUMNS,
     CURATED_REGION_COLUMNS,
     MAP_COLUMNS,
+    PERIOD_RE,
     SymbolClass,
     class_of_figure,
     parse_figure,
+    parse_period,
 )
 
 logger = logging.getLogger(__name__)
@@ -35,7 +36,7 @@ logger = logging.getLogger(__name__)
 FEATURE_TYPES = frozenset({"city", "town", "settlement", "station", "region", "mine", "camp"})
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 LANG_TAG = re.compile(r"^[a-z]{2,3}(?:-[A-Z][a-z]{3})?(?:-[A-Z]{2})?$")
-PERIOD = re.compile(r"^(?:(\d{4})|(\d{4})?-(\d{4})?)$")
+PERIOD = PERIOD_RE
 #: An absolute path of somebody's machine (``/work/…``, ``/home/…``, ``C:\…``); a URL's
 #: path (``host/path``) does not match, as its slash follows a letter.
 LOCAL_PATH = re.compile(r"(?:^|[\s(\[;|,'\"])(?:/[\w.~-]+){2,}|\b[A-Za-z]:\\\w")
@@ -213,28 +214,10 @@ def check_name(path: Path, number: int, row: Row, place_ids: set[str]) -> list[s
     return out
 
 
-def parse_period(period: str) -> tuple[float, float] | None:
-    """A period as (first year, last year), open ends infinite; ``None`` when empty.
-
-    >>> parse_period("1935-1957"), parse_period("-1972"), parse_period("1945")
-    ((1935.0, 1957.0), (-inf, 1972.0), (1945.0, 1945.0))
-    """
-    text = period.strip()
-    if not text:
-        return None
-    match = PERIOD.match(text)
-    if match is None:
-        raise ValueError(f"not a period: {period!r}")
-    single, start, end = match.groups()
-    if single:
-        return float(single), float(single)
-    return (float(start) if start else -math.inf), (float(end) if end else math.inf)
-
-
 def _overlap(a: tuple[float, float], b: tuple[float, float]) -> bool:
     """Whether two periods share more than the year of a rename (one's end, the other's start).
 
-    >>> _overlap((-math.inf, 1935), (1935, 1957)), _overlap((1935, 1935), (1930, 1957))
+    >>> _overlap((float("-inf"), 1935), (1935, 1957)), _overlap((1935, 1935), (1930, 1957))
     (False, True)
     """
     low, high = max(a[0], b[0]), min(a[1], b[1])

@@ -147,6 +147,39 @@ def test_soviet_era_name_is_flagged_and_counts() -> None:
     assert ranked[1].feature(rc.Feature.SOVIET_NAME) == 0.0
 
 
+@pytest.mark.parametrize(
+    ("period_a", "period_b", "first"),
+    [
+        ("1935-1957", "-1935", "a"),  # a's name is of the internment years, b's older
+        ("1961-", "1940-1957", "b"),  # b's name was in use in 1945-1956
+        ("-1991", "", "a"),  # Sverdlovsk -1991 was in use; an undated namesake is not
+    ],
+)
+def test_same_reading_prefers_the_name_in_use_in_1945_1956(
+    period_a: str, period_b: str, first: str
+) -> None:
+    # Two places, one reading (ヴォロシーロフ and ウォロシロフ fold to one key), far apart.
+    places = [_place("a", "A"), _place("b", "B", lat=60.0)]
+    names = [
+        _name("a", "ウォロシロフ", "Kana", period_a),
+        _name("b", "ヴォロシーロフ", "Kana", period_b),
+    ]
+    ranked = rc.candidates(_query("ウォロシロフ"), _index(places, names), PARAMS)
+    in_use = {c.place_id: c.feature(rc.Feature.SOVIET_NAME) for c in ranked}
+    assert ranked[0].place_id == first, ranked
+    assert in_use == {first: 1.0, ({"a", "b"} - {first}).pop(): 0.0}
+
+
+def test_the_name_in_use_describes_a_place_with_several_periods() -> None:
+    # One place, its old name and its Soviet name spelt alike: the 1935-1957 one is the hit.
+    names = [
+        _name("a", "ウォロシロフ", "Kana", "-1935"),
+        _name("a", "ヴォロシーロフ", "Kana", "1935-1957"),
+    ]
+    top = _top(_query("ウォロシロフ"), _index([_place("a", "Ussuriysk")], names))
+    assert top.feature(rc.Feature.SOVIET_NAME) == 1.0
+
+
 def test_unique_name_counts_and_namesakes_cancel_it() -> None:
     alone = _index([_place("a", "Provideniya")], [_name("a", "Провидения", "Cyrl")])
     top = _top(_query("プロヴィデニヤ"), alone)
