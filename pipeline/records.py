@@ -144,6 +144,7 @@ STAGE_COLUMNS = (
     *GEOCODE_COLUMNS,
     *(c for c in EXPORT_COLUMNS if c != "symbol_class"),
     "unresolved_reason",
+    "camp_area_hint",  # reconcile --camp-areas: the camp area a camp number ties to
     "fid",  # the GeoPackage's own feature id
 )
 

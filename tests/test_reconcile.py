@@ -463,3 +463,44 @@ def test_reconcile_imports_no_other_stage() -> None:
     loaded = done.stdout
     for stage in ("transliterate", "geocode", "export", "evaluate", "lookup", "review", "cli"):
         assert f"'pipeline.{stage}'" not in loaded, loaded
+
+
+# --------------------------------------------------------------------------- camp numbers
+
+
+def test_camp_number_ties_a_register_row_to_its_camp_area(
+    tmp_path: Path, repo: Path, runner
+) -> None:  # type: ignore[no-untyped-def]
+    """第7地区 alone goes to review at Tayshet (camp No. 7 in raw/camps.csv); 第6地区 is
+    two camp areas' number (Mogocha, Krasnaya Zarya) and ties to none; a named row keeps
+    its own decision and only gains the hint."""
+    rows = [
+        {"record_id": "r1", "katakana": "第7地区"},
+        {"record_id": "r2", "katakana": "第6地区"},
+        {"record_id": "r3", "katakana": "チタ第24地区"},
+        {"record_id": "r4", "katakana": "第999地区"},
+    ]
+    source = _transliterated(tmp_path, rows)
+    out = tmp_path / "reconciled.csv"
+    args = ["reconcile", "--input", str(source), "--output", str(out)]
+    args += [
+        "--gazetteer",
+        str(repo / "gazetteer" / "build"),
+        "--overrides",
+        str(tmp_path / "n.csv"),
+    ]
+    args += ["--camp-areas", str(repo / "raw" / "camps.csv")]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 0, result.stderr
+    got = {r["record_id"]: r for r in _read(out)}
+    assert (got["r1"]["place_id"], got["r1"]["decision"]) == ("tayshet", "review")
+    assert got["r1"]["camp_area_hint"] == "tayshet"
+    assert (got["r2"]["decision"], got["r2"]["camp_area_hint"]) == ("unresolved", "")
+    assert got["r3"]["place_id"] == "chita" and got["r3"]["camp_area_hint"] == "chita"
+    assert (got["r4"]["decision"], got["r4"]["camp_area_hint"]) == ("unresolved", "")
+    # without --camp-areas the stage's columns are the contract's alone
+    plain = tmp_path / "plain.csv"
+    result = runner.invoke(cli, [*args[:3], "--output", str(plain), *args[5:9]])
+    assert result.exit_code == 0, result.stderr
+    assert "camp_area_hint" not in read_csv(plain)[0]
+    assert next(r for r in _read(plain) if r["record_id"] == "r1")["decision"] == "unresolved"

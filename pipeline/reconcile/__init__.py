@@ -53,6 +53,8 @@ each importing only those above it:
 * :mod:`~pipeline.reconcile.regions`: region hints and the units of 1945;
 * :mod:`~pipeline.reconcile.scoring`: the features and the logistic score;
 * :mod:`~pipeline.reconcile.decision`: auto, review or unresolved, and overrides;
+* :mod:`~pipeline.reconcile.camp_numbers`: a GUPVI camp number (第7地区) tied to
+  its camp area from a raw file's ``gupvi_camp_no`` (``--camp-areas``);
 * :mod:`~pipeline.reconcile.stage`: the stage's ``run`` over a CSV;
 * :mod:`~pipeline.reconcile.bench`: matching speed on synthetic names.
 
