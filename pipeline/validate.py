@@ -308,6 +308,13 @@ def _check_class(path: Path, number: int, row: Row) -> list[str]:
             fix = "write a count such as 40000, 'about 30,000', 'over 16,000' or '1,200-1,500'"
             out.append(_problem(path, number, column, f"'{raw}' is not a count", fix))
             continue
+        figure = figures[column]
+        if column != "detainees" and figure is not None and figure.qualifier:
+            what = f"'{raw}' is not an exact count"
+            fix = (
+                "write the count itself (the layers hold whole numbers), the words in other_figures"
+            )
+            out.append(_problem(path, number, column, what, fix))
         source = "remains_source" if column == "remains_recovered" else f"{column}_source"
         if figures[column] is not None and not row.get(source, "").strip():
             fix = f"cite the source that gives the figure, or empty the {column} cell"

@@ -115,6 +115,7 @@ def test_minimal_set_is_valid(files: dict[str, Path]) -> None:
         ({"detainees": "over 16,000 or so"}, "detainees", "not a count"),
         ({"deaths": "865"}, "deaths_source", "empty for a figure"),
         ({"burials": "a few", "burials_source": "x"}, "burials", "not a count"),
+        ({"deaths": "over 1,000", "deaths_source": "x"}, "deaths", "not an exact count"),
         ({"symbol_class": "over_10000"}, "symbol_class", "by hand (the count gives 'over_20000')"),
         ({"symbol_class": "over_20000"}, "symbol_class", "by hand (the count gives 'over_20000')"),
         (
