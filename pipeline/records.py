@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import enum
 import math
+import re
 
 
 class SymbolClass(enum.StrEnum):
@@ -68,8 +70,28 @@ OVERRIDE_COLUMNS = (
     "source",
     "created",
 )
-#: What export adds to each row of its layers.
-EXPORT_COLUMNS = ("symbol_class", "class_basis", "label")
+#: What export adds to each row of its layers: the class, why (``detainee count: <source>``
+#: or ``printed on the map``), the figure as the source gives it (``over 16,000``) and the label.
+EXPORT_COLUMNS = ("symbol_class", "class_basis", "detainees_figure", "label")
+#: The sourced figures of a camp row (raw/README.md). Only ``detainees``, a count of the
+#: people detained at the camp area, gives a class; the others are shown, never classed.
+FIGURE_COLUMNS = (
+    "detainees",
+    "detainees_source",
+    "detainees_counts",
+    "detainees_year",
+    "detainees_trust",
+    "detainees_excerpt",
+    "deaths",
+    "deaths_source",
+    "burials",
+    "burials_source",
+    "remains_recovered",
+    "remains_source",
+    "other_figures",
+)
+#: Figures that are whole numbers in the layers (``detainees`` is the figure's lower end).
+COUNT_COLUMNS = ("detainees", "deaths", "burials", "remains_recovered")
 #: A gold file of ``camps evaluate`` (empty expected: a name that must not match).
 GOLD_COLUMNS = ("katakana", "expected", "lat", "lon")
 #: The curated gazetteer (gazetteer/places.csv, place_names.csv, regions.csv, maps.csv)
@@ -122,6 +144,7 @@ STAGE_COLUMNS = (
     *GEOCODE_COLUMNS,
     *(c for c in EXPORT_COLUMNS if c != "symbol_class"),
     "unresolved_reason",
+    "camp_area_hint",  # reconcile --camp-areas: the camp area a camp number ties to
     "fid",  # the GeoPackage's own feature id
 )
 
@@ -155,26 +178,117 @@ def columns_taken(columns: list[str], source: str) -> list[str]:
     return problems
 
 
+_NUMBER = r"(\d[\d,_ ]*)"
+_ABOUT = re.compile(r"^(?:about|approx\.?|approximately|circa|ca\.|c\.|~|≈|約)\s*" + _NUMBER + "$")
+_OVER = re.compile(r"^(?:over|more than|at least|>|≥)\s*" + _NUMBER + "$")
+_PLUS = re.compile(r"^" + _NUMBER + r"\s*(?:\+|以上)$")
+_RANGE = re.compile(r"^" + _NUMBER + r"\s*(?:-|–|—|to)\s*" + _NUMBER + "$")
+_EXACT = re.compile(r"^" + _NUMBER + "$")
+#: "about N" is read as N give or take this share, so "about 10,000" fits no class.
+ABOUT_TOLERANCE = 0.1
+
+
+@dataclasses.dataclass(frozen=True)
+class Figure:
+    """A sourced figure as an interval of whole numbers.
+
+    ``high`` is ``None`` for an open figure ("over 16,000"); ``count`` is the
+    number the source writes (the lower end of a range, the bound of "over").
+    """
+
+    low: int
+    high: int | None
+    qualifier: str  # "", "about", "over" or "range"
+    count: int
+
+    def text(self) -> str:
+        """The figure as a reader would write it.
+
+        >>> [parse_figure(v).text() for v in ("40000", "~30000", ">16000", "1200-1500")]
+        ['40,000', 'about 30,000', 'over 16,000', '1,200-1,500']
+        """
+        if self.qualifier == "range":
+            return f"{self.low:,}-{self.high:,}"
+        prefix = f"{self.qualifier} " if self.qualifier else ""
+        return f"{prefix}{self.count:,}"
+
+
+def _whole(text: str) -> int:
+    number = float(text.replace(",", "").replace("_", "").replace(" ", ""))
+    if not math.isfinite(number) or number < 0 or number != int(number):
+        raise ValueError(f"not a count: {text!r}")
+    return int(number)
+
+
+def parse_figure(value: str) -> Figure | None:
+    """Parse a figure: ``40,000``, ``about 30,000`` (``~``, ``c.``), ``over 16,000``
+    (``>``, ``16,000+``) or a range ``1,200-1,500``; empty is ``None``.
+
+    >>> parse_figure("over 16,000")
+    Figure(low=16001, high=None, qualifier='over', count=16000)
+    >>> parse_figure("about 10,000")
+    Figure(low=9000, high=11000, qualifier='about', count=10000)
+    """
+    text = value.strip().lower()
+    if not text:
+        return None
+    if match := _EXACT.match(text):
+        n = _whole(match.group(1))
+        return Figure(n, n, "", n)
+    if match := _ABOUT.match(text):
+        n = _whole(match.group(1))
+        low, high = round(n * (1 - ABOUT_TOLERANCE)), round(n * (1 + ABOUT_TOLERANCE))
+        return Figure(low, high, "about", n)
+    if match := _OVER.match(text) or _PLUS.match(text):
+        n = _whole(match.group(1))
+        return Figure(n + 1, None, "over", n)
+    if match := _RANGE.match(text):
+        low, high = _whole(match.group(1)), _whole(match.group(2))
+        if low > high:
+            raise ValueError(f"a range from high to low: {value!r}")
+        return Figure(low, high, "range", low)
+    raise ValueError(f"not a count: {value!r}")
+
+
 def parse_detainees(value: str) -> int | None:
-    """Parse a detainee figure such as ``"40,000"`` or ``"~30000"``; empty is ``None``.
+    """The number a figure writes (its lower end); empty is ``None``.
 
     >>> parse_detainees("40,000"), parse_detainees(" ~30000 "), parse_detainees("")
     (40000, 30000, None)
     """
-    text = value.strip().lstrip("~≈c.").replace(",", "").replace(" ", "").replace("_", "")
-    if not text:
-        return None
-    number = float(text)  # ValueError is the caller's to report with row and column
-    if not math.isfinite(number) or number < 0:
-        raise ValueError(f"not a count: {value!r}")
-    return int(number)
+    figure = parse_figure(value)
+    return None if figure is None else figure.count
+
+
+def class_of_figure(figure: Figure | None) -> SymbolClass:
+    """The legend class a figure supports, else ``unknown``: never a guess.
+
+    The legend says "over 20,000", "over 10,000" and "less than 10,000"; a count of
+    exactly 10,000 or 20,000 is not "over" that bound, so it falls in the class
+    below. A figure is an interval: "over 20,000" needs its low end above 20,000,
+    "over 10,000" its low end above 10,000 (an open or wider top is still "over
+    10,000"), and "less than 10,000" its high end at 10,000 at most. So "over
+    3,000" or "about 10,000" (9,000-11,000) fit no class.
+
+    >>> [str(class_of_figure(parse_figure(v))) for v in ("10000", "20000", "over 3000")]
+    ['under_10000', 'over_10000', 'unknown']
+    """
+    if figure is None:
+        return SymbolClass.UNKNOWN
+    if figure.low > 20000:
+        return SymbolClass.OVER_20000
+    if figure.low > 10000:
+        return SymbolClass.OVER_10000
+    if figure.high is not None and figure.high <= 10000:
+        return SymbolClass.UNDER_10000
+    return SymbolClass.UNKNOWN
 
 
 def classify(symbol_class: str, detainees: str) -> SymbolClass:
     """The class a row is drawn with: the printed class, else the sourced count's, else unknown.
 
-    DESIGN.md: never guess a class. A count of exactly 10,000 or 20,000 is not
-    "over" either bound, so it falls in the class below.
+    DESIGN.md: never guess a class (:func:`class_of_figure` says how a figure
+    gives one).
 
     >>> [str(classify(*pair)) for pair in (("", "40,000"), ("small", "40000"), ("", ""))]
     ['over_20000', 'small', 'unknown']
@@ -182,14 +296,64 @@ def classify(symbol_class: str, detainees: str) -> SymbolClass:
     printed = symbol_class.strip()
     if printed and printed != SymbolClass.UNKNOWN:
         return SymbolClass(printed)
-    count = parse_detainees(detainees)
-    if count is None:
-        return SymbolClass.UNKNOWN
-    if count > 20000:
-        return SymbolClass.OVER_20000
-    if count > 10000:
-        return SymbolClass.OVER_10000
-    return SymbolClass.UNDER_10000
+    return class_of_figure(parse_figure(detainees))
+
+
+#: A gazetteer name's ``period``: ``YYYY``, ``YYYY-YYYY``, ``-YYYY`` or ``YYYY-`` (see validate).
+PERIOD_RE = re.compile(r"^(?:(\d{4})|(\d{4})?-(\d{4})?)$")
+#: The years of the internment the register spellings come from (DESIGN.md's title).
+INTERNMENT_YEARS = (1945, 1956)
+
+
+def parse_period(period: str) -> tuple[float, float] | None:
+    """A period as (first year, last year), open ends infinite; ``None`` when empty.
+
+    >>> parse_period("1935-1957"), parse_period("-1972"), parse_period("1945")
+    ((1935.0, 1957.0), (-inf, 1972.0), (1945.0, 1945.0))
+    """
+    text = period.strip()
+    if not text:
+        return None
+    match = PERIOD_RE.match(text)
+    if match is None:
+        raise ValueError(f"not a period: {period!r}")
+    single, start, end = match.groups()
+    if single:
+        return float(single), float(single)
+    return (float(start) if start else -math.inf), (float(end) if end else math.inf)
+
+
+def in_use_during_internment(period: str) -> bool:
+    """Whether a name with this period was in use at some time in 1945-1956.
+
+    An empty period (a current name, or one we hold no dates for) says nothing,
+    so it is not preferred; a period that does not parse counts as unknown too.
+
+    >>> [in_use_during_internment(p) for p in ("1935-1957", "-1935", "1961-", "", "-1991")]
+    [True, False, False, False, True]
+    """
+    try:
+        span = parse_period(period)
+    except ValueError:
+        return False
+    if span is None:
+        return False
+    first, last = INTERNMENT_YEARS
+    return span[0] <= last and span[1] >= first
+
+
+def period_rank(period: str) -> int:
+    """How strongly a name's period recommends it for a register of 1945-1956.
+
+    2: in use then (Voroshilov 1935-1957); 1: a dated name of another time
+    (Nikolsk-Ussuriysky -1935); 0: no period. Among equal readings the higher wins.
+
+    >>> [period_rank(p) for p in ("1935-1957", "-1935", "")]
+    [2, 1, 0]
+    """
+    if in_use_during_internment(period):
+        return 2
+    return 1 if period.strip() else 0
 
 
 def assign_record_ids(rows: list[dict[str, str]], source: str) -> list[str]:
@@ -252,6 +416,7 @@ def check_raw_rows(rows: list[dict[str, str]], source: str) -> list[str]:
         except ValueError:
             problems.append(
                 f"{source}: row {number}, column detainees: '{row['detainees']}' is not a count: "
-                "write a whole number such as 10311 or 40,000, or leave it empty"
+                "write a whole number such as 10311 or 40,000, 'about 30,000', 'over 16,000' "
+                "or a range '1,200-1,500', or leave it empty"
             )
     return problems

@@ -243,12 +243,14 @@ def build_qml(label_expression: str, class_field: str = "symbol_class", font: st
     >>> qml = build_qml('"label"')
     >>> qml.startswith("<!DOCTYPE qgis"), qml.count("<category "), 'labelsEnabled="1"' in qml
     (True, 5, True)
+    >>> "<mapTip>" in qml and "attribute('burials')" in qml
+    True
     """
     root = ET.Element(
         "qgis",
         {
             "version": QGIS_VERSION,
-            "styleCategories": "Symbology|Labeling|Rendering",
+            "styleCategories": "Symbology|Labeling|Rendering|MapTips",
             "labelsEnabled": "1",
             "hasScaleBasedVisibilityFlag": "0",
             "minScale": "100000000",
@@ -260,7 +262,20 @@ def build_qml(label_expression: str, class_field: str = "symbol_class", font: st
     for tag, text in (("blendMode", "0"), ("featureBlendMode", "0"), ("layerOpacity", "1")):
         ET.SubElement(root, tag).text = text
     ET.SubElement(root, "layerGeometryType").text = "0"
+    ET.SubElement(root, "mapTip").text = MAP_TIP
     return _serialise(root)
+
+
+#: The layer's map tip (QGIS: View > Show Map Tips): the place, its class and why, and
+#: the figures families ask for. Fields a register lacks show as a dash.
+MAP_TIP = (
+    '<b>[% "label" %]</b> [% "katakana" %]<br>'
+    'Class: [% "symbol_class" %] ([% "class_basis" %])<br>'
+    "Detained: [% coalesce(\"detainees_figure\", '-') %]<br>"
+    "Deaths: [% coalesce(to_string(attribute('deaths')), '-') %] &middot; "
+    "Buried: [% coalesce(to_string(attribute('burials')), '-') %] &middot; "
+    "Remains recovered: [% coalesce(to_string(attribute('remains_recovered')), '-') %]"
+)
 
 
 @dataclasses.dataclass(frozen=True)

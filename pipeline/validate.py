@@ -24,9 +24,11 @@ from pipeline.records import (
     CURATED_PLACE_COLUMNS,
     CURATED_REGION_COLUMNS,
     MAP_COLUMNS,
+    PERIOD_RE,
     SymbolClass,
-    classify,
-    parse_detainees,
+    class_of_figure,
+    parse_figure,
+    parse_period,
 )
 
 logger = logging.getLogger(__name__)
@@ -34,7 +36,14 @@ logger = logging.getLogger(__name__)
 FEATURE_TYPES = frozenset({"city", "town", "settlement", "station", "region", "mine", "camp"})
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 LANG_TAG = re.compile(r"^[a-z]{2,3}(?:-[A-Z][a-z]{3})?(?:-[A-Z]{2})?$")
-PERIOD = re.compile(r"^(?:(\d{4})|(\d{4})?-(\d{4})?)$")
+PERIOD = PERIOD_RE
+#: An absolute path of somebody's machine (``/work/…``, ``/home/…``, ``C:\…``); a URL's
+#: path (``host/path``) does not match, as its slash follows a letter.
+LOCAL_PATH = re.compile(r"(?:^|[\s(\[;|,'\"])(?:/[\w.~-]+){2,}|\b[A-Za-z]:\\\w")
+#: Columns that cite where something comes from; none may name a file on one machine.
+CITING_COLUMNS = ("source", "sources", "note", "notes", "point_source")
+#: Sources that are no source: a period needs one a reader can look up.
+GENERAL_KNOWLEDGE = re.compile(r"general knowledge", re.IGNORECASE)
 
 
 def _problem(path: Path, row: int, column: str, what: str, fix: str) -> str:
@@ -81,6 +90,25 @@ def _filled(path: Path, rows: list[Row], columns: Iterable[str], problems: list[
         for column in columns:
             if not row.get(column, "").strip():
                 problems.append(_problem(path, number, column, "empty", f"fill in the {column}"))
+
+
+def check_citations(path: Path, number: int, row: Row) -> list[str]:
+    """Refuse an absolute local path in a source or note column: cite the publication.
+
+    >>> check_citations(Path("m.csv"), 3, {"note": "from /work/shared/seed/x.txt"})[0][:45]
+    'm.csv: row 3, column note: cites a local file'
+    >>> check_citations(Path("m.csv"), 3, {"source": "https://bystrov.ustrcr.cz/tabory/3054"})
+    []
+    """
+    out = []
+    for column in sorted(row):
+        if column in CITING_COLUMNS or column.endswith("_source"):
+            found = LOCAL_PATH.search(row[column] or "")
+            if found:
+                what = f"cites a local file ({found.group(0).strip()})"
+                fix = "cite the publication itself (title, year, page or URL), not a path"
+                out.append(_problem(path, number, column, what, fix))
+    return out
 
 
 def check_point(path: Path, number: int, row: Row) -> list[str]:
@@ -179,6 +207,54 @@ def check_name(path: Path, number: int, row: Row, place_ids: set[str]) -> list[s
     if not row["source"].strip():
         fix = "cite the source, or write 'dossier (general knowledge)'"
         out.append(_problem(path, number, "source", "empty", fix))
+    elif row["period"].strip() and GENERAL_KNOWLEDGE.search(row["source"]):
+        what = f"the period '{row['period']}' has no source ('{row['source'].strip()}')"
+        fix = "cite a publication or page that gives the years, or empty the period"
+        out.append(_problem(path, number, "source", what, fix))
+    return out
+
+
+def _overlap(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    """Whether two periods share more than the year of a rename (one's end, the other's start).
+
+    >>> _overlap((float("-inf"), 1935), (1935, 1957)), _overlap((1935, 1935), (1930, 1957))
+    (False, True)
+    """
+    low, high = max(a[0], b[0]), min(a[1], b[1])
+    if high != low:
+        return high > low
+    return not ((a[1] == low and b[0] == low) or (b[1] == low and a[0] == low))
+
+
+def check_rival_periods(path: Path, rows: Sequence[Row]) -> list[str]:
+    """Names of one place and language whose periods overlap by more than the year of a rename.
+
+    Spellings of one name share its period; a rival name (another period) may
+    share only its boundary year with it: Nikolsk-Ussuriysky ``-1935`` and
+    Voroshilov ``1935-1957`` are fine, ``-1940`` and ``1935-1957`` are not.
+    """
+    seen: dict[tuple[str, str], list[tuple[int, str, tuple[float, float]]]] = {}
+    out = []
+    for number, row in enumerate(rows, start=2):
+        try:
+            span = parse_period(row.get("period", ""))
+        except ValueError:
+            continue  # check_name reports it
+        if span is None:
+            continue
+        key = (row.get("place_id", "").strip(), row.get("lang", "").strip())
+        period = row["period"].strip()
+        for other_number, other_period, other in seen.get(key, []):
+            if other_period == period:
+                continue
+            if _overlap(span, other):
+                what = (
+                    f"'{period}' overlaps '{other_period}' of row {other_number}, a rival "
+                    "name of the same place"
+                )
+                fix = "correct one period from its source (a rename year may be shared)"
+                out.append(_problem(path, number, "period", what, fix))
+        seen.setdefault(key, []).append((number, period, span))
     return out
 
 
@@ -201,6 +277,7 @@ def check_raw_row(path: Path, number: int, row: Row, place_ids: set[str] | None)
         fix = "cite where the row comes from (URL or publication and page)"
         out.append(_problem(path, number, "source", "empty", fix))
     out += _check_class(path, number, row)
+    out += check_citations(path, number, row)
     pid = row.get("place_id", "").strip()
     if pid and place_ids is not None and pid not in place_ids:
         what = f"'{pid}' is not a gazetteer place"
@@ -210,32 +287,52 @@ def check_raw_row(path: Path, number: int, row: Row, place_ids: set[str] | None)
 
 
 def _check_class(path: Path, number: int, row: Row) -> list[str]:
-    """Check symbol_class, detainees and detainees_source against each other.
+    """Check symbol_class and the figures against each other and their sources.
 
     A class printed on the map (``map_no`` filled) stands on its own; without a
-    map number the class must be the one the sourced count falls in, else unknown.
+    map number there is no class to write: export derives it from ``detainees``.
+    Every figure needs its source, and a detainee count the excerpt it comes from.
     """
     printed = row.get("symbol_class", "").strip()
     valid = {c.value for c in SymbolClass}
     if printed and printed not in valid:
         fix = f"use one of {', '.join(sorted(valid))}"
         return [_problem(path, number, "symbol_class", f"'{printed}'", fix)]
-    raw = row.get("detainees", "").strip()
-    try:
-        count = parse_detainees(raw)
-    except ValueError:
-        fix = "write a whole number such as 40000 (put '>', 'about' and ranges in notes)"
-        return [_problem(path, number, "detainees", f"'{raw}' is not a count", fix)]
     out: list[str] = []
-    if count is not None and not row.get("detainees_source", "").strip():
-        fix = "cite the source that gives the figure, or empty the detainees cell"
-        out.append(_problem(path, number, "detainees_source", "empty for a count", fix))
-    if printed and not row.get("map_no", "").strip():
-        derived = classify("", raw).value
-        if printed != derived:
-            what = f"'{printed}' but the count gives '{derived}'"
-            fix = f"write {derived}, or fill map_no when the class is printed on the map"
-            out.append(_problem(path, number, "symbol_class", what, fix))
+    figures = {}
+    for column in ("detainees", "deaths", "burials", "remains_recovered"):
+        raw = row.get(column, "").strip()
+        try:
+            figures[column] = parse_figure(raw)
+        except ValueError:
+            fix = "write a count such as 40000, 'about 30,000', 'over 16,000' or '1,200-1,500'"
+            out.append(_problem(path, number, column, f"'{raw}' is not a count", fix))
+            continue
+        figure = figures[column]
+        if column != "detainees" and figure is not None and figure.qualifier:
+            what = f"'{raw}' is not an exact count"
+            fix = (
+                "write the count itself (the layers hold whole numbers), the words in other_figures"
+            )
+            out.append(_problem(path, number, column, what, fix))
+        source = "remains_source" if column == "remains_recovered" else f"{column}_source"
+        if figures[column] is not None and not row.get(source, "").strip():
+            fix = f"cite the source that gives the figure, or empty the {column} cell"
+            out.append(_problem(path, number, source, "empty for a figure", fix))
+    if figures.get("detainees") is not None and not row.get("detainees_excerpt", "").strip():
+        fix = "quote the source's words that give the figure (column detainees_excerpt)"
+        out.append(_problem(path, number, "detainees_excerpt", "empty for a figure", fix))
+    if printed and printed != SymbolClass.UNKNOWN and not row.get("map_no", "").strip():
+        derived = class_of_figure(figures.get("detainees")).value
+        if figures.get("detainees") is None:
+            what = f"'{printed}' without a count of the detained"
+        else:
+            what = f"'{printed}' written by hand (the count gives '{derived}')"
+        fix = (
+            "empty it (export derives the class from detainees), or fill map_no when "
+            "the class is printed on the map"
+        )
+        out.append(_problem(path, number, "symbol_class", what, fix))
     return out
 
 
@@ -254,6 +351,8 @@ def check_gazetteer(
     maps = _load(maps_path, MAP_COLUMNS[:4], problems) or []
     _unique(maps_path, maps, "id", problems)
     _filled(maps_path, maps, ("id", "title", "year"), problems)
+    for number, row in enumerate(maps, start=2):
+        problems.extend(check_citations(maps_path, number, row))
     map_ids = {r["id"].strip() for r in maps}
     regions_path = curated_path.with_name("regions.csv")
     regions = _load(regions_path, CURATED_REGION_COLUMNS[:6], problems) or []
@@ -270,10 +369,14 @@ def check_gazetteer(
     region_ids = {r["region_id"].strip() for r in regions}
     for number, row in enumerate(places, start=2):
         problems.extend(check_place(curated_path, number, row, region_ids, map_ids))
+        problems.extend(check_citations(curated_path, number, row))
     place_ids = {r["place_id"].strip() for r in places}
     names_path = curated_path.with_name("place_names.csv")
-    for number, row in enumerate(_load(names_path, CURATED_NAME_COLUMNS, problems) or [], start=2):
+    names = _load(names_path, CURATED_NAME_COLUMNS, problems) or []
+    for number, row in enumerate(names, start=2):
         problems.extend(check_name(names_path, number, row, place_ids))
+        problems.extend(check_citations(names_path, number, row))
+    problems.extend(check_rival_periods(names_path, names))
     return place_ids, map_ids
 
 

@@ -71,6 +71,7 @@ def style_report(layer: QgsVectorLayer) -> dict[str, object]:
             settings.Color
         )
     metadata = layer.metadata()
+    report["map_tip"] = layer.mapTipTemplate()
     report["metadata_title"] = metadata.title()
     report["metadata_abstract"] = metadata.abstract()
     report["metadata_rights"] = list(metadata.rights())

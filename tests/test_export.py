@@ -75,11 +75,49 @@ def test_camps_layer_contents(out: Path) -> None:
     tayshet = frame[frame["katakana"] == "タイシェト"].iloc[0]
     assert tayshet["detainees"] == 40000
     assert tayshet["symbol_class"] == SymbolClass.OVER_20000
-    assert tayshet["class_basis"] == "detainee count"
+    assert tayshet["class_basis"].startswith("detainee count: ")
+    assert "https://bystrov.ustrcr.cz/tabory/6037" in tayshet["class_basis"]
+    assert tayshet["detainees_figure"] == "40,000"
     assert (tayshet.geometry.x, tayshet.geometry.y) == (98.0, 55.94)
     assert set(frame["decision"]) == {"auto", "override", "review"}
     vladivostok = frame[frame["record_id"] == "d-001"].iloc[0]
     assert vladivostok["symbol_class"] == "unknown" and vladivostok["label"] == "Vladivostok"
+
+
+def test_figures_and_their_class_through_the_cli(tmp_path: Path) -> None:
+    """A lower bound, an "about", deaths and burials reach the layers; only a count classes."""
+    rows = fixture_rows()
+    for row in rows:
+        row.update(detainees="", detainees_source="", symbol_class="")
+    changes = {
+        "d-001": {"detainees": "over 16,000", "detainees_source": "S1"},
+        "d-002": {"detainees": "about 10,000", "detainees_source": "S2", "deaths": "865"},
+        "d-003": {"burials": "513", "symbol_class": "small", "map_no": "7"},
+    }
+    for row in rows:
+        row.update({"deaths": "", "burials": "", **changes.get(row["record_id"], {})})
+    source = write_rows(tmp_path / "g.csv", rows)
+    result = CliRunner().invoke(
+        cli, ["export", "--input", str(source), "--output-dir", str(tmp_path / "o")]
+    )
+    assert result.exit_code == 0, result.stderr
+    frame = pyogrio.read_dataframe(tmp_path / "o" / "camps.gpkg", layer="camps")
+    by_id = {r["record_id"]: r for _, r in frame.iterrows()}
+    lower = by_id["d-001"]
+    assert (lower["symbol_class"], lower["class_basis"]) == ("over_10000", "detainee count: S1")
+    assert (lower["detainees"], lower["detainees_figure"]) == (16000, "over 16,000")
+    about = by_id["d-002"]
+    assert about["symbol_class"] == "unknown" and about["deaths"] == 865
+    assert about["class_basis"] == "none: the figure 'about 10,000' fits no single class"
+    printed = by_id["d-003"]
+    assert (printed["symbol_class"], printed["class_basis"]) == ("small", "printed on the map")
+    assert printed["burials"] == 513 and not printed["detainees_figure"]
+    info = pyogrio.read_info(tmp_path / "o" / "camps.gpkg", layer="camps")
+    types = dict(zip(info["fields"], info["ogr_types"], strict=True))
+    assert types["deaths"] == types["burials"] == "OFTInteger64"
+    features = json.loads((tmp_path / "o" / "camps.geojson").read_text("utf-8"))["features"]
+    props = {f["properties"]["record_id"]: f["properties"] for f in features}
+    assert props["d-002"]["deaths"] == 865 and props["d-001"]["detainees_figure"] == "over 16,000"
 
 
 def test_gpkg_is_version_1_2_with_default_style_and_metadata(out: Path) -> None:

@@ -41,12 +41,17 @@ def test_a_changed_file_and_a_lost_row_are_reported(tmp_path: Path, runner: CliR
     out = tmp_path / "out"
     _export(runner, out)
     data = json.loads((out / "camps.geojson").read_text("utf-8"))
+    rows = json.loads((out / io.MANIFEST).read_text("utf-8"))["rows"]
     data["features"] = data["features"][1:]  # a row lost by hand
     (out / "camps.geojson").write_text(json.dumps(data), encoding="utf-8")
     code, stderr = _validate(runner, out)
     assert code == 1
     assert "camps.geojson: changed since the run that wrote this set" in stderr
-    assert "99 rows in camps.geojson + 0 in unresolved.csv, but the input had 100" in stderr
+    placed, left = rows["camps"] - 1, rows["unresolved"]
+    assert (
+        f"{placed} rows in camps.geojson + {left} in unresolved.csv, but the input had "
+        f"{rows['input']}" in stderr
+    )
 
 
 def test_a_run_refused_for_bad_input_keeps_the_seal(tmp_path: Path, runner: CliRunner) -> None:

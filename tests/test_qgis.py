@@ -71,6 +71,8 @@ def test_qgis_loads_default_style_and_renders(gpkg: Path, tmp_path: Path) -> Non
     assert report["camps_crs"] == "EPSG:4326"
     assert report["renderer"] == "categorizedSymbol"
     assert report["class_attribute"] == "symbol_class"
+    # the map tip (QGIS's popup) shows the class's basis and the families' figures
+    assert "class_basis" in report["map_tip"] and "attribute('deaths')" in report["map_tip"]
     categories = report["categories"]
     assert [c["value"] for c in categories] == [k.value for k in LEGEND]
     assert [c["label"] for c in categories] == [text for text, _ in LEGEND.values()]

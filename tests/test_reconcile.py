@@ -147,6 +147,39 @@ def test_soviet_era_name_is_flagged_and_counts() -> None:
     assert ranked[1].feature(rc.Feature.SOVIET_NAME) == 0.0
 
 
+@pytest.mark.parametrize(
+    ("period_a", "period_b", "first"),
+    [
+        ("1935-1957", "-1935", "a"),  # a's name is of the internment years, b's older
+        ("1961-", "1940-1957", "b"),  # b's name was in use in 1945-1956
+        ("-1991", "", "a"),  # Sverdlovsk -1991 was in use; an undated namesake is not
+    ],
+)
+def test_same_reading_prefers_the_name_in_use_in_1945_1956(
+    period_a: str, period_b: str, first: str
+) -> None:
+    # Two places, one reading (ヴォロシーロフ and ウォロシロフ fold to one key), far apart.
+    places = [_place("a", "A"), _place("b", "B", lat=60.0)]
+    names = [
+        _name("a", "ウォロシロフ", "Kana", period_a),
+        _name("b", "ヴォロシーロフ", "Kana", period_b),
+    ]
+    ranked = rc.candidates(_query("ウォロシロフ"), _index(places, names), PARAMS)
+    in_use = {c.place_id: c.feature(rc.Feature.SOVIET_NAME) for c in ranked}
+    assert ranked[0].place_id == first, ranked
+    assert in_use == {first: 1.0, ({"a", "b"} - {first}).pop(): 0.0}
+
+
+def test_the_name_in_use_describes_a_place_with_several_periods() -> None:
+    # One place, its old name and its Soviet name spelt alike: the 1935-1957 one is the hit.
+    names = [
+        _name("a", "ウォロシロフ", "Kana", "-1935"),
+        _name("a", "ヴォロシーロフ", "Kana", "1935-1957"),
+    ]
+    top = _top(_query("ウォロシロフ"), _index([_place("a", "Ussuriysk")], names))
+    assert top.feature(rc.Feature.SOVIET_NAME) == 1.0
+
+
 def test_unique_name_counts_and_namesakes_cancel_it() -> None:
     alone = _index([_place("a", "Provideniya")], [_name("a", "Провидения", "Cyrl")])
     top = _top(_query("プロヴィデニヤ"), alone)
@@ -430,3 +463,44 @@ def test_reconcile_imports_no_other_stage() -> None:
     loaded = done.stdout
     for stage in ("transliterate", "geocode", "export", "evaluate", "lookup", "review", "cli"):
         assert f"'pipeline.{stage}'" not in loaded, loaded
+
+
+# --------------------------------------------------------------------------- camp numbers
+
+
+def test_camp_number_ties_a_register_row_to_its_camp_area(
+    tmp_path: Path, repo: Path, runner
+) -> None:  # type: ignore[no-untyped-def]
+    """第7地区 alone goes to review at Tayshet (camp No. 7 in raw/camps.csv); 第6地区 is
+    two camp areas' number (Mogocha, Krasnaya Zarya) and ties to none; a named row keeps
+    its own decision and only gains the hint."""
+    rows = [
+        {"record_id": "r1", "katakana": "第7地区"},
+        {"record_id": "r2", "katakana": "第6地区"},
+        {"record_id": "r3", "katakana": "チタ第24地区"},
+        {"record_id": "r4", "katakana": "第999地区"},
+    ]
+    source = _transliterated(tmp_path, rows)
+    out = tmp_path / "reconciled.csv"
+    args = ["reconcile", "--input", str(source), "--output", str(out)]
+    args += [
+        "--gazetteer",
+        str(repo / "gazetteer" / "build"),
+        "--overrides",
+        str(tmp_path / "n.csv"),
+    ]
+    args += ["--camp-areas", str(repo / "raw" / "camps.csv")]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 0, result.stderr
+    got = {r["record_id"]: r for r in _read(out)}
+    assert (got["r1"]["place_id"], got["r1"]["decision"]) == ("tayshet", "review")
+    assert got["r1"]["camp_area_hint"] == "tayshet"
+    assert (got["r2"]["decision"], got["r2"]["camp_area_hint"]) == ("unresolved", "")
+    assert got["r3"]["place_id"] == "chita" and got["r3"]["camp_area_hint"] == "chita"
+    assert (got["r4"]["decision"], got["r4"]["camp_area_hint"]) == ("unresolved", "")
+    # without --camp-areas the stage's columns are the contract's alone
+    plain = tmp_path / "plain.csv"
+    result = runner.invoke(cli, [*args[:3], "--output", str(plain), *args[5:9]])
+    assert result.exit_code == 0, result.stderr
+    assert "camp_area_hint" not in read_csv(plain)[0]
+    assert next(r for r in _read(plain) if r["record_id"] == "r1")["decision"] == "unresolved"

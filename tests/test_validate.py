@@ -56,9 +56,10 @@ MAP = {
 RAW = {
     "record_id": "taishet",
     "katakana": "タイシェト",
-    "symbol_class": "over_20000",
+    "symbol_class": "",
     "detainees": "40000",
     "detainees_source": "https://bystrov.ustrcr.cz/tabory/6037",
+    "detainees_excerpt": "40,000 POWs finishing the Taishet-Bratsk railway",
     "map_no": "",
     "place_id": "taishet",
     "source": "https://bystrov.ustrcr.cz/tabory/6037",
@@ -109,9 +110,21 @@ def test_minimal_set_is_valid(files: dict[str, Path]) -> None:
         ({"source": ""}, "source", "empty"),
         ({"symbol_class": "huge"}, "symbol_class", "'huge'"),
         ({"detainees": "many"}, "detainees", "not a count"),
-        ({"detainees_source": ""}, "detainees_source", "empty for a count"),
-        ({"symbol_class": "over_10000"}, "symbol_class", "the count gives 'over_20000'"),
-        ({"detainees": "", "detainees_source": ""}, "symbol_class", "gives 'unknown'"),
+        ({"detainees_source": ""}, "detainees_source", "empty for a figure"),
+        ({"detainees_excerpt": ""}, "detainees_excerpt", "empty for a figure"),
+        ({"detainees": "over 16,000 or so"}, "detainees", "not a count"),
+        ({"deaths": "865"}, "deaths_source", "empty for a figure"),
+        ({"burials": "a few", "burials_source": "x"}, "burials", "not a count"),
+        ({"deaths": "over 1,000", "deaths_source": "x"}, "deaths", "not an exact count"),
+        ({"symbol_class": "over_10000"}, "symbol_class", "by hand (the count gives 'over_20000')"),
+        ({"symbol_class": "over_20000"}, "symbol_class", "by hand (the count gives 'over_20000')"),
+        (
+            {"detainees": "", "detainees_source": "", "symbol_class": "under_10000"},
+            "symbol_class",
+            "'under_10000' without a count of the detained",
+        ),
+        ({"source": "/work/shared/seed/map.txt"}, "source", "cites a local file"),
+        ({"detainees_source": "C:\\Users\\me\\map.pdf"}, "detainees_source", "local file"),
         ({"place_id": "atlantis"}, "place_id", "'atlantis' is not a gazetteer place"),
     ],
 )
@@ -203,6 +216,76 @@ def test_name_rules(files: dict[str, Path], change: dict[str, str], column: str,
     assert expected in problems[0]
 
 
+def test_a_period_needs_a_source_that_is_not_general_knowledge(files: dict[str, Path]) -> None:
+    row = {**NAME, "name": "Тайшет", "lang": "ru", "period": "1938-1957"}
+    write(files["names"], [{**row, "source": "dossier (general knowledge)"}])
+    (problem,) = check(files)
+    assert "place_names.csv: row 2, column source: the period '1938-1957' has no source" in problem
+    write(files["names"], [{**row, "source": "https://example.org/a-page-giving-the-years"}])
+    assert check(files) == []
+    write(files["names"], [{**row, "period": "", "source": "general knowledge"}])
+    assert check(files) == []  # a name without a period may rest on general knowledge
+
+
+SOURCE = "https://en.wikipedia.org/wiki/Ussuriysk"
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "overlaps"),
+    [
+        ("-1935", "1935-1957", False),  # the rename year is shared
+        ("1935-1957", "1935-1957", False),  # two spellings of one name
+        ("-1940", "1935-1957", True),
+        ("1935", "1930-1957", True),
+        ("1958-", "1935-1957", False),
+        ("1950-", "1935-1957", True),
+    ],
+)
+def test_a_period_overlapping_a_rival_name_is_refused(
+    files: dict[str, Path], first: str, second: str, overlaps: bool
+) -> None:
+    rows = [
+        {**NAME, "name": "Никольск-Уссурийский", "lang": "ru", "period": first, "source": SOURCE},
+        {**NAME, "name": "Ворошилов", "lang": "ru", "period": second, "source": SOURCE},
+        # another language's name never is a rival
+        {
+            **NAME,
+            "name": "ウォロシロフ",
+            "lang": "ja-Kana",
+            "period": "1900-2000",
+            "source": SOURCE,
+        },
+    ]
+    write(files["names"], rows)
+    problems = check(files)
+    if overlaps:
+        (problem,) = problems
+        assert "place_names.csv: row 3, column period: " in problem
+        assert f"'{second}' overlaps '{first}' of row 2, a rival name" in problem
+    else:
+        assert problems == []
+
+
+def test_local_paths_are_refused_in_every_citing_column(files: dict[str, Path]) -> None:
+    write(files["maps"], [{**MAP, "note": "verbatim from /work/shared/seed/x.txt (NOTE 2)"}])
+    write(files["places"], [{**PLACE, "sources": "/home/me/notes.txt"}])
+    write(files["names"], [{**NAME, "source": "see ~/x and /tmp/a/b.csv"}])
+    problems = check(files)
+    assert [p.split(": ")[1] for p in problems] == [
+        "row 2, column note",
+        "row 2, column sources",
+        "row 2, column source",
+    ]
+    assert all("cites a local file" in p and "cite the publication" in p for p in problems)
+
+
+def test_repo_maps_cite_note_2_of_the_ministry_map(repo: Path) -> None:
+    with (repo / "gazetteer" / "maps.csv").open(encoding="utf-8") as handle:
+        notes = [row["note"] for row in csv.DictReader(handle)]
+    assert notes and all("NOTE 2" in n and "1977" in n and "1997" in n for n in notes)
+    assert not any(validate.LOCAL_PATH.search(n) for n in notes)
+
+
 def test_region_and_map_rules(files: dict[str, Path]) -> None:
     write(files["regions"], [{**REGION, "country": "CN"}])
     write(files["maps"], [MAP, MAP])
@@ -251,7 +334,14 @@ def test_bad_fixture_file_lists_every_problem(files: dict[str, Path]) -> None:
         [DATA / "raw_bad.csv"], files["places"], files["maps"], files["build"], files["overrides"]
     )
     columns = sorted(p.split(", column ")[1].split(":")[0] for p in problems)
-    assert columns == ["detainees", "detainees_source", "record_id", "source", "symbol_class"]
+    assert columns == [
+        "detainees",
+        "detainees_excerpt",
+        "detainees_source",
+        "record_id",
+        "source",
+        "symbol_class",
+    ]
 
 
 def test_cli_passes_on_the_repo(repo: Path, runner, tmp_path: Path) -> None:

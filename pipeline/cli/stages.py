@@ -84,6 +84,14 @@ def transliterate(
 @gazetteer_options
 @encoding_option
 @params_option
+@click.option(
+    "--camp-areas",
+    "camp_areas_path",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="A raw file of camp areas with gupvi_camp_no (raw/camps.csv): ties a row's "
+    "camp number (第7地区) to its camp area, in the column camp_area_hint.",
+)
 def reconcile(
     input_path: Path,
     output_path: Path,
@@ -91,19 +99,26 @@ def reconcile(
     overrides_path: Path,
     encoding: str | None,
     params_path: Path,
+    camp_areas_path: Path | None,
 ) -> None:
     """Tie each name to a gazetteer place, with a score and a decision.
 
     \b
     Example:
         camps reconcile --input output/stages/transliterated.csv \\
-            --output output/stages/reconciled.csv
+            --output output/stages/reconciled.csv --camp-areas raw/camps.csv
     """
     from pipeline import reconcile as stage
 
     params = load_section(params_path, "reconcile", stage.ReconcileParams)
     report = stage.run(
-        input_path, output_path, gazetteer_dir, overrides_path, params, encoding=encoding
+        input_path,
+        output_path,
+        gazetteer_dir,
+        overrides_path,
+        params,
+        encoding=encoding,
+        camp_areas_path=camp_areas_path,
     )
     _report("reconcile", report)
 

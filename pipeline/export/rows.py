@@ -12,10 +12,17 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from pipeline.errors import InputDataError
-from pipeline.records import Certainty, Decision, SymbolClass, classify
+from pipeline.records import (
+    COUNT_COLUMNS,
+    Certainty,
+    Decision,
+    SymbolClass,
+    class_of_figure,
+    parse_figure,
+)
 
 REQUIRED = ("record_id", "katakana", "decision", "lat", "lon")
-INTEGER_COLUMNS = ("detainees",)
+INTEGER_COLUMNS = COUNT_COLUMNS
 REAL_COLUMNS = ("score", "lat", "lon", "uncertainty_km")
 #: Columns the export adds: why the row has its class, and the text of its map label.
 REASON_COLUMN = "unresolved_reason"
@@ -29,6 +36,7 @@ class Placed:
     row: dict[str, str]
     symbol_class: SymbolClass
     class_basis: str
+    figure: str  # the detainee figure as the source gives it ("over 16,000"), or ""
     label: str
     point: tuple[float, float] | None  # (lon, lat)
     reason: str  # why it is unresolved; empty for a row drawn on the map
@@ -64,8 +72,10 @@ def _place(row: dict[str, str], where: str) -> Placed:
     decision = _decision(row["decision"], where)
     for column in ("score", "uncertainty_km"):
         real(row.get(column, ""), where, column)
-    integer(row.get("detainees", ""), where, "detainees")
+    for column in INTEGER_COLUMNS:
+        integer(row.get(column, ""), where, column)
     klass, basis = _symbol_class(row, where)
+    figure = parse_figure(row.get("detainees", ""))
     point = _point(row, where)
     reason = ""
     if decision not in PLACED:
@@ -78,7 +88,15 @@ def _place(row: dict[str, str], where: str) -> Placed:
             f"{where}, column certainty: '{certainty}' is not one of "
             f"{', '.join(c.value for c in Certainty)}"
         )
-    return Placed(row, klass, basis, label_for(row), point if not reason else None, reason)
+    return Placed(
+        row,
+        klass,
+        basis,
+        figure.text() if figure else "",
+        label_for(row),
+        point if not reason else None,
+        reason,
+    )
 
 
 def _decision(value: str, where: str) -> Decision:
@@ -117,20 +135,39 @@ def integer(value: str, where: str, column: str) -> int | None:
 
 
 def _symbol_class(row: dict[str, str], where: str) -> tuple[SymbolClass, str]:
-    """The row's class (DESIGN.md: printed class, else the sourced count's) and its basis."""
+    """The row's class and its basis (DESIGN.md: printed class, else the sourced count's).
+
+    ``printed on the map`` only when the row gives the map's number (``map_no``);
+    a class derived from a count names the source of the count.
+
+    >>> _symbol_class({"detainees": "about 8,000", "detainees_source": "S"}, "")
+    (<SymbolClass.UNDER_10000: 'under_10000'>, 'detainee count: S')
+    >>> _symbol_class({"detainees": "over 3,000", "detainees_source": "S"}, "")[1]
+    "none: the figure 'over 3,000' fits no single class"
+    """
     printed = row.get("symbol_class", "").strip()
-    count = row.get("detainees", "")
-    try:
-        klass = classify(printed, count)
-    except ValueError:
-        raise InputDataError(
-            f"{where}, column symbol_class: '{printed}' is not one of "
-            f"{', '.join(c.value for c in SymbolClass)}"
-        ) from None
     if printed and printed != SymbolClass.UNKNOWN:
-        return klass, "printed on the map"
+        try:
+            klass = SymbolClass(printed)
+        except ValueError:
+            raise InputDataError(
+                f"{where}, column symbol_class: '{printed}' is not one of "
+                f"{', '.join(c.value for c in SymbolClass)}"
+            ) from None
+        if row.get("map_no", "").strip():
+            return klass, "printed on the map"
+        return klass, "given in the input (no map_no: not checked against the map)"
+    text = row.get("detainees", "")
+    try:
+        figure = parse_figure(text)
+    except ValueError:
+        raise InputDataError(f"{where}, column detainees: '{text}' is not a count") from None
+    klass = class_of_figure(figure)
     if klass is not SymbolClass.UNKNOWN:
-        return klass, "detainee count"
+        source = row.get("detainees_source", "").strip() or "no source given"
+        return klass, f"detainee count: {source}"
+    if figure is not None:
+        return klass, f"none: the figure '{figure.text()}' fits no single class"
     return klass, "none"
 
 
@@ -177,5 +214,6 @@ def added(placed: Placed) -> dict[str, str]:
     return {
         "symbol_class": placed.symbol_class.value,
         "class_basis": placed.class_basis,
+        "detainees_figure": placed.figure,
         "label": placed.label,
     }

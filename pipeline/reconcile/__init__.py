@@ -17,8 +17,10 @@ feature of the candidate in the shape of the W3C reconciliation API:
   the place's Latin names, a weaker cross-check;
 * ``partial_name``: only one word of a compound name matched (スパスク against
   Спасск-Дальний), which is a weaker claim than the whole name;
-* ``soviet_name``: the name that matched is a curated name of a period, such as
-  Ворошилов (1935-1957), the names POWs heard;
+* ``soviet_name``: the name that matched was in use in 1945-1956 by its sourced
+  period, such as Ворошилов (1935-1957), the names POWs heard (a name of another
+  time, Никольск-Уссурийский -1935, does not count); among equal readings the
+  name of the internment years wins;
 * ``region``: the region hint in 1945 terms (チタ州…) puts the place inside (+1)
   or outside (-1) the unit of 1945;
 * ``feature_type``: a feature word of the cell (駅, 炭鉱 …) agrees with the
@@ -51,6 +53,8 @@ each importing only those above it:
 * :mod:`~pipeline.reconcile.regions`: region hints and the units of 1945;
 * :mod:`~pipeline.reconcile.scoring`: the features and the logistic score;
 * :mod:`~pipeline.reconcile.decision`: auto, review or unresolved, and overrides;
+* :mod:`~pipeline.reconcile.camp_numbers`: a GUPVI camp number (第7地区) tied to
+  its camp area from a raw file's ``gupvi_camp_no`` (``--camp-areas``);
 * :mod:`~pipeline.reconcile.stage`: the stage's ``run`` over a CSV;
 * :mod:`~pipeline.reconcile.bench`: matching speed on synthetic names.
 

@@ -24,6 +24,7 @@ from pipeline.names import (
     match_key,
 )
 from pipeline.places import Gazetteer, load
+from pipeline.records import period_rank
 
 logger = logging.getLogger(__name__)
 
@@ -124,7 +125,7 @@ def build_index(gazetteer: Gazetteer) -> Index:
             entry = dataclasses.replace(whole, partial=partial)
             slot = kana[key]
             known = slot.get((item.place_id, partial))
-            if known is None or (entry.period and not known.period):
+            if known is None or period_rank(entry.period) > period_rank(known.period):
                 slot[(item.place_id, partial)] = entry
         if item.script == "Cyrl":
             cyrillic[fold_cyrillic(item.name)].append(whole)

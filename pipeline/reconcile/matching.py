@@ -12,6 +12,7 @@ from pipeline.names import fold_cyrillic, fold_latin
 from pipeline.reconcile.index import Index, NameEntry, bigrams
 from pipeline.reconcile.params import ReconcileParams
 from pipeline.reconcile.query import Query
+from pipeline.records import period_rank
 
 
 def sharpen(similarity: float) -> float:
@@ -45,7 +46,10 @@ class Hit:
         partial_factor: float,
         latin: bool = False,
     ) -> None:
-        """Record one matching name; the strongest (a Soviet-era one on ties) describes the hit.
+        """Record one matching name; the strongest describes the hit.
+
+        On equal strength the name in use in 1945-1956 wins, then any dated name
+        (:func:`pipeline.records.period_rank`): a 1950 spelling is of its time.
 
         ``exact`` values count as they are, near ones (kana, or ``latin`` spelling)
         are sharpened; a Latin near match shows in the Latin feature, not here.
@@ -56,7 +60,7 @@ class Hit:
             self.kana = max(self.kana, value)
         strength = (value if exact else sharpen(value)) * (partial_factor if entry.partial else 1.0)
         if strength > self.evidence or (
-            strength == self.evidence and entry.period and not self.period
+            strength == self.evidence and period_rank(entry.period) > period_rank(self.period)
         ):
             self.evidence, self.partial, self.period = strength, entry.partial, entry.period
             self.matched = f"{entry.name} ({entry.script})"

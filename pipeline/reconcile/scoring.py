@@ -18,6 +18,7 @@ from pipeline.reconcile.matching import Hit, gather, sharpen
 from pipeline.reconcile.params import ReconcileParams
 from pipeline.reconcile.query import Query, split_list
 from pipeline.reconcile.regions import hinted_regions, lies_inside
+from pipeline.records import in_use_during_internment
 
 
 class Feature(enum.StrEnum):
@@ -125,6 +126,7 @@ def score_hits(
         place = index.gazetteer.places[place_id]
         latin = _latin_similarity(query, place_id, index)
         evidence = max(hit.evidence, 0.9 * sharpen(latin))
+        soviet = 1.0 if in_use_during_internment(hit.period) else 0.0
         region = 0.0
         if regions:
             inside = any(lies_inside(place, r, index.gazetteer.regions) for r in regions)
@@ -134,7 +136,7 @@ def score_hits(
             (Feature.KANA, hit.kana),
             (Feature.LATIN, latin),
             (Feature.PARTIAL, 1.0 if hit.partial else 0.0),
-            (Feature.SOVIET_NAME, 1.0 if hit.period else 0.0),
+            (Feature.SOVIET_NAME, soviet),
             (Feature.REGION, region),
             (Feature.FEATURE_TYPE, _feature_type_value(query.feature_hint, place)),
             (Feature.POPULATION, population_prior(place.population)),
@@ -147,7 +149,7 @@ def score_hits(
             + params.weight_region * region
             + params.weight_population * population_prior(place.population)
             + params.weight_curated * place.curated
-            + params.weight_soviet_name * bool(hit.period)
+            + params.weight_soviet_name * soviet
             + params.weight_feature_type * _feature_type_value(query.feature_hint, place)
             + params.weight_unique * unique
         )

@@ -14,6 +14,7 @@ from pipeline import pool
 from pipeline.errors import InputDataError
 from pipeline.io import Row, merge_columns, read_csv, write_csv
 from pipeline.overrides import Override
+from pipeline.reconcile.camp_numbers import CAMP_AREA_COLUMN, read_camp_areas, tie_camp_numbers
 from pipeline.reconcile.decision import Outcome, apply_override, resolve
 from pipeline.reconcile.index import Index, load_index
 from pipeline.reconcile.params import ReconcileParams
@@ -118,8 +119,13 @@ def run(
     overrides_path: Path,
     params: ReconcileParams,
     encoding: str | None = None,
+    camp_areas_path: Path | None = None,
 ) -> dict[str, int]:
     """Reconcile a transliterated CSV; keep every column and row; write atomically.
+
+    With ``camp_areas_path`` (a raw file of camp areas with ``gupvi_camp_no``,
+    such as ``raw/camps.csv``) each row's camp number is tied to its camp area
+    (:mod:`pipeline.reconcile.camp_numbers`), in the column ``camp_area_hint``.
 
     Returns
     -------
@@ -151,5 +157,13 @@ def run(
     counts = reconcile_rows(rows, index, overrides, params)
     logger.info("reconcile: %d rows in %.1f s", len(rows), time.perf_counter() - started)
     out_columns = merge_columns(merge_columns(columns, ["record_id"]), RECONCILE_COLUMNS)
+    if camp_areas_path is not None:
+        areas = read_camp_areas(Path(camp_areas_path))
+        names = {pid: place.name for pid, place in index.gazetteer.places.items()}
+        tied = tie_camp_numbers(rows, areas, names)
+        counts[str(Decision.REVIEW)] += tied
+        counts[str(Decision.UNRESOLVED)] -= tied
+        counts["tied_by_camp_number"] = tied
+        out_columns = merge_columns(out_columns, [CAMP_AREA_COLUMN])
     write_csv(Path(output_path), out_columns, rows)
     return {"rows": len(rows), **counts}
