@@ -176,20 +176,21 @@ def test_linked_places_format(out: Path) -> None:
     for feature in features:
         assert feature["properties"]["title"] and isinstance(feature["properties"]["ccodes"], list)
         ja = feature["names"][0]
-        assert (
-            ja["lang"] == "ja" and ja["citations"] and ja["citations"][0]["@id"].startswith("http")
-        )
+        assert ja["lang"] == "ja-Kana" and ja["citations"][0]["@id"].startswith("http")
         (point,) = feature["geometry"]["geometries"]
         assert feature["geometry"]["type"] == "GeometryCollection" and point["type"] == "Point"
         assert point["certainty"] in {"certain", "less-certain", "uncertain"}
         assert point["citations"]
-        assert feature["links"][0]["identifier"].startswith("gn:")
-        assert "when" not in feature
+        assert feature["links"][0]["identifier"].startswith("https://www.geonames.org/")
+        assert feature["when"]["timespans"] == [{"start": {"in": "1945"}, "end": {"in": "1956"}}]
+        assert feature["properties"]["fclasses"] and feature["types"][0]["identifier"]
     tayshet = next(f for f in features if f["names"][0]["toponym"] == "タイシェト")
     assert tayshet["properties"]["ccodes"] == ["RU"]  # from the point: no country given
-    assert tayshet["links"] == [{"type": "closeMatch", "identifier": "gn:1489870"}]
+    assert tayshet["links"] == [
+        {"type": "closeMatch", "identifier": "https://www.geonames.org/1489870"}
+    ]
     langs = {n["lang"] for n in tayshet["names"]}
-    assert langs == {"ja", "ja-Latn", "en"}
+    assert langs == {"ja-Kana", "ja-Latn", "en"}
 
 
 def test_every_published_place_has_a_country() -> None:

@@ -14,13 +14,16 @@ previous outputs as they were; each file is then replaced atomically.
 
 Files: ``params`` (the params.yaml section), ``rows`` (checking and placing each
 row), ``layers`` (GeoPackage, GeoJSON, by-class files, preview), ``lpf`` (Linked
-Places), ``stage`` (``run``). May import :mod:`pipeline.io`, :mod:`pipeline.style`,
-:mod:`pipeline.area`, :mod:`pipeline.geonames` and :mod:`pipeline.records`, never
+Places), ``citations`` (sources as LPF citations), ``stage`` (``run``). May import
+:mod:`pipeline.io`, :mod:`pipeline.style`,
+:mod:`pipeline.area`, :mod:`pipeline.geonames`, :mod:`pipeline.places`,
+:mod:`pipeline.validate` (its ``PERIOD``) and :mod:`pipeline.records`, never
 another stage.
 """
 
+from pipeline.export.citations import citations
 from pipeline.export.layers import MAP_SOURCES, metadata, preview
-from pipeline.export.lpf import LPF_CONTEXT, citations, country_codes, geonames_id, linked_places
+from pipeline.export.lpf import LPF_CONTEXT, country_codes, geonames_id, linked_places, place_facts
 from pipeline.export.params import ExportParams
 from pipeline.export.rows import PLACED, REASON_COLUMN, Placed, check_partition, label_for, prepare
 from pipeline.export.stage import run, write_layers
@@ -39,6 +42,7 @@ __all__ = [
     "label_for",
     "linked_places",
     "metadata",
+    "place_facts",
     "prepare",
     "preview",
     "run",

@@ -1,80 +1,162 @@
-"""Linked Places Format (camps.lpf.json) for the World Historical Gazetteer."""
+"""Linked Places Format (camps.lpf.json) for the World Historical Gazetteer (v3).
+
+Each feature validates against WHG v3's schema (``whg3_lpf_v2.0.schema.json``) and
+the older v1.2 one: ``ccodes`` from the country of the point (one code path,
+:func:`pipeline.area.country_of`), GeoNames ``fclasses``, ``types`` with a Getty
+AAT identifier, a ``when`` for the camp use (1945-1956), names in katakana
+(``ja-Kana``), romaji, English, Cyrillic and the period names of the gazetteer with
+their own ``when`` and citations, and a ``closeMatch`` link to GeoNames.
+
+The AAT identifiers are those of WHG's own place-type list
+(WorldHistoricalGazetteer/whgazetteer, ``datasets/static/hashes/aat.py``), each
+with its AAT preferred plural label; none is made up here.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
-import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from pipeline import area, geonames
+from pipeline import area, geonames, places
+from pipeline.export.citations import citations, geonames_of
 from pipeline.export.params import ExportParams
 from pipeline.export.rows import Placed
 from pipeline.records import Certainty
+from pipeline.validate import PERIOD
 
 LPF_CONTEXT = (
     "https://raw.githubusercontent.com/LinkedPasts/linked-places/master/"
     "linkedplaces-context-v1.1.jsonld"
 )
+#: The years of the camp use, as in the layers' title (``ExportParams.title``).
+CAMP_YEARS = ("1945", "1956")
+CAMP_LABEL = "labour camp for Japanese prisoners of war (principal area)"
+#: The camp's type: AAT 300000277 "concentration camps" (WHG's list).
+CAMP_TYPE = ("aat:300000277", "concentration camps")
+#: AAT type and GeoNames feature class of the gazetteer's feature types.
+PLACE_TYPES: Mapping[str, tuple[str, str, str]] = {
+    "city": ("aat:300008389", "cities", "P"),
+    "town": ("aat:300008375", "towns", "P"),
+    "settlement": ("aat:300008347", "inhabited places", "P"),
+    "populated place": ("aat:300008347", "inhabited places", "P"),
+    "mine": ("aat:300000390", "mines (extracting complexes)", "S"),
+    "camp": ("aat:300000277", "concentration camps", "S"),
+    "station": ("", "", "S"),
+}
+#: A point placed on a 1945 region's centre stands for an administrative unit.
+REGION_TYPE = ("aat:300232418", "administrative divisions", "A")
 
-_URL = re.compile(r"https?://\S+")
+
+@dataclasses.dataclass(frozen=True)
+class PlaceFacts:
+    """What the built gazetteer says of one place: its type, GeoNames id and names."""
+
+    feature_type: str
+    geonames_id: str
+    names: tuple[places.Name, ...]
 
 
-def citations(text: str) -> list[dict[str, str]]:
-    """LPF citations from a source cell: each URL becomes ``@id``, other text a label.
+def place_facts(gazetteer: places.Gazetteer) -> dict[str, PlaceFacts]:
+    """Per place id: type, GeoNames id and the names an LPF feature carries.
 
-    >>> citations("https://a.org/1 ; Kuznetsov 1997")
-    [{'label': 'https://a.org/1', '@id': 'https://a.org/1'}, {'label': 'Kuznetsov 1997'}]
+    Curated names (``ja-Kana``, ``ru``, ``en`` with their periods) are kept; of
+    GeoNames' untagged alternate names only the Cyrillic ones, and only where no
+    curated Russian name exists.
     """
-    found: list[dict[str, str]] = []
-    for part in re.split(r"\s;\s|\s\|\s|\n", text):
-        part = part.strip()
-        if not part:
-            continue
-        match = _URL.fullmatch(part)
-        found.append({"label": part, "@id": part} if match else {"label": part})
-    return found
+    by_place: dict[str, list[places.Name]] = {}
+    for name in gazetteer.names:
+        by_place.setdefault(name.place_id, []).append(name)
+    facts: dict[str, PlaceFacts] = {}
+    for place_id, place in gazetteer.places.items():
+        names = by_place.get(place_id, [])
+        curated = [n for n in names if not n.lang.startswith("und")]
+        if not any(n.lang == "ru" for n in curated):
+            curated += [n for n in names if n.lang == "und-Cyrl"]
+        facts[place_id] = PlaceFacts(place.feature_type, place.geonames_id, tuple(curated))
+    return facts
 
 
-def geonames_id(place_id: str) -> str | None:
-    """The GeoNames id of a ``gn:`` place id.
+def period_when(period: str) -> dict[str, Any] | None:
+    """An LPF ``when`` from a gazetteer period (``YYYY-YYYY``, ``-YYYY``, ``YYYY-``, ``YYYY``).
 
-    >>> geonames_id("gn:2025339"), geonames_id("chita-1945")
-    ('2025339', None)
+    WHG v1.2 needs a ``start`` in each timespan: a name used until a year began
+    at the latest in that year.
+
+    >>> period_when("1935-1957")["timespans"]
+    [{'start': {'in': '1935'}, 'end': {'in': '1957'}}]
+    >>> period_when("-1935")["timespans"]
+    [{'start': {'latest': '1935'}, 'end': {'in': '1935'}}]
+    >>> period_when("1991-")["timespans"], period_when("") is None
+    ([{'start': {'in': '1991'}}], True)
     """
-    return place_id[3:] if place_id.startswith("gn:") and place_id[3:].isdigit() else None
+    text = period.strip()
+    match = PERIOD.match(text) if text else None
+    if match is None:
+        return None
+    single, start, end = match.groups()
+    if single:
+        span = {"start": {"in": single}, "end": {"in": single}}
+    elif start and end:
+        span = {"start": {"in": start}, "end": {"in": end}}
+    elif end:
+        span = {"start": {"latest": end}, "end": {"in": end}}
+    elif start:
+        span = {"start": {"in": start}}
+    else:
+        return None
+    return {"timespans": [span], "label": text}
 
 
-def _geonames_citation(place_id: str) -> list[dict[str, str]]:
-    gid = geonames_id(place_id)
-    if gid is None:
-        return []
-    return [{"label": f"GeoNames {gid} (CC BY 4.0)", "@id": geonames.URI.format(gid)}]
+def camp_when() -> dict[str, Any]:
+    """The camp use, 1945-1956."""
+    start, end = CAMP_YEARS
+    return {
+        "timespans": [{"start": {"in": start}, "end": {"in": end}}],
+        "label": "Japanese prisoners of war held in the USSR and Mongolia",
+    }
 
 
-def _names(row: dict[str, str]) -> list[dict[str, Any]]:
-    """Names with language tags: the map's katakana and variants, romaji, the place name."""
+def _name(toponym: str, lang: str, cited: list[dict[str, str]], period: str = "") -> dict:
+    name: dict[str, Any] = {"toponym": toponym, "lang": lang, "citations": cited}
+    when = period_when(period)
+    if when is not None:
+        name["when"] = when
+    return name
+
+
+def _names(row: Mapping[str, str], facts: PlaceFacts | None) -> list[dict[str, Any]]:
+    """The map's katakana and variants, romaji, the place name, the gazetteer's names."""
     cited = citations(row.get("source", ""))
-    names: list[dict[str, Any]] = [
-        {"toponym": row["katakana"].strip(), "lang": "ja", "citations": cited}
-    ]
-    variants = re.split(r"\s*/\s*|\s*\|\s*", row.get("katakana_variants", ""))
-    for variant in (v.strip() for v in variants):
-        if variant and variant != names[0]["toponym"]:
-            names.append({"toponym": variant, "lang": "ja", "citations": cited})
-    if row.get("romaji", "").strip():
-        names.append({"toponym": row["romaji"].strip(), "lang": "ja-Latn", "citations": cited})
-    place_name = row.get("place_name", "").strip()
-    if place_name:
-        geo = _geonames_citation(row.get("place_id", "")) or citations(
-            row.get("geocode_source", "")
-        )
-        names.append({"toponym": place_name, "lang": "en", "citations": geo})
-    return names
+    names = [_name(row["katakana"].strip(), "ja-Kana", cited)]
+    for variant in row.get("katakana_variants", "").replace("/", "|").split("|"):
+        names.append(_name(variant.strip(), "ja-Kana", cited))
+    names.append(_name(row.get("romaji", "").strip(), "ja-Latn", cited))
+    geo = citations(row.get("geocode_source", ""))
+    names.append(_name(row.get("place_name", "").strip(), "en", geo))
+    for known in facts.names if facts else ():
+        lang = "ja-Kana" if known.lang == "ja" and known.script == "Kana" else known.lang
+        names.append(_name(known.name.strip(), lang, citations(known.source), known.period))
+    # One entry per toponym and language: the map's spelling of a period name gets
+    # the gazetteer's period, and the citations of both.
+    unique: dict[tuple[str, str], dict[str, Any]] = {}
+    for name in names:
+        key = (name["toponym"], name["lang"])
+        if not name["toponym"]:
+            continue
+        if key not in unique:
+            unique[key] = name
+            continue
+        kept = unique[key]
+        kept["citations"] += [c for c in name["citations"] if c not in kept["citations"]]
+        if "when" in name and "when" not in kept:
+            kept["when"] = name["when"]
+    return list(unique.values())
 
 
-def country_codes(row: dict[str, str], point: tuple[float, float]) -> list[str]:
+def country_codes(row: Mapping[str, str], point: tuple[float, float]) -> list[str]:
     """ISO alpha-2 code of the place: the reconciled candidate's, else the point's.
 
     The point's country is the one every stage uses (:func:`pipeline.area.country_of`,
@@ -107,26 +189,82 @@ def _candidate_country(candidates_json: str, place_id: str) -> str:
     return ""
 
 
-def lpf_feature(placed: Placed, params: ExportParams) -> dict[str, Any]:
-    """One Linked Places feature. No ``when``: the input has no dated span per camp."""
+def geonames_id(row: Mapping[str, str], facts: PlaceFacts | None = None) -> str | None:
+    """The row's GeoNames id: from a ``gn:`` place id, the point's source or the gazetteer.
+
+    >>> geonames_id({"place_id": "gn:2025339"}), geonames_id({"place_id": "chita-1945"})
+    ('2025339', None)
+    >>> geonames_id({"place_id": "vladivostok", "geocode_source": "geonames:2013348"})
+    '2013348'
+    """
+    for text in (row.get("place_id", ""), row.get("geocode_source", "")):
+        gid = geonames_of(text)
+        if gid is not None:
+            return gid
+    if facts is not None and facts.geonames_id.strip().isdigit():
+        return facts.geonames_id.strip()
+    return None
+
+
+def _types_and_classes(
+    row: Mapping[str, str], facts: PlaceFacts | None
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """The camp's AAT type, the place's (when known), and the GeoNames classes."""
+    camp_id, camp_label = CAMP_TYPE
+    types: list[dict[str, Any]] = [
+        {
+            "identifier": camp_id,
+            "label": camp_label,
+            "sourceLabels": [{"label": CAMP_LABEL, "lang": "en"}],
+            "when": camp_when(),
+        }
+    ]
+    if row.get("geocode_method", "").strip() == "region":
+        identifier, label, fclass = REGION_TYPE
+        source = row.get("region", "").strip() or "region"
+    elif facts is not None and facts.feature_type in PLACE_TYPES:
+        identifier, label, fclass = PLACE_TYPES[facts.feature_type]
+        source = facts.feature_type
+    else:
+        return types, ["S"]
+    if identifier and identifier != camp_id:
+        types.append(
+            {
+                "identifier": identifier,
+                "label": label,
+                "sourceLabels": [{"label": source, "lang": "en"}],
+            }
+        )
+    return types, [fclass]
+
+
+def lpf_feature(
+    placed: Placed, params: ExportParams, facts: Mapping[str, PlaceFacts] | None = None
+) -> dict[str, Any]:
+    """One Linked Places feature of a placed row."""
     row, point = placed.row, placed.point
     assert point is not None
+    place = (facts or {}).get(row.get("place_id", "").strip())
     title = row.get("place_name", "").strip() or row.get("romaji", "").strip() or row["katakana"]
     certainty = row.get("certainty", "").strip() or Certainty.UNCERTAIN.value
-    geometry_citations = _geonames_citation(row.get("place_id", "")) or citations(
-        row.get("geocode_source", "")
-    )
+    gid = geonames_id(row, place)
+    point_citations = citations(row.get("geocode_source", ""))
+    if not point_citations and gid is not None:
+        point_citations = citations(f"geonames:{gid}")
+    types, fclasses = _types_and_classes(row, place)
     feature: dict[str, Any] = {
         "@id": params.lpf_base_uri + placed.record_id,
         "type": "Feature",
         "properties": {
-            "title": title,
+            "title": title.strip(),
             "ccodes": country_codes(row, point),
+            "fclasses": fclasses,
             "symbol_class": placed.symbol_class.value,
             "decision": row["decision"].strip(),
         },
-        "names": _names(row),
-        "types": [{"label": "labour camp for Japanese prisoners of war (principal area)"}],
+        "when": camp_when(),
+        "names": _names(row, place),
+        "types": types,
         "geometry": {
             "type": "GeometryCollection",
             "geometries": [
@@ -134,24 +272,27 @@ def lpf_feature(placed: Placed, params: ExportParams) -> dict[str, Any]:
                     "type": "Point",
                     "coordinates": [round(point[0], 6), round(point[1], 6)],
                     "certainty": certainty,
-                    "citations": geometry_citations,
+                    "citations": point_citations,
+                    "when": camp_when(),
                 }
             ],
         },
     }
-    gid = geonames_id(row.get("place_id", ""))
     if gid is not None:
-        feature["links"] = [{"type": "closeMatch", "identifier": f"gn:{gid}"}]
+        feature["links"] = [{"type": "closeMatch", "identifier": geonames.URI.format(gid)}]
     return feature
 
 
-def linked_places(camps: Sequence[Placed], params: ExportParams) -> dict[str, Any]:
+def linked_places(
+    camps: Sequence[Placed], params: ExportParams, facts: Mapping[str, PlaceFacts] | None = None
+) -> dict[str, Any]:
     """The Linked Places FeatureCollection of every placed row (for the World Historical
-    Gazetteer)."""
+    Gazetteer). ``features`` is a generator, so a large register streams."""
+    features: Iterable[dict[str, Any]] = (lpf_feature(p, params, facts) for p in camps)
     return {
         "type": "FeatureCollection",
         "@context": LPF_CONTEXT,
         "title": params.title,
         "attribution": geonames.CREDIT,
-        "features": (lpf_feature(p, params) for p in camps),
+        "features": features,
     }

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from pipeline import io
+from pipeline import io, places
 from pipeline.export.layers import (
     attributes_frame,
     points_frame,
@@ -13,16 +13,23 @@ from pipeline.export.layers import (
     write_by_class,
     write_geopackage,
 )
-from pipeline.export.lpf import linked_places
+from pipeline.export.lpf import PlaceFacts, linked_places, place_facts
 from pipeline.export.params import ExportParams
 from pipeline.export.rows import REASON_COLUMN, REQUIRED, Placed, added, check_partition, prepare
 from pipeline.records import EXPORT_COLUMNS
 
 
 def run(
-    input_path: Path, output_dir: Path, params: ExportParams, encoding: str | None = None
+    input_path: Path,
+    output_dir: Path,
+    params: ExportParams,
+    encoding: str | None = None,
+    gazetteer_dir: Path | None = None,
 ) -> dict[str, int]:
     """Write every export file into ``output_dir``; return counts for the log line.
+
+    ``gazetteer_dir`` (the built gazetteer) adds each place's type, GeoNames id and
+    curated names (Cyrillic, period names) to the Linked Places features.
 
     Raises
     ------
@@ -35,9 +42,10 @@ def run(
     camps = [p for p in placed if p.point is not None]
     unresolved = [p for p in placed if p.point is None]
     check_partition(rows, camps, unresolved)
+    facts = place_facts(places.load(gazetteer_dir)) if gazetteer_dir is not None else {}
     out = Path(output_dir)
     with io.output_set(out) as outputs:
-        by_class = write_layers(outputs, columns, camps, unresolved, params)
+        by_class = write_layers(outputs, columns, camps, unresolved, params, facts)
         outputs.rows.update(input=len(rows), camps=len(camps), unresolved=len(unresolved))
     report = {"rows": len(rows), "camps": len(camps), "unresolved": len(unresolved)}
     report |= {f"class_{name}": count for name, count in by_class.items()}
@@ -50,6 +58,7 @@ def write_layers(
     camps: Sequence[Placed],
     unresolved: Sequence[Placed],
     params: ExportParams,
+    facts: Mapping[str, PlaceFacts] | None = None,
 ) -> dict[str, int]:
     """Write every export file into the set's folder; return the rows of each class."""
     out = outputs.folder
@@ -60,7 +69,7 @@ def write_layers(
     io.write_geojson(out / "camps.geojson", camps_frame, geometry_type="Point")
     by_class = write_by_class(out / "by_class", camps_frame)
     del camps_frame, table  # a register's frames are large; what follows needs neither
-    io.write_feature_collection(out / "camps.lpf.json", linked_places(camps, params))
+    io.write_feature_collection(out / "camps.lpf.json", linked_places(camps, params, facts))
     io.write_csv(
         out / "unresolved.csv",
         [*out_columns, REASON_COLUMN],
