@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pipeline import area, geonames, places
@@ -287,8 +287,8 @@ def linked_places(
     camps: Sequence[Placed], params: ExportParams, facts: Mapping[str, PlaceFacts] | None = None
 ) -> dict[str, Any]:
     """The Linked Places FeatureCollection of every placed row (for the World Historical
-    Gazetteer). ``features`` is a generator, so a large register streams."""
-    features: Iterable[dict[str, Any]] = (lpf_feature(p, params, facts) for p in camps)
+    Gazetteer); camps.lp.tsv is written from the same features."""
+    features = [lpf_feature(p, params, facts) for p in camps]
     return {
         "type": "FeatureCollection",
         "@context": LPF_CONTEXT,

@@ -14,6 +14,7 @@ from pipeline.export.layers import (
     write_geopackage,
 )
 from pipeline.export.lpf import PlaceFacts, linked_places, place_facts
+from pipeline.export.lptsv import lptsv_row, lptsv_text
 from pipeline.export.params import ExportParams
 from pipeline.export.rows import REASON_COLUMN, REQUIRED, Placed, added, check_partition, prepare
 from pipeline.records import EXPORT_COLUMNS
@@ -69,13 +70,21 @@ def write_layers(
     io.write_geojson(out / "camps.geojson", camps_frame, geometry_type="Point")
     by_class = write_by_class(out / "by_class", camps_frame)
     del camps_frame, table  # a register's frames are large; what follows needs neither
-    io.write_feature_collection(out / "camps.lpf.json", linked_places(camps, params, facts))
+    lpf = linked_places(camps, params, facts)
+    io.write_feature_collection(out / "camps.lpf.json", lpf)
+    tsv_rows = (
+        lptsv_row(feature, p.record_id, p.row.get("uncertainty_km", ""))
+        for feature, p in zip(lpf["features"], camps, strict=True)
+    )
+    io.write_text(out / "camps.lp.tsv", lptsv_text(tsv_rows))
+    del lpf
     io.write_csv(
         out / "unresolved.csv",
         [*out_columns, REASON_COLUMN],
         [p.row | added(p) | {REASON_COLUMN: p.reason} for p in unresolved],
     )
     outputs.add(out / "camps.gpkg", out / "camps.geojson", out / "camps.lpf.json")
+    outputs.add(out / "camps.lp.tsv")
     outputs.add(out / "unresolved.csv", *(out / "by_class" / f"{k}.geojson" for k in by_class))
     if params.preview:
         io.write_figure(out / "map.png", preview(camps, io.read_boundaries(), params.title))
