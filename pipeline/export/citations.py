@@ -74,9 +74,9 @@ def citation(part: str) -> dict[str, str]:
 def citations(text: str) -> list[dict[str, str]]:
     """LPF citations from a source cell: one per source, in order, without repeats.
 
-    >>> citations("https://a.org/1|https://www.geonames.org/5 ; Kuznetsov 1997")
+    >>> citations("https://ab.org/1|https://www.geonames.org/5 ; Kuznetsov 1997")
     ... # doctest: +NORMALIZE_WHITESPACE
-    [{'label': 'https://a.org/1', '@id': 'https://a.org/1'},
+    [{'label': 'https://ab.org/1', '@id': 'https://ab.org/1'},
      {'label': 'GeoNames 5 (CC BY 4.0)', '@id': 'https://www.geonames.org/5'},
      {'label': 'Kuznetsov 1997'}]
     """
@@ -91,7 +91,7 @@ def citations(text: str) -> list[dict[str, str]]:
 def source_urls(text: str) -> list[str]:
     """The web addresses among a cell's sources (GeoNames ids as their page).
 
-    >>> source_urls("https://a.org/1 | geonames:5 | dossier")
-    ['https://a.org/1', 'https://www.geonames.org/5']
+    >>> source_urls("https://ab.org/1 | geonames:5 | dossier")
+    ['https://ab.org/1', 'https://www.geonames.org/5']
     """
     return [c["@id"] for c in citations(text) if "@id" in c]
