@@ -219,3 +219,55 @@ def test_export_cli_writes_lptsv_from_the_gazetteer(tmp_path: Path, runner: CliR
     fresh = (tmp_path / "camps.lp.tsv").read_text("utf-8")
     assert fresh == (OUTPUT / "camps.lp.tsv").read_text("utf-8")
     assert (tmp_path / "camps.lpf.json").read_bytes() == (OUTPUT / "camps.lpf.json").read_bytes()
+
+
+def _dvc(*args: str, cwd: Path = REPO) -> str:
+    import shutil
+    import subprocess
+
+    dvc = shutil.which("dvc", path=str(REPO / ".venv" / "bin")) or shutil.which("dvc")
+    assert dvc, "dvc is not installed: pip install -e '.[dev]'"
+    env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
+    env["PATH"] = f"{Path(dvc).parent}{os.pathsep}{env.get('PATH', '')}"
+    done = subprocess.run(
+        [dvc, *args], cwd=cwd, capture_output=True, text=True, env=env, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_dvc_metrics_show_numbers_only() -> None:
+    shown = json.loads(_dvc("metrics", "show", "--json"))
+
+    def leaves(tree: Any) -> list[Any]:
+        if isinstance(tree, dict):
+            return [leaf for value in tree.values() for leaf in leaves(value)]
+        return [tree]
+
+    (workspace,) = shown.values()  # the workspace, keyed "" or "workspace"
+    data = workspace["data"]["output/metrics.json"]["data"]
+    values = leaves(data)
+    assert len(values) > 20
+    assert all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+    labels = json.loads((OUTPUT / "metrics_labels.json").read_text("utf-8"))
+    assert labels["gold"] == "gold_dev.csv"
+
+
+def test_dvc_plots_show_renders_the_declared_plots(tmp_path: Path) -> None:
+    rendered = tmp_path / "plots"
+    _dvc("plots", "show", "-o", str(rendered))
+    page = (rendered / "index.html").read_text("utf-8")
+    for name in ("reliability", "score_histogram", "distance_cdf"):
+        assert f"vegaEmbed('#output_plots_{name}_csv', spec)" in page
+    specs = json.loads(_dvc("plots", "show", "--json"))["data"]
+    assert set(specs) == {
+        "output/plots/reliability.csv",
+        "output/plots/score_histogram.csv",
+        "output/plots/distance_cdf.csv",
+    }
+    for name, (spec, *_) in specs.items():
+        assert spec["type"] == "vega" and spec["content"]["data"]["values"], name
+    histogram = specs["output/plots/score_histogram.csv"][0]["content"]["data"]["values"]
+    gold = list(csv.DictReader((REPO / "raw" / "gold_dev.csv").open(encoding="utf-8")))
+    # Four series (one per decision) of ten deciles; together they count every gold row.
+    assert sum(int(v["dvc_inferred_y_value"]) for v in histogram) == len(gold)
