@@ -49,7 +49,8 @@ def _bin(score: float) -> int:
 def reliability(rows: Sequence[Scored]) -> list[dict[str, str]]:
     """Per non-empty score decile: mean score, share right, count.
 
-    >>> reliability([Scored(0.95, "auto", True, True, 1.0), Scored(0.91, "auto", False, False, None)])
+    >>> rows = [Scored(0.95, "auto", True, True, 1.0), Scored(0.91, "auto", False, False, None)]
+    >>> reliability(rows)
     [{'bin': '0.9-1.0', 'mean_score': '0.9300', 'observed': '0.5000', 'count': '2'}]
     """
     out = []
@@ -84,7 +85,8 @@ def score_histogram(rows: Sequence[Scored]) -> list[dict[str, str]]:
 def distance_cdf(rows: Sequence[Scored]) -> list[dict[str, str]]:
     """Sorted distances of the positives' places, with the cumulative share within each.
 
-    >>> distance_cdf([Scored(0.9, "auto", True, True, 3.0), Scored(0.2, "unresolved", False, True, None)])
+    >>> rows = [Scored(0.9, "auto", True, True, 3.0), Scored(0.2, "unresolved", False, True, None)]
+    >>> distance_cdf(rows)
     [{'distance_km': '3.000', 'share_within': '0.5000'}]
     """
     positives = [r for r in rows if r.positive]
