@@ -17,6 +17,7 @@ from pipeline.export.lpf import PlaceFacts, linked_places, place_facts
 from pipeline.export.lptsv import lptsv_row, lptsv_text
 from pipeline.export.params import ExportParams
 from pipeline.export.rows import REASON_COLUMN, REQUIRED, Placed, added, check_partition, prepare
+from pipeline.export.uncertainty import circles_frame
 from pipeline.records import EXPORT_COLUMNS
 
 
@@ -66,7 +67,7 @@ def write_layers(
     out_columns = io.merge_columns(columns, EXPORT_COLUMNS)
     camps_frame = points_frame(camps, out_columns)
     table = attributes_frame(unresolved, [*out_columns, REASON_COLUMN])
-    write_geopackage(out / "camps.gpkg", camps_frame, table, params)
+    write_geopackage(out / "camps.gpkg", camps_frame, table, params, circles_frame(camps))
     io.write_geojson(out / "camps.geojson", camps_frame, geometry_type="Point")
     by_class = write_by_class(out / "by_class", camps_frame)
     del camps_frame, table  # a register's frames are large; what follows needs neither
