@@ -271,3 +271,68 @@ def test_dvc_plots_show_renders_the_declared_plots(tmp_path: Path) -> None:
     gold = list(csv.DictReader((REPO / "raw" / "gold_dev.csv").open(encoding="utf-8")))
     # Four series (one per decision) of ten deciles; together they count every gold row.
     assert sum(int(v["dvc_inferred_y_value"]) for v in histogram) == len(gold)
+
+
+def _frictionless(descriptor: Path) -> Any:
+    import shutil
+    import subprocess
+
+    tool = shutil.which("frictionless", path=str(REPO / ".venv" / "bin"))
+    tool = tool or shutil.which("frictionless")
+    assert tool, "frictionless is not installed: pip install -e '.[dev]'"
+    return subprocess.run(
+        [tool, "validate", "--json", descriptor.name],
+        cwd=descriptor.parent,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_frictionless_validates_the_committed_data_package() -> None:
+    descriptor = OUTPUT / "datapackage.json"
+    done = _frictionless(descriptor)
+    report = json.loads(done.stdout)
+    assert done.returncode == 0 and report["valid"], done.stdout[:2000]
+    package = json.loads(descriptor.read_text("utf-8"))
+    manifest = json.loads((OUTPUT / "manifest.json").read_text("utf-8"))
+    export_files = {
+        f for f in manifest["files"] if not f.startswith("stages/") and f != "datapackage.json"
+    }
+    assert {r["path"] for r in package["resources"]} == export_files
+    licenses = {item["name"] for item in package["licenses"]}
+    assert {"CC-BY-4.0", "public-domain"} <= licenses
+    tables = {r["path"]: r for r in package["resources"] if r["type"] == "table"}
+    assert set(tables) == {"unresolved.csv", "camps.lp.tsv"}
+    lp_fields = {f["name"]: f["type"] for f in tables["camps.lp.tsv"]["schema"]["fields"]}
+    assert lp_fields["lat"] == "number" and lp_fields["start"] == "integer"
+
+
+def test_frictionless_reads_the_rows_and_catches_a_changed_file(tmp_path: Path) -> None:
+    from pipeline import export
+
+    fixture = REPO / "tests" / "data" / "geocoded_tiny.csv"
+    export.run(fixture, tmp_path, export.ExportParams(preview=False))
+    done = _frictionless(tmp_path / "datapackage.json")
+    assert done.returncode == 0, done.stdout[:2000]
+    report = json.loads(done.stdout)
+    rows = {t["name"]: t["stats"]["rows"] for t in report["tasks"] if t["type"] == "table"}
+    assert rows == {"camps.lp.tsv": 9, "unresolved.csv": 2}
+    tsv = tmp_path / "camps.lp.tsv"
+    tsv.write_text(tsv.read_text("utf-8").replace("\t1956\t", "\tlate\t", 1), "utf-8")
+    broken = _frictionless(tmp_path / "datapackage.json")
+    assert broken.returncode != 0
+    codes = {e["type"] for t in json.loads(broken.stdout)["tasks"] for e in t["errors"]}
+    assert {"type-error", "hash-count"} & codes or "byte-count" in codes, codes
+
+
+def test_citation_cff_is_valid_under_the_cff_schema() -> None:
+    import yaml
+
+    schema = json.loads((REPO / "tests" / "data" / "schemas" / "cff-1.2.0.schema.json").read_text())
+    citation = yaml.safe_load((REPO / "CITATION.cff").read_text("utf-8"))
+    errors = [e.message for e in Draft7Validator(schema).iter_errors(citation)]
+    assert errors == []
+    assert citation["cff-version"] == "1.2.0" and citation["references"]
+    broken = dict(citation, authors=[])
+    assert list(Draft7Validator(schema).iter_errors(broken))  # the schema is not a rubber stamp

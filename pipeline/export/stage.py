@@ -6,7 +6,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from pipeline import io, places
+from pipeline.export.datapackage import describe, lptsv_schema, unresolved_schema
 from pipeline.export.layers import (
+    MAP_SOURCES,
     attributes_frame,
     points_frame,
     preview,
@@ -14,6 +16,7 @@ from pipeline.export.layers import (
     write_geopackage,
 )
 from pipeline.export.lpf import PlaceFacts, linked_places, place_facts
+from pipeline.export.lptsv import COLUMNS as LPTSV_COLUMNS
 from pipeline.export.lptsv import lptsv_row, lptsv_text
 from pipeline.export.params import ExportParams
 from pipeline.export.rows import REASON_COLUMN, REQUIRED, Placed, added, check_partition, prepare
@@ -90,4 +93,12 @@ def write_layers(
     if params.preview:
         io.write_figure(out / "map.png", preview(camps, io.read_boundaries(), params.title))
         outputs.add(out / "map.png")
+    schemas = {
+        "unresolved.csv": unresolved_schema([*out_columns, REASON_COLUMN]),
+        "camps.lp.tsv": lptsv_schema(LPTSV_COLUMNS),
+    }
+    used_osm = any(p.row.get("geocode_method", "").strip() == "nominatim" for p in camps)
+    package = describe(out, outputs.files, schemas, params.title, MAP_SOURCES, used_osm)
+    io.write_json(out / "datapackage.json", package)
+    outputs.add(out / "datapackage.json")
     return by_class
