@@ -46,8 +46,6 @@ PLACE_TYPES: Mapping[str, tuple[str, str, str]] = {
     "camp": ("aat:300000277", "concentration camps", "S"),
     "station": ("", "", "S"),
 }
-#: A point placed on a 1945 region's centre stands for an administrative unit.
-REGION_TYPE = ("aat:300232418", "administrative divisions", "A")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -57,6 +55,7 @@ class PlaceFacts:
     feature_type: str
     geonames_id: str
     names: tuple[places.Name, ...]
+    sources: str = ""  # the curated place's sources (URLs joined by |)
 
 
 def place_facts(gazetteer: places.Gazetteer) -> dict[str, PlaceFacts]:
@@ -75,7 +74,9 @@ def place_facts(gazetteer: places.Gazetteer) -> dict[str, PlaceFacts]:
         curated = [n for n in names if not n.lang.startswith("und")]
         if not any(n.lang == "ru" for n in curated):
             curated += [n for n in names if n.lang == "und-Cyrl"]
-        facts[place_id] = PlaceFacts(place.feature_type, place.geonames_id, tuple(curated))
+        facts[place_id] = PlaceFacts(
+            place.feature_type, place.geonames_id, tuple(curated), place.sources
+        )
     return facts
 
 
@@ -134,7 +135,9 @@ def _names(row: Mapping[str, str], facts: PlaceFacts | None) -> list[dict[str, A
     for variant in row.get("katakana_variants", "").replace("/", "|").split("|"):
         names.append(_name(variant.strip(), "ja-Kana", cited))
     names.append(_name(row.get("romaji", "").strip(), "ja-Latn", cited))
-    geo = citations(row.get("geocode_source", ""))
+    # The place name comes with the point: cite its GeoNames record or web source,
+    # else the row's own sources.
+    geo = [c for c in citations(row.get("geocode_source", "")) if "@id" in c] or cited
     names.append(_name(row.get("place_name", "").strip(), "en", geo))
     for known in facts.names if facts else ():
         lang = "ja-Kana" if known.lang == "ja" and known.script == "Kana" else known.lang
@@ -219,10 +222,9 @@ def _types_and_classes(
             "when": camp_when(),
         }
     ]
-    if row.get("geocode_method", "").strip() == "region":
-        identifier, label, fclass = REGION_TYPE
-        source = row.get("region", "").strip() or "region"
-    elif facts is not None and facts.feature_type in PLACE_TYPES:
+    # A point on a 1945 region's centre says nothing of the place's kind: the camp
+    # (a site, S) is all that is known then.
+    if facts is not None and facts.feature_type in PLACE_TYPES:
         identifier, label, fclass = PLACE_TYPES[facts.feature_type]
         source = facts.feature_type
     else:
@@ -238,6 +240,22 @@ def _types_and_classes(
     return types, [fclass]
 
 
+def _point_citations(
+    source: str, place: PlaceFacts | None, gid: str | None
+) -> list[dict[str, str]]:
+    """Where the point came from: GeoNames, a 1945 region's centre, or a curated place."""
+    if geonames_of(source) is not None:
+        return citations(source)
+    if source.startswith("region:"):
+        region = source.removeprefix("region:")
+        return [{"label": f"centre of the 1945 region {region} (gazetteer/regions.csv)"}]
+    if place is not None and place.sources:
+        return citations(place.sources)
+    if gid is not None:
+        return citations(f"geonames:{gid}")
+    return citations(source) or [{"label": "unknown"}]
+
+
 def lpf_feature(
     placed: Placed, params: ExportParams, facts: Mapping[str, PlaceFacts] | None = None
 ) -> dict[str, Any]:
@@ -248,9 +266,7 @@ def lpf_feature(
     title = row.get("place_name", "").strip() or row.get("romaji", "").strip() or row["katakana"]
     certainty = row.get("certainty", "").strip() or Certainty.UNCERTAIN.value
     gid = geonames_id(row, place)
-    point_citations = citations(row.get("geocode_source", ""))
-    if not point_citations and gid is not None:
-        point_citations = citations(f"geonames:{gid}")
+    point_citations = _point_citations(row.get("geocode_source", "").strip(), place, gid)
     types, fclasses = _types_and_classes(row, place)
     feature: dict[str, Any] = {
         "@id": params.lpf_base_uri + placed.record_id,
