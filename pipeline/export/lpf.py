@@ -15,8 +15,6 @@ with its AAT preferred plural label; none is made up here.
 from __future__ import annotations
 
 import dataclasses
-import functools
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -159,37 +157,19 @@ def _names(row: Mapping[str, str], facts: PlaceFacts | None) -> list[dict[str, A
     return list(unique.values())
 
 
-def country_codes(row: Mapping[str, str], point: tuple[float, float]) -> list[str]:
-    """ISO alpha-2 code of the place: the reconciled candidate's, else the point's.
+def country_codes(point: tuple[float, float]) -> list[str]:
+    """ISO alpha-2 code of the point's country, by the one code path every stage uses.
 
-    The point's country is the one every stage uses (:func:`pipeline.area.country_of`,
-    the nearest GeoNames place), so a coastal point that a coarse coastline misses
-    still has one (WHG refuses a feature with empty ``ccodes``).
+    :func:`pipeline.area.country_of` (the nearest GeoNames place, as the geocode
+    stage does) gives a coastal point that a coarse coastline misses its country
+    still (WHG refuses a feature with empty ``ccodes``).
 
-    >>> country_codes({"candidates": '[{"id": "gn:1", "country": "RU"}]', "place_id": "gn:1"},
-    ...               (113.5, 52.0))
+    >>> country_codes((140.28, 48.97))  # Sovetskaya Gavan, on the coast
     ['RU']
-    >>> country_codes({}, (140.28, 48.97))  # Sovetskaya Gavan, on the coast
-    ['RU']
+    >>> country_codes((106.92, 47.92))  # Ulaanbaatar
+    ['MN']
     """
-    code = _candidate_country(row.get("candidates", ""), row.get("place_id", ""))
-    return [code or area.country_of(point[1], point[0])]
-
-
-@functools.lru_cache(maxsize=65_536)
-def _candidate_country(candidates_json: str, place_id: str) -> str:
-    # A register repeats its places many times: parse each distinct cell once.
-    try:
-        candidates = json.loads(candidates_json or "[]")
-    except json.JSONDecodeError:
-        candidates = []
-    for candidate in candidates if isinstance(candidates, list) else []:
-        if isinstance(candidate, dict) and candidate.get("id") == place_id:
-            for key in ("country", "country_code", "countrycode", "ccode"):
-                code = str(candidate.get(key, "")).strip().upper()
-                if len(code) == 2 and code.isalpha():
-                    return code
-    return ""
+    return [area.country_of(point[1], point[0])]
 
 
 def geonames_id(row: Mapping[str, str], facts: PlaceFacts | None = None) -> str | None:
@@ -273,7 +253,7 @@ def lpf_feature(
         "type": "Feature",
         "properties": {
             "title": title.strip(),
-            "ccodes": country_codes(row, point),
+            "ccodes": country_codes(point),
             "fclasses": fclasses,
             "symbol_class": placed.symbol_class.value,
             "decision": row["decision"].strip(),
