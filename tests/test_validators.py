@@ -336,3 +336,24 @@ def test_citation_cff_is_valid_under_the_cff_schema() -> None:
     assert citation["cff-version"] == "1.2.0" and citation["references"]
     broken = dict(citation, authors=[])
     assert list(Draft7Validator(schema).iter_errors(broken))  # the schema is not a rubber stamp
+
+
+def test_geojson_files_valid_under_the_official_schema() -> None:
+    schema = json.loads(schema_file("geojson/FeatureCollection.json").read_text("utf-8"))
+    validator = Draft7Validator(schema)
+    files = [OUTPUT / "camps.geojson", *sorted((OUTPUT / "by_class").glob("*.geojson"))]
+    assert len(files) == 6
+    for path in files:
+        data = json.loads(path.read_text("utf-8"))
+        assert [e.message for e in validator.iter_errors(data)] == [], path.name
+
+
+def test_an_absent_schema_skips_with_the_reason_and_fails_under_ci(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("CI", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="absent: the shared schemas"):
+        schema_file("lpf/no_such_schema.json")
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="no_such_schema.json is absent"):
+        schema_file("lpf/no_such_schema.json")
