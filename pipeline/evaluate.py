@@ -50,6 +50,7 @@ from pipeline.io import Row, read_csv, write_json
 from pipeline.lookup import query_of
 from pipeline.names import fold_latin, match_key
 from pipeline.places import Gazetteer, Place
+from pipeline.plots import Scored, split_metrics, write_plots
 from pipeline.records import GOLD_COLUMNS, Decision
 
 logger = logging.getLogger(__name__)
@@ -164,6 +165,16 @@ def score_rows(
     at1 = near = region = covered = 0
     reciprocal = 0.0
     misses: list[str] = []
+    scored = [
+        Scored(
+            score=float(r["score"] or 0),
+            decision=r["decision"],
+            right=g.positive and _near(places.get(r["place_id"]), g, NEAR_KM),
+            positive=g.positive,
+            distance_km=_distance(places.get(r["place_id"]), g) if g.positive else None,
+        )
+        for g, r in zip(gold, rows, strict=True)
+    ]
     for g, row in positives:
         place = places.get(row["place_id"])
         right_near = _near(place, g, NEAR_KM)
@@ -196,6 +207,7 @@ def score_rows(
         "brier": round(brier / (len(rows) or 1), 4),
         "decisions": decisions,
         "misses": misses,
+        "scored": scored,
     }
 
 
@@ -394,7 +406,7 @@ def _transliteration(
 
 
 def _without_misses(scores: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in scores.items() if k != "misses"}
+    return {k: v for k, v in scores.items() if k not in ("misses", "scored")}
 
 
 def run(
@@ -405,13 +417,17 @@ def run(
     params: rc.ReconcileParams,
     output_path: Path | None = None,
     dossier_path: Path | None = None,
+    plots_dir: Path | None = None,
 ) -> str:
     """Measure reconcile (and transliterate) on a gold file; write JSON metrics if asked.
 
     Gold names are raw katakana: each is transliterated with ``transliterate_params``
     (the params.yaml section), then reconciled with ``params``, as ``camps run`` does.
     ``dossier_path`` (the camp dossier) adds the Cyrillic names it gives to the
-    accepted transliterations of its places.
+    accepted transliterations of its places. ``output_path`` gets the numbers
+    (what ``dvc metrics`` reads) and a ``<stem>_labels.json`` beside it the texts
+    and lists; ``plots_dir`` the DVC plot data of the full run
+    (:mod:`pipeline.plots`).
 
     Returns
     -------
@@ -430,8 +446,8 @@ def run(
         "gold": Path(gold_path).name,
         "positives": sum(1 for g in gold if g.positive),
         "negatives": sum(1 for g in gold if not g.positive),
-        "reconcile": {k: v for k, v in full.items() if k != "misses"},
-        "without_curated_kana": {k: v for k, v in heldout.items() if k != "misses"},
+        "reconcile": _without_misses(full),
+        "without_curated_kana": _without_misses(heldout),
         "unseen_names": generalization(
             index.gazetteer, transliterate_params, params, model=held_out
         ),
@@ -440,8 +456,17 @@ def run(
         ),
     }
     if output_path is not None:
-        write_json(Path(output_path), metrics)
+        numbers, labels = split_metrics(metrics)
+        write_json(Path(output_path), numbers)
+        write_json(labels_path(Path(output_path)), labels)
+    if plots_dir is not None:
+        write_plots(Path(plots_dir), full["scored"])
     return _summary(metrics, full["misses"], heldout["misses"])
+
+
+def labels_path(metrics_path: Path) -> Path:
+    """The sidecar of a metrics file: ``metrics.json`` -> ``metrics_labels.json``."""
+    return metrics_path.with_name(f"{metrics_path.stem}_labels.json")
 
 
 def _summary(metrics: dict[str, Any], misses: list[str], heldout_misses: list[str]) -> str:

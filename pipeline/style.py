@@ -276,20 +276,43 @@ MAP_TIP = (
     "Buried: [% coalesce(to_string(attribute('burials')), '-') %] &middot; "
     "Remains recovered: [% coalesce(to_string(attribute('remains_recovered')), '-') %]"
 )
+#: The CRS element QGIS reads (``QgsCoordinateReferenceSystem::readXml``) for EPSG:4326.
+WGS84_SRS = {
+    "proj4": "+proj=longlat +datum=WGS84 +no_defs",
+    "srid": "4326",
+    "authid": "EPSG:4326",
+    "description": "WGS 84",
+    "projectionacronym": "longlat",
+    "ellipsoidacronym": "EPSG:7030",
+    "geographicflag": "true",
+}
 
 
 @dataclasses.dataclass(frozen=True)
 class LayerMetadata:
-    """What the layer says about itself in QGIS's *Layer Properties → Metadata*."""
+    """What the layer says about itself in QGIS's *Layer Properties → Metadata*.
+
+    ``sources`` are web links (name, URL); ``citations`` printed works, which QGIS
+    keeps in the layer's history (lineage), not among its links. ``keywords`` sit
+    in a free vocabulary named ``keyword_vocabulary`` (not ISO's topic categories).
+    ``extent`` is (min lon, min lat, max lon, max lat) in WGS84, ``period`` the
+    first and last year.
+    """
 
     identifier: str
     title: str
     abstract: str
     rights: Sequence[str]
     licenses: Sequence[str]
-    sources: Sequence[tuple[str, str]]  # (name, URL or citation)
+    sources: Sequence[tuple[str, str]]  # (name, URL)
     keywords: Sequence[str] = ()
     language: str = "en"
+    citations: Sequence[str] = ()
+    contact: str = ""
+    contact_role: str = "pointOfContact"
+    keyword_vocabulary: str = "project keywords"
+    extent: tuple[float, float, float, float] | None = None
+    period: tuple[int, int] | None = None
 
 
 def build_qmd(meta: LayerMetadata) -> str:
@@ -309,10 +332,16 @@ def build_qmd(meta: LayerMetadata) -> str:
         ("abstract", meta.abstract),
     ):
         ET.SubElement(root, tag).text = text
+    for text in meta.citations:
+        ET.SubElement(root, "history").text = text
     if meta.keywords:
-        keywords = ET.SubElement(root, "keywords", {"vocabulary": "gmd:topicCategory"})
+        keywords = ET.SubElement(root, "keywords", {"vocabulary": meta.keyword_vocabulary})
         for word in meta.keywords:
             ET.SubElement(keywords, "keyword").text = word
+    if meta.contact:
+        contact = ET.SubElement(root, "contact")
+        for tag, text in (("name", meta.contact), ("role", meta.contact_role)):
+            ET.SubElement(contact, tag).text = text
     links = ET.SubElement(root, "links")
     for name, url in meta.sources:
         ET.SubElement(links, "link", {"name": name, "type": "WWW:LINK", "url": url})
@@ -322,7 +351,19 @@ def build_qmd(meta: LayerMetadata) -> str:
     for text in meta.rights:
         ET.SubElement(root, "rights").text = text
     ET.SubElement(root, "encoding").text = "UTF-8"
-    ET.SubElement(root, "extent")
+    srs = ET.SubElement(ET.SubElement(root, "crs"), "spatialrefsys")
+    for tag, text in WGS84_SRS.items():
+        ET.SubElement(srs, tag).text = text
+    extent = ET.SubElement(root, "extent")
+    if meta.extent is not None:
+        minx, miny, maxx, maxy = (f"{v:.6f}" for v in meta.extent)
+        attributes = {"crs": "EPSG:4326", "dimensions": "2", "minz": "0", "maxz": "0"}
+        attributes |= {"minx": minx, "miny": miny, "maxx": maxx, "maxy": maxy}
+        ET.SubElement(extent, "spatial", attributes)
+    if meta.period is not None:
+        period = ET.SubElement(ET.SubElement(extent, "temporal"), "period")
+        ET.SubElement(period, "start").text = f"{meta.period[0]:04d}-01-01T00:00:00"
+        ET.SubElement(period, "end").text = f"{meta.period[1]:04d}-12-31T23:59:59"
     return _serialise(root)
 
 

@@ -25,6 +25,7 @@ from qgis.core import (
     QgsApplication,
     QgsMapRendererSequentialJob,
     QgsMapSettings,
+    QgsNativeMetadataValidator,
     QgsSimpleMarkerSymbolLayerBase,
     QgsSymbolLayer,
     QgsVectorLayer,
@@ -102,11 +103,82 @@ def render(layer: QgsVectorLayer, png: str) -> int:
     )
 
 
+def metadata_report(layer: QgsVectorLayer) -> dict[str, object]:
+    """QGIS's own metadata validator on a layer, and what it read of the metadata."""
+    metadata = layer.metadata()
+    ok, results = QgsNativeMetadataValidator().validate(metadata)
+    extent = metadata.extent()
+    spatial = [
+        {
+            "crs": e.extentCrs.authid(),
+            "bounds": [
+                e.bounds.xMinimum(),
+                e.bounds.yMinimum(),
+                e.bounds.xMaximum(),
+                e.bounds.yMaximum(),
+            ],
+        }
+        for e in extent.spatialExtents()
+    ]
+    temporal = [
+        [t.begin().toString("yyyy-MM-dd"), t.end().toString("yyyy-MM-dd")]
+        for t in extent.temporalExtents()
+    ]
+    return {
+        "valid": ok,
+        "problems": [f"{r.section}: {r.note}" for r in results],
+        "crs": metadata.crs().authid(),
+        "contacts": [c.name for c in metadata.contacts()],
+        "keywords": {k: list(v) for k, v in metadata.keywords().items()},
+        "history": list(metadata.history()),
+        "links": [link.url for link in metadata.links()],
+        "licenses": list(metadata.licenses()),
+        "rights": list(metadata.rights()),
+        "spatial": spatial,
+        "temporal": temporal,
+    }
+
+
+def sld_report(gpkg: str, name: str) -> dict[str, object]:
+    """Load the layer's ``styleSLD`` (from layer_styles) into a fresh copy of the layer."""
+    import sqlite3
+    import tempfile
+
+    connection = sqlite3.connect(gpkg)
+    try:
+        (sld,) = connection.execute(
+            "SELECT styleSLD FROM layer_styles WHERE f_table_name = ?", (name,)
+        ).fetchone()
+    finally:
+        connection.close()
+    layer = QgsVectorLayer(f"{gpkg}|layername={name}", name, "ogr")
+    with tempfile.NamedTemporaryFile("w", suffix=".sld", delete=False, encoding="utf-8") as f:
+        f.write(sld)
+    message, ok = layer.loadSldStyle(f.name)
+    os.unlink(f.name)
+    renderer = layer.renderer()
+    rules = []
+    if renderer is not None and renderer.type() == "RuleRenderer":
+        rules = [rule.label() for rule in renderer.rootRule().children()]
+    return {"loaded": bool(ok), "message": message, "renderer": renderer.type(), "rules": rules}
+
+
 def check(gpkg: str, png: str) -> dict[str, object]:
     """Load both layers and report on them; the layers die with this frame."""
     camps = QgsVectorLayer(f"{gpkg}|layername=camps", "camps", "ogr")
     unresolved = QgsVectorLayer(f"{gpkg}|layername=unresolved", "unresolved", "ogr")
+    uncertainty = QgsVectorLayer(f"{gpkg}|layername=uncertainty", "uncertainty", "ogr")
     report: dict[str, object] = {
+        "uncertainty_valid": uncertainty.isValid(),
+        "metadata": {
+            name: metadata_report(layer)
+            for name, layer in (
+                ("camps", camps),
+                ("unresolved", unresolved),
+                ("uncertainty", uncertainty),
+            )
+            if layer.isValid()
+        },
         "qgis_version": Qgis.QGIS_VERSION,
         "camps_valid": camps.isValid(),
         "unresolved_valid": unresolved.isValid(),
@@ -117,6 +189,14 @@ def check(gpkg: str, png: str) -> dict[str, object]:
         report["unresolved_features"] = unresolved.featureCount()
         report.update(style_report(camps))
         report["non_background_pixels"] = render(camps, png)
+        report["sld"] = {n: sld_report(gpkg, n) for n in ("camps", "uncertainty")}
+    if uncertainty.isValid():
+        report["uncertainty_features"] = uncertainty.featureCount()
+        report["uncertainty_geometry"] = uncertainty.geometryType()
+        renderer = uncertainty.renderer()
+        report["uncertainty_renderer"] = renderer.type() if renderer else None
+        symbol = renderer.symbol() if renderer and renderer.type() == "singleSymbol" else None
+        report["uncertainty_fill_alpha"] = symbol.color().alpha() if symbol else None
     return report
 
 

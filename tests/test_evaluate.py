@@ -23,7 +23,8 @@ GOLD = DATA / "gold_tiny.csv"
 @pytest.fixture(scope="module")
 def metrics(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     out = tmp_path_factory.mktemp("evaluate") / "metrics.json"
-    ev.run(GOLD, TINY, Path("no-overrides.csv"), T_PARAMS, rc.ReconcileParams(), out)
+    plots = out.parent / "plots"
+    ev.run(GOLD, TINY, Path("no-overrides.csv"), T_PARAMS, rc.ReconcileParams(), out, None, plots)
     return json.loads(out.read_text(encoding="utf-8"))
 
 
@@ -40,7 +41,6 @@ def test_numbers_on_tiny_gold(metrics: dict[str, object]) -> None:
     assert m["decisions"] == {"auto": 2, "review": 1, "override": 0, "unresolved": 2}
     assert 0 <= m["brier"] < 0.05
     assert list(metrics) == [
-        "gold",
         "positives",
         "negatives",
         "reconcile",
@@ -48,6 +48,44 @@ def test_numbers_on_tiny_gold(metrics: dict[str, object]) -> None:
         "unseen_names",
         "transliterate",
     ]
+
+
+def _leaves(tree: object) -> list[object]:
+    if isinstance(tree, dict):
+        return [leaf for value in tree.values() for leaf in _leaves(value)]
+    return [tree]
+
+
+def test_metrics_hold_numbers_only_and_labels_go_to_the_sidecar(
+    metrics: dict[str, object], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    leaves = _leaves(metrics)
+    assert leaves and all(isinstance(v, int | float) and not isinstance(v, bool) for v in leaves)
+    folder = next(Path(tmp_path_factory.getbasetemp()).glob("evaluate*"))
+    labels = json.loads((folder / "metrics_labels.json").read_text("utf-8"))
+    assert labels["gold"] == "gold_tiny.csv"
+    assert labels["unseen_names"]["wrong_auto"] == [] or labels["unseen_names"]["wrong_auto"]
+
+
+def test_plot_data_on_tiny_gold(metrics: dict[str, object], tmp_path_factory) -> None:  # type: ignore[no-untyped-def]
+    import csv
+
+    folder = next(Path(tmp_path_factory.getbasetemp()).glob("evaluate*")) / "plots"
+
+    def table(name: str) -> list[dict[str, str]]:
+        return list(csv.DictReader((folder / name).open(encoding="utf-8")))
+
+    histogram = table("score_histogram.csv")
+    assert len(histogram) == 10
+    counts = {d: sum(int(r[d]) for r in histogram) for d in ("auto", "review", "unresolved")}
+    assert counts == {"auto": 2, "review": 1, "unresolved": 2}  # as the decisions above
+    reliability = table("reliability.csv")
+    assert sum(int(r["count"]) for r in reliability) == 5
+    assert all(0 <= float(r["observed"]) <= 1 for r in reliability)
+    cdf = table("distance_cdf.csv")
+    # 3 positives have a place within 25 km; ザポロージェ has none: the curve ends at 3/4.
+    assert [float(r["share_within"]) for r in cdf] == [0.25, 0.5, 0.75]
+    assert all(float(r["distance_km"]) <= 25 for r in cdf)
 
 
 def test_a_wrong_place_counts_against_acc_and_auto_precision(tmp_path: Path) -> None:

@@ -52,6 +52,7 @@ def out(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_layers_and_field_types(out: Path) -> None:
     gpkg = out / "camps.gpkg"
     assert {name for name, _ in pyogrio.list_layers(gpkg)} == {
+        "uncertainty",
         "camps",
         "unresolved",
         "layer_styles",
@@ -127,12 +128,14 @@ def test_gpkg_is_version_1_2_with_default_style_and_metadata(out: Path) -> None:
         assert db.execute("PRAGMA user_version").fetchone()[0] == 10200
         contents = dict(db.execute("SELECT table_name, data_type FROM gpkg_contents"))
         assert contents == {
+            "uncertainty": "features",
             "camps": "features",
             "unresolved": "attributes",
             "layer_styles": "attributes",
         }
         styles = db.execute(
-            "SELECT f_table_name, f_geometry_column, useAsDefault, styleQML FROM layer_styles"
+            "SELECT f_table_name, f_geometry_column, useAsDefault, styleQML FROM layer_styles "
+            "WHERE f_table_name = 'camps'"
         ).fetchall()
         (metadata,) = db.execute(
             "SELECT m.metadata FROM gpkg_metadata m JOIN gpkg_metadata_reference r "
@@ -214,20 +217,21 @@ def test_linked_places_format(out: Path) -> None:
     for feature in features:
         assert feature["properties"]["title"] and isinstance(feature["properties"]["ccodes"], list)
         ja = feature["names"][0]
-        assert (
-            ja["lang"] == "ja" and ja["citations"] and ja["citations"][0]["@id"].startswith("http")
-        )
+        assert ja["lang"] == "ja-Kana" and ja["citations"][0]["@id"].startswith("http")
         (point,) = feature["geometry"]["geometries"]
         assert feature["geometry"]["type"] == "GeometryCollection" and point["type"] == "Point"
         assert point["certainty"] in {"certain", "less-certain", "uncertain"}
         assert point["citations"]
-        assert feature["links"][0]["identifier"].startswith("gn:")
-        assert "when" not in feature
+        assert feature["links"][0]["identifier"].startswith("https://www.geonames.org/")
+        assert feature["when"]["timespans"] == [{"start": {"in": "1945"}, "end": {"in": "1956"}}]
+        assert feature["properties"]["fclasses"] and feature["types"][0]["identifier"]
     tayshet = next(f for f in features if f["names"][0]["toponym"] == "タイシェト")
     assert tayshet["properties"]["ccodes"] == ["RU"]  # from the point: no country given
-    assert tayshet["links"] == [{"type": "closeMatch", "identifier": "gn:1489870"}]
+    assert tayshet["links"] == [
+        {"type": "closeMatch", "identifier": "https://www.geonames.org/1489870"}
+    ]
     langs = {n["lang"] for n in tayshet["names"]}
-    assert langs == {"ja", "ja-Latn", "en"}
+    assert langs == {"ja-Kana", "ja-Latn", "en"}
 
 
 def test_every_published_place_has_a_country() -> None:
@@ -326,3 +330,32 @@ def test_preview_is_a_conic_with_labels_that_never_overlap(repo: Path) -> None:
     for i, box in enumerate(boxes):
         assert frame.contains(box.x0, box.y0) and frame.contains(box.x1, box.y1)
         assert not any(box.overlaps(other) for other in boxes[i + 1 :])
+
+
+def test_uncertainty_layer_is_geodesic_circles_under_the_points(out: Path) -> None:
+    from pyproj import Geod
+
+    gpkg = out / "camps.gpkg"
+    assert [name for name, _ in pyogrio.list_layers(gpkg)][:2] == ["uncertainty", "camps"]
+    circles = pyogrio.read_dataframe(gpkg, layer="uncertainty")
+    camps = pyogrio.read_dataframe(gpkg, layer="camps").set_index("record_id")
+    assert sorted(circles["record_id"]) == sorted(camps.index)
+    geod = Geod(ellps="WGS84")
+    for row in circles.itertuples():
+        centre = camps.loc[row.record_id].geometry
+        lons, lats = zip(*row.geometry.exterior.coords, strict=True)
+        _, _, metres = geod.inv([centre.x] * len(lons), [centre.y] * len(lats), lons, lats)
+        assert max(abs(m / 1000 - row.uncertainty_km) for m in metres) < 0.01 * row.uncertainty_km
+    styles = sqlite3.connect(gpkg).execute(
+        "SELECT f_table_name, styleSLD FROM layer_styles ORDER BY f_table_name"
+    )
+    sld = dict(styles.fetchall())
+    assert "fill-opacity" in sld["uncertainty"] and "<se:Rule>" in sld["camps"]
+
+
+def test_circle_crosses_the_antimeridian_as_one_ring() -> None:
+    from pipeline.export.uncertainty import circle
+
+    ring = circle(179.5, 66.0, 100.0)
+    lons = [x for x, _ in ring.exterior.coords]
+    assert ring.is_valid and max(lons) > 180 and max(lons) - min(lons) < 10

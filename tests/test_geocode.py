@@ -16,12 +16,12 @@ from geopy.geocoders import Nominatim
 from geopy.location import Location
 
 from pipeline import geocode
-from pipeline.area import country_of
+from pipeline.area import country_of, haversine_km
 from pipeline.cli import cli
 from pipeline.errors import GazetteerError, GeocoderError, ParamsError
 from pipeline.geocode import GazetteerGeocoder, GeocodeParams, run
 from pipeline.io import read_csv, write_csv
-from pipeline.places import load
+from pipeline.places import Gazetteer, load
 from pipeline.records import GEOCODE_COLUMNS
 
 TINY = Path(__file__).parent / "data" / "gazetteer_tiny"
@@ -414,3 +414,50 @@ def test_cli_run_places_a_katakana_override_at_its_own_point(
     assert by_id["t-khadabulak"]["properties"]["geocode_method"] == "override"
     _, unresolved = read_csv(out / "unresolved.csv")
     assert "t-khadabulak" not in {r["record_id"] for r in unresolved}
+
+
+# ------------------------------------------------ geopy's interface (issue 19)
+
+BUILD = Path(__file__).resolve().parents[1] / "gazetteer" / "build"
+
+
+@pytest.fixture(scope="module")
+def built() -> Gazetteer:
+    return load(BUILD)
+
+
+def test_geopandas_geocode_and_reverse_geocode_take_the_offline_geocoder(
+    built: Gazetteer,
+) -> None:
+    import geopandas.tools
+    from shapely.geometry import Point as ShapelyPoint
+
+    found = geopandas.tools.geocode(
+        ["ハバロフスク", "Alma-Ata", "Чита", "no such place"],
+        provider=GazetteerGeocoder,
+        gazetteer=built,
+    )
+    assert list(found["address"][:3]) == ["Khabarovsk, RU", "Almaty, KZ", "Chita, RU"]
+    assert found.geometry.iloc[3] is None or found.geometry.iloc[3].is_empty
+    khabarovsk = built.places["khabarovsk"]
+    assert found.geometry.iloc[0].equals(ShapelyPoint(khabarovsk.lon, khabarovsk.lat))
+    near = geopandas.tools.reverse_geocode(
+        [ShapelyPoint(135.07, 48.48), ShapelyPoint(76.9, 43.25)],
+        provider=GazetteerGeocoder,
+        gazetteer=built,
+    )
+    assert list(near["address"]) == ["Khabarovsk, RU", "Almaty, KZ"]
+
+
+def test_geopy_keywords_filter_and_name(built: Gazetteer) -> None:
+    coder = GazetteerGeocoder(built)
+    almaty = coder.geocode("Almaty", exactly_one=True, timeout=5, country_codes=["kz"])
+    assert almaty is not None and almaty.address == "Almaty, KZ"
+    assert coder.geocode("Almaty", country_codes="RU") is None
+    in_ja = coder.geocode("Khabarovsk", language="ja")
+    assert in_ja is not None and in_ja.address == "ハバロフスク, RU"
+    ranked = coder.reverse("48.48, 135.07", exactly_one=False, limit=3, timeout=1)
+    assert isinstance(ranked, list) and len(ranked) == 3
+    assert ranked[0].raw["place_id"] == "khabarovsk"
+    distances = [haversine_km(48.48, 135.07, loc.latitude, loc.longitude) for loc in ranked]
+    assert distances == sorted(distances)

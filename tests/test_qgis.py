@@ -87,6 +87,29 @@ def test_qgis_loads_default_style_and_renders(gpkg: Path, tmp_path: Path) -> Non
     assert any("CC BY 4.0" in r for r in report["metadata_rights"])
     assert png.read_bytes()[:4] == b"\x89PNG"
     assert report["non_background_pixels"] > 500, "QGIS rendered a blank map"
+    # Issue 19: QGIS's own metadata validator passes on every layer.
+    for name in ("camps", "unresolved", "uncertainty"):
+        meta = report["metadata"][name]
+        assert meta["valid"] and meta["problems"] == [], (name, meta["problems"])
+        assert meta["crs"] == "EPSG:4326" and meta["contacts"]
+        assert meta["temporal"] == [["1945-01-01", "1956-12-31"]]
+        assert "gmd:topicCategory" not in meta["keywords"] and meta["keywords"]
+        assert all(link.startswith("https://") for link in meta["links"])  # URLs only
+        assert any("Engo gojûnenshi" in h for h in meta["history"])  # books as lineage
+        assert meta["licenses"] and meta["rights"]
+    (spatial,) = report["metadata"]["camps"]["spatial"]
+    lon_min, lat_min, lon_max, lat_max = spatial["bounds"]
+    assert spatial["crs"] == "EPSG:4326" and lon_min < lon_max and lat_min < lat_max
+    # styleSLD: QGIS reads it back as one rule per class and review state.
+    sld = report["sld"]["camps"]
+    assert sld["loaded"] and sld["renderer"] == "RuleRenderer"
+    assert len(sld["rules"]) == 2 * len(LEGEND)
+    assert report["sld"]["uncertainty"]["loaded"]
+    # The uncertainty layer: one polygon per point, faint.
+    assert report["uncertainty_valid"] and report["uncertainty_features"] == 9
+    assert report["uncertainty_geometry"] == 2  # QgsWkbTypes.PolygonGeometry
+    assert report["uncertainty_renderer"] == "singleSymbol"
+    assert 0 < report["uncertainty_fill_alpha"] < 64
 
 
 @pytest.mark.gdal
@@ -105,7 +128,8 @@ def test_ogrinfo_reads_every_layer_without_warning(gpkg: Path, name: str) -> Non
     assert done.returncode == 0
     assert done.stderr == "", done.stderr
     layers = re.findall(r"^Layer name: (\S+)", done.stdout, flags=re.MULTILINE)
-    expected = ["camps", "unresolved", "layer_styles"] if name.endswith("gpkg") else ["camps"]
+    gpkg_layers = ["uncertainty", "camps", "unresolved", "layer_styles"]
+    expected = gpkg_layers if name.endswith("gpkg") else ["camps"]
     assert layers == expected
 
 

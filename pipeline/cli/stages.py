@@ -8,6 +8,7 @@ import click
 
 from pipeline.cli import cli
 from pipeline.cli.options import (
+    DEFAULT_GAZETTEER,
     _report,
     encoding_option,
     gazetteer_options,
@@ -160,9 +161,19 @@ def geocode(
     type=click.Path(file_okay=False, path_type=Path),
     help="Folder for camps.gpkg, camps.geojson, by_class/, camps.lpf.json, unresolved.csv.",
 )
+@click.option(
+    "--gazetteer",
+    "gazetteer_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_GAZETTEER,
+    show_default="gazetteer/build",
+    help="Built gazetteer: place types and curated names for the Linked Places file.",
+)
 @encoding_option
 @params_option
-def export(input_path: Path, output_dir: Path, encoding: str | None, params_path: Path) -> None:
+def export(
+    input_path: Path, output_dir: Path, gazetteer_dir: Path, encoding: str | None, params_path: Path
+) -> None:
     """Write the styled GeoPackage, GeoJSON, Linked Places and unresolved list.
 
     \b
@@ -172,7 +183,10 @@ def export(input_path: Path, output_dir: Path, encoding: str | None, params_path
     from pipeline import export as stage
 
     params = load_section(params_path, "export", stage.ExportParams)
-    _report("export", stage.run(input_path, output_dir, params, encoding=encoding))
+    report = stage.run(
+        input_path, output_dir, params, encoding=encoding, gazetteer_dir=gazetteer_dir
+    )
+    _report("export", report)
 
 
 @cli.command(name="run")
@@ -215,5 +229,5 @@ def run_all(
         _report("transliterate", transliterate.run(input_path, t_path, t_params, encoding=encoding))
         _report("reconcile", reconcile.run(t_path, r_path, gazetteer_dir, overrides_path, r_params))
         _report("geocode", geocode.run(r_path, g_path, gazetteer_dir, overrides_path, g_params))
-        _report("export", export.run(g_path, output_dir, e_params))
+        _report("export", export.run(g_path, output_dir, e_params, gazetteer_dir=gazetteer_dir))
         outputs.add(t_path, r_path, g_path)

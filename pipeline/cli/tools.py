@@ -184,12 +184,19 @@ def review(
     default=None,
     help="The camp dossier, whose Cyrillic names also count as right transliterations.",
 )
+@click.option(
+    "--plots-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder for the DVC plot data (reliability, score histogram, distance CDF).",
+)
 @gazetteer_options
 @params_option
 def evaluate(
     gold_path: Path,
     output_path: Path | None,
     dossier_path: Path | None,
+    plots_dir: Path | None,
     gazetteer_dir: Path,
     overrides_path: Path,
     params_path: Path,
@@ -207,7 +214,14 @@ def evaluate(
     r_params = load_section(params_path, "reconcile", reconcile.ReconcileParams)
     click.echo(
         stage.run(
-            gold_path, gazetteer_dir, overrides_path, t_params, r_params, output_path, dossier_path
+            gold_path,
+            gazetteer_dir,
+            overrides_path,
+            t_params,
+            r_params,
+            output_path,
+            dossier_path,
+            plots_dir,
         )
     )
 

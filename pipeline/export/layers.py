@@ -17,6 +17,8 @@ from pipeline.export.rows import (
     integer,
     real,
 )
+from pipeline.export.sld import build_sld
+from pipeline.export.uncertainty import uncertainty_qml, uncertainty_sld
 from pipeline.records import LEGEND, Decision
 
 MAP_SOURCES = (
@@ -67,7 +69,16 @@ def attributes_frame(unresolved: Sequence[Placed], columns: Sequence[str]) -> An
     return _typed(unresolved, columns)
 
 
-def metadata(params: ExportParams, count: int) -> style.LayerMetadata:
+#: Printed works behind the layer (the ministry map's NOTE 2): lineage, not links.
+MAP_CITATIONS = tuple(citation for _, citation in MAP_SOURCES if not citation.startswith("http"))
+WEB_SOURCES = tuple((name, url) for name, url in MAP_SOURCES if url.startswith("http"))
+#: Free keywords (not ISO 19115 topic categories, whose list these are not from).
+KEYWORDS = ("Siberian internment", "prisoners of war", "Japan", "USSR", "Mongolia")
+CONTACT = "camps-map project (maintainers of this pipeline)"
+PERIOD = (1945, 1956)
+
+
+def metadata(params: ExportParams, count: int, extent: Any = None) -> style.LayerMetadata:
     """The ``camps`` layer's metadata: title, abstract (NOTE 2), sources, GeoNames credit."""
     abstract = (
         f"{count} places where Japanese prisoners of war and internees were held in the "
@@ -77,22 +88,65 @@ def metadata(params: ExportParams, count: int) -> style.LayerMetadata:
         "Symbols follow the map's legend (NOTE 1) by number detained; grey means no class "
         "is attested. Rows with a dashed orange outline are still under review. " + geonames.CREDIT
     )
+    return _described("camps", params.title, abstract, extent)
+
+
+def _described(identifier: str, title: str, abstract: str, extent: Any) -> style.LayerMetadata:
+    bounds = None if extent is None else tuple(float(v) for v in extent)
     return style.LayerMetadata(
-        identifier="camps",
-        title=params.title,
+        identifier=identifier,
+        title=title,
         abstract=abstract,
         rights=[geonames.CREDIT],
         licenses=["GeoNames data: CC BY 4.0"],
-        sources=MAP_SOURCES,
-        keywords=["Siberian internment", "prisoners of war", "Japan", "USSR", "Mongolia"],
+        sources=WEB_SOURCES,
+        citations=MAP_CITATIONS,
+        keywords=KEYWORDS,
+        contact=CONTACT,
+        extent=bounds,  # type: ignore[arg-type]
+        period=PERIOD,
     )
 
 
-def write_geopackage(target: Path, camps: Any, table: Any, params: ExportParams) -> None:
-    """camps.gpkg: the styled point layer and the attributes-only unresolved layer."""
-    meta = metadata(params, len(camps))
+def write_geopackage(
+    target: Path, camps: Any, table: Any, params: ExportParams, circles: Any = None
+) -> None:
+    """camps.gpkg: the uncertainty circles (first, so QGIS adds them below the points),
+    the styled point layer and the attributes-only unresolved layer."""
+    extent = camps.total_bounds if len(camps) else None
+    meta = metadata(params, len(camps), extent)
     qml = style.build_qml('"label"', font=params.label_font)
-    layers = [
+    unresolved = _described(
+        "unresolved",
+        "Camp names not placed on the map",
+        f"{len(table)} camp names of the ministry map with no place or no point; the "
+        "unresolved_reason column says why. " + geonames.CREDIT,
+        None,
+    )
+    layers = []
+    if circles is not None:
+        uncertain = _described(
+            "uncertainty",
+            "Uncertainty of each camp point (geodesic circle of radius uncertainty_km)",
+            "For each point of the camps layer, a geodesic circle of its uncertainty_km: a "
+            "few km for a town, some 400 km for a point on a 1945 region's centre. "
+            + geonames.CREDIT,
+            circles.total_bounds if len(circles) else None,
+        )
+        layers.append(
+            io.GpkgLayer(
+                name="uncertainty",
+                frame=circles,
+                identifier=uncertain.title,
+                description=uncertain.abstract,
+                style_qml=uncertainty_qml(),
+                style_name="uncertainty, faint",
+                style_sld=uncertainty_sld(),
+                metadata_xml=style.build_qmd(uncertain),
+                geometry_type="Polygon",
+            )
+        )
+    layers += [
         io.GpkgLayer(
             name="camps",
             frame=camps,
@@ -100,6 +154,7 @@ def write_geopackage(target: Path, camps: Any, table: Any, params: ExportParams)
             description=meta.abstract,
             style_qml=qml,
             style_name="ministry map legend",
+            style_sld=build_sld("camps", font=params.label_font),
             metadata_xml=style.build_qmd(meta),
             geometry_type="Point",
         ),
@@ -108,6 +163,7 @@ def write_geopackage(target: Path, camps: Any, table: Any, params: ExportParams)
             frame=table,
             identifier="Camp names not placed on the map",
             description="Rows with no place or no point; see the unresolved_reason column.",
+            metadata_xml=style.build_qmd(unresolved),
         ),
     ]
     io.write_gpkg(target, layers)

@@ -1,132 +1,266 @@
-"""Linked Places Format (camps.lpf.json) for the World Historical Gazetteer."""
+"""Linked Places Format (camps.lpf.json) for the World Historical Gazetteer (v3).
+
+Each feature validates against WHG v3's schema (``whg3_lpf_v2.0.schema.json``) and
+the older v1.2 one: ``ccodes`` from the country of the point (one code path,
+:func:`pipeline.area.country_of`), GeoNames ``fclasses``, ``types`` with a Getty
+AAT identifier, a ``when`` for the camp use (1945-1956), names in katakana
+(``ja-Kana``), romaji, English, Cyrillic and the period names of the gazetteer with
+their own ``when`` and citations, and a ``closeMatch`` link to GeoNames.
+
+The AAT identifiers are those of WHG's own place-type list
+(WorldHistoricalGazetteer/whgazetteer, ``datasets/static/hashes/aat.py``), each
+with its AAT preferred plural label; none is made up here.
+"""
 
 from __future__ import annotations
 
-import functools
-import json
-import re
-from collections.abc import Sequence
+import dataclasses
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pipeline import area, geonames
+from pipeline import area, geonames, places
+from pipeline.export.citations import citations, geonames_of
 from pipeline.export.params import ExportParams
 from pipeline.export.rows import Placed
 from pipeline.records import Certainty
+from pipeline.validate import PERIOD
 
 LPF_CONTEXT = (
     "https://raw.githubusercontent.com/LinkedPasts/linked-places/master/"
     "linkedplaces-context-v1.1.jsonld"
 )
+#: The years of the camp use, as in the layers' title (``ExportParams.title``).
+CAMP_YEARS = ("1945", "1956")
+CAMP_LABEL = "labour camp for Japanese prisoners of war (principal area)"
+#: The camp's type: AAT 300000277 "concentration camps" (WHG's list).
+CAMP_TYPE = ("aat:300000277", "concentration camps")
+#: AAT type and GeoNames feature class of the gazetteer's feature types.
+PLACE_TYPES: Mapping[str, tuple[str, str, str]] = {
+    "city": ("aat:300008389", "cities", "P"),
+    "town": ("aat:300008375", "towns", "P"),
+    "settlement": ("aat:300008347", "inhabited places", "P"),
+    "populated place": ("aat:300008347", "inhabited places", "P"),
+    "mine": ("aat:300000390", "mines (extracting complexes)", "S"),
+    "camp": ("aat:300000277", "concentration camps", "S"),
+    "station": ("", "", "S"),
+}
 
-_URL = re.compile(r"https?://\S+")
+
+@dataclasses.dataclass(frozen=True)
+class PlaceFacts:
+    """What the built gazetteer says of one place: its type, GeoNames id and names."""
+
+    feature_type: str
+    geonames_id: str
+    names: tuple[places.Name, ...]
+    sources: str = ""  # the curated place's sources (URLs joined by |)
 
 
-def citations(text: str) -> list[dict[str, str]]:
-    """LPF citations from a source cell: each URL becomes ``@id``, other text a label.
+def place_facts(gazetteer: places.Gazetteer) -> dict[str, PlaceFacts]:
+    """Per place id: type, GeoNames id and the names an LPF feature carries.
 
-    >>> citations("https://a.org/1 ; Kuznetsov 1997")
-    [{'label': 'https://a.org/1', '@id': 'https://a.org/1'}, {'label': 'Kuznetsov 1997'}]
+    Curated names (``ja-Kana``, ``ru``, ``en`` with their periods) are kept; of
+    GeoNames' untagged alternate names only the Cyrillic ones, and only where no
+    curated Russian name exists.
     """
-    found: list[dict[str, str]] = []
-    for part in re.split(r"\s;\s|\s\|\s|\n", text):
-        part = part.strip()
-        if not part:
-            continue
-        match = _URL.fullmatch(part)
-        found.append({"label": part, "@id": part} if match else {"label": part})
-    return found
-
-
-def geonames_id(place_id: str) -> str | None:
-    """The GeoNames id of a ``gn:`` place id.
-
-    >>> geonames_id("gn:2025339"), geonames_id("chita-1945")
-    ('2025339', None)
-    """
-    return place_id[3:] if place_id.startswith("gn:") and place_id[3:].isdigit() else None
-
-
-def _geonames_citation(place_id: str) -> list[dict[str, str]]:
-    gid = geonames_id(place_id)
-    if gid is None:
-        return []
-    return [{"label": f"GeoNames {gid} (CC BY 4.0)", "@id": geonames.URI.format(gid)}]
-
-
-def _names(row: dict[str, str]) -> list[dict[str, Any]]:
-    """Names with language tags: the map's katakana and variants, romaji, the place name."""
-    cited = citations(row.get("source", ""))
-    names: list[dict[str, Any]] = [
-        {"toponym": row["katakana"].strip(), "lang": "ja", "citations": cited}
-    ]
-    variants = re.split(r"\s*/\s*|\s*\|\s*", row.get("katakana_variants", ""))
-    for variant in (v.strip() for v in variants):
-        if variant and variant != names[0]["toponym"]:
-            names.append({"toponym": variant, "lang": "ja", "citations": cited})
-    if row.get("romaji", "").strip():
-        names.append({"toponym": row["romaji"].strip(), "lang": "ja-Latn", "citations": cited})
-    place_name = row.get("place_name", "").strip()
-    if place_name:
-        geo = _geonames_citation(row.get("place_id", "")) or citations(
-            row.get("geocode_source", "")
+    by_place: dict[str, list[places.Name]] = {}
+    for name in gazetteer.names:
+        by_place.setdefault(name.place_id, []).append(name)
+    facts: dict[str, PlaceFacts] = {}
+    for place_id, place in gazetteer.places.items():
+        names = by_place.get(place_id, [])
+        curated = [n for n in names if not n.lang.startswith("und")]
+        if not any(n.lang == "ru" for n in curated):
+            curated += [n for n in names if n.lang == "und-Cyrl"]
+        facts[place_id] = PlaceFacts(
+            place.feature_type, place.geonames_id, tuple(curated), place.sources
         )
-        names.append({"toponym": place_name, "lang": "en", "citations": geo})
-    return names
+    return facts
 
 
-def country_codes(row: dict[str, str], point: tuple[float, float]) -> list[str]:
-    """ISO alpha-2 code of the place: the reconciled candidate's, else the point's.
+def period_when(period: str) -> dict[str, Any] | None:
+    """An LPF ``when`` from a gazetteer period (``YYYY-YYYY``, ``-YYYY``, ``YYYY-``, ``YYYY``).
 
-    The point's country is the one every stage uses (:func:`pipeline.area.country_of`,
-    the nearest GeoNames place), so a coastal point that a coarse coastline misses
-    still has one (WHG refuses a feature with empty ``ccodes``).
+    WHG v1.2 needs a ``start`` in each timespan: a name used until a year began
+    at the latest in that year.
 
-    >>> country_codes({"candidates": '[{"id": "gn:1", "country": "RU"}]', "place_id": "gn:1"},
-    ...               (113.5, 52.0))
-    ['RU']
-    >>> country_codes({}, (140.28, 48.97))  # Sovetskaya Gavan, on the coast
-    ['RU']
+    >>> period_when("1935-1957")["timespans"]
+    [{'start': {'in': '1935'}, 'end': {'in': '1957'}}]
+    >>> period_when("-1935")["timespans"]
+    [{'start': {'latest': '1935'}, 'end': {'in': '1935'}}]
+    >>> period_when("1991-")["timespans"], period_when("") is None
+    ([{'start': {'in': '1991'}}], True)
     """
-    code = _candidate_country(row.get("candidates", ""), row.get("place_id", ""))
-    return [code or area.country_of(point[1], point[0])]
+    text = period.strip()
+    match = PERIOD.match(text) if text else None
+    if match is None:
+        return None
+    single, start, end = match.groups()
+    if single:
+        span = {"start": {"in": single}, "end": {"in": single}}
+    elif start and end:
+        span = {"start": {"in": start}, "end": {"in": end}}
+    elif end:
+        span = {"start": {"latest": end}, "end": {"in": end}}
+    elif start:
+        span = {"start": {"in": start}}
+    else:
+        return None
+    return {"timespans": [span], "label": text}
 
 
-@functools.lru_cache(maxsize=65_536)
-def _candidate_country(candidates_json: str, place_id: str) -> str:
-    # A register repeats its places many times: parse each distinct cell once.
-    try:
-        candidates = json.loads(candidates_json or "[]")
-    except json.JSONDecodeError:
-        candidates = []
-    for candidate in candidates if isinstance(candidates, list) else []:
-        if isinstance(candidate, dict) and candidate.get("id") == place_id:
-            for key in ("country", "country_code", "countrycode", "ccode"):
-                code = str(candidate.get(key, "")).strip().upper()
-                if len(code) == 2 and code.isalpha():
-                    return code
-    return ""
+def camp_when() -> dict[str, Any]:
+    """The camp use, 1945-1956."""
+    start, end = CAMP_YEARS
+    return {
+        "timespans": [{"start": {"in": start}, "end": {"in": end}}],
+        "label": "Japanese prisoners of war held in the USSR and Mongolia",
+    }
 
 
-def lpf_feature(placed: Placed, params: ExportParams) -> dict[str, Any]:
-    """One Linked Places feature. No ``when``: the input has no dated span per camp."""
+def _name(toponym: str, lang: str, cited: list[dict[str, str]], period: str = "") -> dict:
+    name: dict[str, Any] = {"toponym": toponym, "lang": lang, "citations": cited}
+    when = period_when(period)
+    if when is not None:
+        name["when"] = when
+    return name
+
+
+def _names(row: Mapping[str, str], facts: PlaceFacts | None) -> list[dict[str, Any]]:
+    """The map's katakana and variants, romaji, the place name, the gazetteer's names."""
+    cited = citations(row.get("source", ""))
+    names = [_name(row["katakana"].strip(), "ja-Kana", cited)]
+    for variant in row.get("katakana_variants", "").replace("/", "|").split("|"):
+        names.append(_name(variant.strip(), "ja-Kana", cited))
+    names.append(_name(row.get("romaji", "").strip(), "ja-Latn", cited))
+    # The place name comes with the point: cite its GeoNames record or web source,
+    # else the row's own sources.
+    geo = [c for c in citations(row.get("geocode_source", "")) if "@id" in c] or cited
+    names.append(_name(row.get("place_name", "").strip(), "en", geo))
+    for known in facts.names if facts else ():
+        lang = "ja-Kana" if known.lang == "ja" and known.script == "Kana" else known.lang
+        names.append(_name(known.name.strip(), lang, citations(known.source), known.period))
+    # One entry per toponym and language: the map's spelling of a period name gets
+    # the gazetteer's period, and the citations of both.
+    unique: dict[tuple[str, str], dict[str, Any]] = {}
+    for name in names:
+        key = (name["toponym"], name["lang"])
+        if not name["toponym"]:
+            continue
+        if key not in unique:
+            unique[key] = name
+            continue
+        kept = unique[key]
+        kept["citations"] += [c for c in name["citations"] if c not in kept["citations"]]
+        if "when" in name and "when" not in kept:
+            kept["when"] = name["when"]
+    return list(unique.values())
+
+
+def country_codes(point: tuple[float, float]) -> list[str]:
+    """ISO alpha-2 code of the point's country, by the one code path every stage uses.
+
+    :func:`pipeline.area.country_of` (the nearest GeoNames place, as the geocode
+    stage does) gives a coastal point that a coarse coastline misses its country
+    still (WHG refuses a feature with empty ``ccodes``).
+
+    >>> country_codes((140.28, 48.97))  # Sovetskaya Gavan, on the coast
+    ['RU']
+    >>> country_codes((106.92, 47.92))  # Ulaanbaatar
+    ['MN']
+    """
+    return [area.country_of(point[1], point[0])]
+
+
+def geonames_id(row: Mapping[str, str], facts: PlaceFacts | None = None) -> str | None:
+    """The row's GeoNames id: from a ``gn:`` place id, the point's source or the gazetteer.
+
+    >>> geonames_id({"place_id": "gn:2025339"}), geonames_id({"place_id": "chita-1945"})
+    ('2025339', None)
+    >>> geonames_id({"place_id": "vladivostok", "geocode_source": "geonames:2013348"})
+    '2013348'
+    """
+    for text in (row.get("place_id", ""), row.get("geocode_source", "")):
+        gid = geonames_of(text)
+        if gid is not None:
+            return gid
+    if facts is not None and facts.geonames_id.strip().isdigit():
+        return facts.geonames_id.strip()
+    return None
+
+
+def _types_and_classes(
+    row: Mapping[str, str], facts: PlaceFacts | None
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """The camp's AAT type, the place's (when known), and the GeoNames classes."""
+    camp_id, camp_label = CAMP_TYPE
+    types: list[dict[str, Any]] = [
+        {
+            "identifier": camp_id,
+            "label": camp_label,
+            "sourceLabels": [{"label": CAMP_LABEL, "lang": "en"}],
+            "when": camp_when(),
+        }
+    ]
+    # A point on a 1945 region's centre says nothing of the place's kind: the camp
+    # (a site, S) is all that is known then.
+    if facts is not None and facts.feature_type in PLACE_TYPES:
+        identifier, label, fclass = PLACE_TYPES[facts.feature_type]
+        source = facts.feature_type
+    else:
+        return types, ["S"]
+    if identifier and identifier != camp_id:
+        types.append(
+            {
+                "identifier": identifier,
+                "label": label,
+                "sourceLabels": [{"label": source, "lang": "en"}],
+            }
+        )
+    return types, [fclass]
+
+
+def _point_citations(
+    source: str, place: PlaceFacts | None, gid: str | None
+) -> list[dict[str, str]]:
+    """Where the point came from: GeoNames, a 1945 region's centre, or a curated place."""
+    if geonames_of(source) is not None:
+        return citations(source)
+    if source.startswith("region:"):
+        region = source.removeprefix("region:")
+        return [{"label": f"centre of the 1945 region {region} (gazetteer/regions.csv)"}]
+    if place is not None and place.sources:
+        return citations(place.sources)
+    if gid is not None:
+        return citations(f"geonames:{gid}")
+    return citations(source) or [{"label": "unknown"}]
+
+
+def lpf_feature(
+    placed: Placed, params: ExportParams, facts: Mapping[str, PlaceFacts] | None = None
+) -> dict[str, Any]:
+    """One Linked Places feature of a placed row."""
     row, point = placed.row, placed.point
     assert point is not None
+    place = (facts or {}).get(row.get("place_id", "").strip())
     title = row.get("place_name", "").strip() or row.get("romaji", "").strip() or row["katakana"]
     certainty = row.get("certainty", "").strip() or Certainty.UNCERTAIN.value
-    geometry_citations = _geonames_citation(row.get("place_id", "")) or citations(
-        row.get("geocode_source", "")
-    )
+    gid = geonames_id(row, place)
+    point_citations = _point_citations(row.get("geocode_source", "").strip(), place, gid)
+    types, fclasses = _types_and_classes(row, place)
     feature: dict[str, Any] = {
         "@id": params.lpf_base_uri + placed.record_id,
         "type": "Feature",
         "properties": {
-            "title": title,
-            "ccodes": country_codes(row, point),
+            "title": title.strip(),
+            "ccodes": country_codes(point),
+            "fclasses": fclasses,
             "symbol_class": placed.symbol_class.value,
             "decision": row["decision"].strip(),
         },
-        "names": _names(row),
-        "types": [{"label": "labour camp for Japanese prisoners of war (principal area)"}],
+        "when": camp_when(),
+        "names": _names(row, place),
+        "types": types,
         "geometry": {
             "type": "GeometryCollection",
             "geometries": [
@@ -134,24 +268,27 @@ def lpf_feature(placed: Placed, params: ExportParams) -> dict[str, Any]:
                     "type": "Point",
                     "coordinates": [round(point[0], 6), round(point[1], 6)],
                     "certainty": certainty,
-                    "citations": geometry_citations,
+                    "citations": point_citations,
+                    "when": camp_when(),
                 }
             ],
         },
     }
-    gid = geonames_id(row.get("place_id", ""))
     if gid is not None:
-        feature["links"] = [{"type": "closeMatch", "identifier": f"gn:{gid}"}]
+        feature["links"] = [{"type": "closeMatch", "identifier": geonames.URI.format(gid)}]
     return feature
 
 
-def linked_places(camps: Sequence[Placed], params: ExportParams) -> dict[str, Any]:
+def linked_places(
+    camps: Sequence[Placed], params: ExportParams, facts: Mapping[str, PlaceFacts] | None = None
+) -> dict[str, Any]:
     """The Linked Places FeatureCollection of every placed row (for the World Historical
-    Gazetteer)."""
+    Gazetteer); camps.lp.tsv is written from the same features."""
+    features = [lpf_feature(p, params, facts) for p in camps]
     return {
         "type": "FeatureCollection",
         "@context": LPF_CONTEXT,
         "title": params.title,
         "attribution": geonames.CREDIT,
-        "features": (lpf_feature(p, params) for p in camps),
+        "features": features,
     }

@@ -2,28 +2,40 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from pipeline import io
+from pipeline import io, places
+from pipeline.export.datapackage import describe, lptsv_schema, unresolved_schema
 from pipeline.export.layers import (
+    MAP_SOURCES,
     attributes_frame,
     points_frame,
     preview,
     write_by_class,
     write_geopackage,
 )
-from pipeline.export.lpf import linked_places
+from pipeline.export.lpf import PlaceFacts, linked_places, place_facts
+from pipeline.export.lptsv import COLUMNS as LPTSV_COLUMNS
+from pipeline.export.lptsv import lptsv_row, lptsv_text
 from pipeline.export.params import ExportParams
 from pipeline.export.rows import REASON_COLUMN, REQUIRED, Placed, added, check_partition, prepare
 from pipeline.export.site import write_site
+from pipeline.export.uncertainty import circles_frame
 from pipeline.records import EXPORT_COLUMNS
 
 
 def run(
-    input_path: Path, output_dir: Path, params: ExportParams, encoding: str | None = None
+    input_path: Path,
+    output_dir: Path,
+    params: ExportParams,
+    encoding: str | None = None,
+    gazetteer_dir: Path | None = None,
 ) -> dict[str, int]:
     """Write every export file into ``output_dir``; return counts for the log line.
+
+    ``gazetteer_dir`` (the built gazetteer) adds each place's type, GeoNames id and
+    curated names (Cyrillic, period names) to the Linked Places features.
 
     Raises
     ------
@@ -36,9 +48,10 @@ def run(
     camps = [p for p in placed if p.point is not None]
     unresolved = [p for p in placed if p.point is None]
     check_partition(rows, camps, unresolved)
+    facts = place_facts(places.load(gazetteer_dir)) if gazetteer_dir is not None else {}
     out = Path(output_dir)
     with io.output_set(out) as outputs:
-        by_class = write_layers(outputs, columns, camps, unresolved, params)
+        by_class = write_layers(outputs, columns, camps, unresolved, params, facts)
         outputs.rows.update(input=len(rows), camps=len(camps), unresolved=len(unresolved))
     report = {"rows": len(rows), "camps": len(camps), "unresolved": len(unresolved)}
     report |= {f"class_{name}": count for name, count in by_class.items()}
@@ -51,27 +64,44 @@ def write_layers(
     camps: Sequence[Placed],
     unresolved: Sequence[Placed],
     params: ExportParams,
+    facts: Mapping[str, PlaceFacts] | None = None,
 ) -> dict[str, int]:
     """Write every export file into the set's folder; return the rows of each class."""
     out = outputs.folder
     out_columns = io.merge_columns(columns, EXPORT_COLUMNS)
     camps_frame = points_frame(camps, out_columns)
     table = attributes_frame(unresolved, [*out_columns, REASON_COLUMN])
-    write_geopackage(out / "camps.gpkg", camps_frame, table, params)
+    write_geopackage(out / "camps.gpkg", camps_frame, table, params, circles_frame(camps))
     io.write_geojson(out / "camps.geojson", camps_frame, geometry_type="Point")
     by_class = write_by_class(out / "by_class", camps_frame)
     del camps_frame, table  # a register's frames are large; what follows needs neither
-    io.write_feature_collection(out / "camps.lpf.json", linked_places(camps, params))
+    lpf = linked_places(camps, params, facts)
+    io.write_feature_collection(out / "camps.lpf.json", lpf)
+    tsv_rows = (
+        lptsv_row(feature, p.record_id, p.row.get("uncertainty_km", ""))
+        for feature, p in zip(lpf["features"], camps, strict=True)
+    )
+    io.write_text(out / "camps.lp.tsv", lptsv_text(tsv_rows))
+    del lpf
     io.write_csv(
         out / "unresolved.csv",
         [*out_columns, REASON_COLUMN],
         [p.row | added(p) | {REASON_COLUMN: p.reason} for p in unresolved],
     )
     outputs.add(out / "camps.gpkg", out / "camps.geojson", out / "camps.lpf.json")
+    outputs.add(out / "camps.lp.tsv")
     outputs.add(out / "unresolved.csv", *(out / "by_class" / f"{k}.geojson" for k in by_class))
     if params.preview:
         io.write_figure(out / "map.png", preview(camps, io.read_boundaries(), params.title))
         outputs.add(out / "map.png")
     if params.site:
         outputs.add(*write_site(out / "site", camps, io.read_boundaries(), params.title))
+    schemas = {
+        "unresolved.csv": unresolved_schema([*out_columns, REASON_COLUMN]),
+        "camps.lp.tsv": lptsv_schema(LPTSV_COLUMNS),
+    }
+    used_osm = any(p.row.get("geocode_method", "").strip() == "nominatim" for p in camps)
+    package = describe(out, outputs.files, schemas, params.title, MAP_SOURCES, used_osm)
+    io.write_json(out / "datapackage.json", package)
+    outputs.add(out / "datapackage.json")
     return by_class

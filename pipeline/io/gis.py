@@ -60,6 +60,7 @@ class GpkgLayer:
     description: str
     style_qml: str | None = None
     style_name: str = ""
+    style_sld: str = ""  # the same style as OGC SLD, for clients that do not read QML
     metadata_xml: str | None = None
     geometry_type: str | None = None  # "Point" keeps an empty layer a point layer
 
@@ -146,12 +147,13 @@ def _insert_styles(connection: Any, layers: Sequence[GpkgLayer], stamp: str) -> 
         connection.execute(
             "INSERT INTO layer_styles (f_table_catalog, f_table_schema, f_table_name, "
             "f_geometry_column, styleName, styleQML, styleSLD, useAsDefault, description, "
-            "owner, ui, update_time) VALUES ('', '', ?, ?, ?, ?, '', 1, ?, '', NULL, ?)",
+            "owner, ui, update_time) VALUES ('', '', ?, ?, ?, ?, ?, 1, ?, '', NULL, ?)",
             (
                 layer.name,
                 _geometry_column(connection, layer.name),
                 layer.style_name or layer.name,
                 layer.style_qml,
+                layer.style_sld,
                 layer.description,
                 stamp,
             ),
