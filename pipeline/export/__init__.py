@@ -15,7 +15,8 @@ previous outputs as they were; each file is then replaced atomically.
 Files: ``params`` (the params.yaml section), ``rows`` (checking and placing each
 row), ``layers`` (GeoPackage, GeoJSON, by-class files, preview), ``lpf`` (Linked
 Places), ``stage`` (``run``). May import :mod:`pipeline.io`, :mod:`pipeline.style`,
-:mod:`pipeline.area`, :mod:`pipeline.geonames` and :mod:`pipeline.records`, never
+:mod:`pipeline.area`, :mod:`pipeline.geonames`, :mod:`pipeline.controls` and
+:mod:`pipeline.records`, never
 another stage.
 """
 

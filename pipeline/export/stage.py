@@ -15,7 +15,15 @@ from pipeline.export.layers import (
 )
 from pipeline.export.lpf import linked_places
 from pipeline.export.params import ExportParams
-from pipeline.export.rows import REASON_COLUMN, REQUIRED, Placed, added, check_partition, prepare
+from pipeline.export.rows import (
+    REASON_COLUMN,
+    REQUIRED,
+    Placed,
+    added,
+    check_partition,
+    prepare,
+    without_controls,
+)
 from pipeline.records import EXPORT_COLUMNS
 
 
@@ -31,6 +39,7 @@ def run(
         column and fix); nothing has been written then.
     """
     columns, rows = io.read_csv(Path(input_path), required=REQUIRED, encoding=encoding, min_rows=1)
+    columns, rows = without_controls(columns, rows, Path(input_path))
     placed = prepare(rows, Path(input_path))
     camps = [p for p in placed if p.point is not None]
     unresolved = [p for p in placed if p.point is None]
