@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -11,7 +10,7 @@ from typing import Any
 from pipeline import area, geonames
 from pipeline.export.params import ExportParams
 from pipeline.export.rows import Placed
-from pipeline.records import Certainty
+from pipeline.records import Certainty, parse_candidates
 
 LPF_CONTEXT = (
     "https://raw.githubusercontent.com/LinkedPasts/linked-places/master/"
@@ -95,11 +94,11 @@ def country_codes(row: dict[str, str], point: tuple[float, float]) -> list[str]:
 def _candidate_country(candidates_json: str, place_id: str) -> str:
     # A register repeats its places many times: parse each distinct cell once.
     try:
-        candidates = json.loads(candidates_json or "[]")
-    except json.JSONDecodeError:
-        candidates = []
-    for candidate in candidates if isinstance(candidates, list) else []:
-        if isinstance(candidate, dict) and candidate.get("id") == place_id:
+        candidates = parse_candidates(candidates_json)
+    except ValueError:
+        candidates = []  # checked with the row's number in rows.prepare
+    for candidate in candidates:
+        if candidate.get("id") == place_id:
             for key in ("country", "country_code", "countrycode", "ccode"):
                 code = str(candidate.get(key, "")).strip().upper()
                 if len(code) == 2 and code.isalpha():
