@@ -149,6 +149,11 @@ STAGE_COLUMNS = (
 )
 
 
+#: Columns of a raw file: SQLite (the GeoPackage) allows 2,000 per table, and the
+#: stages add about 30 of their own.
+MAX_COLUMNS = 1_900
+
+
 def columns_taken(columns: list[str], source: str) -> list[str]:
     """Problems of a raw header whose columns a stage would overwrite, one line each.
 
@@ -161,6 +166,12 @@ def columns_taken(columns: list[str], source: str) -> list[str]:
     a.csv: row 1, column lat: the pipeline writes this column (it wo
     a.csv: row 1, columns Notes and notes differ only in case (one c
     """
+    if len(columns) > MAX_COLUMNS:
+        return [
+            f"{source}: row 1: {len(columns):,} columns, more than the {MAX_COLUMNS:,} a "
+            "GeoPackage layer can hold beside the pipeline's own: keep the columns you "
+            "need (record_id, katakana, region, ...) and drop the rest"
+        ]
     problems = [
         f"{source}: row 1, column {name}: the pipeline writes this column (it would "
         f"overwrite yours): rename it, e.g. to my_{name}"
@@ -217,6 +228,9 @@ def _whole(text: str) -> int:
     number = float(text.replace(",", "").replace("_", "").replace(" ", ""))
     if not math.isfinite(number) or number < 0 or number != int(number):
         raise ValueError(f"not a count: {text!r}")
+    if number > MAX_DETAINEES:
+        # 1e20 would overflow the GeoPackage's 64-bit integer column
+        raise ValueError(f"{text.strip()[:30]!r} is over {MAX_DETAINEES:,}, not a camp's count")
     return int(number)
 
 
@@ -282,6 +296,55 @@ def class_of_figure(figure: Figure | None) -> SymbolClass:
     if figure.high is not None and figure.high <= 10000:
         return SymbolClass.UNDER_10000
     return SymbolClass.UNKNOWN
+
+
+#: A detainee figure above this is refused (the whole Soviet camp system held millions).
+MAX_DETAINEES = 1_000_000_000
+#: ``candidates`` cells deeper or longer than this are not the reconcile stage's.
+_MAX_CANDIDATES_CHARS = 1_000_000
+
+
+def parse_candidates(cell: str) -> list[dict[str, object]]:
+    """The reconcile stage's ``candidates`` JSON: a list of objects with id, name, score.
+
+    Raises :class:`ValueError` saying what is wrong (not JSON, nested too deep,
+    not a list, an entry without a text id or name, a score that is not a finite
+    number); the caller names the file, row and column.
+
+    >>> parse_candidates('[{"id": "gn:1", "name": "Чита", "score": 0.9}]')[0]["score"]
+    0.9
+    >>> parse_candidates('{"id": "gn:1"}')
+    Traceback (most recent call last):
+    ...
+    ValueError: not a JSON list of candidates (dict)
+    """
+    text = cell.strip()
+    if not text:
+        return []
+    if len(text) > _MAX_CANDIDATES_CHARS:
+        raise ValueError(f"{len(text):,} characters, more than a candidates list holds")
+    import json
+
+    try:
+        data = json.loads(text)
+    except RecursionError:
+        raise ValueError("JSON nested too deep") from None
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"not JSON ({exc.msg} at character {exc.pos})") from None
+    if not isinstance(data, list):
+        raise ValueError(f"not a JSON list of candidates ({type(data).__name__})")
+    for n, item in enumerate(data, 1):
+        if not isinstance(item, dict):
+            raise ValueError(f"candidate {n} is a {type(item).__name__}, not an object")
+        for key in ("id", "name"):
+            if not isinstance(item.get(key), str):
+                raise ValueError(f"candidate {n} has no text {key!r}")
+        score = item.get("score")
+        if isinstance(score, bool) or not isinstance(score, int | float):
+            raise ValueError(f"candidate {n}: score {score!r} is not a number")
+        if not math.isfinite(score):
+            raise ValueError(f"candidate {n}: score {score!r} is not finite")
+    return data
 
 
 def classify(symbol_class: str, detainees: str) -> SymbolClass:

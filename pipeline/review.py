@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from pipeline import overrides as ov
 from pipeline.errors import InputDataError, ParamsError
 from pipeline.io import read_csv
 from pipeline.places import load
-from pipeline.records import Decision
+from pipeline.records import Decision, parse_candidates
 
 #: The columns of a reconciled CSV that review reads.
 REVIEW_COLUMNS = ("record_id", "katakana", "decision")
@@ -57,13 +56,16 @@ def queue(input_path: Path) -> list[Queued]:
         if row["decision"] != Decision.REVIEW:
             continue
         try:
-            shown = json.loads(row.get("candidates") or "[]")
-        except json.JSONDecodeError:
+            shown = parse_candidates(row.get("candidates") or "")
+        except ValueError as exc:
             raise InputDataError(
-                f"{path}: record {row['record_id']}, column candidates: not JSON: "
+                f"{path}: record {row['record_id']}, column candidates: {exc}: "
                 "rerun `camps reconcile` to rebuild it"
             ) from None
-        candidates = tuple(Shown(c["id"], c["name"], float(c["score"])) for c in shown)
+        candidates = tuple(
+            Shown(str(c["id"]), str(c["name"]), float(c["score"]))  # type: ignore[arg-type]
+            for c in shown
+        )
         out.append(Queued(row["record_id"], row["katakana"], row.get("score", ""), candidates))
     return out
 

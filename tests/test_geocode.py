@@ -244,19 +244,21 @@ def test_online_first_run_fetches_second_run_uses_the_cache(
     params = _online_params(server, tmp_path)
     first, second = tmp_path / "a.csv", tmp_path / "b.csv"
     report = run(unplaced, first, TINY, tmp_path / "none.csv", params)
-    # only the two rows the gazetteer cannot place are asked; not o3, not unresolved o4
-    assert server.count() == 2 and report["requests"] == 2
-    assert {q for _, q in server.requests} == {"Тайшет", "Кивда"}
+    # only the rows the gazetteer cannot place are asked: o1 and o2 by their place's
+    # name, unresolved o4 by its Cyrillic candidate (issue 15's fallback); not o3
+    assert server.count() == 3 and report["requests"] == 3
+    assert {q for _, q in server.requests} == {"Тайшет", "Кивда", "Лондон"}
     rows = {r["record_id"]: r for r in _read(first)}
     taishet = rows["o1"]
     assert (taishet["lat"], taishet["lon"]) == ("55.932760", "97.989640")
     assert taishet["geocode_method"] == "nominatim"
     assert taishet["geocode_source"].startswith(f"http://{server.domain}/search?q=")
     assert taishet["certainty"] == "less-certain"
-    assert rows["o2"]["lat"] == "" and report["online_no_result"] == 1
+    assert rows["o2"]["lat"] == "" and report["online_no_result"] == 2
+    assert rows["o4"]["decision"] == "unresolved" and rows["o4"]["lat"] == ""
     assert rows["o3"]["geocode_method"] == "gazetteer"
     report = run(unplaced, second, TINY, tmp_path / "none.csv", params)
-    assert server.count() == 2 and report["requests"] == 0
+    assert server.count() == 3 and report["requests"] == 0
     assert first.read_bytes() == second.read_bytes()
 
 
@@ -285,7 +287,7 @@ def test_online_429_is_retried_then_answered(
     ("behaviour", "message", "requests"),
     [
         ("500", r"failed for 'Тайшет' after 3 request\(s\): GeocoderServiceError", 3),
-        ("429", r"after 3 request\(s\): GeocoderRateLimited", 3),
+        ("429", r"answered 429 .* 3 times in a row.*stopped querying.*3 row\(s\) left", 3),
         ("malformed", r"malformed answer for 'Тайшет'", 1),
     ],
 )
@@ -304,7 +306,11 @@ def test_online_errors_are_reported_with_the_row(
         run(unplaced, out, TINY, tmp_path / "no", params)
     assert server.count("Тайшет") == requests and not out.exists()
     # the other row's answer was cached: a rerun does not ask for it again
-    assert "nominatim|Кивда" in json.loads(Path(params.cache_path).read_text(encoding="utf-8"))
+    if behaviour == "429":  # the provider stopped: nothing else was asked, nothing cached
+        assert not Path(params.cache_path).exists() and server.count() == 3
+        return
+    cached = json.loads(Path(params.cache_path).read_text(encoding="utf-8"))
+    assert f"nominatim|http://{server.domain}|Кивда" in cached
     # with fail_on_error off, nothing is dropped: every row is written
     report = run(
         unplaced, out, TINY, tmp_path / "no", dataclasses.replace(params, fail_on_error=False)

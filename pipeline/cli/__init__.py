@@ -15,7 +15,7 @@ import signal
 
 import click
 
-from pipeline.cli.options import CampsGroup
+from pipeline.cli.options import CampsGroup, TerminalFormatter
 
 
 @click.group(cls=CampsGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -32,7 +32,9 @@ def cli(verbose: int, quiet: bool) -> None:
     level = logging.ERROR if quiet else (logging.DEBUG if verbose > 1 else logging.INFO)
     if verbose == 1:
         level = logging.INFO
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", force=True)
+    logging.basicConfig(level=level, force=True)
+    for handler in logging.getLogger().handlers:
+        handler.setFormatter(TerminalFormatter("%(levelname)s %(name)s: %(message)s"))
     # GDAL's per-layer chatter ("Created 3 records") is noise at the default level.
     for chatty in ("pyogrio", "fiona", "matplotlib", "PIL"):
         logging.getLogger(chatty).setLevel(max(level, logging.WARNING))

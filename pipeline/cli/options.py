@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 import click
 
+from pipeline import controls
 from pipeline.errors import ParamsError, PipelineError
 
 logger = logging.getLogger("pipeline")
@@ -38,18 +39,41 @@ DEFAULT_GAZETTEER = project_default("gazetteer/build")
 DEFAULT_OVERRIDES = project_default("gazetteer/overrides.csv")
 
 
+def echo(message: object = "", err: bool = False) -> None:
+    """``click.echo`` with control characters made visible and inert.
+
+    The one way the CLI prints: names, notes and paths are user text and may hold
+    terminal escape sequences (:func:`pipeline.controls.for_terminal`).
+    """
+    click.echo(controls.for_terminal(str(message)), err=err)
+
+
+class TerminalFormatter(logging.Formatter):
+    """Log lines on stderr with the same rule as :func:`echo` (names appear in them)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return controls.for_terminal(super().format(record))
+
+
 class CampsGroup(click.Group):
-    """A click group that maps pipeline errors to exit codes and clear messages."""
+    """A click group that maps pipeline errors to exit codes and clear messages.
+
+    Every message, click's own usage errors included, passes the terminal rule of
+    :func:`echo`: they quote user text (a path, a name, a cell).
+    """
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except ParamsError as exc:
-            raise click.UsageError(str(exc)) from None
+            raise click.UsageError(controls.for_terminal(str(exc))) from None
         except PipelineError as exc:
-            raise click.ClickException(str(exc)) from None
+            raise click.ClickException(controls.for_terminal(str(exc))) from None
+        except click.ClickException as exc:
+            exc.message = controls.for_terminal(exc.message)  # type: ignore[misc]
+            raise
         except KeyboardInterrupt:
-            click.echo("Interrupted: earlier outputs were left as they were.", err=True)
+            echo("Interrupted: earlier outputs were left as they were.", err=True)
             ctx.exit(130)
 
 

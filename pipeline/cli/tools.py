@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import click
 
 from pipeline.cli import cli
-from pipeline.cli.options import _report, gazetteer_options, params_option, project_default
+from pipeline.cli.options import _report, echo, gazetteer_options, params_option, project_default
 from pipeline.params import load_section
 
 if TYPE_CHECKING:
@@ -54,9 +54,9 @@ def lookup(
     model = transliterate.default_model()
     result = tool.lookup(name, index, found, model, t_params, r_params, top)
     if as_json:
-        click.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
+        echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
     else:
-        click.echo(_lookup_table(result))
+        echo(_lookup_table(result))
 
 
 #: Column heads of the features in the `camps lookup` table.
@@ -146,20 +146,18 @@ def review(
     if accepts or rejects:
         tool.record(input_path, gazetteer_dir, overrides_path, accepts, rejects, note, source)
         counts = f"{len(accepts)} accept(s), {len(rejects)} reject(s)"
-        click.echo(
-            f"recorded {counts} into {overrides_path}; rerun `camps reconcile` to apply them"
-        )
+        echo(f"recorded {counts} into {overrides_path}; rerun `camps reconcile` to apply them")
         return
     queued = tool.queue(input_path)
     if not queued:
-        click.echo(f"{input_path}: the review queue is empty")
+        echo(f"{input_path}: the review queue is empty")
         return
-    click.echo(f"{input_path}: {len(queued)} row(s) to review")
+    echo(f"{input_path}: {len(queued)} row(s) to review")
     for item in queued:
-        click.echo(f"{item.record_id}  {item.katakana}  score {item.score}")
+        echo(f"{item.record_id}  {item.katakana}  score {item.score}")
         for cand in item.candidates:
-            click.echo(f"    {cand.place_id:<22} {cand.name:<28} {cand.score:.2f}")
-    click.echo("record: camps review --accept RECORD_ID=PLACE_ID | --reject RECORD_ID")
+            echo(f"    {cand.place_id:<22} {cand.name:<28} {cand.score:.2f}")
+    echo("record: camps review --accept RECORD_ID=PLACE_ID | --reject RECORD_ID")
 
 
 @cli.command()
@@ -212,7 +210,7 @@ def evaluate(
 
     t_params = load_section(params_path, "transliterate", transliterate.TransliterateParams)
     r_params = load_section(params_path, "reconcile", reconcile.ReconcileParams)
-    click.echo(
+    echo(
         stage.run(
             gold_path,
             gazetteer_dir,
@@ -304,10 +302,10 @@ def validate(
     for folder in output_dirs:
         problems += stage.check_output_set(folder)
     for problem in problems:
-        click.echo(problem, err=True)
+        echo(problem, err=True)
     if problems:
         raise click.ClickException(f"{len(problems)} problem(s) found")
-    click.echo("validate: no problems found", err=True)
+    echo("validate: no problems found", err=True)
 
 
 @cli.command()
@@ -384,12 +382,12 @@ def bench(
         if only == "transliterate":
             from pipeline import transliterate
 
-            click.echo(json.dumps(transliterate.bench(n), indent=2))
+            echo(json.dumps(transliterate.bench(n), indent=2))
             continue
         if only == "reconcile":
             from pipeline import reconcile
 
-            click.echo(json.dumps(reconcile.bench(n), indent=2))
+            echo(json.dumps(reconcile.bench(n), indent=2))
             continue
         folder = workdir / f"rows-{n}" if workdir else Path(tempfile.mkdtemp(prefix="camps-bench-"))
         try:
@@ -397,4 +395,4 @@ def bench(
         finally:
             if workdir is None:
                 shutil.rmtree(folder, ignore_errors=True)
-        click.echo(stage.format_report(report))
+        echo(stage.format_report(report))

@@ -20,10 +20,11 @@ row), ``layers`` (GeoPackage, GeoJSON, by-class files, preview, layer metadata),
 ``uncertainty`` (the circles and their style), ``sld`` (the legend as SLD),
 ``lpf`` (Linked Places), ``lptsv`` (LP-TSV), ``citations`` (sources as LPF
 citations), ``site`` (the web map, with its page and Leaflet from
-``pipeline/data/site``), ``datapackage`` (the Data Package), ``stage`` (``run``). May import
-:mod:`pipeline.io`, :mod:`pipeline.style`, :mod:`pipeline.area`,
-:mod:`pipeline.geonames`, :mod:`pipeline.places`, :mod:`pipeline.validate` (its
-``PERIOD``) and :mod:`pipeline.records`, never another stage.
+``pipeline/data/site``), ``datapackage`` (the Data Package), ``stage`` (``run``).
+May import :mod:`pipeline.io`, :mod:`pipeline.style`, :mod:`pipeline.area`,
+:mod:`pipeline.geonames`, :mod:`pipeline.places`, :mod:`pipeline.controls`,
+:mod:`pipeline.validate` (its ``PERIOD``) and :mod:`pipeline.records`, never another
+stage.
 """
 
 from pipeline.export.citations import citations

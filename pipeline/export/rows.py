@@ -7,10 +7,12 @@ previous outputs as they were.
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 from collections.abc import Sequence
 from pathlib import Path
 
+from pipeline.controls import for_files, has_control
 from pipeline.errors import InputDataError
 from pipeline.records import (
     COUNT_COLUMNS,
@@ -18,8 +20,11 @@ from pipeline.records import (
     Decision,
     SymbolClass,
     class_of_figure,
+    parse_candidates,
     parse_figure,
 )
+
+logger = logging.getLogger(__name__)
 
 REQUIRED = ("record_id", "katakana", "decision", "lat", "lon")
 INTEGER_COLUMNS = COUNT_COLUMNS
@@ -46,6 +51,31 @@ class Placed:
         return self.row["record_id"]
 
 
+def without_controls(
+    columns: Sequence[str], rows: Sequence[dict[str, str]], source: Path
+) -> tuple[list[str], list[dict[str, str]]]:
+    """The header and rows with every control character as U+FFFD (logged, counted).
+
+    Done once, before any file is written, so every file of the set holds the
+    same text (:func:`pipeline.controls.for_files`; GDAL would cut a name at NUL
+    in the GeoPackage and GeoJSON and not in the Linked Places file).
+    """
+    out: list[dict[str, str]] = []
+    replaced = 0
+    for row in rows:
+        if any(has_control(k) or has_control(v) for k, v in row.items()):
+            replaced += 1
+            row = {for_files(k): for_files(v) for k, v in row.items()}
+        out.append(row)
+    if replaced:
+        logger.warning(
+            "%s: %d row(s) hold control characters (NUL, escapes): written as U+FFFD",
+            source,
+            replaced,
+        )
+    return [for_files(c) for c in columns], out
+
+
 def prepare(rows: Sequence[dict[str, str]], source: Path) -> list[Placed]:
     """Check every row and place it; sorted by record id so reruns give the same files."""
     seen: dict[str, int] = {}
@@ -70,6 +100,12 @@ def prepare(rows: Sequence[dict[str, str]], source: Path) -> list[Placed]:
 def _place(row: dict[str, str], where: str) -> Placed:
     """Check one row's values and decide where it goes."""
     decision = _decision(row["decision"], where)
+    try:
+        parse_candidates(row.get("candidates", ""))
+    except ValueError as exc:
+        raise InputDataError(
+            f"{where}, column candidates: {exc}: rerun the reconcile stage to rebuild it"
+        ) from None
     for column in ("score", "uncertainty_km"):
         real(row.get(column, ""), where, column)
     for column in INTEGER_COLUMNS:

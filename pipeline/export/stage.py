@@ -19,7 +19,15 @@ from pipeline.export.lpf import PlaceFacts, linked_places, place_facts
 from pipeline.export.lptsv import COLUMNS as LPTSV_COLUMNS
 from pipeline.export.lptsv import lptsv_row, lptsv_text
 from pipeline.export.params import ExportParams
-from pipeline.export.rows import REASON_COLUMN, REQUIRED, Placed, added, check_partition, prepare
+from pipeline.export.rows import (
+    REASON_COLUMN,
+    REQUIRED,
+    Placed,
+    added,
+    check_partition,
+    prepare,
+    without_controls,
+)
 from pipeline.export.site import write_site
 from pipeline.export.uncertainty import circles_frame
 from pipeline.records import EXPORT_COLUMNS
@@ -44,6 +52,7 @@ def run(
         column and fix); nothing has been written then.
     """
     columns, rows = io.read_csv(Path(input_path), required=REQUIRED, encoding=encoding, min_rows=1)
+    columns, rows = without_controls(columns, rows, Path(input_path))
     placed = prepare(rows, Path(input_path))
     camps = [p for p in placed if p.point is not None]
     unresolved = [p for p in placed if p.point is None]

@@ -4,7 +4,8 @@ The default geocoder is offline: a geopy :class:`~geopy.geocoders.base.Geocoder`
 over the built gazetteer, so ``dvc repro`` gives the same map on a machine with
 no network. Users who want to reach further (a settlement the gazetteer lacks)
 choose an online provider in ``params.yaml`` (Nominatim, or the GeoNames web
-service); it is asked only for rows the gazetteer cannot place, through geopy's
+service); it is asked only for rows the gazetteer cannot place (an unresolved
+name by its best Cyrillic readings: the row becomes ``review``), through geopy's
 :class:`~geopy.extra.rate_limiter.RateLimiter`, with retries and backoff, and an
 on-disk cache so that a rerun makes no request.
 
@@ -22,13 +23,16 @@ The stage is a package (the house rule: no module over 600 lines):
 * :mod:`pipeline.geocode.params` -- :class:`GeocodeParams` and its checks;
 * :mod:`pipeline.geocode.points` -- :class:`Point`, the offline
   :class:`GazetteerGeocoder`, radii, region points and the camp-number rules;
-* :mod:`pipeline.geocode.online` -- the geopy providers, rate limiter, cache and
-  the parsing of online answers;
+* :mod:`pipeline.geocode.online` -- the geopy providers, rate limiter, cache, the
+  checks of online answers and their parsing;
+* :mod:`pipeline.geocode.http` -- the guarded geopy adapter every online request
+  goes through (total time limit, size limit, same-server redirects, pacing);
 * :mod:`pipeline.geocode.stage` -- :func:`run` and the placing of a row.
 
 It may import :mod:`pipeline.area`, :mod:`pipeline.geonames`, :mod:`pipeline.io`,
 :mod:`pipeline.names`, :mod:`pipeline.overrides`, :mod:`pipeline.places`,
-:mod:`pipeline.records` and :mod:`pipeline.errors`, never another stage.
+:mod:`pipeline.params`, :mod:`pipeline.records` and :mod:`pipeline.errors`, never
+another stage.
 """
 
 from __future__ import annotations

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from geopy.adapters import RequestsAdapter
 from geopy.exc import (
     GeocoderParseError,
     GeocoderRateLimited,
@@ -27,6 +26,7 @@ from geopy.location import Location
 
 from pipeline import area, geonames
 from pipeline.errors import GeocoderError, InputDataError
+from pipeline.geocode.http import GuardedAdapter, RefusedAnswer, server_of
 from pipeline.geocode.params import GeocodeParams, Provider
 from pipeline.geocode.points import OVERRIDE_KM, Method, Point, best_place_id, settlement_radius_km
 from pipeline.io import Row, read_json, write_json
@@ -37,34 +37,168 @@ logger = logging.getLogger(__name__)
 
 
 def make_online_geocoder(params: GeocodeParams) -> Geocoder | None:
-    """The geopy geocoder of ``params.provider``, or None for ``offline``."""
+    """The geopy geocoder of ``params.provider``, or None for ``offline``.
+
+    Its requests go through :class:`~pipeline.geocode.http.GuardedAdapter`: a
+    total time limit (``timeout``), a size limit (``max_response_bytes``), no
+    redirect to another server, and the provider's answer shape checked before
+    geopy parses it. :class:`OnlineGeocoder` installs its rate limit as the pace.
+    """
     provider = params.check()
+    if provider is Provider.OFFLINE:
+        return None
+    check = check_nominatim if provider is Provider.NOMINATIM else check_geonames
     common: dict[str, Any] = {
         "user_agent": params.user_agent,
         "timeout": params.timeout,
         "scheme": params.scheme,
-        # geopy's requests adapter retries silently (twice) behind the RateLimiter's
-        # back; retries are ours, so each request is paced and counted.
-        "adapter_factory": functools.partial(RequestsAdapter, max_retries=0),
+        "adapter_factory": functools.partial(
+            GuardedAdapter,
+            pace=lambda: None,
+            check=check,
+            total_seconds=params.timeout,
+            max_bytes=params.max_response_bytes,
+        ),
     }
     if params.domain:
         common["domain"] = params.domain
     if provider is Provider.NOMINATIM:
         return Nominatim(**common)
-    if provider is Provider.GEONAMES:
-        return GeoNames(params.username, **common)
-    return None
+    return GeoNames(params.username, **common)
+
+
+# ------------------------------------------------------------ answer shapes
+
+#: More results than this in one answer is not a geocoder's answer (we ask for one).
+MAX_RESULTS = 50
+
+
+def _refuse(what: str) -> RefusedAnswer:
+    return RefusedAnswer(f"an answer of an unexpected shape ({what})")
+
+
+def _coordinate(value: Any, limit: float, what: str) -> float:
+    """A finite number within ±limit, from a number or a numeric string."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise _refuse(f"{what} is {type(value).__name__}")
+    try:
+        number = float(value) if not isinstance(value, str) or len(value) < 40 else math.nan
+    except ValueError:
+        number = math.nan
+    if not (math.isfinite(number) and -limit <= number <= limit):
+        raise _refuse(f"{what} {str(value)[:40]!r} is not a coordinate")
+    return number
+
+
+def _count(value: Any, what: str) -> None:
+    """An optional whole number (a population, an id): int or a string of digits."""
+    if value is None or value == "":
+        return
+    if isinstance(value, bool) or not (
+        isinstance(value, int) or (isinstance(value, str) and value.isdigit())
+    ):
+        raise _refuse(f"{what} {str(value)[:40]!r} is not a whole number")
+    if len(str(value)) > 12:
+        raise _refuse(f"{what} {str(value)[:40]}… is too large")
+
+
+def check_nominatim(data: Any) -> None:
+    """Refuse (:class:`RefusedAnswer`) what is not Nominatim's ``/search`` JSON.
+
+    >>> check_nominatim([{"lat": "55.9", "lon": "97.9", "display_name": "Тайшет"}])
+    >>> check_nominatim("Тайшет")
+    Traceback (most recent call last):
+    ...
+    pipeline.geocode.http.RefusedAnswer: an answer of an unexpected shape (str, not a list)
+    """
+    if isinstance(data, dict) and isinstance(data.get("error"), str | dict):
+        raise RefusedAnswer(f"the server answered an error: {str(data['error'])[:200]}")
+    if not isinstance(data, list):
+        raise _refuse(f"{type(data).__name__}, not a list")
+    if len(data) > MAX_RESULTS:
+        raise _refuse(f"{len(data)} results")
+    for item in data:
+        if not isinstance(item, dict):
+            raise _refuse(f"a result is {type(item).__name__}")
+        _coordinate(item.get("lat"), 90, "lat")
+        _coordinate(item.get("lon"), 180, "lon")
+        if not isinstance(item.get("display_name", ""), str):
+            raise _refuse("display_name is not text")
+        bbox = item.get("boundingbox")
+        if bbox is not None and not (isinstance(bbox, list) and len(bbox) == 4):
+            raise _refuse("boundingbox is not 4 numbers")
+        for key in ("osm_type", "osm_id"):
+            if not isinstance(item.get(key, ""), str | int) or isinstance(item.get(key), bool):
+                raise _refuse(f"{key} is not an id")
+
+
+def check_geonames(data: Any) -> None:
+    """Refuse what is not the GeoNames ``searchJSON`` answer (its error status passes).
+
+    >>> check_geonames({"geonames": [{"lat": "55.9", "lng": "97.9", "population": "1e5"}]})
+    ... # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    pipeline.geocode.http.RefusedAnswer: an answer of an unexpected shape (population '1e5' ...
+    """
+    if not isinstance(data, dict):
+        raise _refuse(f"{type(data).__name__}, not an object")
+    if "status" in data and isinstance(data["status"], dict):
+        return  # geopy turns GeoNames' own error status into its exception
+    results = data.get("geonames")
+    if not isinstance(results, list):
+        raise _refuse("no 'geonames' list")
+    if len(results) > MAX_RESULTS:
+        raise _refuse(f"{len(results)} results")
+    for item in results:
+        if not isinstance(item, dict):
+            raise _refuse(f"a result is {type(item).__name__}")
+        _coordinate(item.get("lat"), 90, "lat")
+        _coordinate(item.get("lng"), 180, "lng")
+        _count(item.get("population"), "population")
+        _count(item.get("geonameId"), "geonameId")
+        for key in ("name", "countryCode", "adminName1"):
+            if not isinstance(item.get(key, ""), str):
+                raise _refuse(f"{key} is not text")
+
+
+def check_answer(answer: Any) -> bool:
+    """Whether a cached answer has the shape :meth:`OnlineGeocoder.fetch` stores.
+
+    >>> check_answer({"address": "Тайшет", "lat": 55.9, "lon": 97.9, "raw": {}})
+    True
+    >>> check_answer({"address": "x", "lat": "1e999", "lon": 0, "raw": {}})
+    False
+    """
+    if answer is None:
+        return True
+    if not isinstance(answer, dict) or not isinstance(answer.get("raw"), dict):
+        return False
+    try:
+        _coordinate(answer.get("lat"), 90, "lat")
+        _coordinate(answer.get("lon"), 180, "lon")
+        _count(answer["raw"].get("population"), "population")
+    except RefusedAnswer:
+        return False
+    return isinstance(answer.get("address"), str)
 
 
 _RETRYABLE = (GeocoderRateLimited, GeocoderTimedOut, GeocoderUnavailable)
 
 
+class OnlineStopped(GeocoderError):
+    """The provider kept answering 429: no more requests this run (the message says why)."""
+
+
 class GeocodeCache:
-    """Answers of an online provider on disk, keyed by provider and query.
+    """Answers of an online provider on disk, keyed by provider, server and query.
 
     A rerun is served from here and makes no request; "no result" is stored too.
-    Each new answer is written at once (atomically), so an interrupted run
-    keeps what it fetched.
+    The server (``scheme://host:port``, normalised) is part of the key, so one
+    server's answers are never reused for another. Only checked answers are
+    stored, and a stored answer of the wrong shape (an older cache, a hand edit)
+    is asked again rather than used. Each new answer is written at once
+    (atomically), so an interrupted run keeps what it fetched.
     """
 
     def __init__(self, path: Path) -> None:
@@ -74,20 +208,47 @@ class GeocodeCache:
             raise InputDataError(f"{self.path}: not a geocode cache: delete it to start afresh")
 
     @staticmethod
-    def key(provider: str, query: str) -> str:
-        return f"{provider}|{query}"
+    def key(provider: str, server: str, query: str) -> str:
+        return f"{provider}|{server}|{query}"
 
-    def get(self, provider: str, query: str) -> tuple[bool, Any]:
-        key = self.key(provider, query)
-        return key in self.data, self.data.get(key)
+    def get(self, provider: str, server: str, query: str) -> tuple[bool, Any]:
+        key = self.key(provider, server, query)
+        if key not in self.data:
+            return False, None
+        answer = self.data[key]
+        if not check_answer(answer):
+            logger.warning("%s: the cached answer for %r is malformed: asked again", self.path, key)
+            return False, None
+        return True, answer
 
-    def put(self, provider: str, query: str, answer: Any) -> None:
-        self.data[self.key(provider, query)] = answer
+    def put(self, provider: str, server: str, query: str, answer: Any) -> None:
+        self.data[self.key(provider, server, query)] = answer
         write_json(self.path, dict(sorted(self.data.items())))
 
 
+class Pace:
+    """At least ``min_delay`` seconds between the starts of any two HTTP requests."""
+
+    def __init__(self, min_delay: float, sleep: Callable[[float], None]) -> None:
+        self.min_delay = min_delay
+        self.sleep = sleep
+        self.last: float | None = None
+
+    def __call__(self) -> None:
+        now = time.monotonic()
+        if self.last is not None and now - self.last < self.min_delay:
+            self.sleep(self.min_delay - (now - self.last))
+        self.last = time.monotonic()
+
+
 class OnlineGeocoder:
-    """An online geopy geocoder behind RateLimiter, retries with backoff, and a cache."""
+    """An online geopy geocoder behind RateLimiter, retries with backoff, and a cache.
+
+    Every HTTP request (a retry, a redirect hop) is paced by :class:`Pace` when
+    the geocoder uses the guarded adapter; waits (backoff, ``Retry-After``) are
+    capped by ``max_wait_seconds``; after ``max_rate_limited`` answers of 429 in
+    a row no more requests are made (:class:`OnlineStopped`).
+    """
 
     def __init__(
         self,
@@ -98,8 +259,14 @@ class OnlineGeocoder:
         self.geocoder = geocoder
         self.params = params
         self.method = _method_of(geocoder)
+        self.server = server_of(
+            getattr(geocoder, "scheme", params.scheme),
+            getattr(geocoder, "domain", "") or params.domain,
+        )
         self.cache = GeocodeCache(Path(params.cache_path))
         self.sleep = sleep
+        if isinstance(getattr(geocoder, "adapter", None), GuardedAdapter):
+            geocoder.adapter.pace = Pace(params.min_delay_seconds, sleep)
         self.limited = RateLimiter(
             geocoder.geocode,
             min_delay_seconds=params.min_delay_seconds,
@@ -108,6 +275,8 @@ class OnlineGeocoder:
             swallow_exceptions=False,
         )
         self.requests = 0
+        self.rate_limited = 0  # 429 answers in a row
+        self.stopped = ""
 
     def _kwargs(self) -> dict[str, Any]:
         codes = sorted(area.COUNTRIES)
@@ -118,10 +287,17 @@ class OnlineGeocoder:
         return {}
 
     def fetch(self, query: str, where: str) -> Any:
-        """The cached or fetched answer for ``query``: a dict, or None for no result."""
-        hit, answer = self.cache.get(self.method, query)
+        """The cached or fetched answer for ``query``: a dict, or None for no result.
+
+        Raises :class:`OnlineStopped` without a request once the provider has
+        stopped answering (repeated 429s), :class:`GeocoderError` for a failed
+        or refused request; a refused answer is not cached.
+        """
+        hit, answer = self.cache.get(self.method, self.server, query)
         if hit:
             return answer
+        if self.stopped:
+            raise OnlineStopped(self.stopped)
         location = self._ask(query, where)
         answer = None
         if location is not None:
@@ -131,21 +307,47 @@ class OnlineGeocoder:
                 "lon": location.longitude,
                 "raw": location.raw,
             }
-        self.cache.put(self.method, query, answer)
+            if not check_answer(answer):
+                raise GeocoderError(
+                    f"{where}: {self._name()} sent an answer of an unexpected shape for "
+                    f"{query!r}: not used, not cached"
+                )
+        self.cache.put(self.method, self.server, query, answer)
         return answer
 
+    def _name(self) -> str:
+        return f"{self.method} ({self.server})"
+
     def _ask(self, query: str, where: str) -> Location | None:
-        name = f"{self.method} ({self.params.scheme}://{self.params.domain or 'default'})"
+        name = self._name()
         for attempt in range(self.params.max_retries + 1):
             self.requests += 1
             try:
-                return self.limited(query, exactly_one=True, **self._kwargs())
+                location = self.limited(query, exactly_one=True, **self._kwargs())
+                self.rate_limited = 0
+                return location
             except GeocoderParseError as exc:
                 raise GeocoderError(
                     f"{where}: {name} sent a malformed answer for {query!r} ({exc}): "
                     "check geocode.domain and geocode.scheme in params.yaml"
                 ) from None
+            except RefusedAnswer as exc:
+                raise GeocoderError(
+                    f"{where}: {name} answer for {query!r} refused: {exc}: not used, not "
+                    "cached; check that geocode.domain and geocode.scheme name the "
+                    "provider's own server"
+                ) from None
             except (*_RETRYABLE, GeocoderServiceError) as exc:
+                if isinstance(exc, GeocoderRateLimited):
+                    self.rate_limited += 1
+                    if self.rate_limited >= self.params.max_rate_limited:
+                        self.stopped = (
+                            f"{where}: {name} answered 429 (too many requests) "
+                            f"{self.rate_limited} times in a row, last for {query!r}: stopped "
+                            f"querying; answers so far are cached in {self.params.cache_path}; "
+                            "rerun later, or raise geocode.min_delay_seconds"
+                        )
+                        raise OnlineStopped(self.stopped) from None
                 retryable = isinstance(exc, _RETRYABLE) or type(exc) is GeocoderServiceError
                 if not retryable or attempt == self.params.max_retries:
                     raise GeocoderError(
@@ -154,18 +356,32 @@ class OnlineGeocoder:
                         f"in {self.params.cache_path}; rerun later, or set geocode.provider "
                         "to offline"
                     ) from None
-                wait = self.params.backoff_seconds * 2**attempt
-                retry_after = getattr(exc, "retry_after", None)
-                if retry_after:
-                    wait = max(wait, float(retry_after))
+                wait = self._wait(attempt, getattr(exc, "retry_after", None))
                 logger.warning("%s: %s: %s; retrying in %.1f s", where, name, exc, wait)
                 self.sleep(wait)
-            except (KeyError, TypeError, ValueError, IndexError) as exc:
+            except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
                 raise GeocoderError(
                     f"{where}: {name} sent an answer of an unexpected shape for {query!r} "
                     f"({type(exc).__name__}: {exc})"
                 ) from None
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _wait(self, attempt: int, retry_after: Any) -> float:
+        """Backoff doubling per attempt, or the server's Retry-After, capped.
+
+        >>> online = OnlineGeocoder.__new__(OnlineGeocoder)
+        >>> online.params = GeocodeParams(backoff_seconds=2.0, max_wait_seconds=60.0)
+        >>> online._wait(1, 100000), online._wait(2, None), online._wait(0, float("nan"))
+        (60.0, 8.0, 2.0)
+        """
+        wait = self.params.backoff_seconds * 2**attempt
+        try:
+            asked = float(retry_after) if retry_after is not None else 0.0
+        except (TypeError, ValueError):
+            asked = 0.0
+        if math.isfinite(asked) and asked > wait:
+            wait = asked
+        return min(wait, self.params.max_wait_seconds)
 
     def point(self, answer: Mapping[str, Any], query: str) -> Point:
         """A point from a provider's answer: ``less-certain``, radius from its evidence.
@@ -184,8 +400,8 @@ class OnlineGeocoder:
         elif self.method == Method.GEONAMES:
             if raw.get("geonameId"):
                 source = geonames.URI.format(raw["geonameId"])
-            population = raw.get("population")
-            radius = settlement_radius_km(int(population) if population else None)
+            population = str(raw.get("population") or "")
+            radius = settlement_radius_km(int(population) if population.isdigit() else None)
         # an online name match was never reviewed: at best less-certain
         return Point(lat, lon, self.method, source, Certainty.LESS_CERTAIN, radius)
 

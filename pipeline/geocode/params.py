@@ -6,6 +6,8 @@ import enum
 from dataclasses import dataclass
 
 from pipeline.errors import ParamsError
+from pipeline.geocode.http import host_of
+from pipeline.params import check_range
 
 PUBLIC_NOMINATIM = "nominatim.openstreetmap.org"
 
@@ -39,6 +41,24 @@ class GeocodeParams:
     backoff_seconds: float = 2.0
     cache_path: str = "gazetteer/geocode_cache.json"
     fail_on_error: bool = True
+    #: cap on any wait between retries, the server's Retry-After included
+    max_wait_seconds: float = 60.0
+    #: an answer larger than this once decoded (a gzip bomb) is refused
+    max_response_bytes: int = 2_000_000
+    #: after this many 429 answers in a row, no more requests this run
+    max_rate_limited: int = 3
+    #: Cyrillic candidates of an unresolved name asked of the provider, best first
+    online_candidates: int = 3
+
+    def __post_init__(self) -> None:
+        check_range("geocode", "timeout", self.timeout, 0.001, 300)
+        check_range("geocode", "min_delay_seconds", self.min_delay_seconds, 0, 3600)
+        check_range("geocode", "max_retries", self.max_retries, 0, 10)
+        check_range("geocode", "max_wait_seconds", self.max_wait_seconds, 0, 3600)
+        check_range("geocode", "backoff_seconds", self.backoff_seconds, 0, 3600)
+        check_range("geocode", "max_response_bytes", self.max_response_bytes, 1000, 10**8)
+        check_range("geocode", "max_rate_limited", self.max_rate_limited, 1, 1000)
+        check_range("geocode", "online_candidates", self.online_candidates, 0, 10)
 
     def check(self) -> Provider:
         """Return the provider, or raise :class:`ParamsError` saying the fix."""
@@ -62,7 +82,10 @@ class GeocodeParams:
                 "params.yaml geocode.username is empty: the GeoNames web service needs "
                 "an account name (register at https://www.geonames.org/login)"
             )
-        public = provider is Provider.NOMINATIM and self.domain in ("", PUBLIC_NOMINATIM)
+        # the host as the request will reach it: Nominatim.OpenStreetMap.org,
+        # nominatim.openstreetmap.org.:443 are the public server too
+        host = host_of(self.scheme, self.domain) if self.domain.strip() else PUBLIC_NOMINATIM
+        public = provider is Provider.NOMINATIM and host == PUBLIC_NOMINATIM
         if public and self.min_delay_seconds < 1.0:
             raise ParamsError(
                 "params.yaml geocode.min_delay_seconds must be at least 1 for the public "

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import enum
-import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -21,7 +20,7 @@ from pipeline.io import Row
 from pipeline.names import REGION_WORD_RE, fold, is_camp_number_only
 from pipeline.overrides import Override
 from pipeline.places import Gazetteer, Name, Place, Region
-from pipeline.records import Certainty
+from pipeline.records import Certainty, parse_candidates
 
 #: Radius of a point known only from general knowledge (the dossier's rounded
 #: coordinates, or a camp district such as Khurmuli spread along a railway).
@@ -305,12 +304,10 @@ def best_place_id(row: Row) -> str:
     if row.get("place_id", "").strip():
         return row["place_id"].strip()
     try:
-        candidates = json.loads(row.get("candidates", "") or "[]")
-    except json.JSONDecodeError:
-        return ""
-    if candidates and isinstance(candidates, list) and isinstance(candidates[0], dict):
-        return str(candidates[0].get("id", "")).strip()
-    return ""
+        candidates = parse_candidates(row.get("candidates", ""))
+    except ValueError:
+        return ""  # a broken cell places nothing; export reports it with its row
+    return str(candidates[0]["id"]).strip() if candidates else ""
 
 
 def region_only(row: Row, gazetteer: Gazetteer, index: NameIndex) -> str | None:

@@ -15,6 +15,7 @@ from pipeline import overrides as ov
 from pipeline.errors import GeocoderError
 from pipeline.geocode.online import (
     OnlineGeocoder,
+    OnlineStopped,
     make_online_geocoder,
     online_query,
 )
@@ -48,6 +49,8 @@ PRINCIPAL_AREA_NOTE = (
 class _Tally:
     counts: dict[str, int] = dataclasses.field(default_factory=dict)
     problems: list[str] = dataclasses.field(default_factory=list)
+    #: rows not asked because the provider stopped answering (repeated 429s)
+    left: list[str] = dataclasses.field(default_factory=list)
 
     def add(self, key: str) -> None:
         self.counts[key] = self.counts.get(key, 0) + 1
@@ -66,7 +69,7 @@ def _geocode_row(
         return point
     decision = row.get("decision", "").strip()
     if decision not in (Decision.AUTO, Decision.REVIEW, Decision.OVERRIDE):
-        return None
+        return _online_fallback(row, where, online, tally) if online is not None else None
     point = offline_point(row, offline)
     if point is None and online is not None:
         query = online_query(row, offline.gazetteer)
@@ -83,6 +86,34 @@ def _geocode_row(
         tally.add("unplaced")
         return None
     return at_most_less_certain(point) if decision == Decision.REVIEW else point
+
+
+def _online_fallback(row: Row, where: str, online: OnlineGeocoder, tally: _Tally) -> Point | None:
+    """Ask the provider for a name the gazetteer could not place, by its Cyrillic candidates.
+
+    The best ``online_candidates`` readings of the transliterate stage are asked
+    in order (through the cache and the rate limit); the first answer inside the
+    former USSR and Mongolia places the row. A web name match was never
+    reviewed: the row becomes ``review`` with a ``less-certain`` point, its
+    ``place_id`` the provider's page for the feature, so it is on the map and in
+    the review queue. An answer outside the area is passed over, not an error.
+    """
+    readings = [c.strip() for c in row.get("cyrillic_candidates", "").split("|") if c.strip()]
+    for query in readings[: online.params.online_candidates]:
+        answer = online.fetch(query, where)
+        if answer is None:
+            tally.add("online_no_result")
+            continue
+        point = online.point(answer, query)
+        if outside_reason(point) is not None:
+            tally.add("online_outside")
+            continue
+        row["decision"] = Decision.REVIEW.value
+        row["place_id"] = point.source
+        row["place_name"] = str(answer.get("address") or query).split(",")[0].strip()
+        tally.add("online_fallback")
+        return at_most_less_certain(point)
+    return None
 
 
 def run(
@@ -121,6 +152,12 @@ def run(
         point = _place_row(row, where, override, offline, online, tally)
         row.update(point.columns() if point else dict.fromkeys(GEOCODE_COLUMNS, ""))
         tally.add(str(point.method) if point else "no_point")
+    if tally.left:
+        tally.problems.append(
+            f"{online.stopped if online else ''}: {len(tally.left)} row(s) left unasked: "
+            + ", ".join(tally.left[:20])
+            + (" …" if len(tally.left) > 20 else "")
+        )
     if tally.problems:
         for problem in tally.problems:
             logger.error("%s", problem)
@@ -133,6 +170,8 @@ def run(
     logger.info("geocode: %s", PRINCIPAL_AREA_NOTE)
     report: dict[str, Any] = {"rows": len(rows), **dict(sorted(tally.counts.items()))}
     report["problems"] = len(tally.problems)
+    if tally.left:
+        report["online_left"] = len(tally.left)
     if online is not None:
         report["requests"] = online.requests
     return report
@@ -149,6 +188,9 @@ def _place_row(
     """Geocode one row and check its point; problems go to the tally, not the output."""
     try:
         point = _geocode_row(row, where, override, offline, online, tally)
+    except OnlineStopped:
+        tally.left.append(row.get("record_id", "") or where)
+        return None
     except GeocoderError as exc:
         tally.problems.append(str(exc))
         return None

@@ -6,6 +6,7 @@ import codecs
 import csv
 import logging
 import re
+import stat
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -38,6 +39,32 @@ def _sniff_encoding(data: bytes) -> str | None:
 _ENCODING_NAMES = {"cp932": "Shift-JIS", "euc_jp": "EUC-JP", "cp1251": "Windows-1251"}
 
 
+def check_encoding(encoding: str) -> str:
+    """The codec's name, or :class:`InputDataError` for an unknown or non-text codec.
+
+    ``rot13``, ``base64``, ``zlib`` and the like are codecs but not text encodings:
+    Python refuses to open a file with them (a ``LookupError`` deep in ``open``).
+
+    >>> check_encoding("Shift_JIS")
+    'shift_jis'
+    >>> check_encoding("rot13")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    pipeline.errors.InputDataError: --encoding rot13: not a text encoding ...
+    """
+    try:
+        info = codecs.lookup(encoding)
+    except (LookupError, ValueError, TypeError):
+        raise InputDataError(f"--encoding {encoding}: unknown encoding name") from None
+    if not getattr(info, "_is_text_encoding", True):
+        raise InputDataError(
+            f"--encoding {encoding}: not a text encoding (a codec that turns text into text "
+            "or bytes into bytes): name the encoding the file was saved in, such as utf-8, "
+            "cp932 or euc_jp"
+        )
+    return info.name
+
+
 def decode(data: bytes, path: Path, encoding: str | None = None) -> str:
     """Decode a file's bytes: UTF-8 (with or without BOM), BOM'd UTF-16, or ``encoding``.
 
@@ -46,9 +73,7 @@ def decode(data: bytes, path: Path, encoding: str | None = None) -> str:
     """
     if encoding:
         try:
-            return data.decode(encoding)
-        except LookupError:
-            raise InputDataError(f"--encoding {encoding}: unknown encoding name") from None
+            return data.decode(check_encoding(encoding))
         except UnicodeDecodeError as exc:
             raise InputDataError(
                 f"{path}: cannot be read as {encoding} (byte {exc.start}): "
@@ -70,13 +95,18 @@ def decode(data: bytes, path: Path, encoding: str | None = None) -> str:
 
 
 def _open_text(path: Path, encoding: str | None) -> TextIO:
-    """Open a CSV file as text: ``encoding``, BOM'd UTF-16, or UTF-8 with or without BOM."""
+    """Open a CSV file as text: ``encoding``, BOM'd UTF-16, or UTF-8 with or without BOM.
+
+    A FIFO, socket or device is refused, not read: it could wait for ever (issue 21).
+    """
+    mode = path.stat().st_mode
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        raise InputDataError(
+            f"{path}: not a regular file (a pipe, socket or device): save the data to a "
+            "file and pass that"
+        )
     if encoding:
-        try:
-            codecs.lookup(encoding)
-        except LookupError:
-            raise InputDataError(f"--encoding {encoding}: unknown encoding name") from None
-        return path.open(encoding=encoding, newline="")
+        return path.open(encoding=check_encoding(encoding), newline="")
     with path.open("rb") as raw:
         start = raw.read(2)
     if start in (b"\xff\xfe", b"\xfe\xff"):

@@ -38,12 +38,63 @@ def atomic_path(target: Path, suffix: str | None = None) -> Iterator[Path]:
     os.close(fd)
     tmp = Path(tmp_name)
     try:
+        if target.is_dir():
+            raise OutputError(
+                f"{target} is a folder, not a file: move it away or choose another output"
+            )
         yield tmp
         os.chmod(tmp, 0o644)
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)
-        raise
+        if isinstance(exc, OutputError) or not _is_write_error(exc):
+            raise
+        raise OutputError(_write_failure(target, exc)) from None
+
+
+def _is_write_error(exc: BaseException) -> bool:
+    """A failure of the write itself: the OS, SQLite (the GeoPackage) or GDAL (pyogrio)."""
+    import sqlite3
+
+    if isinstance(exc, OSError | sqlite3.Error):
+        return True
+    return type(exc).__module__.startswith("pyogrio")
+
+
+def _write_failure(target: Path, exc: BaseException) -> str:
+    """The message for a write that failed: a full disk says so, with the fix.
+
+    GDAL and SQLite do not pass on ``errno``: a disk with less than 1 MB free, or
+    their own words for it, count as full too.
+
+    >>> import errno
+    >>> _write_failure(Path("out/camps.gpkg"), OSError(errno.ENOSPC, "No space left on device"))
+    ... # doctest: +ELLIPSIS
+    'out/camps.gpkg: the disk is full (No space left on device): free some space and rerun; ...'
+    """
+    import errno
+    import shutil
+
+    first = (str(exc).splitlines() or [""])[0]
+    what = getattr(exc, "strerror", None) or first[:120] or type(exc).__name__
+    try:
+        low = shutil.disk_usage(target.parent).free < 1_000_000
+    except OSError:
+        low = False
+    words = ("disk is full", "no space left", "disk full")
+    if (
+        getattr(exc, "errno", None) in (errno.ENOSPC, errno.EDQUOT)
+        or low
+        or any(w in str(exc).lower() for w in words)
+    ):
+        return (
+            f"{target}: the disk is full ({what}): free some space and rerun; "
+            "the previous file was left as it was"
+        )
+    return (
+        f"{target}: could not be written ({what}): check the folder and rerun; "
+        "the previous file was left as it was"
+    )
 
 
 def _remove_stale(target: Path, suffix: str) -> None:
