@@ -6,7 +6,9 @@ A register is whatever a user keeps: a CSV file or a workbook
 and the 1945 region, if any, in ``region`` or another column. The stages read
 ``katakana`` and ``region``; this module finds the user's columns and, when
 they are named otherwise, adds ``katakana`` and ``region`` as copies at the end,
-so every column of the user's stays as it was. A header that almost matches
+so every column of the user's stays as it was (a column that is ``katakana``
+spelled otherwise, ``Katakana``, is renamed: a copy beside it would be the
+same column in a GeoPackage). A header that almost matches
 (``Katakana``, full-width ``ｋａｔａｋａｎａ``, a zero-width space) is explained,
 never silently taken or silently refused.
 
@@ -59,11 +61,24 @@ def read_register(
     ):
         if chosen is None or chosen == wanted:
             continue
-        if wanted in columns:
+        if header_key(chosen) == header_key(wanted):
+            # 'Katakana', 'ｋａｔａｋａｎａ': the column itself, spelled otherwise. A copy
+            # named katakana beside it would be one column in a GeoPackage: renamed.
+            logger.warning(
+                "%s: column %r is read as %s, the name the outputs give it", where, chosen, wanted
+            )
+            columns[columns.index(chosen)] = wanted
+            for row in rows:
+                row[wanted] = row.pop(chosen)
+            continue
+        clash = next(
+            (c for c in columns if c != chosen and header_key(c) == header_key(wanted)), None
+        )
+        if clash is not None:
             raise InputDataError(
-                f"{where}: row 1, column {wanted}: {option} {chosen} is the column to read, "
-                f"but the stages read {wanted} and the file has a column of that name "
-                f"already: rename it (e.g. to my_{wanted}) or pass {option} {wanted}"
+                f"{where}: row 1, column {clash}: {option} {chosen} is the column to read, "
+                f"but the stages write it as {wanted} and the file has a column {clash!r} "
+                f"already: rename that column (e.g. to my_{wanted}) or pass {option} {clash}"
             )
         for row in rows:
             row[wanted] = row[chosen]

@@ -83,13 +83,13 @@ def transliterate(
     from pipeline import transliterate as stage
 
     params = load_section(params_path, "transliterate", stage.TransliterateParams)
-    model = stage.build_model()  # the stage's model: every GeoNames place
+    # The stage's model (every GeoNames place) is built by run() once the register is
+    # read: a file it cannot read fails at once, not after the seconds of the build.
     report = stage.run(
         input_path,
         output_path,
         params,
         encoding,
-        model,
         sheet=sheet,
         name_column=name_column,
         region_column=region_column,
