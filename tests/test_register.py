@@ -109,22 +109,31 @@ def test_xlsx_with_a_death_place_column(tmp_path: Path, runner: CliRunner) -> No
     assert header[:5] == ["record_id", "氏名", "死亡場所", "死亡年月日", "katakana"]
 
 
-def test_ods_is_read(tmp_path: Path, runner: CliRunner) -> None:
+def test_ods_is_read_with_its_merged_cells(tmp_path: Path, runner: CliRunner) -> None:
     from odf.opendocument import OpenDocumentSpreadsheet
-    from odf.table import Table, TableCell, TableRow
+    from odf.table import CoveredTableCell, Table, TableCell, TableRow
     from odf.text import P
+
+    def cell(value: int | str, **span: str) -> TableCell:
+        if isinstance(value, int):
+            made = TableCell(valuetype="float", value=value, **span)
+        else:
+            made = TableCell(valuetype="string", **span)
+        made.addElement(P(text=str(value)))
+        return made
 
     doc = OpenDocumentSpreadsheet()
     table = Table(name="死亡者")
-    for cells in (["record_id", "katakana"], [7, "ハバロフスク"], [8, "タイシェト"]):
+    rows = [
+        [cell("record_id"), cell("katakana")],
+        [cell(7), cell("ハバロフスク")],
+        [cell(8), cell("タイシェト", numberrowsspanned="2")],  # merged down two rows
+        [cell(9), CoveredTableCell()],
+    ]
+    for cells in rows:
         row = TableRow()
-        for value in cells:
-            if isinstance(value, int):
-                cell = TableCell(valuetype="float", value=value)
-            else:
-                cell = TableCell(valuetype="string")
-            cell.addElement(P(text=str(value)))
-            row.addElement(cell)
+        for made in cells:
+            row.addElement(made)
         table.addElement(row)
     doc.spreadsheet.addElement(table)
     source = tmp_path / "register.ods"
@@ -132,10 +141,12 @@ def test_ods_is_read(tmp_path: Path, runner: CliRunner) -> None:
     out = tmp_path / "t.csv"
     result = transliterate(runner, source, out)
     assert result.exit_code == 0, result.output
+    assert "merged cells B3:B4" in result.stderr
     got = read_out(out)
     assert [(r["record_id"], r["katakana"]) for r in got] == [
         ("7", "ハバロフスク"),
         ("8", "タイシェト"),
+        ("9", "タイシェト"),
     ]
     assert got[0]["latin_candidates"].split("|")[0] == "Khabarovsk"
 

@@ -188,31 +188,50 @@ def _is_text_encoding(name: str) -> bool:
     return bool(codecs.lookup(name)._is_text_encoding)
 
 
-def detect_delimiter(first_line: str) -> str:
-    r"""The separator of a CSV file, from its header line: comma, semicolon or tab.
+def detect_delimiter(head: str) -> str:
+    r"""The separator of a CSV file, from its first lines: comma, semicolon or tab.
 
     Excel saves "CSV" with ``;`` where the decimal mark is a comma, and "Unicode
-    text" with tabs. The separator that splits the header into the most cells
-    wins; a tie (a one-column header) is a comma.
+    text" with tabs. A separator counts when it splits the header into more than
+    one cell and every following line of ``head`` into as many; of those, the one
+    that makes the most cells wins, a comma on a tie. When none is consistent the
+    header decides (the reader then names the ragged line).
 
-    >>> detect_delimiter("katakana;notes;region"), detect_delimiter("a\tb"), detect_delimiter("a")
-    (';', '\t', ',')
+    >>> detect_delimiter("katakana;notes;region\nチタ;a;b\n"), detect_delimiter("a\tb\n1\t2\n")
+    (';', '\t')
+    >>> detect_delimiter("katakana,notes;x;y\nチタ,a\n"), detect_delimiter("a")
+    (',', ',')
     >>> detect_delimiter('"a;b",c')
     ','
     """
-    best, most = ",", len(next(csv.reader([first_line]), []))
-    for delimiter in (";", "\t"):
-        cells = len(next(csv.reader([first_line], delimiter=delimiter), []))
-        if cells > most:
-            best, most = delimiter, cells
-    return best
+    lines = head.splitlines(keepends=True)
+    complete = lines[:-1] if len(lines) > 1 and not lines[-1].endswith(("\n", "\r")) else lines
+    sample = "".join(complete[:20])
+    scores: dict[str, tuple[bool, int]] = {}
+    for delimiter in (",", ";", "\t"):
+        try:
+            records = list(csv.reader(sample.splitlines(keepends=True), delimiter=delimiter))
+        except csv.Error:
+            records = []
+        if not records:
+            scores[delimiter] = (False, 1)
+            continue
+        width = len(records[0])
+        body = (
+            [r for r in records[1:-1] if any(c.strip() for c in r)]
+            if len(records) > 2
+            else [r for r in records[1:] if any(c.strip() for c in r)]
+        )
+        scores[delimiter] = (width > 1 and all(len(r) == width for r in body), width)
+    best = max(scores, key=lambda d: scores[d])  # consistent first, then most cells
+    return best if scores[best][1] > scores[","][1] or scores[best][0] > scores[","][0] else ","
 
 
-def _header_line(path: Path, encoding: str | None) -> str:
-    """The first line of a CSV file as text ('' when it cannot be decoded)."""
+def _header_lines(path: Path, encoding: str | None) -> str:
+    """The first lines of a CSV file as text ('' when they cannot be decoded)."""
     try:
         with _open_text(path, encoding) as handle:
-            return handle.readline()
+            return handle.read(_HEAD_BYTES)
     except UnicodeDecodeError:
         return ""
 
@@ -243,7 +262,7 @@ def read_csv(
             "or `camps run`"
         )
     try:
-        delimiter = detect_delimiter(_header_line(path, encoding))
+        delimiter = detect_delimiter(_header_lines(path, encoding))
         handle = _open_text(path, encoding)
     except PermissionError:
         raise InputDataError(f"{path}: permission denied: make it readable") from None

@@ -28,6 +28,9 @@ from pipeline.io.kinds import file_kind, refuse_special_file
 
 logger = logging.getLogger("pipeline.io")
 
+#: A merged range of cells: (first row, first column), (last row, last column), from 0.
+Span = tuple[tuple[int, int], tuple[int, int]]
+
 
 def read_table(
     path: Path,
@@ -93,7 +96,10 @@ def read_sheet(
     first = next((i for i, row in enumerate(rows_text) if any(c.strip() for c in row)), None)
     if first is None:  # _pick_sheet returns only sheets with cells; formulas may be empty
         raise InputDataError(f"{where}: has no cells with text: pick another with --sheet")
-    filled = _fill_merged(where, rows_text, book.get_sheet_by_name(name), first)
+    spans = getattr(book.get_sheet_by_name(name), "merged_cell_ranges", None) or []
+    if kind == "ods":  # calamine reports no merged cells of an ods file
+        spans = _ods_merged_cells(path, name)
+    filled = _fill_merged(where, rows_text, spans, first)
     header = clean_header(rows_text[first])
     width = max(len(row) for row in rows_text)
     header += [""] * (width - len(header))
@@ -170,7 +176,7 @@ def _pick_sheet(path: Path, book: Any, sheet: str | None) -> tuple[str, list[lis
 
 
 def _fill_merged(
-    where: str, rows: list[list[str]], sheet: Any, header: int
+    where: str, rows: list[list[str]], spans: Sequence[Span], header: int
 ) -> set[tuple[int, int]]:
     """Write a cell merged down one column into every row it covers; return those cells.
 
@@ -178,7 +184,7 @@ def _fill_merged(
     have no one column to go to: refused, with the cells and the fix.
     """
     filled: set[tuple[int, int]] = set()
-    for (r0, c0), (r1, c1) in getattr(sheet, "merged_cell_ranges", None) or ():
+    for (r0, c0), (r1, c1) in spans:
         span = f"{column_letter(c0)}{r0 + 1}:{column_letter(c1)}{r1 + 1}"
         if c0 != c1:
             raise InputDataError(
@@ -201,6 +207,50 @@ def _fill_merged(
             filled.add((r, c0))
         logger.info("%s: merged cells %s read as %r in each of their rows", where, span, value)
     return filled
+
+
+_TABLE = "{urn:oasis:names:tc:opendocument:xmlns:table:1.0}"
+
+
+def _ods_merged_cells(path: Path, sheet: str) -> list[Span]:
+    """The merged cells of one ods sheet, from ``content.xml``, as calamine gives xlsx's.
+
+    A merged cell is a ``table-cell`` with ``number-rows-spanned`` or
+    ``number-columns-spanned``; rows and cells may stand for many with
+    ``number-*-repeated`` (a sheet's empty tail is one row repeated a million times).
+    """
+    spans: list[Span] = []
+    inside, row, column = False, 0, 0
+    try:
+        with zipfile.ZipFile(path) as archive, archive.open("content.xml") as stream:
+            for event, element in ElementTree.iterparse(stream, events=("start", "end")):
+                tag = element.tag
+                if tag == f"{_TABLE}table":
+                    if event == "start":
+                        inside = element.get(f"{_TABLE}name") == sheet
+                    elif inside:
+                        break
+                    continue
+                if not inside:
+                    continue
+                if tag == f"{_TABLE}table-row":
+                    if event == "start":
+                        column = 0
+                    else:
+                        row += int(element.get(f"{_TABLE}number-rows-repeated", "1"))
+                        element.clear()
+                elif event == "start" and tag in (
+                    f"{_TABLE}table-cell",
+                    f"{_TABLE}covered-table-cell",
+                ):
+                    down = int(element.get(f"{_TABLE}number-rows-spanned", "1"))
+                    across = int(element.get(f"{_TABLE}number-columns-spanned", "1"))
+                    if down > 1 or across > 1:
+                        spans.append(((row, column), (row + down - 1, column + across - 1)))
+                    column += int(element.get(f"{_TABLE}number-columns-repeated", "1"))
+    except (KeyError, ValueError, zipfile.BadZipFile, ElementTree.ParseError, OSError):
+        return spans
+    return spans
 
 
 def cell_text(value: Any) -> str:
