@@ -166,6 +166,19 @@ def test_first_sheet_with_cells_and_sheet_option(tmp_path: Path, runner: CliRunn
     assert "reading sheet '名簿'" in result.stderr and "'表紙'" in result.stderr
     assert "'予備'" in result.stderr and "--sheet" in result.stderr
     assert [r["katakana"] for r in read_out(out)] == ["チタ"]
+    import openpyxl
+
+    book = openpyxl.load_workbook(source)
+    book.move_sheet("予備", offset=-2)  # first, but hidden: not what the user sees first
+    book["予備"].sheet_state = "hidden"
+    book.save(source)
+    result = transliterate(runner, source, out)
+    assert result.exit_code == 0, result.output
+    assert [r["katakana"] for r in read_out(out)] == ["チタ"]
+    assert "empty, hidden or charts" in result.stderr
+    book["予備"].sheet_state = "visible"
+    book.move_sheet("予備", offset=2)
+    book.save(source)
     for chosen in ("予備", "3"):
         result = transliterate(runner, source, out, "--sheet", chosen)
         assert result.exit_code == 0, result.output

@@ -120,7 +120,7 @@ def read_sheet(
 
 
 def _pick_sheet(path: Path, book: Any, sheet: str | None) -> tuple[str, list[list[Any]]]:
-    """The sheet asked for, else the first worksheet with cells; others named in the log."""
+    """The sheet asked for, else the first visible worksheet with cells; others logged."""
     names: list[str] = list(book.sheet_names)
     grids: dict[str, list[list[Any]]] = {}
 
@@ -154,7 +154,12 @@ def _pick_sheet(path: Path, book: Any, sheet: str | None) -> tuple[str, list[lis
                 f"{', '.join(others) or 'none'}: pass --sheet with one of them"
             )
         return chosen, grid(chosen)
-    worksheets = [m.name for m in book.sheets_metadata if str(m.typ).endswith("WorkSheet")]
+    # A hidden sheet (Excel's scratch data, a lookup list) is not what the user sees first.
+    worksheets = [
+        m.name
+        for m in book.sheets_metadata
+        if str(m.typ).endswith("WorkSheet") and str(m.visible).endswith(".Visible")
+    ]
     for name in worksheets or names:
         if has_cells(name):
             break
@@ -167,7 +172,7 @@ def _pick_sheet(path: Path, book: Any, sheet: str | None) -> tuple[str, list[lis
             "%s: reading sheet %r%s%s: pass --sheet NAME for another",
             path,
             name,
-            f" (sheets {', '.join(map(repr, skipped))} before it are empty or charts)"
+            f" (sheets {', '.join(map(repr, skipped))} before it are empty, hidden or charts)"
             if skipped
             else "",
             f"; the file also has {', '.join(map(repr, rest))}" if rest else "",
