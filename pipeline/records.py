@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import logging
 import math
 import re
+
+logger = logging.getLogger(__name__)
 
 
 class SymbolClass(enum.StrEnum):
@@ -422,34 +425,59 @@ def period_rank(period: str) -> int:
 def assign_record_ids(rows: list[dict[str, str]], source: str) -> list[str]:
     """Give every row a ``record_id``, keeping the ones the file has; return problems.
 
-    An id made here is stable: the hash of the row's katakana and its other
-    values, with ``-2``, ``-3`` … for identical rows, so reruns give the same ids.
-    A duplicate id that the file itself carries is reported, not renamed.
+    A given id is kept as given, less spaces around it (the rows trimmed are
+    logged). An id made here depends only on the row's name cell and how many
+    rows before it have the same name: adding, removing or reordering columns,
+    or editing any other cell, keeps it. Ids are unique: a made id that equals
+    a given one takes the next number. A duplicate id that the file itself
+    carries is reported, not renamed.
 
-    >>> rows = [{"katakana": "チタ"}, {"katakana": "チタ"}]
+    >>> rows = [{"katakana": "チタ"}, {"katakana": "チタ", "notes": "x"}, {"record_id": " 7 "}]
     >>> assign_record_ids(rows, "x.csv"), [r["record_id"] for r in rows]
-    ([], ['r-08dd603e44', 'r-08dd603e44-2'])
+    ([], ['r-6d62d45412', 'r-6d62d45412-2', '7'])
     """
     import hashlib
 
     problems: list[str] = []
     seen: dict[str, int] = {}
-    made: dict[str, int] = {}
+    trimmed: list[int] = []
     for number, row in enumerate(rows, start=2):
-        given = row.get("record_id", "").strip()
-        if given:
-            if given in seen:
-                problems.append(
-                    f"{source}: row {number}, column record_id: '{given}' repeats row "
-                    f"{seen[given]}: give each row its own id or leave the column empty"
-                )
-            seen.setdefault(given, number)
-            row["record_id"] = given
+        raw = row.get("record_id", "")
+        given = raw.strip()
+        if not given:
             continue
-        payload = "\x1f".join(f"{k}={v}" for k, v in sorted(row.items()) if k != "record_id")
-        base = "r-" + hashlib.sha1(payload.encode("utf-8")).hexdigest()[:10]
-        made[base] = made.get(base, 0) + 1
-        row["record_id"] = base if made[base] == 1 else f"{base}-{made[base]}"
+        if given != raw:
+            trimmed.append(number)
+        if given in seen:
+            problems.append(
+                f"{source}: row {number}, column record_id: '{given}' repeats row "
+                f"{seen[given]}: give each row its own id or leave the column empty"
+            )
+        seen.setdefault(given, number)
+        row["record_id"] = given
+    if trimmed:
+        shown = ", ".join(map(str, trimmed[:10])) + (" …" if len(trimmed) > 10 else "")
+        logger.warning(
+            "%s: column record_id: spaces around %d id(s) dropped (rows %s)",
+            source,
+            len(trimmed),
+            shown,
+        )
+    taken = set(seen)
+    occurrences: dict[str, int] = {}
+    for row in rows:
+        if row.get("record_id", "").strip():
+            continue
+        name = row.get("katakana", "").strip()
+        base = "r-" + hashlib.sha1(name.encode("utf-8")).hexdigest()[:10]
+        count = occurrences.get(base, 0) + 1
+        made = base if count == 1 else f"{base}-{count}"
+        while made in taken:
+            count += 1
+            made = f"{base}-{count}"
+        occurrences[base] = count
+        taken.add(made)
+        row["record_id"] = made
     return problems
 
 

@@ -98,7 +98,7 @@ def encoding_option(func: F) -> F:
     return click.option(
         "--encoding",
         default=None,
-        help="Encoding of the input CSV when it is not UTF-8 (for example cp932 for Shift-JIS).",
+        help="Encoding of the input CSV when it is not UTF-8 (cp932 for Shift-JIS, euc_jp).",
     )(func)
 
 
@@ -127,7 +127,8 @@ def input_option(func: F) -> F:
         "input_path",
         required=True,
         type=click.Path(dir_okay=False, path_type=Path),
-        help="Input CSV (UTF-8).",
+        help="Input file: CSV (UTF-8, UTF-16, ISO-2022-JP read as they are; Shift-JIS "
+        "or EUC-JP with --encoding), or for transliterate and run also .xlsx, .ods, .xls.",
     )(func)
 
 
@@ -138,4 +139,28 @@ def output_option(func: F) -> F:
         required=True,
         type=click.Path(dir_okay=False, path_type=Path),
         help="Output CSV; written atomically.",
+    )(func)
+
+
+def register_options(func: F) -> F:
+    """``--sheet``, ``--name-column`` and ``--region-column``: what of a register is read."""
+    func = click.option(
+        "--region-column",
+        default=None,
+        metavar="COLUMN",
+        help="Column of 1945 regions (English or katakana). [default: region, if there is one]",
+    )(func)
+    func = click.option(
+        "--name-column",
+        default=None,
+        metavar="COLUMN",
+        help="Column of katakana place names, e.g. 死亡場所. "
+        "[default: katakana, else the one column whose cells hold katakana]",
+    )(func)
+    return click.option(
+        "--sheet",
+        default=None,
+        metavar="NAME",
+        help="Sheet of an .xlsx/.ods/.xls input, by name or number from 1. "
+        "[default: the first sheet with cells]",
     )(func)

@@ -16,6 +16,7 @@ from pipeline.cli.options import (
     output_option,
     params_option,
     project_default,
+    register_options,
 )
 from pipeline.params import load_section
 
@@ -62,22 +63,39 @@ def gazetteer(curated_path: Path, regions_path: Path, output_dir: Path, params_p
 @input_option
 @output_option
 @encoding_option
+@register_options
 @params_option
 def transliterate(
-    input_path: Path, output_path: Path, encoding: str | None, params_path: Path
+    input_path: Path,
+    output_path: Path,
+    encoding: str | None,
+    sheet: str | None,
+    name_column: str | None,
+    region_column: str | None,
+    params_path: Path,
 ) -> None:
     """Add romaji and ranked Russian (Cyrillic and Latin) forms of each katakana name.
 
     \b
     Example:
         camps transliterate --input raw/camps.csv --output output/stages/transliterated.csv
+        camps transliterate --input 名簿.xlsx --sheet 名簿 --name-column 死亡場所 --output t.csv
     """
     from pipeline import transliterate as stage
 
     params = load_section(params_path, "transliterate", stage.TransliterateParams)
-    # the stage's model (every GeoNames place, about 20 s) is built by run() once
-    # the input has passed its checks: a bad file is refused at once
-    _report("transliterate", stage.run(input_path, output_path, params, encoding))
+    # The stage's model (every GeoNames place) is built by run() once the register is
+    # read: a file it cannot read fails at once, not after the seconds of the build.
+    report = stage.run(
+        input_path,
+        output_path,
+        params,
+        encoding,
+        sheet=sheet,
+        name_column=name_column,
+        region_column=region_column,
+    )
+    _report("transliterate", report)
 
 
 @cli.command()
@@ -200,6 +218,7 @@ def export(
 )
 @gazetteer_options
 @encoding_option
+@register_options
 @params_option
 def run_all(
     input_path: Path,
@@ -207,13 +226,17 @@ def run_all(
     gazetteer_dir: Path,
     overrides_path: Path,
     encoding: str | None,
+    sheet: str | None,
+    name_column: str | None,
+    region_column: str | None,
     params_path: Path,
 ) -> None:
-    """Run transliterate, reconcile, geocode and export on any raw file.
+    """Run transliterate, reconcile, geocode and export on any register (CSV or workbook).
 
     \b
     Example:
         camps run --input my_register.csv --output-dir results
+        camps run --input 名簿.xlsx --name-column 死亡場所 --output-dir results
     """
     from pipeline import export, geocode, io, reconcile, transliterate
 
@@ -227,7 +250,16 @@ def run_all(
     # One output set: a run killed at any stage leaves the folder without a manifest
     # (incomplete), never new stage files beside old layers passed off as one set.
     with io.output_set(output_dir) as outputs:
-        _report("transliterate", transliterate.run(input_path, t_path, t_params, encoding=encoding))
+        t_report = transliterate.run(
+            input_path,
+            t_path,
+            t_params,
+            encoding=encoding,
+            sheet=sheet,
+            name_column=name_column,
+            region_column=region_column,
+        )
+        _report("transliterate", t_report)
         _report("reconcile", reconcile.run(t_path, r_path, gazetteer_dir, overrides_path, r_params))
         _report("geocode", geocode.run(r_path, g_path, gazetteer_dir, overrides_path, g_params))
         _report("export", export.run(g_path, output_dir, e_params, gazetteer_dir=gazetteer_dir))

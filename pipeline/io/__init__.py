@@ -8,11 +8,16 @@ decided in one place. The package owns every file the pipeline reads or writes:
   files), text and JSON files, whole output sets sealed by a manifest;
 - :mod:`pipeline.io.csvfile`: decoding and encoding sniffing, reading and
   writing CSV, merging a stage's columns;
+- :mod:`pipeline.io.kinds`: what an input file is from its bytes (text, a
+  workbook, or a gzip, zip, PDF, encrypted workbook or pipe to refuse);
+- :mod:`pipeline.io.sheets`: registers in a workbook (xlsx, ods, xls, through
+  python-calamine) and :func:`read_table`, the one reader of a user's register;
 - :mod:`pipeline.io.gis`: GeoPackage, GeoJSON (and Linked Places
   FeatureCollections), Natural Earth boundaries, the PNG figure, GDAL's
   timestamp.
 
-It imports only :mod:`pipeline.errors`. Everything is re-exported here, so
+It imports only :mod:`pipeline.errors` (and python-calamine, lazily).
+Everything is re-exported here, so
 ``from pipeline.io import X`` and ``from pipeline import io; io.X`` work as
 they did when this was one module.
 """
@@ -70,6 +75,7 @@ from pipeline.io.gis import (
     write_geojson,
     write_gpkg,
 )
+from pipeline.io.sheets import cell_text, column_letter, read_sheet, read_table
 
 __all__ = [
     "FIXED_TIMESTAMP",
@@ -98,6 +104,8 @@ __all__ = [
     "_still_sealed",
     "atomic_path",
     "copy_file",
+    "cell_text",
+    "column_letter",
     "decode",
     "file_digest",
     "gdal_timestamp",
@@ -108,6 +116,8 @@ __all__ = [
     "read_boundaries",
     "read_csv",
     "read_json",
+    "read_sheet",
+    "read_table",
     "unsealed_files",
     "write_csv",
     "write_feature_collection",

@@ -8,12 +8,13 @@ import logging
 import re
 import stat
 import sys
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
 from pipeline.errors import InputDataError
 from pipeline.io.files import atomic_path
+from pipeline.io.kinds import file_kind, refuse_special_file
 
 logger = logging.getLogger("pipeline.io")
 
@@ -23,20 +24,115 @@ csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 Row = dict[str, str]
 
 
-def _sniff_encoding(data: bytes) -> str | None:
-    """Name the likely encoding of bytes that are not UTF-8, for the error message."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return "utf-16"
-    for candidate in ("cp932", "euc_jp", "cp1251"):
-        try:
-            data.decode(candidate)
-        except UnicodeDecodeError:
-            continue
-        return candidate
+#: ISO-2022-JP's escape sequences (JIS X 0208 in, ASCII or JIS-Roman back): 7-bit text
+#: that is valid UTF-8, so only these bytes tell it from a UTF-8 file.
+_ISO2022_ESCAPES = (b"\x1b$B", b"\x1b$@", b"\x1b(B", b"\x1b(J")
+
+
+def _utf16_without_bom(data: bytes) -> str | None:
+    r"""``utf-16-le`` or ``utf-16-be`` for bytes that are UTF-16 without a byte-order mark.
+
+    A CSV header is mostly ASCII, so in UTF-16 every other byte of it is NUL: on
+    the odd offsets for little-endian, the even ones for big-endian. Text with
+    NUL bytes in that pattern that decodes cleanly is taken for UTF-16.
+
+    >>> _utf16_without_bom("katakana\nチタ\n".encode("utf-16-le"))
+    'utf-16-le'
+    >>> _utf16_without_bom("katakana\nチタ\n".encode("utf-8")) is None
+    True
+    """
+    sample = data[:4096]
+    if len(sample) < 4 or b"\x00" not in sample:
+        return None
+    sample = sample[: len(sample) // 2 * 2]
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    half = len(sample) // 2
+    for name, zeros, others in (("utf-16-le", odd, even), ("utf-16-be", even, odd)):
+        if zeros >= half * 0.3 and others <= half * 0.05:
+            try:
+                data[: len(data) // 2 * 2].decode(name)
+            except UnicodeDecodeError:
+                continue
+            return name
     return None
 
 
-_ENCODING_NAMES = {"cp932": "Shift-JIS", "euc_jp": "EUC-JP", "cp1251": "Windows-1251"}
+def _japanese_share(text: str) -> float:
+    """The share of a decoded text's non-ASCII characters that are kana, kanji or Japanese
+    punctuation, the test of which legacy Japanese encoding a file was saved in.
+
+    The same bytes often decode without error as both Shift-JIS and EUC-JP, but
+    EUC-JP read as Shift-JIS gives half-width katakana and rare kanji in a jumble;
+    the right reading gives full-width kana.
+    """
+    wide = [c for c in text if ord(c) > 0x7F]
+    if not wide:
+        return 0.0
+    good = sum(
+        1
+        for c in wide
+        if "\u3040" <= c <= "\u30ff" or "\u3000" <= c <= "\u303f" or "\uff01" <= c <= "\uff5e"
+    )
+    return good / len(wide)
+
+
+def _sniff_encoding(data: bytes) -> str | None:
+    """Name the likely encoding of bytes that are not UTF-8, for the error message.
+
+    >>> [_sniff_encoding("ハバロフスク".encode(name)) for name in ("euc_jp", "cp932")]
+    ['euc_jp', 'cp932']
+    >>> _sniff_encoding("Хабаровск".encode("cp1251"))
+    'cp1251'
+    """
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    japanese: list[tuple[float, str]] = []
+    for candidate in ("cp932", "euc_jp"):
+        try:
+            text = data.decode(candidate)
+        except UnicodeDecodeError:
+            continue
+        japanese.append((_japanese_share(text), candidate))
+    best = max(japanese, default=(0.0, ""), key=lambda pair: pair[0])
+    if best[0] >= 0.5:
+        return best[1]
+    try:
+        data.decode("cp1251")
+    except UnicodeDecodeError:
+        return best[1] or None
+    return "cp1251"
+
+
+_ENCODING_NAMES = {
+    "cp932": "Shift-JIS",
+    "euc_jp": "EUC-JP",
+    "cp1251": "Windows-1251",
+    "iso2022_jp": "ISO-2022-JP",
+}
+
+
+def _auto_encoding(head: bytes, path: Path) -> str:
+    """The encoding to read a file in when none is given: what its first bytes prove.
+
+    UTF-16 (with or without BOM) and ISO-2022-JP cannot be mistaken for anything
+    else and are read as such (logged); everything else is read as UTF-8, with
+    or without BOM, and a legacy encoding is named by :func:`decode`'s error.
+    """
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        logger.info("%s: UTF-16 with a byte-order mark; reading it as UTF-16", path)
+        return "utf-16"
+    bare = _utf16_without_bom(head)
+    if bare:
+        logger.info("%s: UTF-16 without a byte-order mark; reading it as %s", path, bare)
+        return bare
+    if any(escape in head for escape in _ISO2022_ESCAPES):
+        logger.info("%s: ISO-2022-JP (JIS escapes); reading it as ISO-2022-JP", path)
+        return "iso2022_jp"
+    return "utf-8-sig"
+
+
+#: How much of a file is looked at to tell its encoding and its separator.
+_HEAD_BYTES = 65_536
 
 
 def check_encoding(encoding: str) -> str:
@@ -79,9 +175,9 @@ def decode(data: bytes, path: Path, encoding: str | None = None) -> str:
                 f"{path}: cannot be read as {encoding} (byte {exc.start}): "
                 "check the encoding the file was saved in"
             ) from None
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        logger.info("%s: UTF-16 with a byte-order mark; reading it as UTF-16", path)
-        return data.decode("utf-16")
+    auto = _auto_encoding(data[:_HEAD_BYTES], path)
+    if auto != "utf-8-sig":
+        return data.decode(auto)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -108,11 +204,56 @@ def _open_text(path: Path, encoding: str | None) -> TextIO:
     if encoding:
         return path.open(encoding=check_encoding(encoding), newline="")
     with path.open("rb") as raw:
-        start = raw.read(2)
-    if start in (b"\xff\xfe", b"\xfe\xff"):
-        logger.info("%s: UTF-16 with a byte-order mark; reading it as UTF-16", path)
-        return path.open(encoding="utf-16", newline="")
-    return path.open(encoding="utf-8-sig", newline="")
+        head = raw.read(_HEAD_BYTES)
+    return path.open(encoding=_auto_encoding(head, path), newline="")
+
+
+def detect_delimiter(head: str) -> str:
+    r"""The separator of a CSV file, from its first lines: comma, semicolon or tab.
+
+    Excel saves "CSV" with ``;`` where the decimal mark is a comma, and "Unicode
+    text" with tabs. A separator counts when it splits the header into more than
+    one cell and every following line of ``head`` into as many; of those, the one
+    that makes the most cells wins, a comma on a tie. When none is consistent the
+    header decides (the reader then names the ragged line).
+
+    >>> detect_delimiter("katakana;notes;region\nチタ;a;b\n"), detect_delimiter("a\tb\n1\t2\n")
+    (';', '\t')
+    >>> detect_delimiter("katakana,notes;x;y\nチタ,a\n"), detect_delimiter("a")
+    (',', ',')
+    >>> detect_delimiter('"a;b",c')
+    ','
+    """
+    lines = head.splitlines(keepends=True)
+    complete = lines[:-1] if len(lines) > 1 and not lines[-1].endswith(("\n", "\r")) else lines
+    sample = "".join(complete[:20])
+    scores: dict[str, tuple[bool, int]] = {}
+    for delimiter in (",", ";", "\t"):
+        try:
+            records = list(csv.reader(sample.splitlines(keepends=True), delimiter=delimiter))
+        except csv.Error:
+            records = []
+        if not records:
+            scores[delimiter] = (False, 1)
+            continue
+        width = len(records[0])
+        body = (
+            [r for r in records[1:-1] if any(c.strip() for c in r)]
+            if len(records) > 2
+            else [r for r in records[1:] if any(c.strip() for c in r)]
+        )
+        scores[delimiter] = (width > 1 and all(len(r) == width for r in body), width)
+    best = max(scores, key=lambda d: scores[d])  # consistent first, then most cells
+    return best if scores[best][1] > scores[","][1] or scores[best][0] > scores[","][0] else ","
+
+
+def _header_lines(path: Path, encoding: str | None) -> str:
+    """The first lines of a CSV file as text ('' when they cannot be decoded)."""
+    try:
+        with _open_text(path, encoding) as handle:
+            return handle.read(_HEAD_BYTES)
+    except UnicodeDecodeError:
+        return ""
 
 
 def read_csv(
@@ -123,7 +264,8 @@ def read_csv(
 ) -> tuple[list[str], list[Row]]:
     """Read a CSV file into its column names and rows (all values ``str``).
 
-    Handles a BOM, CRLF line ends and UTF-16; raises :class:`InputDataError`
+    Handles a BOM (even twice), CRLF line ends, UTF-16 with or without BOM,
+    ISO-2022-JP, and ``;`` or tab separators; raises :class:`InputDataError`
     naming the file, and the row, for an empty file, a missing required column,
     a duplicate column, a row with more cells than the header, or fewer than
     ``min_rows`` rows (stage inputs pass 1: a header alone is a mistake). The
@@ -131,17 +273,24 @@ def read_csv(
     memory as one string beside its rows.
     """
     path = Path(path)
+    refuse_special_file(path)
+    kind = file_kind(path)
+    if kind != "text":
+        raise InputDataError(
+            f"{path}: is a spreadsheet ({kind}), not a CSV file: this command reads the CSV "
+            "files the stages write; a register in a spreadsheet goes to `camps transliterate` "
+            "or `camps run`"
+        )
     try:
+        delimiter = detect_delimiter(_header_lines(path, encoding))
         handle = _open_text(path, encoding)
-    except FileNotFoundError:
-        raise InputDataError(f"{path}: no such file: check the path") from None
-    except IsADirectoryError:
-        raise InputDataError(f"{path}: is a folder, not a CSV file") from None
     except PermissionError:
         raise InputDataError(f"{path}: permission denied: make it readable") from None
+    if delimiter != ",":
+        logger.info("%s: cells are separated by %r, not commas; reading it so", path, delimiter)
     with handle:
         try:
-            header, rows = _parse_csv(handle, path, required)
+            header, rows = _parse_csv(handle, path, required, delimiter)
         except UnicodeDecodeError as exc:
             decode(path.read_bytes(), path, encoding)  # raises, naming the likely encoding
             raise InputDataError(f"{path}: cannot be decoded ({exc})") from None
@@ -152,39 +301,95 @@ def read_csv(
     return header, rows
 
 
-def _parse_csv(handle: TextIO, path: Path, required: Sequence[str]) -> tuple[list[str], list[Row]]:
-    # strict: a quote that never closes is an error at the end of the file, not one
-    # cell that silently swallows every later row (the csv module's default).
-    records = _records(csv.reader(handle, strict=True), path)
-    header = [name.strip() for name in next(records, (1, []))[1]]
+def clean_header(cells: Sequence[str]) -> list[str]:
+    """Column names as read: spaces around them dropped, and any byte-order marks that
+    a file saved twice with one carries at its start (the first is the decoder's).
+
+    >>> clean_header(["\ufeff\ufeffrecord_id", " katakana "])
+    ['record_id', 'katakana']
+    """
+    names = [str(name).strip() for name in cells]
+    if names:
+        names[0] = names[0].lstrip("\ufeff").strip()
+    return names
+
+
+def check_header(where: str, header: Sequence[str], required: Sequence[str]) -> None:
+    """Refuse an empty header, a repeated column or a missing required one, row 1 named."""
     if not any(header):
         raise InputDataError(
-            f"{path}: the file is empty: it needs a header row with at least "
+            f"{where}: the file is empty: it needs a header row with at least "
             f"{', '.join(required) or 'one column'}"
         )
     duplicates = sorted({name for name in header if header.count(name) > 1 and name})
     if duplicates:
-        raise InputDataError(f"{path}: row 1: column(s) {', '.join(duplicates)} appear twice")
+        raise InputDataError(f"{where}: row 1: column(s) {', '.join(duplicates)} appear twice")
     missing = [name for name in required if name not in header]
     if missing:
         raise InputDataError(
-            f"{path}: row 1: missing column(s) {', '.join(missing)}; "
-            f"columns found: {', '.join(header) or '(none)'}"
+            f"{where}: row 1: missing column(s) {', '.join(missing)}; "
+            f"columns found: {', '.join(name for name in header if name) or '(none)'}"
         )
-    rows: list[Row] = []
+
+
+def drop_unnamed_columns(
+    where: str,
+    header: list[str],
+    records: list[tuple[int, list[str]]],
+    label: str = "line",
+    column_name: Callable[[int], str] = lambda i: str(i + 1),
+) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """Drop columns with an empty name and no cells (``katakana,,`` from a spreadsheet).
+
+    An unnamed column that holds data is refused with the row and the fix: its
+    cells would have no name in any output.
+
+    >>> drop_unnamed_columns("a.csv", ["katakana", "", ""], [(2, ["チタ", "", ""])])
+    (['katakana'], [(2, ['チタ'])])
+    """
+    unnamed = [i for i, name in enumerate(header) if not name]
+    if not unnamed:
+        return header, records
+    for number, cells in records:
+        for i in unnamed:
+            if i < len(cells) and cells[i].strip():
+                raise InputDataError(
+                    f"{where}: {label} {number}, column {column_name(i)}: the header gives "
+                    f"this column no name but it holds {cells[i][:40]!r}: name it in row 1"
+                )
+    keep = [i for i, name in enumerate(header) if name]
+    logger.info("%s: %d unnamed empty column(s) left out", where, len(unnamed))
+    return [header[i] for i in keep], [
+        (number, [cells[i] for i in keep if i < len(cells)]) for number, cells in records
+    ]
+
+
+def _parse_csv(
+    handle: TextIO, path: Path, required: Sequence[str], delimiter: str = ","
+) -> tuple[list[str], list[Row]]:
+    # strict: a quote that never closes is an error at the end of the file, not one
+    # cell that silently swallows every later row (the csv module's default).
+    records = _records(csv.reader(handle, strict=True, delimiter=delimiter), path)
+    header = clean_header(next(records, (1, []))[1])
+    check_header(str(path), header, required)
     width = len(header)
+    kept: list[tuple[int, list[str]]] = []
     for line_no, cells in records:
+        cells = [unguard(cell) for cell in cells]
         if not any(cell.strip() for cell in cells):
-            continue  # a blank line, not a record
+            continue  # a blank line (or one of quoted spaces), not a record
         if len(cells) != width:
             if any(c.strip() for c in cells[width:]):
+                what = {",": "commas", ";": "semicolons", "\t": "tabs"}[delimiter]
                 raise InputDataError(
                     f"{path}: line {line_no}: {len(cells)} cells but {width} columns: "
-                    "quote cells that contain commas"
+                    f"quote cells that contain {what}"
                 )
             cells = (cells + [""] * width)[:width]
-        _refuse_swallowed_rows(path, line_no, header, cells)
-        rows.append(dict(zip(header, map(unguard, cells), strict=True)))
+        _refuse_swallowed_rows(path, line_no, header, cells, delimiter)
+        kept.append((line_no, cells))
+    header, kept = drop_unnamed_columns(str(path), header, kept)
+    rows = [dict(zip(header, cells, strict=True)) for _, cells in kept]
     return header, rows
 
 
@@ -215,7 +420,7 @@ def _records(reader: Any, path: Path) -> Iterator[tuple[int, list[str]]]:
 
 
 def _refuse_swallowed_rows(
-    path: Path, line_no: int, header: Sequence[str], cells: list[str]
+    path: Path, line_no: int, header: Sequence[str], cells: list[str], delimiter: str = ","
 ) -> None:
     """Refuse a quoted cell whose later lines look like rows of their own.
 
@@ -230,7 +435,7 @@ def _refuse_swallowed_rows(
         if "\n" not in cell and "\r" not in cell:
             continue
         for line in cell.splitlines()[1:]:
-            parts = next(csv.reader([line]), [])
+            parts = next(csv.reader([line], delimiter=delimiter), [])
             filled = sum(1 for part in parts if part.strip())
             if len(header) > 1 and (len(parts) < len(header) or filled < 2):
                 continue

@@ -201,28 +201,36 @@ def run(
     params: TransliterateParams,
     encoding: str | None = None,
     model: Model | None = None,
+    *,
+    sheet: str | None = None,
+    name_column: str | None = None,
+    region_column: str | None = None,
 ) -> dict[str, int]:
-    """Add romaji and ranked Russian forms to every row of a raw CSV file.
+    """Add romaji and ranked Russian forms to every row of a register (CSV or workbook).
 
-    Each distinct ``katakana`` cell is computed once. Rows whose name is not
+    Each distinct name cell is computed once. Rows whose name is not
     katakana (Latin, kanji, mixed, empty) are kept and flagged in ``name_flag``.
     ``model`` defaults to the stage's (:func:`default_model`, every place).
+    ``sheet``, ``name_column`` and ``region_column`` choose what is read
+    (:func:`pipeline.register.read_register`: by default the first sheet with
+    cells, ``katakana`` or the one column of katakana, and ``region``).
 
     Raises
     ------
     InputDataError
-        The file cannot be read, lacks ``katakana``, repeats a ``record_id``, or
+        The file cannot be read, has no column of names, repeats a ``record_id``, or
         has a column a stage writes (``lat``, ``decision`` …).
     """
-    from pipeline.io import merge_columns, read_csv, write_csv
+    from pipeline.io import merge_columns, write_csv
     from pipeline.records import (
         TRANSLITERATE_COLUMNS,
         assign_record_ids,
         check_raw_rows,
         columns_taken,
     )
+    from pipeline.register import read_register
 
-    columns, rows = read_csv(input_path, required=("katakana",), encoding=encoding, min_rows=1)
+    columns, rows = read_register(input_path, encoding, sheet, name_column, region_column)
     problems = columns_taken(columns, str(input_path))
     problems = problems or assign_record_ids(rows, str(input_path))
     problems += check_raw_rows(rows, str(input_path))
