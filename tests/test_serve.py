@@ -523,3 +523,17 @@ def test_serve_binds_to_localhost_by_default(runner: CliRunner) -> None:
     assert result.exit_code == 0 and "127.0.0.1" in result.stdout
     result = runner.invoke(cli, ["serve", "--port", "70000"])
     assert result.exit_code == 2 and "70000" in result.stderr
+
+
+def test_the_serve_benchmark_measures_a_running_server(base: str) -> None:
+    from pipeline.serve import bench
+
+    names = bench.bench_names(GAZETTEER, 60)
+    assert len(set(names)) == 60
+    port = int(base.rsplit(":", 1)[1])
+    report = bench.measure(port, names, clients=3, deadline_s=30, pid=os.getpid())
+    assert report["latency_new_names"]["batches"] == 3
+    assert report["latency_new_names"]["p95_ms"] >= report["latency_new_names"]["p50_ms"] > 0
+    assert report["throughput_repeated"]["queries"] == 30
+    assert report["throughput_new_names"]["queries_per_second"] > 0
+    assert report["latency_repeated"]["server_cpu_ms_per_query"] >= 0
