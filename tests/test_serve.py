@@ -483,9 +483,10 @@ def test_camps_serve_with_the_reconciler_client(tmp_path: Path) -> None:
     pd = pytest.importorskip("pandas")
     reconciler = pytest.importorskip("reconciler")
     port = _free_port()
-    command = [sys.executable, "-m", "pipeline", "serve", "--port", str(port)]
+    command = [sys.executable, "-m", "pipeline", "serve", "--port", str(port), "--workers", "2"]
     command += ["--gazetteer", str(GAZETTEER), "--params", str(PARAMS)]
     process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
+    workers: list[Path] = []
     try:
         deadline = time.monotonic() + 120
         while True:
@@ -508,6 +509,8 @@ def test_camps_serve_with_the_reconciler_client(tmp_path: Path) -> None:
         assert best["ウラジオストク"] == "vladivostok"
         assert found["match"].sum() >= 80  # the stage decides `auto` for 94 of these rows
         assert set(found["type_id"]) <= set(serve.TYPES)
+        workers = [p for p in Path("/proc").iterdir() if _parent_of(p) == process.pid]
+        assert len(workers) == 1  # --workers 2: this process and one forked worker
     finally:
         process.send_signal(signal.SIGTERM)
         try:
@@ -516,6 +519,15 @@ def test_camps_serve_with_the_reconciler_client(tmp_path: Path) -> None:
             process.kill()
             raise
     assert process.returncode is not None
+    time.sleep(0.5)
+    assert not [w for w in workers if w.exists()], "a forked worker outlived camps serve"
+
+
+def _parent_of(proc: Path) -> int | None:
+    try:
+        return int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def test_serve_binds_to_localhost_by_default(runner: CliRunner) -> None:

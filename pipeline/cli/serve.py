@@ -14,6 +14,13 @@ from pipeline.cli.options import gazetteer_options, params_option, project_defau
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535))
 @click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 16),
+    help="Processes answering on the port (forked after loading, so they share the model).",
+)
+@click.option(
     "--rows",
     "rows_path",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -47,6 +54,7 @@ from pipeline.cli.options import gazetteer_options, params_option, project_defau
 def serve(
     host: str,
     port: int,
+    workers: int,
     rows_path: Path,
     max_queries: int,
     max_body_bytes: int,
@@ -77,4 +85,4 @@ def serve(
     )
     service = tool.load_service(gazetteer_dir, overrides_path, params_path, rows_path, limits)
     click.echo(f"camps serve: http://{host}:{port}/reconcile (Ctrl-C stops)", err=True)
-    tool.run(service, host, port)
+    tool.run(service, host, port, workers)
