@@ -381,6 +381,25 @@ def test_run_keeps_rows_and_columns(tmp_path: Path) -> None:
     assert {f["id"] for f in shown[0]["features"]} == {str(f) for f in rc.Feature}
 
 
+def test_candidates_validate_against_both_published_result_schemas(tmp_path: Path) -> None:
+    # The 1.0 draft requires each feature's id, name and value; 0.2 needs id and score.
+    from api_schemas import validate
+
+    source = _transliterated(tmp_path, RAW)
+    rc.run(source, tmp_path / "out.csv", TINY, tmp_path / "none.csv", PARAMS)
+    shown = [json.loads(row["candidates"]) for row in _read(tmp_path / "out.csv")]
+    assert all(f["name"] for cands in shown for c in cands for f in c["features"])
+    validate(
+        "1.0-draft", "reconciliation-result-batch", {"results": [{"candidates": c} for c in shown]}
+    )
+    validate(
+        "0.2", "reconciliation-result-batch", {f"q{i}": {"result": c} for i, c in enumerate(shown)}
+    )
+    with pytest.raises(AssertionError, match="name"):  # the check can fail: 1.0 needs a name
+        bad = [{**c, "features": [{"id": "x", "value": 1.0}]} for c in shown[1]]
+        validate("1.0-draft", "reconciliation-result-batch", {"results": [{"candidates": bad}]})
+
+
 def test_overrides_win_and_survive_reruns(tmp_path: Path) -> None:
     source = _transliterated(tmp_path, RAW)
     overrides = _write(

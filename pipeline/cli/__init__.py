@@ -52,6 +52,6 @@ def main() -> None:
 
 
 # The command modules register their commands on ``cli`` when imported.
-from pipeline.cli import stages, tools  # noqa: E402
+from pipeline.cli import serve, stages, tools  # noqa: E402
 
-__all__ = ["cli", "main", "stages", "tools"]
+__all__ = ["cli", "main", "serve", "stages", "tools"]

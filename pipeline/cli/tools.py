@@ -320,10 +320,11 @@ def validate(
 )
 @click.option(
     "--only",
-    type=click.Choice(["pipeline", "transliterate", "reconcile"]),
+    type=click.Choice(["pipeline", "transliterate", "reconcile", "serve"]),
     default="pipeline",
     show_default=True,
-    help="The whole chain on a synthetic register, or one stage's core on N distinct names.",
+    help="The whole chain on a synthetic register, one stage's core on N distinct names, "
+    "or `camps serve` over HTTP (start-up, p95 of 10-query batches, queries/s; --rows ignored).",
 )
 @click.option(
     "--workdir",
@@ -360,6 +361,7 @@ def bench(
         camps bench --only transliterate --rows 100000
         camps bench --only reconcile --rows 10000
         camps bench --site                 # output/site: MB and seconds to interactive
+        camps bench --only serve
     """
     import json
     import shutil
@@ -378,6 +380,12 @@ def bench(
         click.echo(json.dumps(browser.bench_site(site_dir), indent=2))
         return
 
+    if only == "serve":
+        from pipeline.serve import bench as serve_bench
+
+        report = serve_bench.bench(gazetteer_dir, overrides_path, params_path)
+        click.echo(json.dumps(report, indent=2))
+        return
     for n in row_counts:
         if only == "transliterate":
             from pipeline import transliterate

@@ -35,6 +35,29 @@ class Feature(enum.StrEnum):
     CURATED = "curated"
     UNIQUE = "unique"
 
+    @property
+    def label(self) -> str:
+        """The feature's human-readable name (the 1.0 draft of the API requires one).
+
+        >>> Feature.KANA.label
+        'katakana similarity to the Russian name read by Japanese rules'
+        """
+        return _FEATURE_LABELS[self]
+
+
+_FEATURE_LABELS = {
+    Feature.NAME_EXACT: "the name in some script is a name of the place",
+    Feature.KANA: "katakana similarity to the Russian name read by Japanese rules",
+    Feature.LATIN: "Latin similarity of the transliterations to the place's Latin names",
+    Feature.PARTIAL: "only one word of a compound name matched",
+    Feature.SOVIET_NAME: "the name matched is a curated name of a period",
+    Feature.REGION: "region hint puts the place inside (+1) or outside (-1) the 1945 unit",
+    Feature.FEATURE_TYPE: "feature word agrees (+1) or not (-1) with the place's type",
+    Feature.POPULATION: "population prior (log scale, 1 from a million)",
+    Feature.CURATED: "a place of the curated historical gazetteer",
+    Feature.UNIQUE: "no distant namesake comes near this name evidence",
+}
+
 
 def population_prior(population: int) -> float:
     """Population on a log scale, 0 for none and 1 from a million up.
@@ -70,13 +93,19 @@ class Candidate:
         return dict(self.features)[which]
 
     def as_w3c(self, match: bool) -> dict[str, Any]:
-        """The W3C reconciliation API's candidate shape (plus the name that matched)."""
+        """The W3C reconciliation API's candidate shape (plus the name that matched).
+
+        Each feature carries ``id``, ``name`` and ``value``, as the 1.0 draft's
+        result schema requires (0.2 needs only ``id`` and ``value``).
+        """
         return {
             "id": self.place_id,
             "name": self.name,
             "score": round(self.score, 4),
             "match": match,
-            "features": [{"id": str(f), "value": round(v, 4)} for f, v in self.features],
+            "features": [
+                {"id": str(f), "name": f.label, "value": round(v, 4)} for f, v in self.features
+            ],
             "description": f"matched {self.matched}",
         }
 
