@@ -51,12 +51,17 @@ def test_review_writes_a_valid_override(tmp_path: Path, raw: Path) -> None:
     assert "spassk-karaganda" in [c.place_id for c in listing[0].candidates]
     day = datetime.date(2025, 1, 2)
     new = review.record(out, TINY, overrides, ("r1=spassk-dalny",), (), "n", "s", day)
-    assert [(o.record_id, o.place_id, o.accept) for o in new] == [("r1", "spassk-dalny", True)]
+    # A decision is for the name (issue 16), so it survives a new record id.
+    assert [(o.scope, o.katakana, o.place_id, o.accept) for o in new] == [
+        ("name", "スパスク", "spassk-dalny", True)
+    ]
     written = _read(overrides)
     assert written == [
         {
-            "record_id": "r1",
+            "record_id": "",
             "katakana": "スパスク",
+            "scope": "name",
+            "region": "",
             "place_id": "spassk-dalny",
             "lat": "",
             "lon": "",
@@ -75,7 +80,7 @@ def test_review_writes_a_valid_override(tmp_path: Path, raw: Path) -> None:
     ("accepts", "message"),
     [
         (("r1",), "RECORD_ID=PLACE_ID"),
-        (("nope=spassk-dalny",), "no row with this record_id"),
+        (("nope=spassk-dalny",), "no row of .* has this name or record_id"),
         (("r1=gn:0",), "not a place id"),
     ],
 )
@@ -93,10 +98,11 @@ def test_cli_review(runner, tmp_path: Path, raw: Path) -> None:  # type: ignore[
     args = ["review", "--input", str(tmp_path / "out.csv"), "--gazetteer", str(TINY)]
     args += ["--overrides", str(tmp_path / "o.csv")]
     result = runner.invoke(cli, [*args, "--list"])
-    assert result.exit_code == 0 and "1 row(s) to review" in result.stdout
+    assert result.exit_code == 0 and "1 name(s) to review, 1 row(s)" in result.stdout
     assert "spassk-karaganda" in result.stdout and "r2" not in result.stdout
+    assert "why: rival" in result.stdout or "why: best" in result.stdout
     result = runner.invoke(cli, [*args, "--list", "--accept", "r1=spassk-dalny"])
-    assert result.exit_code == 2 and "--list only lists" in result.stderr
+    assert result.exit_code == 2 and "choose one of them" in result.stderr
     result = runner.invoke(cli, [*args, "--accept", "r1=gn:0"])
     assert result.exit_code == 2 and "not a place id" in result.stderr
     result = runner.invoke(cli, [*args, "--accept", "r1=spassk-dalny"])
@@ -141,8 +147,8 @@ def test_cli_review_accept_keeps_every_column_of_overrides(  # type: ignore[no-u
     header, rows = read_csv(overrides)
     assert header == columns
     assert rows[0] == kept
-    assert (rows[1]["record_id"], rows[1]["place_id"], rows[1]["uncertainty_km"]) == (
-        "t-kadala",
+    assert (rows[1]["scope"], rows[1]["place_id"], rows[1]["uncertainty_km"]) == (
+        "name",
         "kadala",
         "",
     )

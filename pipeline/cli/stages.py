@@ -15,6 +15,8 @@ from pipeline.cli.options import (
     output_option,
     params_option,
     project_default,
+    workspace_options,
+    workspace_overrides,
 )
 from pipeline.params import load_section
 
@@ -168,24 +170,32 @@ def export(input_path: Path, output_dir: Path, encoding: str | None, params_path
     type=click.Path(file_okay=False, path_type=Path),
     help="Folder for the layers; the stage CSVs go to its stages/ subfolder.",
 )
-@gazetteer_options
+@workspace_options
 @encoding_option
 @params_option
 def run_all(
     input_path: Path,
     output_dir: Path,
     gazetteer_dir: Path,
-    overrides_path: Path,
+    overrides_path: Path | None,
     encoding: str | None,
     params_path: Path,
 ) -> None:
     """Run transliterate, reconcile, geocode and export on any raw file.
 
+    The register's decisions (`camps review`) are OUTPUT_DIR/overrides.csv unless
+    --overrides says otherwise, so a user's register never writes into the
+    project's tracked files.
+
     \b
     Example:
         camps run --input my_register.csv --output-dir results
+        camps review --input results/stages/reconciled.csv --list
     """
     from pipeline import export, geocode, io, reconcile, transliterate
+
+    if overrides_path is None:
+        overrides_path = workspace_overrides(output_dir)
 
     stages = output_dir / "stages"
     names = ("transliterated.csv", "reconciled.csv", "geocoded.csv")

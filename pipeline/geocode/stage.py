@@ -117,7 +117,7 @@ def run(
         rid = row.get("record_id", "")
         where = f"{input_path}: row {n} (record_id {rid}, {row.get('katakana', '')})"
         # The rule of the reconcile stage: by record_id, else by the row's katakana.
-        override = ov.find(overrides, rid, ov.key_of(row.get("katakana", "")))
+        override = ov.find_row(overrides, row)
         point = _place_row(row, where, override, offline, online, tally)
         row.update(point.columns() if point else dict.fromkeys(GEOCODE_COLUMNS, ""))
         tally.add(str(point.method) if point else "no_point")

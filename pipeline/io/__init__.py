@@ -8,6 +8,8 @@ decided in one place. The package owns every file the pipeline reads or writes:
   files), text and JSON files, whole output sets sealed by a manifest;
 - :mod:`pipeline.io.csvfile`: decoding and encoding sniffing, reading and
   writing CSV, merging a stage's columns;
+- :mod:`pipeline.io.workbook`: ``.xlsx`` workbooks out and back (openpyxl) and
+  CSV with a BOM, for what a person opens in Excel;
 - :mod:`pipeline.io.gis`: GeoPackage, GeoJSON (and Linked Places
   FeatureCollections), Natural Earth boundaries, the PNG figure, GDAL's
   timestamp.
@@ -69,6 +71,7 @@ from pipeline.io.gis import (
     write_geojson,
     write_gpkg,
 )
+from pipeline.io.workbook import read_xlsx_sheet, write_excel_csv, write_xlsx
 
 __all__ = [
     "FIXED_TIMESTAMP",
@@ -106,8 +109,10 @@ __all__ = [
     "read_boundaries",
     "read_csv",
     "read_json",
+    "read_xlsx_sheet",
     "unsealed_files",
     "write_csv",
+    "write_excel_csv",
     "write_feature_collection",
     "write_figure",
     "write_geojson",
@@ -115,4 +120,5 @@ __all__ = [
     "write_json",
     "write_manifest",
     "write_text",
+    "write_xlsx",
 ]

@@ -43,7 +43,7 @@ def reconcile_rows(
     columns: dict[Query, dict[str, str]] = {}  # the candidates' JSON, once per distinct name
     for row, query in zip(rows, queries, strict=True):
         outcome = cache[query]
-        override = ov.find(overrides, row.get("record_id", ""), ov.key_of(row["katakana"]))
+        override = ov.find_row(overrides, row)
         if override is not None:
             outcome = apply_override(outcome, override, index, params)
             row.update(outcome.columns())
@@ -147,9 +147,19 @@ def run(
         raise InputDataError(problems[0])
     index = load_index(Path(gazetteer_dir))
     overrides = ov.read(Path(overrides_path), index.gazetteer.places)
+    gone = ov.stale(overrides, rows)
+    if gone:
+        # Kept in the file (the name may come back); said, so that none is lost unseen.
+        logger.warning(
+            "reconcile: %d decision(s) of %s apply to no row of %s any more: %s",
+            len(gone),
+            overrides_path,
+            input_path,
+            "; ".join(o.label for o in gone),
+        )
     started = time.perf_counter()
     counts = reconcile_rows(rows, index, overrides, params)
     logger.info("reconcile: %d rows in %.1f s", len(rows), time.perf_counter() - started)
     out_columns = merge_columns(merge_columns(columns, ["record_id"]), RECONCILE_COLUMNS)
     write_csv(Path(output_path), out_columns, rows)
-    return {"rows": len(rows), **counts}
+    return {"rows": len(rows), **counts, "stale_decisions": len(gone)}

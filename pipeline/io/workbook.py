@@ -1,0 +1,140 @@
+"""Spreadsheets a person opens in Excel: ``.xlsx`` out and back, and CSV with a BOM.
+
+The results of a register (``results.xlsx``, ``results.csv``) and the review
+sheet (``camps review --export``/``--import``) go through here. openpyxl (PyPI,
+maintained, pure Python) writes and reads the workbooks; the CSV copy is UTF-8
+with a byte-order mark, without which Japanese Excel decodes UTF-8 as Shift-JIS
+and shows mojibake. Every write is atomic (:func:`~pipeline.io.files.atomic_path`).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from pipeline.errors import InputDataError
+from pipeline.io.csvfile import Row, guard
+from pipeline.io.files import atomic_path
+
+#: A cell longer than this is refused by Excel (32,767 characters); cut, never lost silently.
+EXCEL_CELL_LIMIT = 32_767
+
+
+def write_excel_csv(target: Path, columns: Sequence[str], rows: Iterable[Row]) -> None:
+    """Write rows as UTF-8 CSV with a BOM and CRLF line ends, as Excel writes them.
+
+    Cells go through :func:`~pipeline.io.csvfile.guard`, so none opens as a formula.
+    """
+    with (
+        atomic_path(target) as tmp,
+        tmp.open("w", encoding="utf-8-sig", newline="") as handle,
+    ):
+        writer = csv.writer(handle, lineterminator="\r\n")
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([guard(row.get(name, "")) for name in columns])
+
+
+def write_xlsx(
+    target: Path,
+    sheets: Sequence[tuple[str, Sequence[str], Iterable[Sequence[Any]]]],
+    widths: dict[str, int] | None = None,
+) -> None:
+    """Write a workbook atomically: one sheet per (title, header, rows), header frozen.
+
+    Values are written as given (numbers stay numbers); text that starts like a
+    formula is written as text, never evaluated. ``widths`` sets column widths
+    by header name.
+    """
+    from openpyxl import Workbook
+    from openpyxl.utils import get_column_letter
+
+    book = Workbook()
+    book.remove(book.active)
+    for title, header, rows in sheets:
+        sheet = book.create_sheet(title=title[:31])
+        sheet.append(list(header))
+        for values in rows:
+            sheet.append([_cell(v) for v in values])
+        sheet.freeze_panes = "A2"
+        for number, name in enumerate(header, start=1):
+            width = (widths or {}).get(name, min(40, max(10, len(str(name)) + 2)))
+            sheet.column_dimensions[get_column_letter(number)].width = width
+        for cell in sheet[1]:
+            cell.font = cell.font.copy(bold=True)
+    with atomic_path(target) as tmp:
+        book.save(tmp)
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, str):
+        text = value[:EXCEL_CELL_LIMIT]
+        # openpyxl stores a string starting with "=" as a formula; keep it text.
+        return "'" + text if text.startswith("=") else text
+    return value
+
+
+def read_xlsx_sheet(path: Path, sheet: str, required: Sequence[str]) -> tuple[list[str], list[Row]]:
+    """Read one sheet of a workbook as text rows keyed by its header (row 1).
+
+    Each row gets ``_row``, its row number in the sheet, for messages. Empty rows
+    are skipped.
+
+    Raises
+    ------
+    InputDataError
+        The file is not a workbook (or is password-protected), lacks the sheet or
+        a required column; the message names the file, sheet and the fix.
+    """
+    from zipfile import BadZipFile
+
+    from openpyxl import load_workbook
+
+    path = Path(path)
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except FileNotFoundError:
+        raise InputDataError(f"{path}: no such file") from None
+    except (BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise InputDataError(
+            f"{path}: not an .xlsx workbook openpyxl can read ({exc.__class__.__name__}); "
+            "a password-protected file cannot be read: save it without a password as .xlsx"
+        ) from None
+    try:
+        if sheet not in book.sheetnames:
+            raise InputDataError(
+                f"{path}: no sheet '{sheet}' (sheets: {', '.join(book.sheetnames)}): "
+                "import the workbook that `camps review --export` wrote"
+            )
+        values = list(book[sheet].iter_rows(values_only=True))
+    finally:
+        book.close()
+    if not values:
+        raise InputDataError(f"{path}, sheet {sheet}: the sheet is empty")
+    header = [_text(v) for v in values[0]]
+    missing = [name for name in required if name not in header]
+    if missing:
+        raise InputDataError(
+            f"{path}, sheet {sheet}: missing column(s) {', '.join(missing)} "
+            f"(columns found: {', '.join(h for h in header if h)}): keep the exported header"
+        )
+    rows: list[Row] = []
+    for number, cells in enumerate(values[1:], start=2):
+        texts = [_text(v) for v in cells]
+        if not any(texts):
+            continue
+        row = {name: (texts[i] if i < len(texts) else "") for i, name in enumerate(header) if name}
+        row["_row"] = str(number)
+        rows.append(row)
+    return header, rows
+
+
+def _text(value: Any) -> str:
+    """A cell as text: None is empty, a whole float is an integer (Excel stores 5 as 5.0)."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
