@@ -54,6 +54,7 @@ def test_layers_and_field_types(out: Path) -> None:
     assert {name for name, _ in pyogrio.list_layers(gpkg)} == {
         "camps",
         "unresolved",
+        "places",
         "layer_styles",
     }
     camps = pyogrio.read_info(gpkg, layer="camps")
@@ -91,6 +92,7 @@ def test_gpkg_is_version_1_2_with_default_style_and_metadata(out: Path) -> None:
         assert contents == {
             "camps": "features",
             "unresolved": "attributes",
+            "places": "features",
             "layer_styles": "attributes",
         }
         styles = db.execute(
@@ -103,7 +105,7 @@ def test_gpkg_is_version_1_2_with_default_style_and_metadata(out: Path) -> None:
         ).fetchone()
     finally:
         db.close()
-    assert [s[:3] for s in styles] == [("camps", "geom", 1)]
+    assert [s[:3] for s in styles] == [("camps", "geom", 1), ("places", "geom", 1)]
     qml = styles[0][3]
     assert 'type="categorizedSymbol"' in qml and 'attr="symbol_class"' in qml
     assert [m for m in re.findall(r'<category [^>]*value="([^"]+)"', qml)] == [

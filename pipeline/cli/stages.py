@@ -8,6 +8,7 @@ import click
 
 from pipeline.cli import cli
 from pipeline.cli.options import (
+    PROJECT_ROOT,
     _report,
     encoding_option,
     gazetteer_options,
@@ -210,5 +211,8 @@ def run_all(
         _report("transliterate", transliterate.run(input_path, t_path, t_params, encoding=encoding))
         _report("reconcile", reconcile.run(t_path, r_path, gazetteer_dir, overrides_path, r_params))
         _report("geocode", geocode.run(r_path, g_path, gazetteer_dir, overrides_path, g_params))
-        _report("export", export.run(g_path, output_dir, e_params))
+        # A user's register is titled as itself; raw/camps.csv is the ministry's map.
+        ours = Path(input_path).resolve() == (PROJECT_ROOT / "raw" / "camps.csv").resolve()
+        register = "" if ours else Path(input_path).name
+        _report("export", export.run(g_path, output_dir, e_params, register=register))
         outputs.add(t_path, r_path, g_path)

@@ -67,8 +67,39 @@ def attributes_frame(unresolved: Sequence[Placed], columns: Sequence[str]) -> An
     return _typed(unresolved, columns)
 
 
-def metadata(params: ExportParams, count: int) -> style.LayerMetadata:
-    """The ``camps`` layer's metadata: title, abstract (NOTE 2), sources, GeoNames credit."""
+def register_title(register: str) -> str:
+    """The title of a user's register run: its file's name, never the ministry's map.
+
+    >>> register_title("deaths_1946.xlsx")
+    'deaths_1946.xlsx: places named in the register'
+    """
+    return f"{register}: places named in the register"
+
+
+def metadata(params: ExportParams, count: int, register: str = "") -> style.LayerMetadata:
+    """The ``camps`` layer's metadata: title, abstract (NOTE 2), sources, GeoNames credit.
+
+    ``register`` is the file name of a user's register (``camps run``): the layer
+    is then titled and described as that register, placed by this pipeline, with
+    the register as its source, not as the ministry's map.
+    """
+    if register:
+        return style.LayerMetadata(
+            identifier="camps",
+            title=register_title(register),
+            abstract=(
+                f"{count} rows of the register {register}, each placed by the camp-map "
+                "pipeline (katakana transliterated, matched against GeoNames and a curated "
+                "historical gazetteer). This is the user's register, not the Ministry of "
+                "Health and Welfare's internment map; a point is the place a name was "
+                "matched to, within uncertainty_km. Rows with a dashed orange outline are "
+                "still under review. " + geonames.CREDIT
+            ),
+            rights=[geonames.CREDIT],
+            licenses=["GeoNames data: CC BY 4.0"],
+            sources=((register, register), MAP_SOURCES[-1]),
+            keywords=["Siberian internment", "register", "USSR", "Mongolia"],
+        )
     abstract = (
         f"{count} places where Japanese prisoners of war and internees were held in the "
         "USSR and Mongolia after 1945, from the katakana names of the Japanese Ministry "
@@ -88,15 +119,24 @@ def metadata(params: ExportParams, count: int) -> style.LayerMetadata:
     )
 
 
-def write_geopackage(target: Path, camps: Any, table: Any, params: ExportParams) -> None:
-    """camps.gpkg: the styled point layer and the attributes-only unresolved layer."""
-    meta = metadata(params, len(camps))
+def write_geopackage(
+    target: Path,
+    camps: Any,
+    table: Any,
+    params: ExportParams,
+    places: Any = None,
+    register: str = "",
+) -> None:
+    """camps.gpkg: the styled point layer, the attributes-only unresolved layer and,
+    given ``places`` (:func:`pipeline.export.places.places_frame`), one point per place
+    labelled with its row count."""
+    meta = metadata(params, len(camps), register)
     qml = style.build_qml('"label"', font=params.label_font)
     layers = [
         io.GpkgLayer(
             name="camps",
             frame=camps,
-            identifier=params.title,
+            identifier=meta.title,
             description=meta.abstract,
             style_qml=qml,
             style_name="ministry map legend",
@@ -110,6 +150,22 @@ def write_geopackage(target: Path, camps: Any, table: Any, params: ExportParams)
             description="Rows with no place or no point; see the unresolved_reason column.",
         ),
     ]
+    if places is not None:
+        layers.append(
+            io.GpkgLayer(
+                name="places",
+                frame=places,
+                identifier=f"{register or 'Camp map'}: one point per place, with its row count",
+                description=(
+                    "One point per place the rows are placed at: rows (how many), record_ids, "
+                    "names_seen (every spelling). The label is the place and its count. "
+                    + geonames.CREDIT
+                ),
+                style_qml=style.build_qml('"label"', font=params.label_font),
+                style_name="one symbol per place, labelled with its count",
+                geometry_type="Point",
+            )
+        )
     io.write_gpkg(target, layers)
 
 

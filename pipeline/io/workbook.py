@@ -10,6 +10,9 @@ and shows mojibake. Every write is atomic (:func:`~pipeline.io.files.atomic_path
 from __future__ import annotations
 
 import csv
+import io
+import re
+import zipfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -49,6 +52,7 @@ def write_xlsx(
     by header name.
     """
     from openpyxl import Workbook
+    from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
     book = Workbook()
@@ -63,9 +67,39 @@ def write_xlsx(
             width = (widths or {}).get(name, min(40, max(10, len(str(name)) + 2)))
             sheet.column_dimensions[get_column_letter(number)].width = width
         for cell in sheet[1]:
-            cell.font = cell.font.copy(bold=True)
+            cell.font = Font(bold=True)
+    buffer = io.BytesIO()
+    book.save(buffer)
     with atomic_path(target) as tmp:
-        book.save(tmp)
+        tmp.write_bytes(_fixed_times(buffer.getvalue()))
+
+
+#: The time written into a workbook: fixed, so two runs give the same bytes (DVC, manifest).
+FIXED_TIME = "2000-01-01T00:00:00Z"
+
+
+def _fixed_times(data: bytes) -> bytes:
+    """The workbook with fixed zip entry times and created/modified properties.
+
+    openpyxl stamps the save time into ``docProps/core.xml`` and every zip entry;
+    a stage's outputs must be the same bytes on every run.
+    """
+    source = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            content = source.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                text = re.sub(
+                    r"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:)",
+                    rf"\g<1>{FIXED_TIME}\g<3>",
+                    content.decode("utf-8"),
+                )
+                content = text.encode("utf-8")
+            entry = zipfile.ZipInfo(info.filename, date_time=(2000, 1, 1, 0, 0, 0))
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            target.writestr(entry, content)
+    return out.getvalue()
 
 
 def _cell(value: Any) -> Any:
