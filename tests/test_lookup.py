@@ -57,7 +57,7 @@ def test_cli_lookup_table_and_json(runner, tmp_path: Path) -> None:  # type: ign
     result = runner.invoke(
         cli, ["lookup", "スパスク", "--gazetteer", str(TINY), "-k", "2", "--json"]
     )
-    payload = json.loads(result.stdout)
+    payload = json.loads(result.stdout)["q0"]
     assert payload["decision"] == "review" and len(payload["candidates"]) == 2
     result = runner.invoke(cli, ["lookup", "チタ", "--gazetteer", str(tmp_path / "nothing")])
     assert result.exit_code == 1 and "the gazetteer is not built" in result.stderr
@@ -70,5 +70,5 @@ def test_cli_lookup_applies_a_katakana_override(runner, tmp_path: Path) -> None:
     args = ["lookup", "スパスク", "--gazetteer", str(TINY), "--overrides", str(overrides)]
     result = runner.invoke(cli, [*args, "--json"])
     assert result.exit_code == 0, result.stderr
-    payload = json.loads(result.stdout)
+    payload = json.loads(result.stdout)["q0"]
     assert (payload["place_id"], payload["decision"]) == ("spassk-karaganda", "override")

@@ -28,43 +28,66 @@ if TYPE_CHECKING:
 
 
 @cli.command()
-@click.argument("name")
+@click.argument("names", nargs=-1, required=True)
 @click.option("-k", "--top", default=10, show_default=True, help="How many candidates.")
-@click.option("--json", "as_json", is_flag=True, help="Print the candidates as JSON.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print a reconciliation API result batch (q0, q1, ...), with where each name is.",
+)
+@click.option(
+    "--lang",
+    type=click.Choice(["en", "ja"]),
+    default="en",
+    show_default=True,
+    help="Language of the words (certainty, radius, headings).",
+)
 @gazetteer_options
 @params_option
 def lookup(
-    name: str,
+    names: tuple[str, ...],
     top: int,
     as_json: bool,
+    lang: str,
     gazetteer_dir: Path,
     overrides_path: Path,
     params_path: Path,
 ) -> None:
-    """Print the ranked candidates, with their features, for one name.
+    """Say where each name is: place, Cyrillic, region, country, point, how sure.
 
-    The name is transliterated with the `transliterate` params, then reconciled
-    with the `reconcile` params, as `camps run` would.
+    Each name is transliterated with the `transliterate` params, then reconciled
+    with the `reconcile` params and placed as the geocode stage would (offline),
+    as `camps run` would; the ranked candidates follow.
 
     \b
     Example:
         camps lookup ライチハ
-        camps lookup "チタ州カダラ" --top 5 --json
+        camps lookup ライチハ "チタ州カダラ" --top 5 --json
+        camps lookup カラガンダ --lang ja
     """
     import json
 
+    from pipeline import geocode, overrides, reconcile, transliterate
     from pipeline import lookup as tool
-    from pipeline import overrides, reconcile, transliterate
 
     t_params = load_section(params_path, "transliterate", transliterate.TransliterateParams)
     r_params = load_section(params_path, "reconcile", reconcile.ReconcileParams)
     index = reconcile.load_index(gazetteer_dir)
     found = overrides.read(overrides_path, index.gazetteer.places)
     model = transliterate.default_model()
-    result = tool.lookup(name, index, found, model, t_params, r_params, top)
+    geocoder = geocode.GazetteerGeocoder(index.gazetteer)
+    results = [
+        tool.lookup(name, index, found, model, t_params, r_params, top, geocoder) for name in names
+    ]
     if as_json:
-        click.echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
-    else:
+        batch = {f"q{n}": r.as_dict(lang) for n, r in enumerate(results)}
+        click.echo(json.dumps(batch, ensure_ascii=False, indent=2))
+        return
+    for number, result in enumerate(results):
+        if number:
+            click.echo("")
+        click.echo("\n".join(tool.describe(result, lang)))
         click.echo(_lookup_table(result))
 
 
