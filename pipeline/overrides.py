@@ -255,6 +255,11 @@ def check(path: Path, places: Container[str] | None = None) -> tuple[list[Overri
         problems.extend(wrong)
         if override is not None:
             found.append(override)
+    for first, second in contradictions(found):
+        problems.append(
+            f"{path}: row {second.row}, column decision: contradicts row {first.row} for "
+            f"{second.label}: delete one of the two rows (`camps review` keeps one per name)"
+        )
     return found, problems
 
 

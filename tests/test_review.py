@@ -11,7 +11,7 @@ from pipeline import reconcile as rc
 from pipeline import review
 from pipeline import transliterate as tr
 from pipeline.cli import cli
-from pipeline.errors import ParamsError
+from pipeline.errors import InputDataError, ParamsError
 from pipeline.io import read_csv, read_xlsx_sheet, write_csv
 from pipeline.records import OVERRIDE_COLUMNS
 
@@ -314,3 +314,23 @@ def test_a_register_run_keeps_its_decisions_in_its_output_folder(
     rows = [r for r in _read(reconciled) if r["katakana"] == name]
     assert rows and {r["decision"] for r in rows} == {"unresolved"}
     assert (repo / "gazetteer/overrides.csv").read_bytes() == tracked
+
+
+def test_import_refuses_a_file_that_is_no_workbook_and_a_missing_sheet(
+    tmp_path: Path, raw: Path
+) -> None:
+    out, overrides = tmp_path / "out.csv", tmp_path / "overrides.csv"
+    _reconcile(raw, out, overrides)
+    # An encrypted (password-protected) .xlsx is an OLE file, not a zip: the same refusal.
+    fake = tmp_path / "locked.xlsx"
+    fake.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 512)
+    with pytest.raises(InputDataError, match="password-protected file cannot be read"):
+        review.import_sheet(fake, out, TINY, overrides)
+    from openpyxl import Workbook
+
+    book = Workbook()
+    book.active.title = "Sheet1"  # type: ignore[union-attr]
+    book.save(tmp_path / "other.xlsx")
+    with pytest.raises(InputDataError, match=r"no sheet 'review' \(sheets: Sheet1\)"):
+        review.import_sheet(tmp_path / "other.xlsx", out, TINY, overrides)
+    assert not overrides.exists()

@@ -125,13 +125,14 @@ def read_xlsx_sheet(path: Path, sheet: str, required: Sequence[str]) -> tuple[li
     from zipfile import BadZipFile
 
     from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
 
     path = Path(path)
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except FileNotFoundError:
         raise InputDataError(f"{path}: no such file") from None
-    except (BadZipFile, KeyError, OSError, ValueError) as exc:
+    except (BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
         raise InputDataError(
             f"{path}: not an .xlsx workbook openpyxl can read ({exc.__class__.__name__}); "
             "a password-protected file cannot be read: save it without a password as .xlsx"
