@@ -170,7 +170,9 @@ def parse(
     scope = text.get("scope", "").lower() or ("record" if record_id else "name")
     region = text.get("region", "")
     problems = []
-    if scope not in SCOPES:
+    if not record_id and not katakana:
+        problems.append(f"{where}, column record_id: give a record_id or a katakana")
+    elif scope not in SCOPES:
         problems.append(
             f"{where}, column scope: '{text.get('scope', '')}' must be one of {', '.join(SCOPES)} "
             "(empty: record when a record_id is given, else name)"

@@ -23,6 +23,8 @@ from pipeline.io.files import atomic_path
 
 #: A cell longer than this is refused by Excel (32,767 characters); cut, never lost silently.
 EXCEL_CELL_LIMIT = 32_767
+#: The most rows an Excel sheet holds (the header included).
+EXCEL_ROW_LIMIT = 1_048_576
 
 
 def write_excel_csv(target: Path, columns: Sequence[str], rows: Iterable[Row]) -> None:
@@ -49,25 +51,39 @@ def write_xlsx(
 
     Values are written as given (numbers stay numbers); text that starts like a
     formula is written as text, never evaluated. ``widths`` sets column widths
-    by header name.
+    by header name. openpyxl's write-only mode streams the rows, so a register of
+    a million rows does not hold a million rows of cell objects in memory.
+
+    Raises
+    ------
+    InputDataError
+        A sheet has more rows than Excel opens (1,048,576 with the header).
     """
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
 
-    book = Workbook()
-    book.remove(book.active)
+    book = Workbook(write_only=True)
     for title, header, rows in sheets:
         sheet = book.create_sheet(title=title[:31])
-        sheet.append(list(header))
-        for values in rows:
-            sheet.append([_cell(v) for v in values])
         sheet.freeze_panes = "A2"
         for number, name in enumerate(header, start=1):
             width = (widths or {}).get(name, min(40, max(10, len(str(name)) + 2)))
             sheet.column_dimensions[get_column_letter(number)].width = width
-        for cell in sheet[1]:
+        heads = []
+        for name in header:
+            cell = WriteOnlyCell(sheet, value=str(name))
             cell.font = Font(bold=True)
+            heads.append(cell)
+        sheet.append(heads)
+        for count, values in enumerate(rows, start=2):
+            if count > EXCEL_ROW_LIMIT:
+                raise InputDataError(
+                    f"{target}: sheet {title} has more than {EXCEL_ROW_LIMIT - 1:,} rows, more "
+                    "than Excel opens: use the CSV beside it (or split the register)"
+                )
+            sheet.append([_cell(v) for v in values])
     buffer = io.BytesIO()
     book.save(buffer)
     with atomic_path(target) as tmp:
