@@ -164,15 +164,3 @@ def test_bad_scope_and_contradictions(tmp_path: Path) -> None:
     b = _ov(path, katakana="チタ", decision="reject")
     assert overrides.contradictions([a, a, b]) == [(a, b)]
     assert overrides.replace([a], [b]) == [b]
-
-
-def test_contradictory_rows_of_one_file_are_a_problem_with_their_rows(tmp_path: Path) -> None:
-    path = _file(
-        tmp_path / "o.csv",
-        [
-            _row(katakana="チタ", place_id="chita", decision="accept"),
-            _row(katakana="チタ州チタ", decision="reject"),  # the same name: key_of drops 州
-        ],
-    )
-    with pytest.raises(InputDataError, match=r"row 3, column decision: contradicts row 2 for"):
-        overrides.read(path)

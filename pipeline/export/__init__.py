@@ -5,7 +5,10 @@ ministry map's legend as QGIS default style, layer ``unresolved`` without
 geometry), ``camps.geojson`` (RFC 7946), ``by_class/<class>.geojson`` (all five
 classes, an empty FeatureCollection for a class with no row, so a web map can load
 a fixed set of files), ``camps.lpf.json`` (Linked Places Format for the World
-Historical Gazetteer), ``unresolved.csv`` and a static preview ``map.png``.
+Historical Gazetteer), ``unresolved.csv``, ``results.xlsx`` and ``results.csv``
+(the register's columns then readable results, no JSON) and a static preview
+``map.png``; the GeoPackage also holds ``places``, one labelled point per place
+with its row count.
 
 Every input row lands exactly once: in ``camps`` when its decision is auto,
 override or review and it has a point, else in ``unresolved`` with the reason.
@@ -13,10 +16,11 @@ All rows are checked before the first file is written, so bad input leaves the
 previous outputs as they were; each file is then replaced atomically.
 
 Files: ``params`` (the params.yaml section), ``rows`` (checking and placing each
-row), ``layers`` (GeoPackage, GeoJSON, by-class files, preview), ``lpf`` (Linked
-Places), ``stage`` (``run``). May import :mod:`pipeline.io`, :mod:`pipeline.style`,
-:mod:`pipeline.area`, :mod:`pipeline.geonames` and :mod:`pipeline.records`, never
-another stage.
+row), ``layers`` (GeoPackage, GeoJSON, by-class files, preview), ``places`` (the
+per-place layer), ``results`` (the results sheet), ``lpf`` (Linked Places),
+``stage`` (``run``). May import :mod:`pipeline.io`, :mod:`pipeline.style`,
+:mod:`pipeline.area`, :mod:`pipeline.geonames`, :mod:`pipeline.records` and the
+text library :mod:`pipeline.names`, never another stage.
 """
 
 from pipeline.export.layers import MAP_SOURCES, metadata, preview

@@ -41,9 +41,10 @@ def reconcile_rows(
     cache = resolve_all(list(dict.fromkeys(queries)), index, params)
     counts = {str(d): 0 for d in Decision}
     columns: dict[Query, dict[str, str]] = {}  # the candidates' JSON, once per distinct name
+    decided = ov.finder(overrides)
     for row, query in zip(rows, queries, strict=True):
         outcome = cache[query]
-        override = ov.find_row(overrides, row)
+        override = decided.find_row(row)
         if override is not None:
             outcome = apply_override(outcome, override, index, params)
             row.update(outcome.columns())
