@@ -364,3 +364,10 @@ def test_a_users_register_is_titled_as_itself(tmp_path: Path, repo: Path) -> Non
     assert "my_register.csv" in description and "not the Ministry" in description
     assert "<title>my_register.csv: places named in the register</title>" in metadata
     assert PARAMS.title not in metadata and "Kôseishô" not in metadata
+    from openpyxl import load_workbook
+
+    book = load_workbook(out / "results.xlsx", read_only=True)
+    about = dict(book["about"].iter_rows(min_row=2, values_only=True))
+    book.close()
+    assert about["title"] == "my_register.csv: places named in the register"
+    assert "not the Ministry" in about["description"]

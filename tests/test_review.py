@@ -334,3 +334,14 @@ def test_import_refuses_a_file_that_is_no_workbook_and_a_missing_sheet(
     with pytest.raises(InputDataError, match=r"no sheet 'review' \(sheets: Sheet1\)"):
         review.import_sheet(tmp_path / "other.xlsx", out, TINY, overrides)
     assert not overrides.exists()
+
+
+def test_review_writes_beside_the_register_never_into_the_tracked_file(repo: Path) -> None:
+    from pipeline.cli.options import DEFAULT_OVERRIDES, review_overrides
+
+    committed = repo / "output" / "stages" / "reconciled.csv"
+    assert review_overrides(committed) == DEFAULT_OVERRIDES()
+    assert review_overrides(Path("/w/results/stages/reconciled.csv")) == Path(
+        "/w/results/overrides.csv"
+    )
+    assert review_overrides(Path("/w/mine.csv")) == Path("/w/overrides.csv")

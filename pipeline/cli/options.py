@@ -54,12 +54,15 @@ def review_overrides(input_path: Path) -> Path:
     """The overrides file that goes with a reconciled CSV (``camps review --input``).
 
     ``DIR/stages/reconciled.csv`` of ``camps run --output-dir DIR`` goes with
-    :func:`workspace_overrides` of ``DIR``; any other file with the project's.
+    :func:`workspace_overrides` of ``DIR``; the committed map's
+    ``output/stages/reconciled.csv`` with ``gazetteer/overrides.csv``; any other
+    file with ``overrides.csv`` beside it, so a review never writes into the
+    project's tracked files unasked.
     """
     path = Path(input_path)
     if path.parent.name == "stages":
         return workspace_overrides(path.parent.parent)
-    return DEFAULT_OVERRIDES()
+    return path.parent / "overrides.csv"
 
 
 class CampsGroup(click.Group):

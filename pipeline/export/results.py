@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from pipeline import area, io
+from pipeline import area, io, style
 from pipeline.export.rows import Placed
 from pipeline.names import latin_of_cyrillic, script_of
 from pipeline.records import STAGE_COLUMNS
@@ -131,6 +131,7 @@ def write_results(
     columns: Sequence[str],
     placed: Sequence[Placed],
     order: Sequence[str] | None = None,
+    about: style.LayerMetadata | None = None,
 ) -> None:
     """Write ``results.xlsx`` and ``results.csv`` into the set's folder, rows in ``order``.
 
@@ -153,7 +154,13 @@ def write_results(
     numbers = {h for h, c in zip(heads, RESULT_COLUMNS, strict=True) if c in NUMBER_COLUMNS}
     cells = ([_value(r[h], h in numbers) for h in header] for r in text_rows)
     widths = {h: 14 for h in heads} | {"best_rival": 36, "decision": 24}
-    io.write_xlsx(Path(out / "results.xlsx"), [("results", header, cells)], widths)
+    sheets: list[tuple[str, Sequence[str], Any]] = [("results", header, cells)]
+    if about is not None:
+        facts = [("title", about.title), ("description", about.abstract)]
+        facts += [("source", f"{short}: {full}") for short, full in about.sources]
+        facts += [("rights", r) for r in about.rights]
+        sheets.append(("about", ["about", "value"], facts))
+    io.write_xlsx(Path(out / "results.xlsx"), sheets, widths | {"value": 100})
     outputs.add(out / "results.csv", out / "results.xlsx")
 
 

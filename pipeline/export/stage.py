@@ -8,6 +8,7 @@ from pathlib import Path
 from pipeline import io
 from pipeline.export.layers import (
     attributes_frame,
+    metadata,
     points_frame,
     preview,
     register_title,
@@ -83,7 +84,9 @@ def write_layers(
         [*out_columns, REASON_COLUMN],
         [p.row | added(p) | {REASON_COLUMN: p.reason} for p in unresolved],
     )
-    write_results(outputs, columns, [*camps, *unresolved], order)
+    write_results(
+        outputs, columns, [*camps, *unresolved], order, metadata(params, len(camps), register)
+    )
     outputs.add(out / "camps.gpkg", out / "camps.geojson", out / "camps.lpf.json")
     outputs.add(out / "unresolved.csv", *(out / "by_class" / f"{k}.geojson" for k in by_class))
     if params.preview:
