@@ -41,7 +41,7 @@ from pathlib import Path
 
 from pipeline.errors import InputDataError
 from pipeline.io import Row, merge_columns, read_csv, write_csv
-from pipeline.names import fold, match_key, split_name
+from pipeline.names import REGION_WORD_RE, fold, match_key, split_name
 from pipeline.records import OVERRIDE_COLUMNS
 
 #: Columns without which the file cannot say anything.
@@ -50,15 +50,22 @@ REQUIRED_COLUMNS = ("place_id", "decision")
 SCOPES = ("name", "region", "record")
 
 
-def region_key(text: str) -> str:
-    """How a region is compared: folded, without a region word (州, 地方, Oblast).
+#: Latin words of a region's name that say what kind of unit it is, not which one.
+_LATIN_UNIT_WORDS = frozenset(
+    ("oblast", "krai", "kray", "region", "ssr", "assr", "asssr", "republic", "aimag", "ao")
+)
 
-    >>> region_key("チタ州") == region_key("チタ") and region_key(" Chita oblast") == "chita"
-    True
+
+def region_key(text: str) -> str:
+    """How a region is compared: folded, without a region word (州, 地方, Oblast, SSR).
+
+    >>> region_key("チタ州") == region_key("チタ"), region_key(" Chita oblast")
+    (True, 'chita')
+    >>> region_key("カザフ共和国") == region_key("カザフ"), region_key("Kazakh SSR")
+    (True, 'kazakh')
     """
-    parts = split_name(text.strip()).region_hint if text.strip() else ""
-    words = fold(parts or text).split()
-    return " ".join(w for w in words if w not in ("oblast", "krai", "kray", "region", "asssr"))
+    words = [w for w in text.strip().split() if w.lower() not in _LATIN_UNIT_WORDS]
+    return fold(REGION_WORD_RE.sub("", " ".join(words)))
 
 
 def regions_of(row: Mapping[str, str]) -> frozenset[str]:
