@@ -65,6 +65,8 @@ RECONCILE_COLUMNS = ("place_id", "place_name", "score", "decision", "candidates"
 OVERRIDE_COLUMNS = (
     "record_id",
     "katakana",
+    "scope",
+    "region",
     "place_id",
     "lat",
     "lon",

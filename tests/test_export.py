@@ -55,6 +55,7 @@ def test_layers_and_field_types(out: Path) -> None:
         "uncertainty",
         "camps",
         "unresolved",
+        "places",
         "layer_styles",
     }
     camps = pyogrio.read_info(gpkg, layer="camps")
@@ -131,6 +132,7 @@ def test_gpkg_is_version_1_2_with_default_style_and_metadata(out: Path) -> None:
             "uncertainty": "features",
             "camps": "features",
             "unresolved": "attributes",
+            "places": "features",
             "layer_styles": "attributes",
         }
         styles = db.execute(
@@ -144,7 +146,7 @@ def test_gpkg_is_version_1_2_with_default_style_and_metadata(out: Path) -> None:
         ).fetchone()
     finally:
         db.close()
-    assert [s[:3] for s in styles] == [("camps", "geom", 1)]
+    assert [s[:3] for s in styles] == [("camps", "geom", 1), ("places", "geom", 1)]
     qml = styles[0][3]
     assert 'type="categorizedSymbol"' in qml and 'attr="symbol_class"' in qml
     assert [m for m in re.findall(r'<category [^>]*value="([^"]+)"', qml)] == [
@@ -359,3 +361,107 @@ def test_circle_crosses_the_antimeridian_as_one_ring() -> None:
     ring = circle(179.5, 66.0, 100.0)
     lons = [x for x, _ in ring.exterior.coords]
     assert ring.is_valid and max(lons) > 180 and max(lons) - min(lons) < 10
+
+
+def test_results_xlsx_and_csv_keep_the_register_then_readable_results(tmp_path: Path) -> None:
+    """Issue 16: results in one readable sheet, every input column, no JSON, a BOM."""
+    from openpyxl import load_workbook
+
+    rows = fixture_rows()
+    shuffled = rows[::-1]  # the register's own order, not the layers' (by id)
+    export.run(write_rows(tmp_path / "g.csv", shuffled), tmp_path / "out", QUIET)
+    out = tmp_path / "out"
+    assert (out / "results.csv").read_bytes().startswith(b"\xef\xbb\xbf")
+    with (out / "results.csv").open(encoding="utf-8-sig", newline="") as handle:
+        listed = list(csv.DictReader(handle))
+    book = load_workbook(out / "results.xlsx", read_only=True)
+    sheet = list(book["results"].iter_rows(values_only=True))
+    book.close()
+    header = list(sheet[0])
+    own = ["record_id", "katakana", "katakana_variants", "map_no", "region", "symbol_class"]
+    assert header[: len(own)] == own and "candidates" not in header and "romaji" not in header
+    assert header[-12:] == [
+        "place",
+        "cyrillic",
+        "latin",
+        "lat",
+        "lon",
+        "result_region",
+        "country",
+        "decision",
+        "score",
+        "certainty",
+        "radius_km",
+        "best_rival",
+    ]
+    assert [r["record_id"] for r in listed] == [r["record_id"] for r in shuffled]
+    assert len(sheet) == len(rows) + 1
+    vladivostok = next(r for r in listed if r["record_id"] == "d-001")
+    assert (vladivostok["place"], vladivostok["cyrillic"], vladivostok["country"]) == (
+        "Vladivostok",
+        "Владивосток",
+        "RU",
+    )
+    assert vladivostok["latin"] == "Vladivostok" and vladivostok["decision"] == "auto (matched)"
+    row = next(r for r in sheet[1:] if r[0] == "d-001")
+    assert isinstance(row[header.index("lat")], float)  # numbers stay numbers in the workbook
+    assert not any(v.lstrip().startswith(("[", "{")) for r in listed for v in r.values())
+
+
+def test_places_layer_is_one_labelled_point_per_place_with_its_count(tmp_path: Path) -> None:
+    """Issue 16: a death register names one camp hundreds of times: draw it once, counted."""
+    rows = fixture_rows()
+    base = next(r for r in rows if r["record_id"] == "d-001")
+    repeated = [*rows, base | {"record_id": "x-1", "katakana": "ウラジオストック"}]
+    repeated.append(base | {"record_id": "x-2"})
+    export.run(write_rows(tmp_path / "g.csv", repeated), tmp_path / "out", QUIET)
+    gpkg = tmp_path / "out" / "camps.gpkg"
+    places = pyogrio.read_dataframe(gpkg, layer="places")
+    camps = pyogrio.read_dataframe(gpkg, layer="camps")
+    assert len(places) == camps["place_id"].nunique() and int(places["rows"].sum()) == len(camps)
+    vladivostok = places[places["place_id"] == base["place_id"]].iloc[0]
+    assert vladivostok["rows"] == 3 and vladivostok["record_ids"] == "d-001|x-1|x-2"
+    assert vladivostok["names_seen"] == "ウラジオストク|ウラジオストック"
+    assert vladivostok["label"] == "Vladivostok (3)"
+    db = sqlite3.connect(gpkg)
+    try:
+        (qml,) = db.execute(
+            "SELECT styleQML FROM layer_styles WHERE f_table_name = 'places'"
+        ).fetchone()
+    finally:
+        db.close()
+    assert "&quot;label&quot;" in qml and 'labelsEnabled="1"' in qml
+
+
+def test_a_users_register_is_titled_as_itself(tmp_path: Path, repo: Path) -> None:
+    """Issue 16: a user's run was titled and described as the ministry's map."""
+    runner = CliRunner()
+    register = tmp_path / "my_register.csv"
+    register.write_bytes((repo / "tests/data/raw_tiny.csv").read_bytes())
+    out = tmp_path / "results"
+    tiny = repo / "tests/data/gazetteer_reconcile"
+    args = ["run", "--input", str(register), "--output-dir", str(out), "--gazetteer", str(tiny)]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 0, result.stderr
+    db = sqlite3.connect(out / "camps.gpkg")
+    try:
+        (identifier, description) = db.execute(
+            "SELECT identifier, description FROM gpkg_contents WHERE table_name = 'camps'"
+        ).fetchone()
+        (metadata,) = db.execute(
+            "SELECT m.metadata FROM gpkg_metadata m JOIN gpkg_metadata_reference r "
+            "ON r.md_file_id = m.id WHERE r.table_name = 'camps'"
+        ).fetchone()
+    finally:
+        db.close()
+    assert identifier == "my_register.csv: places named in the register"
+    assert "my_register.csv" in description and "not the Ministry" in description
+    assert "<title>my_register.csv: places named in the register</title>" in metadata
+    assert PARAMS.title not in metadata and "Kôseishô" not in metadata
+    from openpyxl import load_workbook
+
+    book = load_workbook(out / "results.xlsx", read_only=True)
+    about = dict(book["about"].iter_rows(min_row=2, values_only=True))
+    book.close()
+    assert about["title"] == "my_register.csv: places named in the register"
+    assert "not the Ministry" in about["description"]

@@ -57,7 +57,7 @@ def test_cli_lookup_table_and_json(runner, tmp_path: Path) -> None:  # type: ign
     result = runner.invoke(
         cli, ["lookup", "スパスク", "--gazetteer", str(TINY), "-k", "2", "--json"]
     )
-    payload = json.loads(result.stdout)
+    payload = json.loads(result.stdout)["q0"]
     assert payload["decision"] == "review" and len(payload["candidates"]) == 2
     result = runner.invoke(cli, ["lookup", "チタ", "--gazetteer", str(tmp_path / "nothing")])
     assert result.exit_code == 1 and "the gazetteer is not built" in result.stderr
@@ -70,5 +70,44 @@ def test_cli_lookup_applies_a_katakana_override(runner, tmp_path: Path) -> None:
     args = ["lookup", "スパスク", "--gazetteer", str(TINY), "--overrides", str(overrides)]
     result = runner.invoke(cli, [*args, "--json"])
     assert result.exit_code == 0, result.stderr
-    payload = json.loads(result.stdout)
+    payload = json.loads(result.stdout)["q0"]
     assert (payload["place_id"], payload["decision"]) == ("spassk-karaganda", "override")
+
+
+def test_cli_lookup_says_where_for_several_names_in_english_and_japanese(  # type: ignore[no-untyped-def]
+    runner,
+) -> None:
+    """Issue 16: `camps lookup` never said where the place is."""
+    args = [
+        "lookup",
+        "チタ州カダラ",
+        "ハバロフスク",
+        "ロンドン",
+        "--gazetteer",
+        str(TINY),
+        "-k",
+        "2",
+    ]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 0, result.stderr
+    text = result.stdout
+    assert "チタ州カダラ: Kadala (Кадала)" in text and "ハバロフスク: Khabarovsk" in text
+    assert "country: RU" in text and "geo:52.07000,113.37000;u=" in text
+    assert "https://www.openstreetmap.org/?mlat=52.07000&mlon=113.37000" in text
+    assert "certainty: " in text and "km of the point" in text
+    assert "ロンドン: no place" in text
+    result = runner.invoke(cli, [*args, "--lang", "ja"])
+    assert result.exit_code == 0 and "確からしさ: " in result.stdout and "半径約" in result.stdout
+    result = runner.invoke(cli, [*args, "--json"])
+    batch = json.loads(result.stdout)
+    # The reconciliation API's result batch: one key per query, each with its candidates.
+    assert list(batch) == ["q0", "q1", "q2"]
+    for answer in batch.values():
+        assert isinstance(answer["result"], list) and len(answer["result"]) <= 2
+        for cand in answer["result"]:
+            assert {"id", "name", "score", "match"} <= set(cand)
+            assert isinstance(cand["score"], float) and isinstance(cand["match"], bool)
+    where = batch["q0"]["where"]
+    assert (where["place_id"], where["cyrillic"], where["country"]) == ("kadala", "Кадала", "RU")
+    assert where["geo_uri"].startswith("geo:52.07000,113.37000;u=") and where["osm_url"]
+    assert batch["q2"]["where"] is None

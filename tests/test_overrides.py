@@ -98,3 +98,69 @@ def test_write_keeps_every_column_and_cell(tmp_path: Path) -> None:
     header, rows = read_csv(path)
     assert header == COLUMNS
     assert [(r["record_id"], r["decision"]) for r in rows] == [("r1", "reject")]
+
+
+def _ov(path: Path, **cells: str) -> overrides.Override:
+    found, problems = overrides.parse(_row(**cells), path, 2)
+    assert found is not None, problems
+    return found
+
+
+def test_scopes_name_region_record_and_the_old_shape(tmp_path: Path) -> None:
+    """Issue 16: a decision is for a name (and region when it says so), one record on request."""
+    path = tmp_path / "o.csv"
+    by_name = _ov(path, katakana="スパスク", place_id="spassk-dalny", decision="accept")
+    in_region = _ov(
+        path,
+        katakana="スパスク",
+        scope="region",
+        region="カザフ",
+        place_id="spassk-karaganda",
+        decision="accept",
+    )
+    one = _ov(path, record_id="r9", katakana="スパスク", scope="record", decision="reject")
+    # The old shape (no scope): a record_id means that record, none means the name.
+    old_record = _ov(path, record_id="r9", katakana="スパスク", decision="reject")
+    old_name = _ov(path, katakana="スパスク", place_id="spassk-dalny", decision="accept")
+    assert (old_record.scope, old_name.scope, by_name.scope) == ("record", "name", "name")
+    found = [by_name, in_region, one]
+    row = {"record_id": "r1", "katakana": "スパスク"}
+    assert overrides.find_row(found, row) is by_name
+    # A new column or another record id changes nothing: the name decides.
+    assert overrides.find_row(found, row | {"record_id": "r-new", "extra": "x"}) is by_name
+    assert overrides.find_row(found, row | {"katakana": "カザフ共和国スパスク"}) is in_region
+    assert overrides.find_row(found, row | {"region": "Kazakh SSR", "region_hint": "カザフ"}) is (
+        in_region
+    )
+    assert overrides.find_row(found, row | {"record_id": "r9"}) is one
+
+
+def test_stale_decisions_are_listed_never_dropped(tmp_path: Path) -> None:
+    path = tmp_path / "o.csv"
+    kept = _ov(path, katakana="スパスク", place_id="spassk-dalny", decision="accept")
+    gone = _ov(path, katakana="ライチハ", decision="reject")
+    record = _ov(path, record_id="r-gone", scope="record", decision="reject")
+    rows = [{"record_id": "r1", "katakana": "スパスク"}]
+    assert overrides.stale([kept, gone, record], rows) == [gone, record]
+    assert [o.label for o in overrides.stale([kept, gone, record], rows)] == ["ライチハ", "r-gone"]
+
+
+def test_bad_scope_and_contradictions(tmp_path: Path) -> None:
+    path = _file(
+        tmp_path / "o.csv",
+        [
+            _row(katakana="チタ", scope="town", decision="reject"),
+            _row(katakana="チタ", scope="region", decision="reject"),
+            _row(scope="name", record_id="r1", decision="reject"),
+        ],
+    )
+    _, problems = overrides.check(path)
+    assert any(
+        "row 2, column scope: 'town' must be one of name, region, record" in p for p in problems
+    )
+    assert any("row 3, column region: scope region needs the region" in p for p in problems)
+    assert any("row 4, column katakana: scope name needs the katakana name" in p for p in problems)
+    a = _ov(path, katakana="チタ", place_id="chita", decision="accept")
+    b = _ov(path, katakana="チタ", decision="reject")
+    assert overrides.contradictions([a, a, b]) == [(a, b)]
+    assert overrides.replace([a], [b]) == [b]

@@ -128,7 +128,7 @@ def test_ogrinfo_reads_every_layer_without_warning(gpkg: Path, name: str) -> Non
     assert done.returncode == 0
     assert done.stderr == "", done.stderr
     layers = re.findall(r"^Layer name: (\S+)", done.stdout, flags=re.MULTILINE)
-    gpkg_layers = ["uncertainty", "camps", "unresolved", "layer_styles"]
+    gpkg_layers = ["uncertainty", "camps", "places", "unresolved", "layer_styles"]
     expected = gpkg_layers if name.endswith("gpkg") else ["camps"]
     assert layers == expected
 

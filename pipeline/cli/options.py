@@ -55,6 +55,33 @@ class TerminalFormatter(logging.Formatter):
         return controls.for_terminal(super().format(record))
 
 
+def workspace_overrides(folder: Path) -> Path:
+    """The decisions of a register's output folder: ``FOLDER/overrides.csv``.
+
+    A user's run keeps its decisions beside its results, never in the project's
+    tracked ``gazetteer/overrides.csv``; the committed camp map (``dvc.yaml``
+    writes ``output/``) keeps that one.
+    """
+    if Path(folder).resolve() == (PROJECT_ROOT / "output").resolve():
+        return DEFAULT_OVERRIDES()
+    return Path(folder) / "overrides.csv"
+
+
+def review_overrides(input_path: Path) -> Path:
+    """The overrides file that goes with a reconciled CSV (``camps review --input``).
+
+    ``DIR/stages/reconciled.csv`` of ``camps run --output-dir DIR`` goes with
+    :func:`workspace_overrides` of ``DIR``; the committed map's
+    ``output/stages/reconciled.csv`` with ``gazetteer/overrides.csv``; any other
+    file with ``overrides.csv`` beside it, so a review never writes into the
+    project's tracked files unasked.
+    """
+    path = Path(input_path)
+    if path.parent.name == "stages":
+        return workspace_overrides(path.parent.parent)
+    return path.parent / "overrides.csv"
+
+
 class CampsGroup(click.Group):
     """A click group that maps pipeline errors to exit codes and clear messages.
 
@@ -102,13 +129,17 @@ def encoding_option(func: F) -> F:
     )(func)
 
 
-def gazetteer_options(func: F) -> F:
+def gazetteer_options(func: F, workspace: bool = False) -> F:
     func = click.option(
         "--overrides",
         "overrides_path",
         type=click.Path(dir_okay=False, path_type=Path),
-        default=DEFAULT_OVERRIDES,
-        show_default="gazetteer/overrides.csv",
+        default=None if workspace else DEFAULT_OVERRIDES,
+        show_default=(
+            "OUTPUT_DIR/overrides.csv (output/: gazetteer/overrides.csv)"
+            if workspace
+            else "gazetteer/overrides.csv"
+        ),
         help="Manual decisions that always win (created by `camps review`).",
     )(func)
     return click.option(
@@ -119,6 +150,11 @@ def gazetteer_options(func: F) -> F:
         show_default="gazetteer/build",
         help="Built gazetteer folder (the `gazetteer` stage writes it).",
     )(func)
+
+
+def workspace_options(func: F) -> F:
+    """:func:`gazetteer_options` whose ``--overrides`` defaults to the register's folder."""
+    return gazetteer_options(func, workspace=True)
 
 
 def input_option(func: F) -> F:

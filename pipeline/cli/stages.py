@@ -9,6 +9,7 @@ import click
 from pipeline.cli import cli
 from pipeline.cli.options import (
     DEFAULT_GAZETTEER,
+    PROJECT_ROOT,
     _report,
     encoding_option,
     gazetteer_options,
@@ -17,6 +18,8 @@ from pipeline.cli.options import (
     params_option,
     project_default,
     register_options,
+    workspace_options,
+    workspace_overrides,
 )
 from pipeline.params import load_section
 
@@ -216,7 +219,7 @@ def export(
     type=click.Path(file_okay=False, path_type=Path),
     help="Folder for the layers; the stage CSVs go to its stages/ subfolder.",
 )
-@gazetteer_options
+@workspace_options
 @encoding_option
 @register_options
 @params_option
@@ -224,7 +227,7 @@ def run_all(
     input_path: Path,
     output_dir: Path,
     gazetteer_dir: Path,
-    overrides_path: Path,
+    overrides_path: Path | None,
     encoding: str | None,
     sheet: str | None,
     name_column: str | None,
@@ -233,12 +236,20 @@ def run_all(
 ) -> None:
     """Run transliterate, reconcile, geocode and export on any register (CSV or workbook).
 
+    The register's decisions (`camps review`) are OUTPUT_DIR/overrides.csv unless
+    --overrides says otherwise, so a user's register never writes into the
+    project's tracked files.
+
     \b
     Example:
         camps run --input my_register.csv --output-dir results
         camps run --input 名簿.xlsx --name-column 死亡場所 --output-dir results
+        camps review --input results/stages/reconciled.csv --list
     """
     from pipeline import export, geocode, io, reconcile, transliterate
+
+    if overrides_path is None:
+        overrides_path = workspace_overrides(output_dir)
 
     stages = output_dir / "stages"
     names = ("transliterated.csv", "reconciled.csv", "geocoded.csv")
@@ -262,5 +273,11 @@ def run_all(
         _report("transliterate", t_report)
         _report("reconcile", reconcile.run(t_path, r_path, gazetteer_dir, overrides_path, r_params))
         _report("geocode", geocode.run(r_path, g_path, gazetteer_dir, overrides_path, g_params))
-        _report("export", export.run(g_path, output_dir, e_params, gazetteer_dir=gazetteer_dir))
+        # A user's register is titled as itself; raw/camps.csv is the ministry's map.
+        ours = Path(input_path).resolve() == (PROJECT_ROOT / "raw" / "camps.csv").resolve()
+        register = "" if ours else Path(input_path).name
+        report = export.run(
+            g_path, output_dir, e_params, gazetteer_dir=gazetteer_dir, register=register
+        )
+        _report("export", report)
         outputs.add(t_path, r_path, g_path)

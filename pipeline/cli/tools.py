@@ -5,57 +5,90 @@ With the terminal formatting of `camps lookup` and `camps review`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
 from pipeline.cli import cli
-from pipeline.cli.options import _report, echo, gazetteer_options, params_option, project_default
+from pipeline.cli.options import (
+    DEFAULT_GAZETTEER,
+    _report,
+    echo,
+    gazetteer_options,
+    params_option,
+    project_default,
+    review_overrides,
+)
 from pipeline.params import load_section
 
 if TYPE_CHECKING:
     from pipeline.lookup import Lookup
+    from pipeline.overrides import Override
 
 
 @cli.command()
-@click.argument("name")
+@click.argument("names", nargs=-1, required=True)
 @click.option("-k", "--top", default=10, show_default=True, help="How many candidates.")
-@click.option("--json", "as_json", is_flag=True, help="Print the candidates as JSON.")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print a reconciliation API result batch (q0, q1, ...), with where each name is.",
+)
+@click.option(
+    "--lang",
+    type=click.Choice(["en", "ja"]),
+    default="en",
+    show_default=True,
+    help="Language of the words (certainty, radius, headings).",
+)
 @gazetteer_options
 @params_option
 def lookup(
-    name: str,
+    names: tuple[str, ...],
     top: int,
     as_json: bool,
+    lang: str,
     gazetteer_dir: Path,
     overrides_path: Path,
     params_path: Path,
 ) -> None:
-    """Print the ranked candidates, with their features, for one name.
+    """Say where each name is: place, Cyrillic, region, country, point, how sure.
 
-    The name is transliterated with the `transliterate` params, then reconciled
-    with the `reconcile` params, as `camps run` would.
+    Each name is transliterated with the `transliterate` params, then reconciled
+    with the `reconcile` params and placed as the geocode stage would (offline),
+    as `camps run` would; the ranked candidates follow.
 
     \b
     Example:
         camps lookup ライチハ
-        camps lookup "チタ州カダラ" --top 5 --json
+        camps lookup ライチハ "チタ州カダラ" --top 5 --json
+        camps lookup カラガンダ --lang ja
     """
     import json
 
+    from pipeline import geocode, overrides, reconcile, transliterate
     from pipeline import lookup as tool
-    from pipeline import overrides, reconcile, transliterate
 
     t_params = load_section(params_path, "transliterate", transliterate.TransliterateParams)
     r_params = load_section(params_path, "reconcile", reconcile.ReconcileParams)
     index = reconcile.load_index(gazetteer_dir)
     found = overrides.read(overrides_path, index.gazetteer.places)
     model = transliterate.default_model()
-    result = tool.lookup(name, index, found, model, t_params, r_params, top)
+    geocoder = geocode.GazetteerGeocoder(index.gazetteer)
+    results = [
+        tool.lookup(name, index, found, model, t_params, r_params, top, geocoder) for name in names
+    ]
     if as_json:
-        echo(json.dumps(result.as_dict(), ensure_ascii=False, indent=2))
-    else:
+        batch = {f"q{n}": r.as_dict(lang) for n, r in enumerate(results)}
+        echo(json.dumps(batch, ensure_ascii=False, indent=2))
+        return
+    for number, result in enumerate(results):
+        if number:
+            echo("")
+        echo("\n".join(tool.describe(result, lang)))
         echo(_lookup_table(result))
 
 
@@ -109,55 +142,155 @@ def _lookup_table(result: Lookup) -> str:
     type=click.Path(dir_okay=False, path_type=Path),
     default=project_default("output/stages/reconciled.csv"),
     show_default="output/stages/reconciled.csv",
-    help="Reconciled CSV whose review rows are listed.",
+    help="Reconciled CSV whose review rows are listed (DIR/stages/reconciled.csv of a run).",
 )
 @click.option("--list", "list_only", is_flag=True, help="Only list the queue; record nothing.")
-@click.option("--accept", "accepts", multiple=True, help="RECORD_ID=PLACE_ID to accept.")
-@click.option("--reject", "rejects", multiple=True, help="RECORD_ID to mark as no place.")
+@click.option(
+    "--accept", "accepts", multiple=True, help="NAME=PLACE_ID (or RECORD_ID=PLACE_ID) to accept."
+)
+@click.option("--reject", "rejects", multiple=True, help="NAME (or RECORD_ID) to mark as no place.")
+@click.option(
+    "--accept-above",
+    type=click.FloatRange(0, 1),
+    default=None,
+    help="Accept the best candidate of every queued name whose best score is at least this.",
+)
+@click.option(
+    "--one-record", is_flag=True, help="Decide only the record given, not every row of its name."
+)
+@click.option(
+    "--export",
+    "export_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the queue to this .xlsx, one row per name, with a decision column to fill.",
+)
+@click.option(
+    "--import",
+    "import_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Record the decisions of a filled --export workbook (all or none).",
+)
 @click.option("--note", default="", help="Why: stored with the override.")
 @click.option("--source", default="", help="Where the evidence is: stored with the override.")
-@gazetteer_options
+@click.option(
+    "--gazetteer",
+    "gazetteer_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEFAULT_GAZETTEER,
+    show_default="gazetteer/build",
+    help="Built gazetteer folder (the `gazetteer` stage writes it).",
+)
+@click.option(
+    "--overrides",
+    "overrides_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    show_default="DIR/overrides.csv for DIR/stages/reconciled.csv, else gazetteer/overrides.csv",
+    help="Where the decisions go.",
+)
 @params_option
 def review(
     input_path: Path,
     list_only: bool,
     accepts: tuple[str, ...],
     rejects: tuple[str, ...],
+    accept_above: float | None,
+    one_record: bool,
+    export_path: Path | None,
+    import_path: Path | None,
     note: str,
     source: str,
     gazetteer_dir: Path,
-    overrides_path: Path,
+    overrides_path: Path | None,
     params_path: Path,
 ) -> None:
-    """List the review queue and record accepts or rejects into overrides.csv.
+    """List the review queue by name and record decisions, one name at a time or by sheet.
+
+    A decision is for every row of the name (and region, when the name comes with
+    several); --one-record limits it to the record given. A register run with
+    `camps run --output-dir DIR` keeps its decisions in DIR/overrides.csv.
 
     \b
     Examples:
         camps review --list
-        camps review --accept r-1a2b3c4d5e=gn:2017487 --note "station name" --source URL
-        camps review --reject r-1a2b3c4d5e --note "not a place in the USSR"
+        camps review --accept スパスク=gn:2017487 --note "station name" --source URL
+        camps review --reject ロンドン --note "not a place in the USSR"
+        camps review --accept-above 0.8
+        camps review --input results/stages/reconciled.csv --export queue.xlsx
+        camps review --input results/stages/reconciled.csv --import queue.xlsx
     """
     from pipeline import review as tool
 
-    if list_only and (accepts or rejects):
-        raise click.UsageError(
-            "--list only lists: drop --accept/--reject, or drop --list to record"
+    overrides_path = overrides_path or review_overrides(input_path)
+    recording = bool(accepts or rejects or accept_above is not None)
+    chosen = [
+        n
+        for n, v in (
+            ("--list", list_only),
+            ("--export", export_path),
+            ("--import", import_path),
+            ("--accept/--reject", recording),
         )
-    if accepts or rejects:
-        tool.record(input_path, gazetteer_dir, overrides_path, accepts, rejects, note, source)
-        counts = f"{len(accepts)} accept(s), {len(rejects)} reject(s)"
-        echo(f"recorded {counts} into {overrides_path}; rerun `camps reconcile` to apply them")
+        if v
+    ]
+    if len(chosen) > 1:
+        raise click.UsageError(f"{' and '.join(chosen)}: choose one of them per call")
+    if export_path is not None:
+        count = tool.export_sheet(input_path, gazetteer_dir, export_path)
+        echo(
+            f"wrote {count} name(s) to {export_path}: fill the decision column (accept or "
+            f"reject; place_id to pick another place), then `camps review --input {input_path} "
+            f"--import {export_path}`"
+        )
         return
-    queued = tool.queue(input_path)
+    if import_path is not None:
+        new = tool.import_sheet(import_path, input_path, gazetteer_dir, overrides_path)
+        echo(_recorded(new, overrides_path))
+        return
+    if recording:
+        new = tool.record(
+            input_path,
+            gazetteer_dir,
+            overrides_path,
+            accepts,
+            rejects,
+            note,
+            source,
+            one_record=one_record,
+            accept_above=accept_above,
+        )
+        echo(_recorded(new, overrides_path))
+        return
+    queued = tool.queue(input_path, gazetteer_dir)
     if not queued:
         echo(f"{input_path}: the review queue is empty")
         return
-    echo(f"{input_path}: {len(queued)} row(s) to review")
+    rows = sum(q.rows for q in queued)
+    echo(f"{input_path}: {len(queued)} name(s) to review, {rows} row(s)")
     for item in queued:
-        echo(f"{item.record_id}  {item.katakana}  score {item.score}")
+        region = f"  region {item.region}" if item.region else ""
+        echo(
+            f"{item.katakana}  {item.rows} row(s){region}  score {item.score}  "
+            f"(first record {item.record_id})"
+        )
+        echo(f"    why: {item.reason}")
         for cand in item.candidates:
-            echo(f"    {cand.place_id:<22} {cand.name:<28} {cand.score:.2f}")
-    echo("record: camps review --accept RECORD_ID=PLACE_ID | --reject RECORD_ID")
+            echo(f"    {cand.text()}")
+    echo(
+        "record: camps review --accept NAME=PLACE_ID | --reject NAME | --accept-above SCORE | "
+        "--export FILE.xlsx"
+    )
+
+
+def _recorded(new: Sequence[Override], overrides_path: Path) -> str:
+    accepts = sum(o.accept for o in new)
+    names = len({o.target for o in new})
+    return (
+        f"recorded {accepts} accept(s), {len(new) - accepts} reject(s) for {names} name(s) "
+        f"into {overrides_path}; rerun `camps reconcile` (or `camps run`) to apply them"
+    )
 
 
 @cli.command()
@@ -377,14 +510,14 @@ def bench(
         lacking = browser.missing()
         if lacking:
             raise click.ClickException(f"the site benchmark needs {lacking}: apt-get install it")
-        click.echo(json.dumps(browser.bench_site(site_dir), indent=2))
+        echo(json.dumps(browser.bench_site(site_dir), indent=2))
         return
 
     if only == "serve":
         from pipeline.serve import bench as serve_bench
 
         report = serve_bench.bench(gazetteer_dir, overrides_path, params_path)
-        click.echo(json.dumps(report, indent=2))
+        echo(json.dumps(report, indent=2))
         return
     for n in row_counts:
         if only == "transliterate":

@@ -7,8 +7,11 @@ geometry; QGIS metadata on all three), ``camps.geojson`` (RFC 7946),
 ``by_class/<class>.geojson`` (all five classes, an empty FeatureCollection for a
 class with no row, so a web map can load a fixed set of files), ``camps.lpf.json``
 (Linked Places Format for the World Historical Gazetteer v3) and ``camps.lp.tsv``
-(its LP-TSV v0.5), ``unresolved.csv``, a static preview ``map.png``, ``site/`` (a
-static web map) and ``datapackage.json`` (a Frictionless Data Package of all of them).
+(its LP-TSV v0.5), ``unresolved.csv``, ``results.xlsx`` and ``results.csv`` (the
+register's columns then readable results, no JSON), a static preview ``map.png``,
+``site/`` (a static web map) and ``datapackage.json`` (a Frictionless Data Package of
+all of them); the GeoPackage also holds ``places``, one labelled point per place with
+its row count.
 
 Every input row lands exactly once: in ``camps`` when its decision is auto,
 override or review and it has a point, else in ``unresolved`` with the reason.
@@ -17,14 +20,15 @@ previous outputs as they were; each file is then replaced atomically.
 
 Files: ``params`` (the params.yaml section), ``rows`` (checking and placing each
 row), ``layers`` (GeoPackage, GeoJSON, by-class files, preview, layer metadata),
-``uncertainty`` (the circles and their style), ``sld`` (the legend as SLD),
+``places`` (the per-place layer), ``results`` (the results
+sheet), ``uncertainty`` (the circles and their style), ``sld`` (the legend as SLD),
 ``lpf`` (Linked Places), ``lptsv`` (LP-TSV), ``citations`` (sources as LPF
 citations), ``site`` (the web map, with its page and Leaflet from
 ``pipeline/data/site``), ``datapackage`` (the Data Package), ``stage`` (``run``).
 May import :mod:`pipeline.io`, :mod:`pipeline.style`, :mod:`pipeline.area`,
 :mod:`pipeline.geonames`, :mod:`pipeline.places`, :mod:`pipeline.controls`,
-:mod:`pipeline.validate` (its ``PERIOD``) and :mod:`pipeline.records`, never another
-stage.
+:mod:`pipeline.validate` (its ``PERIOD``), :mod:`pipeline.records` and the text
+library :mod:`pipeline.names`, never another stage.
 """
 
 from pipeline.export.citations import citations

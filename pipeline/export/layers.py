@@ -74,12 +74,46 @@ MAP_CITATIONS = tuple(citation for _, citation in MAP_SOURCES if not citation.st
 WEB_SOURCES = tuple((name, url) for name, url in MAP_SOURCES if url.startswith("http"))
 #: Free keywords (not ISO 19115 topic categories, whose list these are not from).
 KEYWORDS = ("Siberian internment", "prisoners of war", "Japan", "USSR", "Mongolia")
+REGISTER_KEYWORDS = ("Siberian internment", "register", "USSR", "Mongolia")
 CONTACT = "camps-map project (maintainers of this pipeline)"
 PERIOD = (1945, 1956)
 
 
-def metadata(params: ExportParams, count: int, extent: Any = None) -> style.LayerMetadata:
-    """The ``camps`` layer's metadata: title, abstract (NOTE 2), sources, GeoNames credit."""
+def register_title(register: str) -> str:
+    """The title of a user's register run: its file's name, never the ministry's map.
+
+    >>> register_title("deaths_1946.xlsx")
+    'deaths_1946.xlsx: places named in the register'
+    """
+    return f"{register}: places named in the register"
+
+
+def metadata(
+    params: ExportParams, count: int, extent: Any = None, register: str = ""
+) -> style.LayerMetadata:
+    """The ``camps`` layer's metadata: title, abstract (NOTE 2), sources, GeoNames credit.
+
+    ``register`` is the file name of a user's register (``camps run``): the layer
+    is then titled and described as that register, placed by this pipeline, with
+    the register as its source, not as the ministry's map.
+    """
+    if register:
+        abstract = (
+            f"{count} rows of the register {register}, each placed by the camp-map "
+            "pipeline (katakana transliterated, matched against GeoNames and a curated "
+            "historical gazetteer). This is the user's register, not the Ministry of "
+            "Health and Welfare's internment map; a point is the place a name was "
+            "matched to, within uncertainty_km. Rows with a dashed orange outline are "
+            "still under review. " + geonames.CREDIT
+        )
+        return _described(
+            "camps",
+            register_title(register),
+            abstract,
+            extent,
+            citations=(f"The register {register}",),
+            keywords=REGISTER_KEYWORDS,
+        )
     abstract = (
         f"{count} places where Japanese prisoners of war and internees were held in the "
         "USSR and Mongolia after 1945, from the katakana names of the Japanese Ministry "
@@ -91,7 +125,14 @@ def metadata(params: ExportParams, count: int, extent: Any = None) -> style.Laye
     return _described("camps", params.title, abstract, extent)
 
 
-def _described(identifier: str, title: str, abstract: str, extent: Any) -> style.LayerMetadata:
+def _described(
+    identifier: str,
+    title: str,
+    abstract: str,
+    extent: Any,
+    citations: Sequence[str] = MAP_CITATIONS,
+    keywords: Sequence[str] = KEYWORDS,
+) -> style.LayerMetadata:
     bounds = None if extent is None else tuple(float(v) for v in extent)
     return style.LayerMetadata(
         identifier=identifier,
@@ -100,8 +141,8 @@ def _described(identifier: str, title: str, abstract: str, extent: Any) -> style
         rights=[geonames.CREDIT],
         licenses=["GeoNames data: CC BY 4.0"],
         sources=WEB_SOURCES,
-        citations=MAP_CITATIONS,
-        keywords=KEYWORDS,
+        citations=citations,
+        keywords=keywords,
         contact=CONTACT,
         extent=bounds,  # type: ignore[arg-type]
         period=PERIOD,
@@ -109,18 +150,26 @@ def _described(identifier: str, title: str, abstract: str, extent: Any) -> style
 
 
 def write_geopackage(
-    target: Path, camps: Any, table: Any, params: ExportParams, circles: Any = None
+    target: Path,
+    camps: Any,
+    table: Any,
+    params: ExportParams,
+    circles: Any = None,
+    places: Any = None,
+    register: str = "",
 ) -> None:
     """camps.gpkg: the uncertainty circles (first, so QGIS adds them below the points),
-    the styled point layer and the attributes-only unresolved layer."""
+    the styled point layer, the attributes-only unresolved layer and, given ``places``
+    (:func:`pipeline.export.places.places_frame`), one point per place labelled with
+    its row count."""
     extent = camps.total_bounds if len(camps) else None
-    meta = metadata(params, len(camps), extent)
+    meta = metadata(params, len(camps), extent, register)
     qml = style.build_qml('"label"', font=params.label_font)
     unresolved = _described(
         "unresolved",
         "Camp names not placed on the map",
-        f"{len(table)} camp names of the ministry map with no place or no point; the "
-        "unresolved_reason column says why. " + geonames.CREDIT,
+        f"{len(table)} names with no place or no point; the unresolved_reason column "
+        "says why. " + geonames.CREDIT,
         None,
     )
     layers = []
@@ -150,7 +199,7 @@ def write_geopackage(
         io.GpkgLayer(
             name="camps",
             frame=camps,
-            identifier=params.title,
+            identifier=meta.title,
             description=meta.abstract,
             style_qml=qml,
             style_name="ministry map legend",
@@ -166,6 +215,26 @@ def write_geopackage(
             metadata_xml=style.build_qmd(unresolved),
         ),
     ]
+    if places is not None:
+        per_place = _described(
+            "places",
+            f"{register or 'Camp map'}: one point per place, with its row count",
+            "One point per place the rows are placed at: rows (how many), record_ids, "
+            "names_seen (every spelling). The label is the place and its count. " + geonames.CREDIT,
+            places.total_bounds if len(places) else None,
+        )
+        layers.append(
+            io.GpkgLayer(
+                name="places",
+                frame=places,
+                identifier=per_place.title,
+                description=per_place.abstract,
+                style_qml=style.build_qml('"label"', font=params.label_font),
+                style_name="one symbol per place, labelled with its count",
+                metadata_xml=style.build_qmd(per_place),
+                geometry_type="Point",
+            )
+        )
     io.write_gpkg(target, layers)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -10,8 +11,10 @@ from pipeline.export.datapackage import describe, lptsv_schema, unresolved_schem
 from pipeline.export.layers import (
     MAP_SOURCES,
     attributes_frame,
+    metadata,
     points_frame,
     preview,
+    register_title,
     write_by_class,
     write_geopackage,
 )
@@ -19,6 +22,8 @@ from pipeline.export.lpf import PlaceFacts, linked_places, place_facts
 from pipeline.export.lptsv import COLUMNS as LPTSV_COLUMNS
 from pipeline.export.lptsv import lptsv_row, lptsv_text
 from pipeline.export.params import ExportParams
+from pipeline.export.places import places_frame
+from pipeline.export.results import write_results
 from pipeline.export.rows import (
     REASON_COLUMN,
     REQUIRED,
@@ -39,11 +44,14 @@ def run(
     params: ExportParams,
     encoding: str | None = None,
     gazetteer_dir: Path | None = None,
+    register: str = "",
 ) -> dict[str, int]:
     """Write every export file into ``output_dir``; return counts for the log line.
 
     ``gazetteer_dir`` (the built gazetteer) adds each place's type, GeoNames id and
     curated names (Cyrillic, period names) to the Linked Places features.
+    ``register`` is the file name of a user's register (``camps run``): the layers
+    are then titled as that register, not as the ministry's map.
 
     Raises
     ------
@@ -60,7 +68,8 @@ def run(
     facts = place_facts(places.load(gazetteer_dir)) if gazetteer_dir is not None else {}
     out = Path(output_dir)
     with io.output_set(out) as outputs:
-        by_class = write_layers(outputs, columns, camps, unresolved, params, facts)
+        order = [row["record_id"].strip() for row in rows]
+        by_class = write_layers(outputs, columns, camps, unresolved, params, facts, order, register)
         outputs.rows.update(input=len(rows), camps=len(camps), unresolved=len(unresolved))
     report = {"rows": len(rows), "camps": len(camps), "unresolved": len(unresolved)}
     report |= {f"class_{name}": count for name, count in by_class.items()}
@@ -74,13 +83,24 @@ def write_layers(
     unresolved: Sequence[Placed],
     params: ExportParams,
     facts: Mapping[str, PlaceFacts] | None = None,
+    order: Sequence[str] | None = None,
+    register: str = "",
 ) -> dict[str, int]:
-    """Write every export file into the set's folder; return the rows of each class."""
+    """Write every export file into the set's folder; return the rows of each class.
+
+    ``order`` is the record ids in the register's order (``results.*`` keep it);
+    a ``register``'s run is titled as that register in every file.
+    """
+    if register:
+        params = dataclasses.replace(params, title=register_title(register))
     out = outputs.folder
     out_columns = io.merge_columns(columns, EXPORT_COLUMNS)
     camps_frame = points_frame(camps, out_columns)
     table = attributes_frame(unresolved, [*out_columns, REASON_COLUMN])
-    write_geopackage(out / "camps.gpkg", camps_frame, table, params, circles_frame(camps))
+    per_place = places_frame(camps)
+    write_geopackage(
+        out / "camps.gpkg", camps_frame, table, params, circles_frame(camps), per_place, register
+    )
     io.write_geojson(out / "camps.geojson", camps_frame, geometry_type="Point")
     by_class = write_by_class(out / "by_class", camps_frame)
     del camps_frame, table  # a register's frames are large; what follows needs neither
@@ -97,11 +117,21 @@ def write_layers(
         [*out_columns, REASON_COLUMN],
         [p.row | added(p) | {REASON_COLUMN: p.reason} for p in unresolved],
     )
+    write_results(
+        outputs,
+        columns,
+        [*camps, *unresolved],
+        order,
+        metadata(params, len(camps), register=register),
+    )
     outputs.add(out / "camps.gpkg", out / "camps.geojson", out / "camps.lpf.json")
     outputs.add(out / "camps.lp.tsv")
     outputs.add(out / "unresolved.csv", *(out / "by_class" / f"{k}.geojson" for k in by_class))
     if params.preview:
-        io.write_figure(out / "map.png", preview(camps, io.read_boundaries(), params.title))
+        io.write_figure(
+            out / "map.png",
+            preview(camps, io.read_boundaries(), params.title),
+        )
         outputs.add(out / "map.png")
     if params.site:
         outputs.add(*write_site(out / "site", camps, io.read_boundaries(), params.title))

@@ -144,11 +144,12 @@ def run(
         geocoder = make_online_geocoder(params)
     online = OnlineGeocoder(geocoder, params) if geocoder is not None else None
     tally = _Tally()
+    decided = ov.finder(overrides)
     for n, row in enumerate(rows, 2):
         rid = row.get("record_id", "")
         where = f"{input_path}: row {n} (record_id {rid}, {row.get('katakana', '')})"
         # The rule of the reconcile stage: by record_id, else by the row's katakana.
-        override = ov.find(overrides, rid, ov.key_of(row.get("katakana", "")))
+        override = decided.find_row(row)
         point = _place_row(row, where, override, offline, online, tally)
         row.update(point.columns() if point else dict.fromkeys(GEOCODE_COLUMNS, ""))
         tally.add(str(point.method) if point else "no_point")

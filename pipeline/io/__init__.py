@@ -12,6 +12,8 @@ decided in one place. The package owns every file the pipeline reads or writes:
   workbook, or a gzip, zip, PDF, encrypted workbook or pipe to refuse);
 - :mod:`pipeline.io.sheets`: registers in a workbook (xlsx, ods, xls, through
   python-calamine) and :func:`read_table`, the one reader of a user's register;
+- :mod:`pipeline.io.workbook`: ``.xlsx`` workbooks out and back (openpyxl) and
+  CSV with a BOM, for what a person opens in Excel;
 - :mod:`pipeline.io.gis`: GeoPackage, GeoJSON (and Linked Places
   FeatureCollections), Natural Earth boundaries, the PNG figure, GDAL's
   timestamp.
@@ -76,6 +78,7 @@ from pipeline.io.gis import (
     write_gpkg,
 )
 from pipeline.io.sheets import cell_text, column_letter, read_sheet, read_table
+from pipeline.io.workbook import read_xlsx_sheet, write_excel_csv, write_xlsx
 
 __all__ = [
     "FIXED_TIMESTAMP",
@@ -118,8 +121,10 @@ __all__ = [
     "read_json",
     "read_sheet",
     "read_table",
+    "read_xlsx_sheet",
     "unsealed_files",
     "write_csv",
+    "write_excel_csv",
     "write_feature_collection",
     "write_figure",
     "write_geojson",
@@ -127,4 +132,5 @@ __all__ = [
     "write_json",
     "write_manifest",
     "write_text",
+    "write_xlsx",
 ]

@@ -42,9 +42,10 @@ def reconcile_rows(
     cache = resolve_all(list(dict.fromkeys(queries)), index, params)
     counts = {str(d): 0 for d in Decision}
     columns: dict[Query, dict[str, str]] = {}  # the candidates' JSON, once per distinct name
+    decided = ov.finder(overrides)
     for row, query in zip(rows, queries, strict=True):
         outcome = cache[query]
-        override = ov.find(overrides, row.get("record_id", ""), ov.key_of(row["katakana"]))
+        override = decided.find_row(row)
         if override is not None:
             outcome = apply_override(outcome, override, index, params)
             row.update(outcome.columns())
@@ -153,6 +154,16 @@ def run(
         raise InputDataError(problems[0])
     index = load_index(Path(gazetteer_dir))
     overrides = ov.read(Path(overrides_path), index.gazetteer.places)
+    gone = ov.stale(overrides, rows)
+    if gone:
+        # Kept in the file (the name may come back); said, so that none is lost unseen.
+        logger.warning(
+            "reconcile: %d decision(s) of %s apply to no row of %s any more: %s",
+            len(gone),
+            overrides_path,
+            input_path,
+            "; ".join(o.label for o in gone),
+        )
     started = time.perf_counter()
     counts = reconcile_rows(rows, index, overrides, params)
     logger.info("reconcile: %d rows in %.1f s", len(rows), time.perf_counter() - started)
@@ -166,4 +177,4 @@ def run(
         counts["tied_by_camp_number"] = tied
         out_columns = merge_columns(out_columns, [CAMP_AREA_COLUMN])
     write_csv(Path(output_path), out_columns, rows)
-    return {"rows": len(rows), **counts}
+    return {"rows": len(rows), **counts, "stale_decisions": len(gone)}

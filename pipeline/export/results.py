@@ -1,0 +1,173 @@
+"""``results.xlsx`` and ``results.csv``: the register as its owner keeps it, with the answers.
+
+One row per input row, in the register's order: every column the register had,
+in its order, then readable result columns (:data:`RESULT_COLUMNS`): the place,
+its Cyrillic and BGN/PCGN Latin names, the point, the region and country, the
+decision, the score, the certainty and radius, and the best rival. No JSON and
+none of the stages' working columns (those stay in ``stages/*.csv``). The CSV is
+UTF-8 with a BOM, so Japanese Excel opens it as UTF-8; the workbook keeps numbers
+as numbers.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pipeline import area, io, style
+from pipeline.export.rows import Placed
+from pipeline.names import latin_of_cyrillic, script_of
+from pipeline.records import STAGE_COLUMNS
+
+#: The result columns, after the register's own (renamed ``result_…`` on a clash).
+RESULT_COLUMNS = (
+    "place",
+    "cyrillic",
+    "latin",
+    "lat",
+    "lon",
+    "region",
+    "country",
+    "decision",
+    "score",
+    "certainty",
+    "radius_km",
+    "best_rival",
+)
+#: Result columns that are numbers (the workbook stores them as numbers).
+NUMBER_COLUMNS = ("lat", "lon", "score", "radius_km")
+#: What the decisions mean, in the words of the results.
+DECISION_WORDS = {
+    "auto": "matched",
+    "override": "decided by a person",
+    "review": "best guess, to review",
+    "unresolved": "no place found",
+}
+
+
+def original_columns(columns: Sequence[str]) -> list[str]:
+    """The register's own columns: all but the ones the stages add (record_id is kept).
+
+    >>> original_columns(["katakana", "notes", "romaji", "candidates", "record_id"])
+    ['katakana', 'notes', 'record_id']
+    """
+    return [c for c in columns if c not in STAGE_COLUMNS]
+
+
+def _candidates(row: dict[str, str]) -> list[dict[str, Any]]:
+    try:
+        found = json.loads(row.get("candidates") or "[]")
+    except json.JSONDecodeError:
+        return []
+    return found if isinstance(found, list) else []
+
+
+def cyrillic_of(row: dict[str, str]) -> str:
+    """The place's Cyrillic name: the one the match was made on, else the best reading.
+
+    >>> cyrillic_of({"place_id": "a", "candidates": '[{"id": "a", "description": '
+    ...     '"matched Сучан (Cyrl)"}]', "cyrillic_candidates": "Сутян|Сучан"})
+    'Сучан'
+    >>> cyrillic_of({"place_id": "", "candidates": "[]", "cyrillic_candidates": "Сутян|Сучан"})
+    'Сутян'
+    """
+    for cand in _candidates(row):
+        if cand.get("id") == row.get("place_id") and row.get("place_id"):
+            matched = str(cand.get("description", "")).removeprefix("matched ")
+            name = matched.rsplit(" (", 1)[0].strip()
+            if name and script_of(name) == "Cyrl":
+                return name
+    return row.get("cyrillic_candidates", "").split("|")[0].strip()
+
+
+def best_rival(row: dict[str, str]) -> str:
+    """The best candidate that is not the row's place: "name (id, score)", or ""."""
+    for cand in _candidates(row):
+        if cand.get("id") != row.get("place_id"):
+            return f"{cand.get('name', '')} ({cand.get('id', '')}, {float(cand['score']):.2f})"
+    return ""
+
+
+def _region(row: dict[str, str]) -> str:
+    hints = [*row.get("region_hint", "").split("|"), row.get("region", "")]
+    return " | ".join(dict.fromkeys(h.strip() for h in hints if h.strip()))
+
+
+def result_of(placed: Placed) -> dict[str, str]:
+    """The readable result columns of one row, as text."""
+    row = placed.row
+    point = placed.point
+    cyrillic = cyrillic_of(row) if row.get("place_id") or point else ""
+    decision = row.get("decision", "").strip()
+    radius = row.get("uncertainty_km", "").strip()
+    return {
+        "place": row.get("place_name", "").strip(),
+        "cyrillic": cyrillic,
+        "latin": latin_of_cyrillic(cyrillic) if cyrillic else "",
+        "lat": f"{point[1]:.6f}" if point else "",
+        "lon": f"{point[0]:.6f}" if point else "",
+        "region": _region(row),
+        "country": area.country_of(point[1], point[0]) if point else "",
+        "decision": f"{decision} ({DECISION_WORDS[decision]})"
+        if decision in DECISION_WORDS
+        else "",
+        "score": row.get("score", "").strip(),
+        "certainty": row.get("certainty", "").strip(),
+        "radius_km": radius,
+        "best_rival": best_rival(row),
+    }
+
+
+def result_header(columns: Sequence[str]) -> tuple[list[str], list[str]]:
+    """The register's columns and the result columns' headers (``result_X`` on a clash)."""
+    own = original_columns(columns)
+    return own, [f"result_{c}" if c in own else c for c in RESULT_COLUMNS]
+
+
+def write_results(
+    outputs: io.OutputSet,
+    columns: Sequence[str],
+    placed: Sequence[Placed],
+    order: Sequence[str] | None = None,
+    about: style.LayerMetadata | None = None,
+) -> None:
+    """Write ``results.xlsx`` and ``results.csv`` into the set's folder, rows in ``order``.
+
+    ``order`` is the record ids as the register gave them (the layers are sorted
+    by id; a person's sheet keeps its own order).
+    """
+    own, heads = result_header(columns)
+    by_id = {p.record_id: p for p in placed}
+    text_rows: list[dict[str, str]] = []
+    for record_id in order if order is not None else sorted(by_id):
+        p = by_id[record_id]
+        found = result_of(p)
+        text_rows.append(
+            {c: p.row.get(c, "") for c in own}
+            | {h: found[c] for h, c in zip(heads, RESULT_COLUMNS, strict=True)}
+        )
+    header = [*own, *heads]
+    out = outputs.folder
+    io.write_excel_csv(out / "results.csv", header, text_rows)
+    numbers = {h for h, c in zip(heads, RESULT_COLUMNS, strict=True) if c in NUMBER_COLUMNS}
+    cells = ([_value(r[h], h in numbers) for h in header] for r in text_rows)
+    widths = {h: 14 for h in heads} | {"best_rival": 36, "decision": 24}
+    sheets: list[tuple[str, Sequence[str], Any]] = [("results", header, cells)]
+    if about is not None:
+        facts = [("title", about.title), ("description", about.abstract)]
+        facts += [("source", f"{short}: {full}") for short, full in about.sources]
+        facts += [("rights", r) for r in about.rights]
+        sheets.append(("about", ["about", "value"], facts))
+    io.write_xlsx(Path(out / "results.xlsx"), sheets, widths | {"value": 100})
+    outputs.add(out / "results.csv", out / "results.xlsx")
+
+
+def _value(text: str, number: bool) -> Any:
+    if number and text:
+        try:
+            return float(text)
+        except ValueError:
+            return text
+    return text

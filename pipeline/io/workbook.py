@@ -1,0 +1,191 @@
+"""Spreadsheets a person opens in Excel: ``.xlsx`` out and back, and CSV with a BOM.
+
+The results of a register (``results.xlsx``, ``results.csv``) and the review
+sheet (``camps review --export``/``--import``) go through here. openpyxl (PyPI,
+maintained, pure Python) writes and reads the workbooks; the CSV copy is UTF-8
+with a byte-order mark, without which Japanese Excel decodes UTF-8 as Shift-JIS
+and shows mojibake. Every write is atomic (:func:`~pipeline.io.files.atomic_path`).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zipfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from pipeline.errors import InputDataError
+from pipeline.io.csvfile import Row, guard
+from pipeline.io.files import atomic_path
+
+#: A cell longer than this is refused by Excel (32,767 characters); cut, never lost silently.
+EXCEL_CELL_LIMIT = 32_767
+#: The most rows an Excel sheet holds (the header included).
+EXCEL_ROW_LIMIT = 1_048_576
+
+
+def write_excel_csv(target: Path, columns: Sequence[str], rows: Iterable[Row]) -> None:
+    """Write rows as UTF-8 CSV with a BOM and CRLF line ends, as Excel writes them.
+
+    Cells go through :func:`~pipeline.io.csvfile.guard`, so none opens as a formula.
+    """
+    with (
+        atomic_path(target) as tmp,
+        tmp.open("w", encoding="utf-8-sig", newline="") as handle,
+    ):
+        writer = csv.writer(handle, lineterminator="\r\n")
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([guard(row.get(name, "")) for name in columns])
+
+
+def write_xlsx(
+    target: Path,
+    sheets: Sequence[tuple[str, Sequence[str], Iterable[Sequence[Any]]]],
+    widths: dict[str, int] | None = None,
+) -> None:
+    """Write a workbook atomically: one sheet per (title, header, rows), header frozen.
+
+    Values are written as given (numbers stay numbers); text that starts like a
+    formula is written as text, never evaluated. ``widths`` sets column widths
+    by header name. openpyxl's write-only mode streams the rows, so a register of
+    a million rows does not hold a million rows of cell objects in memory.
+
+    Raises
+    ------
+    InputDataError
+        A sheet has more rows than Excel opens (1,048,576 with the header).
+    """
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    book = Workbook(write_only=True)
+    for title, header, rows in sheets:
+        sheet = book.create_sheet(title=title[:31])
+        sheet.freeze_panes = "A2"
+        for number, name in enumerate(header, start=1):
+            width = (widths or {}).get(name, min(40, max(10, len(str(name)) + 2)))
+            sheet.column_dimensions[get_column_letter(number)].width = width
+        heads = []
+        for name in header:
+            cell = WriteOnlyCell(sheet, value=str(name))
+            cell.font = Font(bold=True)
+            heads.append(cell)
+        sheet.append(heads)
+        for count, values in enumerate(rows, start=2):
+            if count > EXCEL_ROW_LIMIT:
+                raise InputDataError(
+                    f"{target}: sheet {title} has more than {EXCEL_ROW_LIMIT - 1:,} rows, more "
+                    "than Excel opens: use the CSV beside it (or split the register)"
+                )
+            sheet.append([_cell(v) for v in values])
+    buffer = io.BytesIO()
+    book.save(buffer)
+    with atomic_path(target) as tmp:
+        tmp.write_bytes(_fixed_times(buffer.getvalue()))
+
+
+#: The time written into a workbook: fixed, so two runs give the same bytes (DVC, manifest).
+FIXED_TIME = "2000-01-01T00:00:00Z"
+
+
+def _fixed_times(data: bytes) -> bytes:
+    """The workbook with fixed zip entry times and created/modified properties.
+
+    openpyxl stamps the save time into ``docProps/core.xml`` and every zip entry;
+    a stage's outputs must be the same bytes on every run.
+    """
+    source = zipfile.ZipFile(io.BytesIO(data))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            content = source.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                text = re.sub(
+                    r"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:)",
+                    rf"\g<1>{FIXED_TIME}\g<3>",
+                    content.decode("utf-8"),
+                )
+                content = text.encode("utf-8")
+            entry = zipfile.ZipInfo(info.filename, date_time=(2000, 1, 1, 0, 0, 0))
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            target.writestr(entry, content)
+    return out.getvalue()
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, str):
+        text = value[:EXCEL_CELL_LIMIT]
+        # openpyxl stores a string starting with "=" as a formula; keep it text.
+        return "'" + text if text.startswith("=") else text
+    return value
+
+
+def read_xlsx_sheet(path: Path, sheet: str, required: Sequence[str]) -> tuple[list[str], list[Row]]:
+    """Read one sheet of a workbook as text rows keyed by its header (row 1).
+
+    Each row gets ``_row``, its row number in the sheet, for messages. Empty rows
+    are skipped.
+
+    Raises
+    ------
+    InputDataError
+        The file is not a workbook (or is password-protected), lacks the sheet or
+        a required column; the message names the file, sheet and the fix.
+    """
+    from zipfile import BadZipFile
+
+    from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    path = Path(path)
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except FileNotFoundError:
+        raise InputDataError(f"{path}: no such file") from None
+    except (BadZipFile, InvalidFileException, KeyError, OSError, ValueError) as exc:
+        raise InputDataError(
+            f"{path}: not an .xlsx workbook openpyxl can read ({exc.__class__.__name__}); "
+            "a password-protected file cannot be read: save it without a password as .xlsx"
+        ) from None
+    try:
+        if sheet not in book.sheetnames:
+            raise InputDataError(
+                f"{path}: no sheet '{sheet}' (sheets: {', '.join(book.sheetnames)}): "
+                "import the workbook that `camps review --export` wrote"
+            )
+        values = list(book[sheet].iter_rows(values_only=True))
+    finally:
+        book.close()
+    if not values:
+        raise InputDataError(f"{path}, sheet {sheet}: the sheet is empty")
+    header = [_text(v) for v in values[0]]
+    missing = [name for name in required if name not in header]
+    if missing:
+        raise InputDataError(
+            f"{path}, sheet {sheet}: missing column(s) {', '.join(missing)} "
+            f"(columns found: {', '.join(h for h in header if h)}): keep the exported header"
+        )
+    rows: list[Row] = []
+    for number, cells in enumerate(values[1:], start=2):
+        texts = [_text(v) for v in cells]
+        if not any(texts):
+            continue
+        row = {name: (texts[i] if i < len(texts) else "") for i, name in enumerate(header) if name}
+        row["_row"] = str(number)
+        rows.append(row)
+    return header, rows
+
+
+def _text(value: Any) -> str:
+    """A cell as text: None is empty, a whole float is an integer (Excel stores 5 as 5.0)."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
