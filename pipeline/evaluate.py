@@ -42,6 +42,7 @@ from typing import Any
 from rapidfuzz import fuzz
 
 from pipeline import overrides as ov
+from pipeline import realnames as rn
 from pipeline import reconcile as rc
 from pipeline import transliterate as tr
 from pipeline.area import haversine_km
@@ -405,13 +406,15 @@ def run(
     params: rc.ReconcileParams,
     output_path: Path | None = None,
     dossier_path: Path | None = None,
+    realnames_path: Path | None = None,
 ) -> str:
     """Measure reconcile (and transliterate) on a gold file; write JSON metrics if asked.
 
     Gold names are raw katakana: each is transliterated with ``transliterate_params``
     (the params.yaml section), then reconciled with ``params``, as ``camps run`` does.
     ``dossier_path`` (the camp dossier) adds the Cyrillic names it gives to the
-    accepted transliterations of its places.
+    accepted transliterations of its places. ``realnames_path`` (real register
+    spellings, :mod:`pipeline.realnames`) adds their scores under ``realnames``.
 
     Returns
     -------
@@ -439,9 +442,21 @@ def run(
             Path(gold_path), dossier_path, held_out, transliterate_params
         ),
     }
+    real_lines: list[str] = []
+    if realnames_path is not None:
+        real = rn.score_realnames(
+            rn.read_realnames(Path(realnames_path)),
+            index,
+            overrides,
+            stage_model,
+            transliterate_params,
+            params,
+        )
+        metrics["realnames"] = {k: v for k, v in real.items() if k != "misses"}
+        real_lines = rn.summary(real, Path(realnames_path).name)
     if output_path is not None:
         write_json(Path(output_path), metrics)
-    return _summary(metrics, full["misses"], heldout["misses"])
+    return "\n".join([_summary(metrics, full["misses"], heldout["misses"]), *real_lines])
 
 
 def _summary(metrics: dict[str, Any], misses: list[str], heldout_misses: list[str]) -> str:

@@ -184,12 +184,20 @@ def review(
     default=None,
     help="The camp dossier, whose Cyrillic names also count as right transliterations.",
 )
+@click.option(
+    "--realnames",
+    "realnames_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Real register spellings (raw/realnames_dev.csv) to score as well.",
+)
 @gazetteer_options
 @params_option
 def evaluate(
     gold_path: Path,
     output_path: Path | None,
     dossier_path: Path | None,
+    realnames_path: Path | None,
     gazetteer_dir: Path,
     overrides_path: Path,
     params_path: Path,
@@ -198,7 +206,8 @@ def evaluate(
 
     \b
     Example:
-        camps evaluate --gold raw/gold_dev.csv --dossier raw/camps_dossier.csv
+        camps evaluate --gold raw/gold_dev.csv --dossier raw/camps_dossier.csv \\
+            --realnames raw/realnames_dev.csv
     """
     from pipeline import evaluate as stage
     from pipeline import reconcile, transliterate
@@ -207,7 +216,14 @@ def evaluate(
     r_params = load_section(params_path, "reconcile", reconcile.ReconcileParams)
     click.echo(
         stage.run(
-            gold_path, gazetteer_dir, overrides_path, t_params, r_params, output_path, dossier_path
+            gold_path,
+            gazetteer_dir,
+            overrides_path,
+            t_params,
+            r_params,
+            output_path,
+            dossier_path,
+            realnames_path,
         )
     )
 
