@@ -7,6 +7,7 @@ import json
 from collections.abc import Sequence
 
 from pipeline.overrides import Override
+from pipeline.places import Place
 from pipeline.reconcile.index import Index
 from pipeline.reconcile.params import ReconcileParams
 from pipeline.reconcile.query import Query
@@ -66,12 +67,26 @@ def resolve(query: Query, index: Index, params: ReconcileParams) -> Outcome:
     """Rank and decide one query (no overrides)."""
     ranked = candidates(query, index, params)
     decision = decide(ranked, index, params)
-    if decision is Decision.AUTO and _foreign_namesake(query, ranked[0], index):
+    if decision is Decision.AUTO and (
+        _foreign_namesake(query, ranked[0], index)
+        or rough_point(index.gazetteer.places[ranked[0].place_id])
+    ):
         decision = Decision.REVIEW
     top = tuple(ranked[: params.top_k])
     if decision is Decision.UNRESOLVED or not top:
         return Outcome("", "", top[0].score if top else 0.0, Decision.UNRESOLVED, top)
     return Outcome(top[0].place_id, top[0].name, top[0].score, decision, top)
+
+
+def rough_point(place: Place) -> bool:
+    """Whether a place's point is a guess: no source gives it, its curator rates it low.
+
+    The curated gazetteer says so in the note ("point from the dossier (general
+    knowledge, confidence low)"). Such a place is for a human to confirm, never
+    ``auto``: the name may be right and the point tens of kilometres off, or the
+    name a guess the sources never made (ジプヘーゲン).
+    """
+    return not place.point_source.startswith("geonames") and "confidence low" in place.note
 
 
 def _foreign_namesake(query: Query, best: Candidate, index: Index) -> bool:

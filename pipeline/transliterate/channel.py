@@ -20,14 +20,98 @@ from pipeline.names.cyrillic import BARE, KANA_ROWS, SOFT
 Channel = dict[str, tuple[tuple[str, str, float], ...]]
 
 SLOT_VOWELS = ("а", "е", "и", "о", "у", "ы", "я", "ю", "ё")
+#: Cost of a reading that only a sound change of spoken Russian explains: dear enough
+#: that the dictionary reading (a cost of 0 to 0.7) ranks first wherever it spells a name.
+BY_EAR_COST = 2.0
 
 
-@functools.lru_cache(maxsize=1)
-def options() -> dict[str, tuple[tuple[str, float], ...]]:
+def _akanye() -> list[tuple[str, str]]:
+    """Unstressed о after a consonant is spoken [a] (akanye): カクイ is Кокуй (Моршанск)."""
+    out = []
+    for cons, row in KANA_ROWS.items():
+        out.append((row[0], cons + "о"))
+    return out
+
+
+def _ikanye() -> list[tuple[str, str]]:
+    """Unstressed е and я after a soft consonant are spoken [i] (ikanye)."""
+    out = [("イ", "е"), ("イ", "я")]
+    for cons, row in KANA_ROWS.items():
+        if row[2] != row[1]:
+            out += [(row[2], cons + "е"), (row[2], cons + "я")]
+    return out
+
+
+def _devoicing() -> list[tuple[str, str]]:
+    """A voiced consonant at the end of a word or before a voiceless one is spoken voiceless."""
+    return [("ト", "д"), ("フ", "в"), ("ク", "г"), ("ス", "з"), ("シ", "ж"), ("プ", "б")]
+
+
+def _yo_ye() -> list[tuple[str, str]]:
+    """ё is printed е: a name heard with [o] (アルチョム) or read as printed (アルテム)."""
+    out = []
+    for cons, row in KANA_ROWS.items():
+        out += [(row[3], cons + "ё"), (row[1], cons + "ё")]
+    return out
+
+
+def _y_i() -> list[tuple[str, str]]:
+    """ы heard as イ after any consonant, и heard as ウイ (ルイ, ムイ)."""
+    out = []
+    for cons, row in KANA_ROWS.items():
+        out += [(row[2], cons + "ы"), (row[5], cons + "и")]
+    return out
+
+
+def _clusters() -> list[tuple[str, str]]:
+    """A consonant cluster heard as one sound: сч, шч as シ; ст, сс as ス; дц, тц as ツ."""
+    return [("シ", "сч"), ("シ", "шч"), ("ス", "ст"), ("ツ", "тц"), ("ツ", "дц"), ("ス", "сс")]
+
+
+def _slips() -> list[tuple[str, str]]:
+    """Listening slips between near sounds: セ/シェ, ス/ш, ツ/чс, ペ/бе, ブ/бо, ワ/во."""
+    return [
+        ("セ", "ше"),
+        ("シェ", "се"),
+        ("ス", "ш"),
+        ("ツ", "ч"),
+        ("ツ", "с"),
+        ("チ", "ц"),
+        ("ペ", "бе"),
+        ("パ", "ба"),
+        ("ポ", "бо"),
+        ("ブ", "бо"),
+        ("ボ", "бу"),
+        ("ワ", "во"),
+        ("ゴ", "гу"),
+        ("デ", "ды"),
+    ]
+
+
+#: The sound changes of spoken Russian as Japanese heard it, each a list of extra
+#: (kana unit, Cyrillic chunk) readings that :func:`options` adds at ``BY_EAR_COST``;
+#: one name each, so that each can be tested (and switched off) on its own.
+SOUND_RULES = {
+    "akanye": _akanye,
+    "ikanye": _ikanye,
+    "devoicing": _devoicing,
+    "yo_ye": _yo_ye,
+    "y_i": _y_i,
+    "clusters": _clusters,
+    "slips": _slips,
+}
+
+
+@functools.lru_cache(maxsize=8)
+def options(rules: tuple[str, ...] | None = None) -> dict[str, tuple[tuple[str, float], ...]]:
     """Kana unit → (Cyrillic chunk, cost): the forward tables read backwards, plus variants.
 
     Costs are negative log-weights: 0 for the standard reading, more for the
-    older or rarer ones (バ for в, ワ for ва, シエ for ше).
+    older or rarer ones (バ for в, ワ for ва, シエ for ше), ``BY_EAR_COST`` for the
+    readings of the sound ``rules`` (names of :data:`SOUND_RULES`; None: all).
+
+    >>> ("о", BY_EAR_COST) in options()["カ"], ("о", BY_EAR_COST) in options(())["カ"]
+    (True, False)
     """
     table: dict[str, dict[str, float]] = defaultdict(dict)
 
@@ -125,11 +209,30 @@ def options() -> dict[str, tuple[tuple[str, float], ...]]:
         ("ョ", "ё", 1.0),
     ):
         add(kana, cyr, cost)
+    for rule in SOUND_RULES if rules is None else rules:
+        for kana, cyr in SOUND_RULES[rule]():
+            add(kana, cyr, BY_EAR_COST)
     for kana, choices in list(table.items()):  # ッ doubles the next consonant: Риддер
         for cyr, cost in list(choices.items()):
             if cyr[:1] in KANA_ROWS and kana[0] != "ッ":
                 add("ッ" + kana, cyr[0] + cyr, cost + 0.7)
     return {kana: tuple(sorted(c.items(), key=lambda kv: kv[1])) for kana, c in table.items()}
+
+
+@functools.lru_cache(maxsize=1)
+def by_ear_readings() -> frozenset[tuple[str, str]]:
+    """The (kana unit, Cyrillic chunk) readings that only a sound rule gives.
+
+    >>> ("カ", "ко") in by_ear_readings(), ("カ", "ка") in by_ear_readings()
+    (True, False)
+    """
+    base = options(())
+    return frozenset(
+        (kana, cyr)
+        for kana, choices in options().items()
+        for cyr, _ in choices
+        if cyr not in dict(base.get(kana, ()))
+    )
 
 
 #: Pseudo-counts given to the hand-set costs when they are re-estimated on training pairs.
@@ -187,6 +290,7 @@ def learn_channel(pairs: Iterable[tuple[str, str]]) -> Channel:
     :meth:`pipeline.transliterate.corpus.Corpus.training_pairs`, so held-out places never enter.
     """
     table = options()
+    by_ear = by_ear_readings()
     longest = max_unit()
     used: Counter[tuple[str, str]] = Counter()
     for kana, target in pairs:
@@ -204,6 +308,8 @@ def learn_channel(pairs: Iterable[tuple[str, str]]) -> Channel:
             cost = -math.log(share)
             if unit in SMALL_KANA:  # a small kana read alone splits a syllable (シ+ェ)
                 cost = max(cost, _SPLIT_SYLLABLE_COST)
+            if (unit, cyr) in by_ear:  # never cheaper than the dictionary reading
+                cost = max(cost, BY_EAR_COST)
             row.append((cyr, cyr.replace("ё", "е"), cost))
         channel[unit] = tuple(sorted(row, key=lambda item: item[2]))
     return channel
