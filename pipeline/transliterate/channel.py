@@ -20,98 +20,14 @@ from pipeline.names.cyrillic import BARE, KANA_ROWS, SOFT
 Channel = dict[str, tuple[tuple[str, str, float], ...]]
 
 SLOT_VOWELS = ("а", "е", "и", "о", "у", "ы", "я", "ю", "ё")
-#: Cost of a reading that only a sound change of spoken Russian explains: dear enough
-#: that the dictionary reading (a cost of 0 to 0.7) ranks first wherever it spells a name.
-BY_EAR_COST = 2.0
 
 
-def _akanye() -> list[tuple[str, str]]:
-    """Unstressed о after a consonant is spoken [a] (akanye): カクイ is Кокуй (Моршанск)."""
-    out = []
-    for cons, row in KANA_ROWS.items():
-        out.append((row[0], cons + "о"))
-    return out
-
-
-def _ikanye() -> list[tuple[str, str]]:
-    """Unstressed е and я after a soft consonant are spoken [i] (ikanye)."""
-    out = [("イ", "е"), ("イ", "я")]
-    for cons, row in KANA_ROWS.items():
-        if row[2] != row[1]:
-            out += [(row[2], cons + "е"), (row[2], cons + "я")]
-    return out
-
-
-def _devoicing() -> list[tuple[str, str]]:
-    """A voiced consonant at the end of a word or before a voiceless one is spoken voiceless."""
-    return [("ト", "д"), ("フ", "в"), ("ク", "г"), ("ス", "з"), ("シ", "ж"), ("プ", "б")]
-
-
-def _yo_ye() -> list[tuple[str, str]]:
-    """ё is printed е: a name heard with [o] (アルチョム) or read as printed (アルテム)."""
-    out = []
-    for cons, row in KANA_ROWS.items():
-        out += [(row[3], cons + "ё"), (row[1], cons + "ё")]
-    return out
-
-
-def _y_i() -> list[tuple[str, str]]:
-    """ы heard as イ after any consonant, и heard as ウイ (ルイ, ムイ)."""
-    out = []
-    for cons, row in KANA_ROWS.items():
-        out += [(row[2], cons + "ы"), (row[5], cons + "и")]
-    return out
-
-
-def _clusters() -> list[tuple[str, str]]:
-    """A consonant cluster heard as one sound: сч, шч as シ; ст, сс as ス; дц, тц as ツ."""
-    return [("シ", "сч"), ("シ", "шч"), ("ス", "ст"), ("ツ", "тц"), ("ツ", "дц"), ("ス", "сс")]
-
-
-def _slips() -> list[tuple[str, str]]:
-    """Listening slips between near sounds: セ/シェ, ス/ш, ツ/чс, ペ/бе, ブ/бо, ワ/во."""
-    return [
-        ("セ", "ше"),
-        ("シェ", "се"),
-        ("ス", "ш"),
-        ("ツ", "ч"),
-        ("ツ", "с"),
-        ("チ", "ц"),
-        ("ペ", "бе"),
-        ("パ", "ба"),
-        ("ポ", "бо"),
-        ("ブ", "бо"),
-        ("ボ", "бу"),
-        ("ワ", "во"),
-        ("ゴ", "гу"),
-        ("デ", "ды"),
-    ]
-
-
-#: The sound changes of spoken Russian as Japanese heard it, each a list of extra
-#: (kana unit, Cyrillic chunk) readings that :func:`options` adds at ``BY_EAR_COST``;
-#: one name each, so that each can be tested (and switched off) on its own.
-SOUND_RULES = {
-    "akanye": _akanye,
-    "ikanye": _ikanye,
-    "devoicing": _devoicing,
-    "yo_ye": _yo_ye,
-    "y_i": _y_i,
-    "clusters": _clusters,
-    "slips": _slips,
-}
-
-
-@functools.lru_cache(maxsize=8)
-def options(rules: tuple[str, ...] | None = None) -> dict[str, tuple[tuple[str, float], ...]]:
+@functools.lru_cache(maxsize=1)
+def options() -> dict[str, tuple[tuple[str, float], ...]]:
     """Kana unit → (Cyrillic chunk, cost): the forward tables read backwards, plus variants.
 
     Costs are negative log-weights: 0 for the standard reading, more for the
-    older or rarer ones (バ for в, ワ for ва, シエ for ше), ``BY_EAR_COST`` for the
-    readings of the sound ``rules`` (names of :data:`SOUND_RULES`; None: all).
-
-    >>> ("о", BY_EAR_COST) in options()["カ"], ("о", BY_EAR_COST) in options(())["カ"]
-    (True, False)
+    older or rarer ones (バ for в, ワ for ва, シエ for ше).
     """
     table: dict[str, dict[str, float]] = defaultdict(dict)
 
@@ -209,30 +125,11 @@ def options(rules: tuple[str, ...] | None = None) -> dict[str, tuple[tuple[str, 
         ("ョ", "ё", 1.0),
     ):
         add(kana, cyr, cost)
-    for rule in SOUND_RULES if rules is None else rules:
-        for kana, cyr in SOUND_RULES[rule]():
-            add(kana, cyr, BY_EAR_COST)
     for kana, choices in list(table.items()):  # ッ doubles the next consonant: Риддер
         for cyr, cost in list(choices.items()):
             if cyr[:1] in KANA_ROWS and kana[0] != "ッ":
                 add("ッ" + kana, cyr[0] + cyr, cost + 0.7)
     return {kana: tuple(sorted(c.items(), key=lambda kv: kv[1])) for kana, c in table.items()}
-
-
-@functools.lru_cache(maxsize=1)
-def by_ear_readings() -> frozenset[tuple[str, str]]:
-    """The (kana unit, Cyrillic chunk) readings that only a sound rule gives.
-
-    >>> ("カ", "ко") in by_ear_readings(), ("カ", "ка") in by_ear_readings()
-    (True, False)
-    """
-    base = options(())
-    return frozenset(
-        (kana, cyr)
-        for kana, choices in options().items()
-        for cyr, _ in choices
-        if cyr not in dict(base.get(kana, ()))
-    )
 
 
 #: Pseudo-counts given to the hand-set costs when they are re-estimated on training pairs.
@@ -290,7 +187,6 @@ def learn_channel(pairs: Iterable[tuple[str, str]]) -> Channel:
     :meth:`pipeline.transliterate.corpus.Corpus.training_pairs`, so held-out places never enter.
     """
     table = options()
-    by_ear = by_ear_readings()
     longest = max_unit()
     used: Counter[tuple[str, str]] = Counter()
     for kana, target in pairs:
@@ -308,8 +204,6 @@ def learn_channel(pairs: Iterable[tuple[str, str]]) -> Channel:
             cost = -math.log(share)
             if unit in SMALL_KANA:  # a small kana read alone splits a syllable (シ+ェ)
                 cost = max(cost, _SPLIT_SYLLABLE_COST)
-            if (unit, cyr) in by_ear:  # never cheaper than the dictionary reading
-                cost = max(cost, BY_EAR_COST)
             row.append((cyr, cyr.replace("ё", "е"), cost))
         channel[unit] = tuple(sorted(row, key=lambda item: item[2]))
     return channel
@@ -334,3 +228,86 @@ def spells(kana: str, known: str) -> bool:
     """
     target = re.sub(r"(.)\1", r"\1", re.sub(r"[\s\-]", "", known.lower().replace("ё", "е")))
     return align(kana.replace("・", ""), target, options(), max_unit()) is not None
+
+
+# --------------------------------------------------------------------------- by ear
+
+_A_COL, _O_COL = "アカガサザタダナハバパマヤラ", "オコゴソゾトドノホボポモヨロ"
+_I_COL, _E_COL = "イキギシジチニヒビピミリ", "エケゲセゼテネヘベペメレ"
+_U_COL = "ブムルスクプフズグツヌ"
+
+
+def _pairs(a: str, b: str) -> list[tuple[str, str]]:
+    return list(zip(a, b, strict=True))
+
+
+def _both_ways(pairs: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    return pairs + [(new, old) for old, new in pairs]
+
+
+#: The sound changes of spoken Russian as Japanese heard them, as rewrites of a match
+#: key (:func:`pipeline.names.match_key`: small kana large, ヴ as ブ, ワ as バ): what
+#: the ear wrote → how the dictionary spells it. One name per rule, so that each can
+#: be tested (and switched off) on its own.
+SOUND_RULES: dict[str, tuple[tuple[str, str], ...]] = {
+    # unstressed о spoken [a]: カクイ for Кокуй (コクイ), マルシャンスク for Моршанск
+    "akanye": tuple(_pairs(_A_COL, _O_COL)),
+    # unstressed е, я spoken [i]: シフタマ for Шахтама (シャフタマ), リニングラード
+    "ikanye": tuple(_pairs(_I_COL, _E_COL) + [(k, k + "ヤ") for k in _I_COL[1:]]),
+    # a voiced consonant heard voiceless (final, before a voiceless one): キスネル (Кизнер)
+    "devoicing": tuple(_pairs("トクスシプフ", "ドグズジブブ")),
+    # ё printed е, read either way: アルテム and アルチョム for Артём
+    "yo_ye": tuple(
+        _both_ways([(e, i + "ヨ") for i, e in zip(_I_COL[1:], _E_COL[1:], strict=True)])
+    ),
+    # ы heard as イ, и heard as ウイ: クイビシェフ, ルイ for ли
+    "y_i": tuple(_both_ways([(i, u + "イ") for i, u in _pairs("ビミリキピ", "ブムルクプ")])),
+    # a cluster heard whole, broken or lost: ст as ス, щ (シチ) as シ, a lost vowel kana
+    "clusters": (("ス", "スト"), ("シ", "シチ"), ("スト", "ス")),
+    # listening slips between near sounds: セ/シェ, ス/シ, ツ/ス/チ, ブ/ボ, ペ/ベ, パ/バ
+    "slips": (
+        *_both_ways([("セ", "シエ"), ("ス", "シ"), ("ツ", "ス"), ("ツ", "チ"), ("ブ", "ボ")]),
+        *[("ペ", "ベ"), ("パ", "バ"), ("ポ", "ボ"), ("ピ", "ビ"), ("プ", "ブ")],
+    ),
+}
+
+
+@functools.lru_cache(maxsize=8)
+def _rewrites(rules: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """Heard kana → the dictionary kana it may stand for, under ``rules``."""
+    table: dict[str, list[str]] = defaultdict(list)
+    for rule in rules:
+        for heard, meant in SOUND_RULES[rule]:
+            table[heard].append(meant)
+    return {heard: tuple(dict.fromkeys(meant)) for heard, meant in table.items()}
+
+
+def by_ear_keys(key: str, rules: tuple[str, ...] | None = None, depth: int = 2) -> dict[str, int]:
+    """Keys a by-ear spelling may stand for, each with the number of sound changes used.
+
+    Every change rewrites one kana (or two: シエ, スト) of the match key ``key``
+    by one of the ``rules`` (names of :data:`SOUND_RULES`; None: all); up to
+    ``depth`` changes are combined (ペガワト → ベゴワト for Беговат takes two).
+
+    >>> keys = by_ear_keys("カクイ")
+    >>> keys["コクイ"], "カクイ" in keys
+    (1, False)
+    >>> by_ear_keys("タイセト", ("slips",))["タイシエト"]
+    1
+    """
+    table = _rewrites(tuple(SOUND_RULES) if rules is None else rules)
+    found: dict[str, int] = {}
+    frontier = [key]
+    for step in range(1, depth + 1):
+        nxt = []
+        for text in frontier:
+            for i in range(len(text)):
+                for width in (1, 2):
+                    heard = text[i : i + width]
+                    for meant in table.get(heard, ()) if len(heard) == width else ():
+                        new = text[:i] + meant + text[i + width :]
+                        if new != key and new not in found:
+                            found[new] = step
+                            nxt.append(new)
+        frontier = nxt
+    return found
