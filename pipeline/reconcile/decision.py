@@ -12,6 +12,7 @@ from pipeline.places import Place
 from pipeline.reconcile.index import Index
 from pipeline.reconcile.params import ReconcileParams
 from pipeline.reconcile.query import Query
+from pipeline.reconcile.regions import hinted_regions
 from pipeline.reconcile.scoring import Candidate, Feature, candidates, place_distance_km
 from pipeline.records import Decision
 
@@ -78,6 +79,13 @@ def resolve(query: Query, index: Index, params: ReconcileParams) -> Outcome:
     ):
         decision = Decision.REVIEW
     top = tuple(ranked[: params.top_k])
+    if query.flag == "region_only" and decision is Decision.UNRESOLVED:
+        # 沿海州, 外蒙古: the name is a region that no town shares; a human sees the
+        # region (geocode gives it its centroid and radius), never a guessed town.
+        for region in hinted_regions(query.text, index):
+            return Outcome(
+                f"region:{region.region_id}", region.name_1945, 0.5, Decision.REVIEW, top
+            )
     if decision is Decision.UNRESOLVED or not top:
         return Outcome("", "", top[0].score if top else 0.0, Decision.UNRESOLVED, top)
     return Outcome(top[0].place_id, top[0].name, top[0].score, decision, top)
