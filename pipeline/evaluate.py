@@ -42,6 +42,7 @@ from typing import Any
 from rapidfuzz import fuzz
 
 from pipeline import overrides as ov
+from pipeline import realnames as rn
 from pipeline import reconcile as rc
 from pipeline import transliterate as tr
 from pipeline.area import haversine_km
@@ -418,6 +419,7 @@ def run(
     output_path: Path | None = None,
     dossier_path: Path | None = None,
     plots_dir: Path | None = None,
+    realnames_path: Path | None = None,
 ) -> str:
     """Measure reconcile (and transliterate) on a gold file; write JSON metrics if asked.
 
@@ -428,6 +430,8 @@ def run(
     (what ``dvc metrics`` reads) and a ``<stem>_labels.json`` beside it the texts
     and lists; ``plots_dir`` the DVC plot data of the full run
     (:mod:`pipeline.plots`).
+    ``realnames_path`` (real register spellings, :mod:`pipeline.realnames`) adds
+    their scores under ``realnames``.
 
     Returns
     -------
@@ -455,13 +459,25 @@ def run(
             Path(gold_path), dossier_path, held_out, transliterate_params
         ),
     }
+    real_lines: list[str] = []
+    if realnames_path is not None:
+        real = rn.score_realnames(
+            rn.read_realnames(Path(realnames_path)),
+            index,
+            overrides,
+            stage_model,
+            transliterate_params,
+            params,
+        )
+        metrics["realnames"] = {k: v for k, v in real.items() if k != "misses"}
+        real_lines = rn.summary(real, Path(realnames_path).name)
     if output_path is not None:
         numbers, labels = split_metrics(metrics)
         write_json(Path(output_path), numbers)
         write_json(labels_path(Path(output_path)), labels)
     if plots_dir is not None:
         write_plots(Path(plots_dir), full["scored"])
-    return _summary(metrics, full["misses"], heldout["misses"])
+    return "\n".join([_summary(metrics, full["misses"], heldout["misses"]), *real_lines])
 
 
 def labels_path(metrics_path: Path) -> Path:

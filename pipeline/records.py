@@ -99,6 +99,17 @@ FIGURE_COLUMNS = (
 COUNT_COLUMNS = ("detainees", "deaths", "burials", "remains_recovered")
 #: A gold file of ``camps evaluate`` (empty expected: a name that must not match).
 GOLD_COLUMNS = ("katakana", "expected", "lat", "lon")
+#: A file of real register spellings (raw/realnames_dev.csv): the cell, the region its
+#: source gives, the Russian name and point where a source pins them, Manchurian or not.
+REALNAMES_COLUMNS = (
+    "katakana",
+    "region_given",
+    "cyrillic",
+    "latin",
+    "lat",
+    "lon",
+    "not_ussr",
+)
 #: The curated gazetteer (gazetteer/places.csv, place_names.csv, regions.csv, maps.csv)
 #: as ``camps validate`` checks it; the build needs the ``*_REQUIRED`` ones.
 CURATED_PLACE_COLUMNS = (

@@ -51,7 +51,7 @@ def test_forward_and_backward_agree_on_the_key() -> None:
 
 def test_split_name_camp_numbers_regions_and_flags() -> None:
     parts = names.split_name("第25収容所第3支部")
-    assert parts.camp_no == "25" and parts.flag == "empty"
+    assert parts.camp_no == "25" and parts.flag == "camp_number_only"
     parts = names.split_name("ハバロフスク地方・コムソモリスク収容所")
     assert (parts.name, parts.region_hint, parts.feature_hint) == (
         "コムソモリスク",

@@ -321,6 +321,13 @@ def _recorded(new: Sequence[Override], overrides_path: Path) -> str:
     default=None,
     help="Folder for the DVC plot data (reliability, score histogram, distance CDF).",
 )
+@click.option(
+    "--realnames",
+    "realnames_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Real register spellings (raw/realnames_dev.csv) to score as well.",
+)
 @gazetteer_options
 @params_option
 def evaluate(
@@ -328,6 +335,7 @@ def evaluate(
     output_path: Path | None,
     dossier_path: Path | None,
     plots_dir: Path | None,
+    realnames_path: Path | None,
     gazetteer_dir: Path,
     overrides_path: Path,
     params_path: Path,
@@ -336,7 +344,8 @@ def evaluate(
 
     \b
     Example:
-        camps evaluate --gold raw/gold_dev.csv --dossier raw/camps_dossier.csv
+        camps evaluate --gold raw/gold_dev.csv --dossier raw/camps_dossier.csv \\
+            --realnames raw/realnames_dev.csv
     """
     from pipeline import evaluate as stage
     from pipeline import reconcile, transliterate
@@ -353,6 +362,7 @@ def evaluate(
             output_path,
             dossier_path,
             plots_dir,
+            realnames_path,
         )
     )
 

@@ -22,6 +22,7 @@ from pipeline.names.patterns import (
     REGION_WORD_RE,
     NameParts,
     is_camp_number_only,
+    is_readable,
     name_flag,
     split_name,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "fold_cyrillic",
     "fold_latin",
     "is_camp_number_only",
+    "is_readable",
     "kana_of_cyrillic",
     "latin_of_cyrillic",
     "lenient",

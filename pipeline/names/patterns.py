@@ -12,7 +12,7 @@ import functools
 import re
 import unicodedata
 
-from pipeline.names.kana import KATAKANA_RE, PLAIN_RE, normalize
+from pipeline.names.kana import KATAKANA_RE, PLAIN_RE, normalize, slips_of
 
 
 @dataclasses.dataclass(frozen=True)
@@ -21,7 +21,10 @@ class NameParts:
 
     ``flag`` is '' for a katakana name, else ``latin``, ``kanji``, ``mixed``,
     ``empty`` or (set by the transliterate stage) ``too_long``: such rows are kept
-    and counted, never dropped.
+    and counted, never dropped. A katakana name whose typesetting slips were
+    repaired is read as repaired and flagged ``repaired:`` with the changes
+    (``repaired:口>ロ``), so a reviewer sees them; :func:`is_readable` tells the
+    flags of names that are still transliterated.
     """
 
     name: str
@@ -55,22 +58,68 @@ _REGION_WORDS = "|".join(REGION_SUFFIXES)
 #: A name that ends in a region's word; ``REGION_WORD_RE.sub("", name)`` is the bare name.
 REGION_WORD_RE = re.compile(f"({_REGION_WORDS})$")
 _REGION_RE = re.compile(rf"^([^・]+?)({_REGION_WORDS})・?(.+)$")
-_FEATURE_SUFFIXES = (
+#: Words after a name that say what kind of place it is: camp, prison, mine, station,
+#: village, district of a region. Longer words first (刑務所 before 所 would matter).
+FEATURE_WORDS = (
+    "捕虜収容所",
     "収容所",
     "ラーゲリ",
     "ラーゲル",
     "分所",
     "支部",
+    "刑務所",
+    "監獄",
+    "炭坑",
+    "炭鉱",
+    "鉱山",
+    "墓地",
+    "病院",
     "地区",
+    "方面",
+    "付近",
+    "附近",
+    "近郊",
     "駅",
+    "港",
     "市",
     "村",
     "町",
-    "炭鉱",
-    "鉱山",
+    "自治共和国",
+    "共和国",
     "州",
     "地方",
 )
+_FEATURE_SUFFIXES = FEATURE_WORDS
+#: Region names written before a place without a region word (外蒙古ウランバートル,
+#: ウズベク・タシケント): cut off as the region hint when a name follows.
+REGION_PREFIXES = (
+    "ブリヤート・モンゴル",
+    "ブリヤートモンゴル",
+    "外モンゴル",
+    "外蒙古",
+    "内蒙古",
+    "蒙古",
+    "モンゴル",
+    "東部シベリア",
+    "西部シベリア",
+    "東シベリア",
+    "西シベリア",
+    "シベリア",
+    "カザフスタン",
+    "ウズベキスタン",
+    "キルギスタン",
+    "カザフ",
+    "ウズベク",
+    "キルギス",
+    "タジク",
+    "トルクメン",
+    "ウクライナ",
+    "グルジア",
+    "満洲",
+    "満州",
+)
+_DISTRICT_RE = re.compile("^([^・]{2,}?)(市|地区)・?([^・]{2,}.*)$")
+_PREFIX_RE = re.compile(f"^({'|'.join(REGION_PREFIXES)})・?(.{{2,}})$")
 _FEATURE_RE = re.compile(rf"・?({'|'.join(_FEATURE_SUFFIXES)})$")
 
 
@@ -136,8 +185,10 @@ def split_name(text: str) -> NameParts:
     ('駅', 'latin', 'empty')
     """
     rest = normalize(text)
-    if PLAIN_RE.fullmatch(rest) and "ラーゲ" not in rest:
-        return NameParts(rest)  # katakana alone: no number, region or feature word
+    slips = slips_of(text) if rest != text else ()
+    if PLAIN_RE.fullmatch(rest) and "ラーゲ" not in rest and not rest.startswith(REGION_PREFIXES):
+        # katakana alone: no number, region or feature word
+        return NameParts(rest, flag=_repaired(slips)) if slips else NameParts(rest)
     camp_no, features = "", []
     match = _CAMP_RE.search(rest)
     if match:
@@ -149,14 +200,66 @@ def split_name(text: str) -> NameParts:
     match = _REGION_RE.match(rest)
     if match and match.group(3).strip("・"):
         region, rest = match.group(1), match.group(3).strip("・")
+    elif rest not in REGION_PREFIXES:
+        match = _PREFIX_RE.match(rest)
+        if match and match.group(2).strip("・") and not _FEATURE_ONLY.fullmatch(match.group(2)):
+            region, rest = match.group(1), match.group(2).strip("・")
+    match = _DISTRICT_RE.match(rest)
+    if match and not region:  # ワニノ市トゥムニン村: a village of the town's district
+        region, rest = match.group(1), match.group(3).strip("・")
     while True:
         match = _FEATURE_RE.search(rest)
         if not match or match.start() == 0:
             break
+        if match.start() == 1 and not KATAKANA_RE.match(rest[0]):
+            break  # 尼港 is one kanji name (Nikolayevsk), not the port of 尼
         features.append(match.group(1))
         rest = rest[: match.start()].strip("・")
     name = rest.strip("・")
-    return NameParts(name, region, "|".join(dict.fromkeys(features)), camp_no, name_flag(name))
+    if _FEATURE_ONLY.fullmatch(name):  # 駅, 墓地: a feature word and no name
+        features.insert(0, name)
+        name = ""
+    flag = _bad_input(text, name, features, region, camp_no) or name_flag(name) or _repaired(slips)
+    return NameParts(name, region, "|".join(dict.fromkeys(features)), camp_no, flag)
+
+
+_FEATURE_ONLY = re.compile(f"(?:{'|'.join(FEATURE_WORDS)})+")
+_SYMBOLS_ONLY = re.compile(r"[\W_\d]+")
+_REGION_WORDS_SET = frozenset(REGION_SUFFIXES) | {"共和国", "地方", "州"}
+
+
+def _bad_input(text: str, name: str, features: list[str], region: str, camp_no: str) -> str:
+    """``symbols``, ``feature_only``, ``camp_number_only`` or ``region_only``: no place named.
+
+    A region alone (沿海州, ハバロフスク州) is not bad input: it is flagged
+    ``region_only`` so that the later stages give it the region, not its capital.
+    """
+    if not name:
+        if text.strip() and _SYMBOLS_ONLY.fullmatch(normalize(text) or text.strip()):
+            return "symbols"
+        if camp_no:
+            return "camp_number_only"
+        return "feature_only" if features or region else ""
+    if _SYMBOLS_ONLY.fullmatch(name):
+        return "symbols"
+    if not region and features and features[-1] in _REGION_WORDS_SET and len(features) == 1:
+        return "region_only"
+    if not region and not features and name in REGION_PREFIXES:
+        return "region_only"
+    return ""
+
+
+def _repaired(slips: tuple[str, ...]) -> str:
+    return "repaired:" + ",".join(slips) if slips else ""
+
+
+def is_readable(flag: str) -> bool:
+    """Whether a name with this ``name_flag`` is katakana that the stages read.
+
+    >>> is_readable(""), is_readable("repaired:口>ロ"), is_readable("kanji")
+    (True, True, False)
+    """
+    return not flag or flag.startswith("repaired:") or flag == "region_only"
 
 
 #: A name that is only a camp number: 第24地区, 第25収容所第3支部, ラーゲリ24.

@@ -6,10 +6,13 @@ import dataclasses
 import json
 from collections.abc import Sequence
 
+from pipeline.names import fold_cyrillic
 from pipeline.overrides import Override
+from pipeline.places import Place
 from pipeline.reconcile.index import Index
 from pipeline.reconcile.params import ReconcileParams
 from pipeline.reconcile.query import Query
+from pipeline.reconcile.regions import hinted_regions
 from pipeline.reconcile.scoring import Candidate, Feature, candidates, place_distance_km
 from pipeline.records import Decision
 
@@ -66,12 +69,114 @@ def resolve(query: Query, index: Index, params: ReconcileParams) -> Outcome:
     """Rank and decide one query (no overrides)."""
     ranked = candidates(query, index, params)
     decision = decide(ranked, index, params)
-    if decision is Decision.AUTO and _foreign_namesake(query, ranked[0], index):
+    if decision is Decision.AUTO and (
+        _foreign_namesake(query, ranked[0], index)
+        or rough_point(index.gazetteer.places[ranked[0].place_id])
+        or query.flag == "region_only"
+        or outside_area(query.region_hint)
+        or _near_village(ranked[0], index, params)
+        or _generic_name(query, ranked[0])
+    ):
         decision = Decision.REVIEW
     top = tuple(ranked[: params.top_k])
+    if query.flag == "region_only" and decision is Decision.UNRESOLVED:
+        # 沿海州, 外蒙古: the name is a region that no town shares; a human sees the
+        # region (geocode gives it its centroid and radius), never a guessed town.
+        for region in hinted_regions(query.text, index):
+            return Outcome(
+                f"region:{region.region_id}", region.name_1945, 0.5, Decision.REVIEW, top
+            )
     if decision is Decision.UNRESOLVED or not top:
         return Outcome("", "", top[0].score if top else 0.0, Decision.UNRESOLVED, top)
     return Outcome(top[0].place_id, top[0].name, top[0].score, decision, top)
+
+
+#: Region words of a hint that put the place outside the USSR and Mongolia: Manchuria,
+#: China, Korea. A Soviet namesake of a Manchurian camp (ハイラル) is for a human.
+OUTSIDE_AREA_WORDS = ("満洲", "満州", "中国", "朝鮮", "Manchuria", "Manchukuo", "China", "Korea")
+
+
+#: Names that hundreds of places bear (new, old, red, Soviet, October …): matched
+#: alone, without a region that confirms the place, they are for a human.
+GENERIC_NAMES = frozenset(
+    fold_cyrillic(n)
+    for n in (
+        "Новая",
+        "Новый",
+        "Новое",
+        "Новые",
+        "Старая",
+        "Старый",
+        "Старое",
+        "Красная",
+        "Красный",
+        "Красное",
+        "Советская",
+        "Советский",
+        "Советское",
+        "Октябрьский",
+        "Октябрьское",
+        "Первомайский",
+        "Первомайское",
+        "Заречный",
+        "Заречное",
+        "Центральный",
+        "Лесной",
+        "Горный",
+        "Южный",
+        "Северный",
+        "Восточный",
+        "Западный",
+        "Речной",
+        "Степной",
+        "Луговой",
+        "Садовый",
+        "Полевой",
+        "Мирный",
+        "Победа",
+        "Свобода",
+        "Комсомольский",
+        "Ленинский",
+    )
+)
+
+
+def _generic_name(query: Query, best: Candidate) -> bool:
+    """Whether the name read is a common word (Новая) and no region confirms the place."""
+    first = fold_cyrillic(query.cyrillic[0]) if query.cyrillic else ""
+    return first in GENERIC_NAMES and best.feature(Feature.REGION) <= 0
+
+
+def _near_village(best: Candidate, index: Index, params: ReconcileParams) -> bool:
+    """Whether the best is a small uncurated place whose name is only near the reading.
+
+    キビトーク read as Квиток (a syllable dropped) may be that village; a region that
+    fits lifts its score, but a near name on a village is a guess for a human
+    (``village_population``). A town (Кокуй for カクイ) or a curated place is not.
+    """
+    place = index.gazetteer.places[best.place_id]
+    inexact = best.feature(Feature.NAME_EXACT) < 0.85 and best.feature(Feature.KANA) < 0.9
+    return inexact and not place.curated and place.population < params.village_population
+
+
+def outside_area(region_hint: str) -> bool:
+    """Whether a region hint places the name outside the area (満洲, Manchuria).
+
+    >>> outside_area("満洲"), outside_area("チタ州|Chita Oblast")
+    (True, False)
+    """
+    return any(word.lower() in region_hint.lower() for word in OUTSIDE_AREA_WORDS)
+
+
+def rough_point(place: Place) -> bool:
+    """Whether a place's point is a guess: no source gives it, its curator rates it low.
+
+    The curated gazetteer says so in the note ("point from the dossier (general
+    knowledge, confidence low)"). Such a place is for a human to confirm, never
+    ``auto``: the name may be right and the point tens of kilometres off, or the
+    name a guess the sources never made (ジプヘーゲン).
+    """
+    return not place.point_source.startswith("geonames") and "confidence low" in place.note
 
 
 def _foreign_namesake(query: Query, best: Candidate, index: Index) -> bool:

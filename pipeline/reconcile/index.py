@@ -82,8 +82,12 @@ class Index:
 
 
 def _kana_forms(name: str, script: str) -> list[tuple[str, bool]]:
-    """Katakana keys of a gazetteer name: the whole name and, for compounds, each word."""
-    if script == "Kana":
+    """Katakana keys of a gazetteer name: the whole name and, for compounds, each word.
+
+    A kanji exonym of the period (伯力, 浦塩斯徳) is keyed as written: a register in
+    kanji matches it exactly.
+    """
+    if script in ("Kana", "Hani"):
         return [(match_key(name), False)]
     if script != "Cyrl":
         return []

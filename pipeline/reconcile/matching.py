@@ -99,7 +99,7 @@ def gather(query: Query, index: Index, params: ReconcileParams) -> dict[str, Hit
             for entry in index.kana_entries[number]:
                 if from_word and not entry.partial:
                     entry = dataclasses.replace(entry, partial=True)
-                exact = similarity >= 1.0 and entry.script == "Kana"
+                exact = similarity >= 1.0 and entry.script in ("Kana", "Hani")
                 hits[entry.place_id].add(entry, similarity, exact, factor)
     for rank, cyr in enumerate(query.cyrillic):
         value = rank_evidence(rank, 1.0, params)

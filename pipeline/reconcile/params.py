@@ -34,6 +34,10 @@ class ReconcileParams:
         candidate, less ``alternative_step`` per further rank (the first counts 1):
         a lower-ranked reading is a guess, and the kana route vouches for the right
         one anyway when it follows the Japanese rules.
+    village_population:
+        A place not in the curated gazetteer with fewer people than this, matched
+        by a near name only (no exact reading, kana unlike), is never ``auto``: a
+        village namesake is a guess for a human, however well its region fits.
     latin_exact:
         Evidence of an exact match on the Latin form of the first Cyrillic
         candidate (a typed Latin name counts 1); it drops by rank like the Cyrillic.
@@ -55,6 +59,7 @@ class ReconcileParams:
     alternative_evidence: float = 0.85
     alternative_step: float = 0.03
     latin_exact: float = 0.9
+    village_population: int = 5_000
     weight_name: float = 6.0
     weight_region: float = 2.0
     weight_population: float = 1.5

@@ -27,6 +27,8 @@ class Query:
     latin: tuple[str, ...]
     romaji: str
     typed_latin: bool = False
+    #: the cell's ``name_flag`` (``region_only``: the name is a region, not a town)
+    flag: str = ""
 
 
 def split_list(value: str) -> tuple[str, ...]:
@@ -83,6 +85,7 @@ def make_query(
         cyrillic=tuple(cyrillic),
         latin=tuple(dict.fromkeys(x for x in latin if x)),
         romaji=romaji,
+        flag=parts.flag,
     )
 
 

@@ -29,7 +29,7 @@ def hinted_regions(hint: str, index: Index) -> tuple[Region, ...]:
         if found:
             ids.extend(found)
             continue
-        for part in re.split(r"[・,()/;]", item):
+        for part in re.split(r"[・,()/;\s\u3000]", item):
             for key in _region_keys_of(part, bare=True):
                 ids.extend(index.region_keys.get(key, ()))
     regions = [index.gazetteer.regions[r] for r in dict.fromkeys(ids)]

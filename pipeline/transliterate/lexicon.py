@@ -14,7 +14,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 
 from pipeline.names import kana_of_cyrillic, match_key, plain_kana, romanize
-from pipeline.transliterate.channel import spells
+from pipeline.transliterate.channel import by_ear_keys, spells
 from pipeline.transliterate.corpus import Corpus
 
 #: Words glued to a name (Verkhne-, Novo-, the adjectival -ская …): the bare name is
@@ -24,6 +24,13 @@ _AFFIX_SUFFIXES = ("スカヤ", "スキー", "スコエ", "スク")
 #: Bonus over the best invented spelling: an exact key wins; a name found only after
 #: dropping an affix, or one edit away, is offered below the best invented one.
 _EXACT_BONUS, _AFFIX_BONUS, _NEAR_BONUS = 4.0, -0.5, -1.5
+#: Bonus of a name reached by sound changes of spoken Russian (:data:`SOUND_RULES`),
+#: per change: offered below the best invented spelling, so a dictionary reading
+#: that fits still ranks first, and only when the key itself names no real place.
+_BY_EAR_BONUS = -1.0
+#: Keys up to this long may combine two sound changes (ペガワト for Беговат); longer
+#: ones one, which keeps the look-up to a few dozen keys.
+_BY_EAR_DEPTH2_MAX = 5
 
 #: Keys shorter than this get no edit-distance look-up: チタ is one edit from too much.
 NEAR_MIN = 4
@@ -108,6 +115,11 @@ class Lexicon:
         if len(key) >= NEAR_MIN:
             near = {found for v in deletions(key) for found in self.near.get(v, ())}
             put(sorted(found for found in near - {key} if plausible_edit(key, found)), _NEAR_BONUS)
+        if len(key) >= 3 and key not in self.names:
+            depth = 2 if len(key) <= _BY_EAR_DEPTH2_MAX else 1
+            for variant, changes in by_ear_keys(key, depth=depth).items():
+                for known in self.names.get(variant, ())[:limit]:
+                    hits.setdefault(known, _BY_EAR_BONUS * changes)
         return hits
 
 

@@ -158,6 +158,8 @@ class Model:
             scored[known] = max(scored.get(known, -math.inf), value)
         ranked: list[tuple[str, float]] = []
         seen: set[str] = set()
+        known_left: tuple[str, float] | None = None
+        has_known = False
         for text, value in sorted(scored.items(), key=_second, reverse=True):
             invented = text.islower()
             plain = (
@@ -165,11 +167,21 @@ class Model:
                 if invented
                 else lenient(text)
             )
-            if plain not in seen:  # "Бершина Дарасун" and "Бершина-Дарасун" are one
-                seen.add(plain)
-                ranked.append((titlecase(text) if invented else text, value))
-                if len(ranked) == k:
+            if plain in seen:  # "Бершина Дарасун" and "Бершина-Дарасун" are one
+                continue
+            if len(ranked) == k:
+                if not invented and not has_known:
+                    known_left = (text, value)
+                if has_known or known_left:
                     break
+                continue
+            seen.add(plain)
+            has_known = has_known or not invented
+            ranked.append((titlecase(text) if invented else text, value))
+        # The best name a real place carries is always offered, last: a by-ear spelling
+        # (マルシヤンスク) reaches Моршанск only through sound changes, below invented ones.
+        if known_left is not None and k > 1:
+            ranked[-1] = known_left
         return ranked
 
 

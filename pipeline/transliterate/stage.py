@@ -15,7 +15,14 @@ from typing import Any
 
 from pipeline import pool
 from pipeline.errors import InputDataError
-from pipeline.names import NameParts, latin_of_cyrillic, normalize, romanize, split_name
+from pipeline.names import (
+    NameParts,
+    is_readable,
+    latin_of_cyrillic,
+    normalize,
+    romanize,
+    split_name,
+)
 from pipeline.transliterate.model import Model, default_model
 from pipeline.transliterate.params import TransliterateParams
 
@@ -66,7 +73,7 @@ def transliterate_name(
     return Transliteration(
         normalized=normalize(text),
         parts=parts,
-        romaji=romanize(parts.name) if not parts.flag else "",
+        romaji=romanize(parts.name) if is_readable(parts.flag) else "",
         cyrillic=cyrillic,
         latin=tuple(latin_candidates(cyrillic)),
     )
