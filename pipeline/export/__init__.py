@@ -26,7 +26,7 @@ sheet), ``uncertainty`` (the circles and their style), ``sld`` (the legend as SL
 citations), ``site`` (the web map, with its page and Leaflet from
 ``pipeline/data/site``), ``datapackage`` (the Data Package), ``stage`` (``run``).
 May import :mod:`pipeline.io`, :mod:`pipeline.style`, :mod:`pipeline.area`,
-:mod:`pipeline.geonames`, :mod:`pipeline.places`, :mod:`pipeline.controls`,
+:mod:`pipeline.geonames`, :mod:`pipeline.places`, :mod:`pipeline.controls`, :mod:`pipeline.preview`,
 :mod:`pipeline.validate` (its ``PERIOD``), :mod:`pipeline.records` and the text
 library :mod:`pipeline.names`, never another stage.
 """

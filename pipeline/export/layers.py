@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import geonames, io, style
+from pipeline import preview as drawing
 from pipeline.export.params import ExportParams
 from pipeline.export.rows import (
     INTEGER_COLUMNS,
@@ -265,7 +266,7 @@ def _preview_label(placed: Placed) -> str:
 def preview(camps: Sequence[Placed], boundaries: Any, title: str) -> Any:
     """The static preview figure (``map.png``) of the placed rows."""
     points = [
-        style.PreviewPoint(
+        drawing.PreviewPoint(
             p.point[0],
             p.point[1],
             p.symbol_class,
@@ -281,4 +282,4 @@ def preview(camps: Sequence[Placed], boundaries: Any, title: str) -> Any:
         + geonames.CREDIT
         + " Symbols show the principal area of a camp (NOTE 2 of the ministry map)."
     )
-    return style.draw_preview(points, boundaries, title, credit)
+    return drawing.draw_preview(points, boundaries, title, credit)
