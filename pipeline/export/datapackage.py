@@ -42,6 +42,16 @@ KINDS = {
     ".csv": ("table", "csv", "text/csv"),
     ".tsv": ("table", "tsv", "text/tab-separated-values"),
     ".png": ("file", "png", "image/png"),
+    ".xlsx": (
+        "file",
+        "xlsx",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ),
+    ".html": ("file", "html", "text/html"),
+    ".js": ("file", "js", "text/javascript"),
+    ".css": ("file", "css", "text/css"),
+    ".txt": ("file", "txt", "text/plain"),
+    ".md": ("file", "md", "text/markdown"),
 }
 DESCRIPTIONS = {
     "camps.gpkg": "GeoPackage 1.2: layers uncertainty (geodesic circles), camps (points, "
@@ -51,6 +61,10 @@ DESCRIPTIONS = {
     "camps.lp.tsv": "LP-TSV v0.5, the World Historical Gazetteer's delimited upload format",
     "unresolved.csv": "Camp names with no place or no point, and the reason",
     "map.png": "Static preview map of the camps",
+    "results.csv": "Every input row in its order: the register's columns, then the "
+    "readable results (place, Cyrillic, Latin, point, region, country, decision, score, "
+    "certainty, radius, best rival); UTF-8 with a BOM for Excel",
+    "results.xlsx": "The same results as an Excel workbook (sheets results and about)",
 }
 TSV_INTEGERS = ("start", "end")
 TSV_NUMBERS = ("lon", "lat", "approximation")
@@ -81,6 +95,8 @@ def description(relative: str) -> str:
     >>> description("by_class/small.geojson")
     "The camps of legend class 'small' as RFC 7946 GeoJSON"
     """
+    if relative.startswith("site/"):
+        return f"The static web map (open site/index.html): {relative.removeprefix('site/')}"
     if relative.startswith("by_class/"):
         klass = relative.removeprefix("by_class/").removesuffix(".geojson")
         return f"The camps of legend class '{klass}' as RFC 7946 GeoJSON"
@@ -92,7 +108,7 @@ def resource(
 ) -> dict[str, Any]:
     """One resource: name, path, type, media type, bytes, SHA-256 (and a schema)."""
     relative = path.relative_to(folder).as_posix()
-    kind, fmt, media = KINDS[path.suffix]
+    kind, fmt, media = KINDS.get(path.suffix, ("file", "", "application/octet-stream"))
     if relative.endswith(".lpf.json"):
         fmt = "jsonld"
     item: dict[str, Any] = {
@@ -108,6 +124,8 @@ def resource(
     }
     if kind == "file":
         del item["encoding"]
+    elif path.read_bytes()[:3] == b"\xef\xbb\xbf":
+        item["encoding"] = "utf-8-sig"  # results.csv: Excel needs the BOM to read UTF-8
     if schema is not None:
         item["schema"] = schema
     if fmt == "tsv":
