@@ -478,3 +478,34 @@ def test_a_register_that_repeats_a_place_gets_one_marker(tmp_path: Path) -> None
     assert "ウラジヲストツク" in vladivostok["names"]
     ussuriysk = next(f["properties"] for f in features if f["id"] == "d-002")
     assert {"ウスリースク", "ニコリスク"} <= set(ussuriysk["names"])  # " / "-separated variants
+
+
+def test_the_map_served_by_camps_serve_asks_its_lookup(driver: Any, real_site: Path) -> None:
+    """Issue 18: served by the real `camps serve --site`, the search asks its /lookup."""
+    import time
+
+    from serve_client import running
+
+    from pipeline import serve
+
+    service = serve.load_service(
+        REPO / "gazetteer" / "build",
+        REPO / "gazetteer" / "overrides.csv",
+        REPO / "params.yaml",
+        GEOCODED,
+    )
+    with running(serve.make_app(service, real_site)) as base:
+        driver.get(base + "/site/index.html?lang=en")
+        browser.wait_ready(driver)
+        deadline = time.monotonic() + 10
+        while attr(driver, "#map", "data-lookup") != "true" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert attr(driver, "#map", "data-lookup") == "true"
+        search(driver, "ノヴォシビルスク", popup=False)
+        found = "return document.querySelector('#results li[data-id=\"gn:1496747\"]');"
+        while time.monotonic() < deadline and not driver.execute_script(found):
+            time.sleep(0.05)
+        text = driver.execute_script(found[:-1] + " && " + found[7:-1] + ".textContent;")
+        assert text and "Novosibirsk" in text and "lookup service" in text
+        others = [u for u in browser.requests_made(driver) if not u.startswith(base)]
+        assert browser.remote(others) == []

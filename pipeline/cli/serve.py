@@ -49,6 +49,14 @@ from pipeline.cli.options import gazetteer_options, params_option, project_defau
     type=click.FloatRange(0.1),
     help="Seconds to answer one request (and to receive its body); more is a 408.",
 )
+@click.option(
+    "--site",
+    "site_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Also serve this web map folder (camps export's output/site) under /site/; "
+    "its search then asks /lookup for names the map does not hold.",
+)
 @gazetteer_options
 @params_option
 def serve(
@@ -59,6 +67,7 @@ def serve(
     max_queries: int,
     max_body_bytes: int,
     time_limit: float,
+    site_dir: Path | None,
     gazetteer_dir: Path,
     overrides_path: Path,
     params_path: Path,
@@ -74,6 +83,7 @@ def serve(
     Example:
         camps serve --port 8000
         curl 'http://127.0.0.1:8000/lookup?name=ライチハ'
+        camps serve --site output/site     # the web map at http://127.0.0.1:8000/site/
     """
     from pipeline import serve as tool
 
@@ -83,6 +93,10 @@ def serve(
         time_limit_s=time_limit,
         read_timeout_s=time_limit,
     )
+    if site_dir is not None and not (site_dir / "index.html").is_file():
+        raise click.UsageError(f"--site {site_dir}: no index.html there: run `camps export` first")
     service = tool.load_service(gazetteer_dir, overrides_path, params_path, rows_path, limits)
     click.echo(f"camps serve: http://{host}:{port}/reconcile (Ctrl-C stops)", err=True)
-    tool.run(service, host, port, workers)
+    if site_dir is not None:
+        click.echo(f"camps serve: the web map at http://{host}:{port}/site/", err=True)
+    tool.run(service, host, port, workers, site_dir)

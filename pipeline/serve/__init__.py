@@ -67,7 +67,13 @@ def load_service(
     return Service(index, found, model, t_params, r_params, entities, limits)
 
 
-def run(service: Service, host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
+def run(
+    service: Service,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: int = 1,
+    site_dir: Path | None = None,
+) -> None:
     """Serve until Ctrl-C or SIGTERM: uvicorn on one socket, in ``workers`` processes.
 
     The model and index are built once, here; extra workers are forked after
@@ -91,7 +97,7 @@ def run(service: Service, host: str = "127.0.0.1", port: int = 8000, workers: in
     sock.bind((host, port))
     sock.listen(2048)
     config = uvicorn.Config(
-        make_app(service),
+        make_app(service, site_dir),
         log_level="warning",
         access_log=False,
         timeout_keep_alive=5,

@@ -17,6 +17,7 @@ import re
 import time
 import urllib.parse
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import anyio
@@ -26,7 +27,8 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.staticfiles import StaticFiles
 
 from pipeline.serve import protocol
 from pipeline.serve.service import RequestError, Service
@@ -267,11 +269,15 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     return error_body(500, "internal error: the service logged it")
 
 
-def make_app(service: Service) -> Starlette:
-    """The ASGI application of ``camps serve`` over a loaded :class:`Service`."""
+def make_app(service: Service, site_dir: Path | None = None) -> Starlette:
+    """The ASGI application of ``camps serve`` over a loaded :class:`Service`.
+
+    ``site_dir`` (the export's ``output/site``) is served under ``/site/``, so the
+    web map's search also asks this service's ``/lookup`` for any name.
+    """
     api = Api(service)
     both = ["GET", "POST"]
-    routes = [
+    routes: list[BaseRoute] = [
         Route("/", api.reconcile, methods=both),
         Route("/reconcile", api.reconcile, methods=both),
         Route("/suggest/entity", api.suggest_entity, methods=["GET"]),
@@ -286,6 +292,8 @@ def make_app(service: Service) -> Starlette:
         Route("/v1/extend/propose", api.properties, methods=["GET"]),
         Route("/v1/preview", api.preview, methods=["GET"]),
     ]
+    if site_dir is not None:
+        routes.append(Mount("/site", app=StaticFiles(directory=site_dir, html=True), name="site"))
     cors = Middleware(
         CORSMiddleware, allow_origins=["*"], allow_methods=["GET", "POST"], allow_headers=["*"]
     )
