@@ -137,7 +137,7 @@ def test_gpkg_is_version_1_2_with_default_style_and_metadata(out: Path) -> None:
         }
         styles = db.execute(
             "SELECT f_table_name, f_geometry_column, useAsDefault, styleQML FROM layer_styles "
-            "WHERE f_table_name = 'camps'"
+            "WHERE f_table_name IN ('camps', 'places') ORDER BY f_table_name"
         ).fetchall()
         (metadata,) = db.execute(
             "SELECT m.metadata FROM gpkg_metadata m JOIN gpkg_metadata_reference r "

@@ -500,11 +500,11 @@ def test_camps_serve_with_the_reconciler_client(tmp_path: Path) -> None:
         with (REPO / "raw" / "camps.csv").open(encoding="utf-8") as handle:
             names = [r["katakana"] for r in csv.DictReader(handle)]
         column = pd.Series(names, name="katakana")
-        assert column.nunique() == 100
+        assert column.nunique() == len(names) >= 100
         found = reconciler.reconcile(
             column, top_res=1, reconciliation_endpoint=f"http://127.0.0.1:{port}/reconcile"
         )
-        assert len(found) == 100 and set(found["input_value"]) == set(names)
+        assert len(found) == len(names) and set(found["input_value"]) == set(names)
         best = dict(zip(found["input_value"], found["id"], strict=True))
         assert best["ウラジオストク"] == "vladivostok"
         assert found["match"].sum() >= 80  # the stage decides `auto` for 94 of these rows

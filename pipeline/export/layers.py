@@ -254,7 +254,7 @@ def _preview_label(placed: Placed) -> str:
 
     >>> row = {"map_no": "", "katakana": "チタ", "place_name": "Chita", "decision": "auto"}
     >>> from pipeline.records import SymbolClass
-    >>> _preview_label(Placed(row, SymbolClass.UNKNOWN, "none", "Chita", (113.5, 52.0), ""))
+    >>> _preview_label(Placed(row, SymbolClass.UNKNOWN, "none", "", "Chita", (113.5, 52.0), ""))
     'チタ Chita'
     """
     row = placed.row

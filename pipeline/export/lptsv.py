@@ -53,7 +53,8 @@ def lptsv_row(feature: Mapping[str, Any], record_id: str, uncertainty_km: str) -
     props = feature["properties"]
     title = props["title"]
     names = feature["names"]
-    title_name = next((n for n in names if n["toponym"] == title), names[0])
+    # A row with no name at all (an empty katakana cell) has no name to cite.
+    title_name = next((n for n in names if n["toponym"] == title), names[0] if names else {})
     title_cite = (title_name.get("citations") or [{"label": "unknown"}])[0]
     (point,) = feature["geometry"]["geometries"]
     point_cite = (point.get("citations") or [{}])[0]

@@ -48,12 +48,22 @@ DECISION_WORDS = {
 
 
 def original_columns(columns: Sequence[str]) -> list[str]:
-    """The register's own columns: all but the ones the stages add (record_id is kept).
+    """The register's own columns: those before the first column a stage adds.
 
-    >>> original_columns(["katakana", "notes", "romaji", "candidates", "record_id"])
-    ['katakana', 'notes', 'record_id']
+    Each stage appends its columns after the ones it was given, so what precedes
+    the first of them is the register's (with record_id, given or made); a
+    ``place_id`` that reconcile appended is not the register's, one the register
+    had is.
+
+    >>> original_columns(["record_id", "katakana", "notes", "romaji", "candidates", "place_id"])
+    ['record_id', 'katakana', 'notes']
     """
-    return [c for c in columns if c not in STAGE_COLUMNS]
+    own: list[str] = []
+    for column in columns:
+        if column in STAGE_COLUMNS:
+            break
+        own.append(column)
+    return own
 
 
 def _candidates(row: dict[str, str]) -> list[dict[str, Any]]:
@@ -126,6 +136,19 @@ def result_header(columns: Sequence[str]) -> tuple[list[str], list[str]]:
     return own, [f"result_{c}" if c in own else c for c in RESULT_COLUMNS]
 
 
+def _a_copy(column: str, own: Sequence[str], placed: Sequence[Placed]) -> bool:
+    """Whether ``column`` is the stages' copy of the register's name or region column.
+
+    ``--name-column 死亡場所`` (or a column found by its kana) is read as ``katakana``:
+    the transliterate stage appends that copy after the register's own columns,
+    so the results show the register's column, not the copy as well.
+    """
+    if column not in ("katakana", "region") or not placed:
+        return False
+    earlier = own[: own.index(column)]
+    return any(all(p.row.get(c, "") == p.row.get(column, "") for p in placed) for c in earlier)
+
+
 def write_results(
     outputs: io.OutputSet,
     columns: Sequence[str],
@@ -139,6 +162,7 @@ def write_results(
     by id; a person's sheet keeps its own order).
     """
     own, heads = result_header(columns)
+    own = [c for c in own if not _a_copy(c, own, placed)]
     by_id = {p.record_id: p for p in placed}
     text_rows: list[dict[str, str]] = []
     for record_id in order if order is not None else sorted(by_id):

@@ -180,7 +180,7 @@ def group(camps: Sequence[Placed]) -> list[list[Placed]]:
 
     >>> from pipeline.records import SymbolClass
     >>> rows = [{"record_id": i, "place_id": "chita"} for i in ("a", "b")]
-    >>> placed = [Placed(r, SymbolClass.UNKNOWN, "none", "", (113.5, 52.0), "") for r in rows]
+    >>> placed = [Placed(r, SymbolClass.UNKNOWN, "none", "", "", (113.5, 52.0), "") for r in rows]
     >>> [len(g) for g in group(placed)]
     [2]
     """
