@@ -507,7 +507,18 @@ def test_camps_serve_with_the_reconciler_client(tmp_path: Path) -> None:
         assert len(found) == len(names) and set(found["input_value"]) == set(names)
         best = dict(zip(found["input_value"], found["id"], strict=True))
         assert best["ウラジオストク"] == "vladivostok"
-        assert found["match"].sum() >= 80  # the stage decides `auto` for 94 of these rows
+        # `match` exactly where the service itself (the stage's rule) says so, name by name
+        asked = {f"q{n}": {"query": name} for n, name in enumerate(names)}
+        status, direct = call_json(
+            f"http://127.0.0.1:{port}/reconcile", data={"queries": json.dumps(asked)}
+        )
+        assert status == 200
+        matched = {
+            names[int(key[1:])]
+            for key, answer in direct.items()
+            if answer["result"] and answer["result"][0]["match"]
+        }
+        assert set(found.loc[found["match"], "input_value"]) == matched and len(matched) >= 60
         assert set(found["type_id"]) <= set(serve.TYPES)
         workers = [p for p in Path("/proc").iterdir() if _parent_of(p) == process.pid]
         assert len(workers) == 1  # --workers 2: this process and one forked worker
