@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from pipeline import artifacts
 from pipeline.transliterate import artifact, build_model
 from pipeline.transliterate.model import Model
 
@@ -84,7 +85,7 @@ def test_changed_input_is_another_artifact(folder: Path, monkeypatch: pytest.Mon
     after = artifact.inputs()
     assert after["toponyms"] != before["toponyms"]
     assert artifact.paths(folder, after) != artifact.paths(folder, before)
-    assert artifact.key(artifact.inputs(hold_out=True)) != artifact.key(before)
+    assert artifacts.key(artifact.inputs(hold_out=True)) != artifacts.key(before)
     with pytest.raises(FileNotFoundError):
         artifact.load(folder, after)
 
@@ -153,7 +154,7 @@ def test_unreadable_contents_are_an_error(tmp_path: Path, built: Model) -> None:
 
 
 def _lookup(cache: Path, *names: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, artifact.CACHE_ENV: str(cache)}
+    env = {**os.environ, artifacts.CACHE_ENV: str(cache)}
     camps = Path(sys.executable).with_name("camps")
     return subprocess.run(
         [str(camps), "lookup", *names, "--json"],

