@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 REPO = Path(__file__).resolve().parent.parent
+
+# The transliteration model's artifacts (pipeline/transliterate/artifact.py) go to a
+# folder of this session, inherited by the `camps` processes the tests start, so a
+# test never reads an artifact a previous run left (built once per session).
+os.environ.setdefault("CAMPS_CACHE", tempfile.mkdtemp(prefix="camps-cache-"))
 
 # Run by Debian's /usr/bin/python3 with the QGIS bindings, not imported by pytest.
 collect_ignore = ["qgis_check.py"]

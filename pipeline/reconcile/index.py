@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline.artifacts import paused_gc
 from pipeline.names import (
     REGION_WORD_RE,
     fold_cyrillic,
@@ -114,9 +115,36 @@ def latin_region_key(text: str) -> str:
     return fold_latin(_LATIN_UNIT.sub(" ", text))
 
 
-def build_index(gazetteer: Gazetteer) -> Index:
-    """Prepare a loaded gazetteer for matching (a second or two for the whole area)."""
+#: What matching derives from one gazetteer name (see :func:`derive`): its kana keys
+#: with the partial flag, and its folded Cyrillic or Latin key ("" for none).
+Derived = tuple[list[tuple[str, bool]], str]
+
+
+def derive(name: str, script: str) -> Derived:
+    """The keys of one gazetteer name: the costly part of :func:`build_index`, saved once.
+
+    >>> derive("Чита", "Cyrl")
+    ([('チタ', False)], 'чита')
+    """
+    if script == "Cyrl":
+        folded = fold_cyrillic(name)
+    elif script == "Latn" and not is_code(name):
+        folded = fold_latin(name)
+    else:
+        folded = ""
+    return _kana_forms(name, script), folded
+
+
+def build_index(
+    gazetteer: Gazetteer, derived: Mapping[str, Mapping[str, Derived]] | None = None
+) -> Index:
+    """Prepare a loaded gazetteer for matching (a second or two for the whole area).
+
+    ``derived`` (script → name → :func:`derive`), saved by
+    :mod:`pipeline.reconcile.artifact`, spares the work for the names it has.
+    """
     started = time.perf_counter()
+    saved = derived or {}
     kana: dict[str, dict[tuple[str, bool], NameEntry]] = defaultdict(dict)
     cyrillic: dict[str, list[NameEntry]] = defaultdict(list)
     latin: dict[str, list[NameEntry]] = defaultdict(list)
@@ -125,19 +153,19 @@ def build_index(gazetteer: Gazetteer) -> Index:
         if item.place_id not in gazetteer.places:
             continue
         whole = NameEntry(item.place_id, item.name, item.script, item.period, False)
-        for key, partial in _kana_forms(item.name, item.script):
+        found = saved.get(item.script, {}).get(item.name)
+        name_forms, folded = found if found is not None else derive(item.name, item.script)
+        for key, partial in name_forms:
             entry = dataclasses.replace(whole, partial=partial)
             slot = kana[key]
             known = slot.get((item.place_id, partial))
             if known is None or period_rank(entry.period) > period_rank(known.period):
                 slot[(item.place_id, partial)] = entry
         if item.script == "Cyrl":
-            cyrillic[fold_cyrillic(item.name)].append(whole)
-        elif item.script == "Latn" and not is_code(item.name):
-            folded = fold_latin(item.name)
-            if folded:
-                latin[folded].append(whole)
-                latin_by_place[item.place_id][folded] = None
+            cyrillic[folded].append(whole)
+        elif item.script == "Latn" and folded:
+            latin[folded].append(whole)
+            latin_by_place[item.place_id][folded] = None
     keys = tuple(sorted(kana))
     grams: dict[str, list[int]] = defaultdict(list)
     for number, key in enumerate(keys):
@@ -190,9 +218,10 @@ def _foreign_keys(gazetteer: Gazetteer) -> dict[str, int]:
     return keys
 
 
-_INDEX_CACHE: dict[tuple[str, tuple[float, ...]], Index] = {}
-
-
 def load_index(gazetteer_dir: Path) -> Index:
-    """Load a built gazetteer folder and index it (a second or two for the whole area)."""
-    return build_index(load(Path(gazetteer_dir)))
+    """Load a built gazetteer folder and index it, with its names' keys from the cache."""
+    from pipeline.reconcile.artifact import cached_keys  # it imports this module
+
+    with paused_gc():  # 120,000 names and their entries: see paused_gc
+        gazetteer = load(Path(gazetteer_dir))
+        return build_index(gazetteer, cached_keys(Path(gazetteer_dir), gazetteer))

@@ -18,22 +18,25 @@ stage does three things for every distinct name:
 Everything learned is one :class:`Model`, built by :func:`build_model` and passed
 to whatever needs it: ``build_model(hold_out=True)`` never sees the held-out places
 (see :func:`heldout_pairs`) and is a separate object, so measuring with it cannot
-change the stage's answers. :func:`default_model` is the stage's model, built once
-per process.
+change the stage's answers. :func:`default_model` is the stage's model, loaded once
+per process from its verified, content-addressed artifact (``artifact``: learned
+once, about five seconds; loaded in a fraction of one).
 
 Files: ``params`` (the params.yaml section), ``corpus`` (GeoNames names and the
 held-out split), ``toponyms`` (the OpenCorpora list), ``lm`` (the 5-gram model),
 ``channel`` (transcription options and costs), ``decoder`` (beam search),
-``lexicon`` (known names), ``model`` (the :class:`Model`), ``stage`` (``run``
+``lexicon`` (known names), ``model`` (the :class:`Model`), ``artifact`` (the model
+saved and verified in a cache folder, :func:`cached_model`), ``stage`` (``run``
 and the process pool), ``evaluation`` (gold and held-out scores), ``bench``.
 May import :mod:`pipeline.names`, :mod:`pipeline.errors`, :mod:`pipeline.io` and
 :mod:`pipeline.records`, never another stage.
 """
 
+from pipeline.transliterate.artifact import cached_model, default_model
 from pipeline.transliterate.bench import bench
 from pipeline.transliterate.corpus import TEST_SHARE, Corpus, is_test_place, training_corpus
 from pipeline.transliterate.evaluation import Pair, gold_pairs, heldout_pairs, score_candidates
-from pipeline.transliterate.model import Model, build_model, default_model
+from pipeline.transliterate.model import Model, build_model
 from pipeline.transliterate.params import TransliterateParams
 from pipeline.transliterate.stage import (
     Transliteration,
@@ -53,6 +56,7 @@ __all__ = [
     "Transliteration",
     "bench",
     "build_model",
+    "cached_model",
     "default_model",
     "extract_toponyms",
     "gold_pairs",

@@ -35,7 +35,7 @@ class Decoder:
         self.beam, self.lm_weight, self.strict = beam, lm_weight, strict
         self.options = channel
         self.lm = lm
-        index, self.rows = lm.index, lm.rows
+        index, self.rows, self.states = lm.index, lm.rows, lm.states
         #: unit → (Cyrillic chunk, letter indices of its model form or None, cost, form).
         self.coded = {
             unit: tuple(
@@ -61,12 +61,12 @@ class Decoder:
 
     def _step(self, state: str, unit: str, needs_vowel: bool) -> tuple[tuple[str, str, float], ...]:
         out = []
-        rows = self.rows
+        rows, states = self.rows, self.states
         for cyr, codes, cost, model_form in self.coded[unit]:
             if needs_vowel and cyr and cyr[-1] not in VOWEL_END:
                 continue
             logp, new_state = 0.0, state
-            if codes is None or new_state not in rows:
+            if codes is None or new_state not in states:
                 logp, new_state = self.lm.step(state, model_form)
             else:
                 for i in codes:  # the state tables directly: these pairs rarely repeat

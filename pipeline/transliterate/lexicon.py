@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 
 from pipeline.names import kana_of_cyrillic, match_key, plain_kana, romanize
 from pipeline.transliterate.channel import by_ear_keys, spells
@@ -65,8 +65,9 @@ class Lexicon:
 
     #: match key → the Russian names whose katakana has it, most common first.
     names: dict[str, tuple[str, ...]]
-    #: Lexicon keys by each of their one-letter deletions, for edit-distance-1 look-ups.
-    near: dict[str, tuple[str, ...]]
+    #: Lexicon keys by each of their one-letter deletions, for edit-distance-1 look-ups
+    #: (lists in a model loaded from its artifact: 86,000 tuples would cost 0.1 s).
+    near: Mapping[str, Sequence[str]]
     #: Katakana spellings GeoNames gives a lexicon name (ウラジオストク for Владивосток).
     spelled: dict[str, frozenset[str]]
 

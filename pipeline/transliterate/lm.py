@@ -12,7 +12,7 @@ import dataclasses
 import functools
 import math
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 #: Letters per n-gram, chosen on the gold set with the held-out model (top1/top5): 3
@@ -179,6 +179,9 @@ class LanguageModel:
     #: Letter → column of a row, and every state's row (see :func:`lm_rows`).
     index: dict[str, int]
     rows: dict[str, Row]
+    #: The states that have a row: ``rows`` itself, unless ``rows`` fills itself as it
+    #: is read (a model loaded from its artifact, :mod:`pipeline.transliterate.artifact`).
+    states: Collection[str] = dataclasses.field(default=(), repr=False)
     #: state + letter → (log-probability, next state); filled as the search meets them.
     letters: dict[str, tuple[float, str]] = dataclasses.field(default_factory=dict, repr=False)
     #: :meth:`step` memoised for this model (500,000 entries, as many as a register needs).
@@ -186,6 +189,8 @@ class LanguageModel:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "step", functools.lru_cache(maxsize=500_000)(self._step))
+        if not self.states:
+            object.__setattr__(self, "states", self.rows)
 
     @classmethod
     def learn(cls, counts: Counter[str]) -> LanguageModel:
@@ -227,7 +232,7 @@ class LanguageModel:
         found = self.letters.get(key)
         if found is None:
             i = self.index.get(ch)
-            row = self.rows.get(state)
+            row = self.rows[state] if state in self.states else None
             if i is not None and row is not None:
                 found = (row[0][i], row[1][i])
             else:

