@@ -292,6 +292,7 @@ def postal_places(
     out_places: list[Row] = []
     out_names: list[Row] = []
     merged = 0
+    used: dict[str, int] = {}
     for (country, folded, state), members in sorted(groups.items()):
         members.sort(key=lambda m: m[2])
         clusters: list[tuple[float, float, str, str]] = []
@@ -305,7 +306,11 @@ def postal_places(
                 merged += 1
                 continue
             nearest = min(_near(admin.get(country, {}), lat, lon), default=(0.0, ""))
+            # Several villages share one code (a Ukrainian council's): number the later ones.
             pid = f"{POSTAL_PREFIX}{country}:{code}"
+            used[pid] = used.get(pid, 0) + 1
+            if used[pid] > 1:
+                pid = f"{pid}-{used[pid]}"
             source = f"geonames-postal:{country}:{code}"
             out_places.append(
                 {

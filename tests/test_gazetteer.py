@@ -207,3 +207,16 @@ def test_postal_office_numbers_and_services() -> None:
     assert geonames.postal_place_name("Тайшет 10") == "Тайшет"
     assert geonames.postal_place_name("Уфпс Алтайского Края") == ""
     assert geonames.postal_place_name("Нагірна (Нагірнянська сільська рада)") == "Нагірна"
+
+
+def test_postal_villages_sharing_a_code_get_distinct_ids(tmp_path: Path) -> None:
+    # Нові and Старі Яриловичі share code 15013 in the real extract.
+    curated, regions = write_curated(tmp_path / "src")
+    out = tmp_path / "build"
+    params = gazetteer.GazetteerParams(countries=("UA",), postal=True)
+    gazetteer.run(curated, regions, out, params, cities={}, postal_file=POSTAL_EXTRACT)
+    _, rows = read_csv(out / "places.csv")
+    postal = [r for r in rows if places.is_postal(r["place_id"])]
+    assert len(postal) == 5 == len({r["place_id"] for r in postal})
+    assert {r["name"] for r in postal} >= {"Нагірна", "Нові Яриловичі", "Старі Яриловичі"}
+    assert {"zip:UA:15013", "zip:UA:15013-2"} <= {r["place_id"] for r in postal}
