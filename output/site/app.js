@@ -408,7 +408,7 @@
       if (!v || typeof v !== 'object') { return; }
       var lat = Number(v.lat), lon = Number(v.lon);
       if (isFinite(lat) && isFinite(lon) && v.lat !== '' && v.lat !== null && (v.name || v.place_name)) {
-        out.push({ id: String(v.id || v.place_id || ''), name: String(v.name || v.place_name), lat: lat, lon: lon, region: String(v.region || ''), latin: String(v.name || v.place_name), cyrillic: String(v.cyrillic || '') });
+        out.push({ id: String(v.id || v.place_id || ''), name: String(v.name || v.place_name), lat: lat, lon: lon, region: String(v.region_1945 || v.region || ''), latin: String(v.name || v.place_name), cyrillic: String(v.name_cyrillic || v.cyrillic || '') });
       }
       Object.keys(v).forEach(function (k) { if (typeof v[k] === 'object') { walk(v[k]); } });
     })(json);
