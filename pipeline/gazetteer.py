@@ -23,7 +23,13 @@ from pipeline.errors import InputDataError, ParamsError
 from pipeline.io import Row, read_csv, write_csv
 from pipeline.names import script_of
 from pipeline.params import check_range
-from pipeline.places import FOREIGN_COLUMNS, NAME_COLUMNS, PLACE_COLUMNS, REGION_COLUMNS
+from pipeline.places import (
+    FOREIGN_COLUMNS,
+    NAME_COLUMNS,
+    PLACE_COLUMNS,
+    POSTAL_PREFIX,
+    REGION_COLUMNS,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -39,9 +45,14 @@ class GazetteerParams:
     #: that keeps "ベルリン" from being taken for a Russian village called Berlin.
     foreign_min_population: int = 100_000
     countries: tuple[str, ...] = area.COUNTRIES
+    #: Add GeoNames' postal-code places (stations, villages, mines cities500 lacks).
+    postal: bool = False
+    #: A postal place this close to a cities500 or curated place of the same name is that place.
+    postal_merge_km: float = 5.0
 
     def __post_init__(self) -> None:
         check_range("gazetteer", "foreign_min_population", self.foreign_min_population, 0, 10**9)
+        check_range("gazetteer", "postal_merge_km", self.postal_merge_km, 0.0, 100.0)
         # [] or [ru, ua] would build a gazetteer of a few curated places without a word.
         wrong = [c for c in self.countries if c not in area.COUNTRIES]
         if not self.countries or wrong:
@@ -221,6 +232,119 @@ def _dedupe_names(names: Iterable[Row]) -> list[Row]:
     return sorted(seen.values(), key=lambda r: (r["place_id"], r["script"], r["name"], r["lang"]))
 
 
+def _fold(text: str) -> str:
+    return " ".join(text.casefold().replace("ё", "е").replace("-", " ").split())
+
+
+def _grid(
+    points: Iterable[tuple[float, float, str]],
+) -> dict[tuple[int, int], list[tuple[float, float, str]]]:
+    cells: dict[tuple[int, int], list[tuple[float, float, str]]] = {}
+    for lat, lon, value in points:
+        cells.setdefault((int(lat // 1), int(lon // 1)), []).append((lat, lon, value))
+    return cells
+
+
+def _near(
+    cells: dict[tuple[int, int], list[tuple[float, float, str]]], lat: float, lon: float
+) -> Iterable[tuple[float, str]]:
+    """Distance and value of the points in the 3x3 one-degree cells around a point."""
+    row, col = int(lat // 1), int(lon // 1)
+    for dr in (-1, 0, 1):
+        for dc in (-1, 0, 1):
+            for plat, plon, value in cells.get((row + dr, col + dc), ()):
+                yield area.haversine_km(lat, lon, plat, plon), value
+
+
+def postal_places(
+    records: Iterable[dict[str, object]], places: list[Row], names: list[Row], merge_km: float
+) -> tuple[list[Row], list[Row], int]:
+    """Place and name rows for GeoNames postal-code places that the gazetteer lacks.
+
+    A post office's number is dropped ("Тайшет 1" is Тайшет), and the codes of one
+    name in one state within ``merge_km`` become one place. A place within
+    ``merge_km`` of a cities500 or curated place bearing the same name is that
+    place and is not added. The rest are added with population 0 (the lowest
+    prior) and the admin1 of the nearest cities500 place of their country, so
+    that a region hint can confirm them. Returns the places, names and the
+    number of postal places merged into existing ones.
+    """
+    by_id = {p["place_id"]: p for p in places}
+    named: dict[str, list[tuple[float, float]]] = {}
+    for n in names:
+        place = by_id.get(n["place_id"])
+        if place is not None and place["lat"]:
+            named.setdefault(_fold(n["name"]), []).append(
+                (float(place["lat"]), float(place["lon"]))
+            )
+    admin = {
+        country: _grid((float(p["lat"]), float(p["lon"]), p["admin1"]) for p in group)
+        for country, group in _by_country(p for p in places if p["lat"] and p["admin1"]).items()
+    }
+    groups: dict[tuple[str, str, str], list[tuple[float, float, str, str]]] = {}
+    for record in records:
+        name = geonames.postal_place_name(str(record["city"]))
+        if len(name) < 2:
+            continue
+        key = (str(record["country_code"]), _fold(name), str(record.get("state") or ""))
+        point = (float(record["latitude"]), float(record["longitude"]))  # type: ignore[arg-type]
+        groups.setdefault(key, []).append((*point, str(record["postal_code"]), name))
+    out_places: list[Row] = []
+    out_names: list[Row] = []
+    merged = 0
+    used: dict[str, int] = {}
+    for (country, folded, state), members in sorted(groups.items()):
+        members.sort(key=lambda m: m[2])
+        clusters: list[tuple[float, float, str, str]] = []
+        for member in members:
+            if all(
+                area.haversine_km(c[0], c[1], member[0], member[1]) > merge_km for c in clusters
+            ):
+                clusters.append(member)
+        for lat, lon, code, name in clusters:
+            if any(area.haversine_km(lat, lon, a, b) <= merge_km for a, b in named.get(folded, ())):
+                merged += 1
+                continue
+            nearest = min(_near(admin.get(country, {}), lat, lon), default=(0.0, ""))
+            # Several villages share one code (a Ukrainian council's): number the later ones.
+            pid = f"{POSTAL_PREFIX}{country}:{code}"
+            used[pid] = used.get(pid, 0) + 1
+            if used[pid] > 1:
+                pid = f"{pid}-{used[pid]}"
+            source = f"geonames-postal:{country}:{code}"
+            out_places.append(
+                {
+                    "place_id": pid,
+                    "name": name,
+                    "feature_type": "populated place",
+                    "country": country,
+                    "admin1": nearest[1],
+                    "region_id": "",
+                    "lat": f"{lat:.5f}",
+                    "lon": f"{lon:.5f}",
+                    "population": "0",
+                    "geonames_id": "",
+                    "point_source": source,
+                    "curated": "0",
+                    "sources": geonames.POSTAL_SOURCE,
+                    "maps": "",
+                    "admin_1945": "",
+                    "note": f"GeoNames postal-code place, {state}"
+                    if state
+                    else "GeoNames postal-code place",
+                }
+            )
+            out_names.append(_name_row(pid, name, "und", "", source))
+    return out_places, out_names, merged
+
+
+def _by_country(places: Iterable[Row]) -> dict[str, list[Row]]:
+    groups: dict[str, list[Row]] = {}
+    for place in places:
+        groups.setdefault(place["country"], []).append(place)
+    return groups
+
+
 def build_regions(regions: list[Row], places: list[Row]) -> list[Row]:
     """Regions with a centroid and radius computed from their member places.
 
@@ -278,10 +402,12 @@ def run(
     output_dir: Path,
     params: GazetteerParams,
     cities: dict[str, dict[str, object]] | None = None,
+    postal_file: Path | None = None,
 ) -> dict[str, int]:
     """Build ``output_dir/{places,names,regions}.csv``; return the counts.
 
-    ``cities`` replaces the packaged GeoNames file (tests pass a small slice).
+    ``cities`` replaces the packaged GeoNames file and ``postal_file`` the packaged
+    postal codes (tests pass small slices).
     """
     _, curated = read_csv(curated_path, required=records.CURATED_REQUIRED)
     names_path = curated_path.with_name("place_names.csv")
@@ -297,8 +423,19 @@ def run(
     logger.info("GeoNames: %d places, %d names", len(places), len(names))
     places, names = merge_curated(places, names, curated, curated_names, curated_path)
     assign_regions(places, regions)
+    # Regions' centroids and radii stay those of the towns and curated places.
     region_rows = build_regions(regions, places)
+    n_postal = n_merged = 0
+    if params.postal:
+        postal = geonames.read_postal(params.countries, postal_file)
+        extra, extra_names, n_merged = postal_places(postal, places, names, params.postal_merge_km)
+        assign_regions(extra, regions)
+        n_postal = len(extra)
+        logger.info("GeoNames postal codes: %d places added, %d merged", n_postal, n_merged)
+        places += extra
+        names += extra_names
     places.sort(key=lambda r: r["place_id"])
+    names.sort(key=lambda r: (r["place_id"], r["script"], r["name"], r["lang"]))
     output_dir = Path(output_dir)
     write_csv(output_dir / "places.csv", PLACE_COLUMNS, places)
     write_csv(output_dir / "names.csv", NAME_COLUMNS, names)
@@ -310,6 +447,8 @@ def run(
         "names": len(names),
         "curated": sum(1 for p in places if p["curated"] == "1"),
         "regions": len(region_rows),
+        "postal_places": n_postal,
+        "postal_merged": n_merged,
     }
 
 

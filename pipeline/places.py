@@ -52,6 +52,19 @@ REGION_COLUMNS = (
 FOREIGN_COLUMNS = ("name", "country", "population", "geonames_id")
 
 
+#: Id prefix of a GeoNames postal-code place (a village or station cities500 lacks).
+POSTAL_PREFIX = "zip:"
+
+
+def is_postal(place_id: str) -> bool:
+    """Whether a gazetteer id is a GeoNames postal-code place's.
+
+    >>> is_postal("zip:RU:665000"), is_postal("gn:1490256")
+    (True, False)
+    """
+    return place_id.startswith(POSTAL_PREFIX)
+
+
 @dataclasses.dataclass(frozen=True)
 class Place:
     """One place of the built gazetteer."""

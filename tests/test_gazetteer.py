@@ -11,7 +11,7 @@ from pipeline.errors import GazetteerError, InputDataError
 from pipeline.io import read_csv
 from pipeline.names import script_of
 
-PARAMS = gazetteer.GazetteerParams(countries=("RU",))
+PARAMS = gazetteer.GazetteerParams(countries=("RU",), postal=False)
 
 
 @pytest.fixture(scope="module")
@@ -170,3 +170,53 @@ def test_a_latin_name_with_a_middle_dot_is_latin_not_katakana() -> None:
     rows = gazetteer.foreign_kana(cities, ["RU"], 100_000)
     assert [row["name"] for row in rows] == ["アド・エキティ"]
     assert script_of("vuita・ritofusuka de") == "Latn" and script_of("アド・エキティ") == "Kana"
+
+
+POSTAL_EXTRACT = Path(__file__).parent / "data" / "postal" / "geonames_data_extract.jsonl.gz"
+
+
+def test_postal_places_are_added_low_prior_and_merged_with_towns(
+    tmp_path: Path, primorye: dict[str, dict[str, object]]
+) -> None:
+    curated, regions = write_curated(tmp_path / "src")
+    out = tmp_path / "build"
+    params = gazetteer.GazetteerParams(countries=("RU",), postal=True)
+    counts = gazetteer.run(
+        curated, regions, out, params, cities=primorye, postal_file=POSTAL_EXTRACT
+    )
+    _, rows = read_csv(out / "places.csv")
+    postal = [r for r in rows if places.is_postal(r["place_id"])]
+    names = sorted(r["name"] for r in postal)
+    # Office numbers stripped: Тайшет 1..9 share Тайшет's point and are one place;
+    # Тайшет 10 lies 23 km off and stays apart. Post-office services are not places.
+    assert names.count("Тайшет") == 2
+    assert "Тумнин" in names and not any("Гцмпп" in n or n[-1].isdigit() for n in names)
+    # Three Читаs: two Transbaikal codes more than 5 km apart and a Tatarstan village,
+    # all population 0 (the lowest prior; cities500's Chita is not in this slice).
+    assert names.count("Чита") == 3 and all(r["population"] == "0" for r in postal)
+    # Уссурийск's post offices lie at the curated Ussuriysk (Ворошилов): merged, not added.
+    assert "Уссурийск" not in names and counts["postal_merged"] >= 1
+    assert counts["postal_places"] == len(postal)
+    # Ukrainian rows are outside the chosen countries; GeoNames is credited.
+    assert all(r["country"] == "RU" and "GeoNames" in r["sources"] for r in postal)
+
+
+def test_postal_office_numbers_and_services() -> None:
+    from pipeline import geonames
+
+    assert geonames.postal_place_name("Тайшет 10") == "Тайшет"
+    assert geonames.postal_place_name("Уфпс Алтайского Края") == ""
+    assert geonames.postal_place_name("Нагірна (Нагірнянська сільська рада)") == "Нагірна"
+
+
+def test_postal_villages_sharing_a_code_get_distinct_ids(tmp_path: Path) -> None:
+    # Нові and Старі Яриловичі share code 15013 in the real extract.
+    curated, regions = write_curated(tmp_path / "src")
+    out = tmp_path / "build"
+    params = gazetteer.GazetteerParams(countries=("UA",), postal=True)
+    gazetteer.run(curated, regions, out, params, cities={}, postal_file=POSTAL_EXTRACT)
+    _, rows = read_csv(out / "places.csv")
+    postal = [r for r in rows if places.is_postal(r["place_id"])]
+    assert len(postal) == 5 == len({r["place_id"] for r in postal})
+    assert {r["name"] for r in postal} >= {"Нагірна", "Нові Яриловичі", "Старі Яриловичі"}
+    assert {"zip:UA:15013", "zip:UA:15013-2"} <= {r["place_id"] for r in postal}

@@ -111,3 +111,33 @@ def test_cli_lookup_says_where_for_several_names_in_english_and_japanese(  # typ
     assert (where["place_id"], where["cyrillic"], where["country"]) == ("kadala", "Кадала", "RU")
     assert where["geo_uri"].startswith("geo:52.07000,113.37000;u=") and where["osm_url"]
     assert batch["q2"]["where"] is None
+
+
+def test_cli_lookup_postal_villages_need_their_region(runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # The project's gazetteer built with the postal-code layer (gazetteer.postal: true)
+    # from a real extract of GeoNames' postal codes: Тумнин (a station of the
+    # Komsomolsk–Sovetskaya Gavan line, no cities500 place) is found, but taken `auto`
+    # only where the region hint confirms it; the postal Чита of Tatarstan never
+    # wins over the town, with a hint for neither or none.
+    from pipeline import gazetteer
+
+    repo = Path(__file__).resolve().parent.parent
+    extract = Path(__file__).parent / "data" / "postal" / "geonames_data_extract.jsonl.gz"
+    built = tmp_path / "build"
+    gazetteer.run(
+        repo / "gazetteer" / "places.csv",
+        repo / "gazetteer" / "regions.csv",
+        built,
+        gazetteer.GazetteerParams(postal=True),
+        postal_file=extract,
+    )
+    names = ["ハバロフスク地方トゥムニン", "トゥムニン村", "チタ", "ハバロフスク地方チタ"]
+    args = ["lookup", *names, "--json", "--top", "10", "--gazetteer", str(built)]
+    result = runner.invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    got = json.loads(result.stdout)
+    top = {q: got[q]["result"][0] for q in ("q0", "q1", "q2")}
+    assert (top["q0"]["id"], top["q0"]["match"]) == ("zip:RU:682865", True)
+    assert (top["q1"]["id"], top["q1"]["match"]) == ("zip:RU:682865", False)
+    assert (top["q2"]["id"], top["q2"]["match"]) == ("chita", True)
+    assert not any(c["match"] and c["id"].startswith("zip:") for c in got["q3"]["result"])

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from pipeline.names import fold_cyrillic
 from pipeline.overrides import Override
-from pipeline.places import Place
+from pipeline.places import Place, is_postal
 from pipeline.reconcile.index import Index
 from pipeline.reconcile.params import ReconcileParams
 from pipeline.reconcile.query import Query
@@ -33,6 +33,8 @@ def decide(ranked: Sequence[Candidate], index: Index, params: ReconcileParams) -
     confirmed = best.feature(Feature.REGION) > 0
     for other in ranked[1:]:
         if place_distance_km(places[best.place_id], places[other.place_id]) <= params.rival_km:
+            continue
+        if _postal_namesake(best, other):
             continue
         if other.score >= best.score - params.auto_margin:
             return Decision.REVIEW
@@ -75,6 +77,7 @@ def resolve(query: Query, index: Index, params: ReconcileParams) -> Outcome:
         or query.flag == "region_only"
         or outside_area(query.region_hint)
         or _near_village(ranked[0], index, params)
+        or _unconfirmed_postal(ranked[0])
         or _generic_name(query, ranked[0])
     ):
         decision = Decision.REVIEW
@@ -157,6 +160,31 @@ def _near_village(best: Candidate, index: Index, params: ReconcileParams) -> boo
     place = index.gazetteer.places[best.place_id]
     inexact = best.feature(Feature.NAME_EXACT) < 0.85 and best.feature(Feature.KANA) < 0.9
     return inexact and not place.curated and place.population < params.village_population
+
+
+def _postal_namesake(best: Candidate, other: Candidate) -> bool:
+    """Whether a rival is a postal-code village that the hint favours no more than the best.
+
+    Without this, every town would lose ``auto`` to the namesake villages the
+    postal layer holds (98 of gold_dev's autos fell to 75); a village the region
+    hint confirms while the town is outside it still blocks.
+    """
+    return (
+        is_postal(other.place_id)
+        and not is_postal(best.place_id)
+        and other.feature(Feature.REGION) <= max(best.feature(Feature.REGION), 0)
+    )
+
+
+def _unconfirmed_postal(best: Candidate) -> bool:
+    """Whether the best is a postal-code village that no region hint confirms.
+
+    GeoNames' postal layer holds some 88,000 villages and stations with no
+    population: the same name recurs across the USSR, so one of them takes
+    ``auto`` only where the name's region hint puts it in its region; a
+    namesake far from the hint never wins ``auto`` over a town.
+    """
+    return is_postal(best.place_id) and best.feature(Feature.REGION) <= 0
 
 
 def outside_area(region_hint: str) -> bool:
