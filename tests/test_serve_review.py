@@ -1,0 +1,177 @@
+"""``camps serve --review``: the review queue and decisions over HTTP, on the real data.
+
+The queue is the one of the committed ``output/stages/reconciled.csv``; every
+decision goes to an overrides file in the test's folder, through the real
+uvicorn server of ``tests/serve_client.py``.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import csv
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from serve_client import call, call_json, running
+
+from pipeline import overrides as ov
+from pipeline import serve
+from pipeline.cli import cli
+
+REPO = Path(__file__).resolve().parents[1]
+GAZETTEER = REPO / "gazetteer" / "build"
+OVERRIDES = REPO / "gazetteer" / "overrides.csv"
+PARAMS = REPO / "params.yaml"
+ROWS = REPO / "output" / "stages" / "geocoded.csv"
+RECONCILED = REPO / "output" / "stages" / "reconciled.csv"
+
+
+def read_rows(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.fixture(scope="module")
+def service() -> serve.Service:
+    return serve.load_service(GAZETTEER, OVERRIDES, PARAMS, ROWS)
+
+
+@pytest.fixture
+def decisions(tmp_path: Path) -> Path:
+    return tmp_path / "overrides.csv"
+
+
+@pytest.fixture
+def base(service: serve.Service, decisions: Path) -> Iterator[str]:
+    files = serve.ReviewFiles(RECONCILED, GAZETTEER, decisions)
+    with running(serve.make_app(service, review=files)) as url:
+        yield url
+
+
+def decide(base: str, body: Any) -> tuple[int, Any]:
+    return call_json(base + "/review/decide", json_body=body)
+
+
+def test_queue_groups_names_with_counts_candidates_and_reasons(base: str) -> None:
+    status, found = call_json(base + "/review/queue")
+    assert status == 200
+    wanted = {r["katakana"] for r in read_rows(RECONCILED) if r["decision"] == "review"}
+    assert {q["katakana"] for q in found["queue"]} == wanted
+    assert found["names"] == len(found["queue"]) and found["rows"] >= found["names"]
+    for item in found["queue"]:
+        assert item["rows"] == len(item["record_ids"]) >= 1
+        assert item["reason"]
+        for c in item["candidates"]:
+            assert c["place_id"] and isinstance(c["score"], float)
+    points = [c for q in found["queue"] for c in q["candidates"] if c["lat"] is not None]
+    assert points and all(-90 <= c["lat"] <= 90 and -180 <= c["lon"] <= 180 for c in points)
+
+
+def test_accept_reject_and_place_land_in_the_overrides_file(base: str, decisions: Path) -> None:
+    queue = call_json(base + "/review/queue")[1]["queue"]
+    first, second, third = queue[0], queue[1], queue[2]
+    best = first["candidates"][0]["place_id"]
+    status, done = decide(
+        base,
+        {
+            "name": first["katakana"],
+            "action": "accept",
+            "place_id": best,
+            "who": "Sato",
+            "why": "the register's camp number",
+        },
+    )
+    assert status == 200, done
+    assert decide(base, {"name": second["katakana"], "action": "reject", "who": "Sato"})[0] == 200
+    status, done = decide(
+        base, {"name": third["katakana"], "action": "place", "lat": 51.5, "lon": 113.25}
+    )
+    assert status == 200, done
+    found = {o.katakana: o for o in ov.read(decisions)}
+    accepted, rejected, placed = (found[q["katakana"]] for q in (first, second, third))
+    assert accepted.accept and accepted.place_id == best and accepted.note.startswith("the reg")
+    assert dict(accepted.cells)["reviewer"] == "Sato" and "T" in accepted.created
+    assert not rejected.accept and rejected.place_id == ""
+    assert placed.accept and (placed.lat, placed.lon) == (51.5, 113.25) and placed.place_id == ""
+    assert dict(placed.cells)["reviewer"]  # the user running the service, when none is given
+    after = call_json(base + "/review/queue")[1]["queue"]
+    assert len(after) == len(queue) - 3
+    assert {first["katakana"], second["katakana"], third["katakana"]}.isdisjoint(
+        q["katakana"] for q in after
+    )
+
+
+def test_concurrent_decisions_lose_none(base: str, decisions: Path) -> None:
+    queue = call_json(base + "/review/queue")[1]["queue"]
+    with_candidates = [q for q in queue if q["candidates"]][:8]
+
+    def one(item: dict[str, Any]) -> int:
+        body = {
+            "name": item["katakana"],
+            "action": "accept",
+            "place_id": item["candidates"][0]["place_id"],
+        }
+        return decide(base, body)[0]
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        statuses = list(pool.map(one, with_candidates))
+    assert statuses == [200] * len(with_candidates)
+    written = {o.katakana for o in ov.read(decisions)}
+    assert written == {q["katakana"] for q in with_candidates}
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "says"),
+    [
+        ([1, 2], 400, "JSON object"),
+        ({"name": "x"}, 400, "action"),
+        ({"name": "", "action": "reject"}, 400, "name"),
+        ({"name": "ラーダ", "action": "accept"}, 400, "place_id"),
+        ({"name": "ラーダ", "action": "accept", "place_id": "gn:none"}, 400, "not a place id"),
+        ({"name": "ラーダ", "action": "place", "lat": 95, "lon": 10}, 400, "lat"),
+        ({"name": "ラーダ", "action": "place", "lat": "nan", "lon": 10}, 400, "lat"),
+        ({"name": "ラーダ", "action": "place", "lat": 50}, 400, "lon"),
+        ({"name": "ラーダ", "action": "reject", "lat": 50, "lon": 1}, 400, "place only"),
+        ({"name": "ラーダ", "action": "delete"}, 400, "action"),
+        ({"name": "ラーダ", "action": "reject", "evil": 1}, 400, "unknown field"),
+        ({"name": "ハバロフスク州", "action": "reject"}, 400, "not in the review queue"),
+        ({"name": "ラーダ", "action": "reject", "why": "x" * 600}, 400, "why"),
+    ],
+)
+def test_bad_bodies_get_4xx_json_and_write_nothing(
+    base: str, decisions: Path, body: Any, status: int, says: str
+) -> None:
+    got, answer = decide(base, body)
+    assert got == status and answer["status"] == "error" and says in answer["message"], answer
+    assert not decisions.exists()
+
+
+def test_bad_transport_is_refused(base: str, decisions: Path) -> None:
+    got, _, body = call(base + "/review/decide", data={"name": "ラーダ", "action": "reject"})
+    assert got == 415 and b"application/json" in body
+    got, _, body = call(
+        base + "/review/decide",
+        json_body={"name": "ラーダ", "action": "reject"},
+        headers={"Origin": "http://evil.example"},
+    )
+    assert got == 403 and b"own page" in body
+    got, _, body = call(base + "/review/decide", json_body=None, headers={})
+    assert got == 405
+    assert not decisions.exists()
+
+
+def test_without_review_the_endpoints_refuse(service: serve.Service, tmp_path: Path) -> None:
+    with running(serve.make_app(service)) as url:
+        status, answer = call_json(url + "/review/queue")
+        assert status == 403 and "read-only" in answer["message"]
+        status, answer = decide(url, {"name": "ラーダ", "action": "reject"})
+        assert status == 403 and "--review" in answer["message"]
+
+
+def test_review_refuses_another_host(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["serve", "--review", "--host", "0.0.0.0", "--port", "0"])
+    assert result.exit_code == 2
+    assert "127.0.0.1 only" in result.output + result.stderr
