@@ -175,3 +175,98 @@ def test_review_refuses_another_host(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["serve", "--review", "--host", "0.0.0.0", "--port", "0"])
     assert result.exit_code == 2
     assert "127.0.0.1 only" in result.output + result.stderr
+
+
+# --- the review panel in headless Chromium, against the real service --------------------
+
+
+@pytest.fixture(scope="module")
+def served_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("export")
+    result = CliRunner().invoke(
+        cli, ["export", "--input", str(ROWS), "--output-dir", str(out), "--params", str(PARAMS)]
+    )
+    assert result.exit_code == 0, result.stderr
+    return out / "site"
+
+
+@pytest.fixture(scope="module")
+def driver() -> Iterator[Any]:
+    import os
+
+    from pipeline import browser
+
+    lacking = browser.missing()
+    if lacking:
+        reason = f"the browser test needs Debian's {lacking} (apt-get install {lacking})"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true but {reason}")
+        pytest.skip(reason)
+    with browser.chromium() as handle:
+        yield handle
+
+
+def wait_for(driver: Any, script: str, timeout: float = 10.0) -> Any:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not (found := driver.execute_script(script)):
+        assert time.monotonic() < deadline, f"timed out: {script}"
+        time.sleep(0.05)
+    return found
+
+
+def test_panel_accepts_a_name_into_the_overrides_file(
+    driver: Any, service: serve.Service, served_site: Path, tmp_path: Path
+) -> None:
+    """Issue 18: the page served by `camps serve --review` lists the queue; one accept lands."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    from pipeline import browser
+
+    decisions = tmp_path / "overrides.csv"
+    files = serve.ReviewFiles(RECONCILED, GAZETTEER, decisions)
+    with running(serve.make_app(service, served_site, files)) as url:
+        driver.get(url + "/site/index.html?lang=en")
+        browser.wait_ready(driver)
+        names = int(
+            wait_for(
+                driver,
+                "return document.querySelector('#review[data-ready]') &&"
+                " document.querySelector('#review').getAttribute('data-names');",
+            )
+        )
+        queue = call_json(url + "/review/queue")[1]["queue"]
+        assert names == len(queue) > 0
+        item = next(q for q in queue if q["candidates"])
+        shown = driver.execute_script(
+            "return Array.prototype.map.call(document.querySelectorAll('#review-queue li'),"
+            " function (li) { return li.getAttribute('data-name'); });"
+        )
+        assert shown == [q["katakana"] for q in queue]
+        driver.find_element(By.ID, "review-who").send_keys("Tanaka")
+        button = driver.find_element(
+            By.CSS_SELECTOR, f"#review-queue li[data-name='{item['katakana']}'] button"
+        )
+        button.send_keys(Keys.ENTER)  # by keyboard: the first candidate's accept gets focus
+        wait_for(driver, "return document.querySelectorAll('.review-accept').length > 0;")
+        markers = driver.execute_script(
+            "return document.querySelectorAll('.leaflet-interactive').length;"
+        )
+        assert markers > 0
+        focused = driver.execute_script("return document.activeElement.className;")
+        assert focused == "review-accept"
+        driver.switch_to.active_element.send_keys(Keys.ENTER)
+        wait_for(
+            driver,
+            f"return document.querySelector('#review').getAttribute('data-names')"
+            f" === '{len(queue) - 1}';",
+        )
+        status = driver.find_element(By.ID, "review-status").text
+        assert item["katakana"] in status
+    found = ov.read(decisions)
+    assert len(found) == 1
+    assert found[0].katakana == item["katakana"] and found[0].accept
+    assert found[0].place_id == item["candidates"][0]["place_id"]
+    assert dict(found[0].cells)["reviewer"] == "Tanaka"
