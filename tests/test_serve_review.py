@@ -270,3 +270,62 @@ def test_panel_accepts_a_name_into_the_overrides_file(
     assert found[0].katakana == item["katakana"] and found[0].accept
     assert found[0].place_id == item["candidates"][0]["place_id"]
     assert dict(found[0].cells)["reviewer"] == "Tanaka"
+
+
+HOSTILE = "<img src=x onerror=window.PWNED=1>"
+
+
+def test_panel_places_a_point_by_click_and_never_injects_names(
+    driver: Any, service: serve.Service, served_site: Path, tmp_path: Path
+) -> None:
+    """A hostile name and candidate show as text; a click on the map places the point."""
+    import json
+
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+
+    from pipeline import browser
+
+    with RECONCILED.open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        columns, rows = list(reader.fieldnames or []), list(reader)
+    target = next(r for r in rows if r["decision"] == "review" and r["candidates"])
+    target["katakana"] += HOSTILE
+    candidates = json.loads(target["candidates"])
+    candidates[0]["name"] = HOSTILE
+    target["candidates"] = json.dumps(candidates, ensure_ascii=False)
+    hostile = tmp_path / "reconciled.csv"
+    with hostile.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, columns)
+        writer.writeheader()
+        writer.writerows(rows)
+    decisions = tmp_path / "overrides.csv"
+    files = serve.ReviewFiles(hostile, GAZETTEER, decisions)
+    with running(serve.make_app(service, served_site, files)) as url:
+        driver.get(url + "/site/index.html?lang=ja")
+        browser.wait_ready(driver)
+        wait_for(driver, "return document.querySelector('#review[data-ready]');")
+        button = driver.find_element(By.CSS_SELECTOR, "#review-queue li:first-child button")
+        assert HOSTILE in button.text
+        button.click()
+        wait_for(driver, "return document.querySelectorAll('.review-accept').length > 0;")
+        texts = driver.execute_script(
+            "return Array.prototype.map.call(document.querySelectorAll("
+            "'.review-candidates li span, .leaflet-tooltip'), function (n) { return n.textContent; });"
+        )
+        assert any(HOSTILE in t for t in texts)
+        assert driver.execute_script("return window.PWNED === undefined;")
+        assert driver.execute_script("return document.querySelectorAll('#review img').length;") == 0
+        driver.find_element(By.CSS_SELECTOR, ".review-place").click()
+        assert "placing" in driver.find_element(By.ID, "map").get_attribute("class")
+        ActionChains(driver).move_to_element_with_offset(
+            driver.find_element(By.ID, "map"), -200, -150
+        ).click().perform()
+        wait_for(
+            driver,
+            "return /保存しました/.test(document.getElementById('review-status').textContent);",
+        )
+    found = ov.read(decisions)
+    assert len(found) == 1 and found[0].accept and found[0].has_point
+    assert found[0].katakana == target["katakana"] and found[0].place_id == ""
+    assert found[0].lat is not None and -90 <= found[0].lat <= 90
