@@ -311,7 +311,8 @@ def test_panel_places_a_point_by_click_and_never_injects_names(
         wait_for(driver, "return document.querySelectorAll('.review-accept').length > 0;")
         texts = driver.execute_script(
             "return Array.prototype.map.call(document.querySelectorAll("
-            "'.review-candidates li span, .leaflet-tooltip'), function (n) { return n.textContent; });"
+            "'.review-candidates li span, .leaflet-tooltip'),"
+            " function (n) { return n.textContent; });"
         )
         assert any(HOSTILE in t for t in texts)
         assert driver.execute_script("return window.PWNED === undefined;")
