@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import csv
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -46,9 +47,15 @@ def decisions(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def base(service: serve.Service, decisions: Path) -> Iterator[str]:
+    """As `camps serve --review --overrides FILE`: the service answers with FILE's decisions."""
     files = serve.ReviewFiles(RECONCILED, GAZETTEER, decisions)
-    with running(serve.make_app(service, review=files)) as url:
-        yield url
+    loaded = service.overrides
+    service.use_overrides(ov.read(decisions))
+    try:
+        with running(serve.make_app(service, review=files)) as url:
+            yield url
+    finally:
+        service.use_overrides(loaded)
 
 
 def decide(base: str, body: Any) -> tuple[int, Any]:
@@ -102,6 +109,20 @@ def test_accept_reject_and_place_land_in_the_overrides_file(base: str, decisions
     assert {first["katakana"], second["katakana"], third["katakana"]}.isdisjoint(
         q["katakana"] for q in after
     )
+
+
+def test_the_service_answers_with_a_decision_once_recorded(base: str) -> None:
+    item = next(
+        q for q in call_json(base + "/review/queue")[1]["queue"] if len(q["candidates"]) > 1
+    )
+    other = item["candidates"][1]["place_id"]
+    name = urllib.parse.quote(item["katakana"])
+    before = call_json(base + f"/lookup?name={name}")[1]["results"][0]
+    assert before["decision"] != "override" and before["place_id"] != other
+    body = {"name": item["katakana"], "action": "accept", "place_id": other}
+    assert decide(base, body)[0] == 200
+    after = call_json(base + f"/lookup?name={name}")[1]["results"][0]
+    assert (after["decision"], after["place_id"]) == ("override", other)
 
 
 def test_concurrent_decisions_lose_none(base: str, decisions: Path) -> None:

@@ -134,6 +134,7 @@ def serve(
         if source == click.core.ParameterSource.DEFAULT:  # as `camps review --input` does
             overrides_path = review_overrides(input_path)
         files = tool.ReviewFiles(input_path, gazetteer_dir, overrides_path)
+    # with --review, the service answers with the decisions being reviewed
     service = tool.load_service(gazetteer_dir, overrides_path, params_path, rows_path, limits)
     click.echo(f"camps serve: http://{host}:{port}/reconcile (Ctrl-C stops)", err=True)
     if site_dir is not None:

@@ -30,6 +30,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from pipeline import overrides as ov
 from pipeline.serve import protocol
 from pipeline.serve.review import ReviewApi, ReviewFiles
 from pipeline.serve.service import RequestError, Service
@@ -294,11 +295,18 @@ def make_app(
 
     ``site_dir`` (the export's ``output/site``) is served under ``/site/``, so the
     web map's search also asks this service's ``/lookup`` for any name.
-    ``review`` (``--review``) opens ``/review/queue`` and ``/review/decide``;
-    without it they answer 403.
+    ``review`` (``--review``) opens ``/review/queue`` and ``/review/decide``
+    (after each decision the service answers with the overrides file as it now
+    is); without it they answer 403.
     """
     api = Api(service)
-    reviewer = ReviewApi(review, service.index.gazetteer.places)
+    places = service.index.gazetteer.places
+
+    def reload() -> None:  # the service answers /lookup and /reconcile with the new decision
+        if review is not None:
+            service.use_overrides(ov.read(review.overrides_path, places))
+
+    reviewer = ReviewApi(review, places, reload)
 
     async def review_decide(request: Request) -> Response:
         return await api.review_decide(request, reviewer)

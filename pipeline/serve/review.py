@@ -15,7 +15,7 @@ import dataclasses
 import datetime
 import getpass
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -122,10 +122,14 @@ class ReviewApi:
     """The two routes over :class:`ReviewFiles`, or refusals when there are none."""
 
     def __init__(
-        self, files: ReviewFiles | None, places: Mapping[str, Place] | None = None
+        self,
+        files: ReviewFiles | None,
+        places: Mapping[str, Place] | None = None,
+        on_saved: Callable[[], None] | None = None,
     ) -> None:
         self.files = files
         self.places = places
+        self.on_saved = on_saved
         self._one_writer = anyio.CapacityLimiter(1)
 
     def _files(self) -> ReviewFiles:
@@ -149,7 +153,7 @@ class ReviewApi:
         when = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
 
         def write() -> Any:
-            return review.decide(
+            done = review.decide(
                 files.input_path,
                 files.gazetteer_dir,
                 files.overrides_path,
@@ -163,6 +167,9 @@ class ReviewApi:
                 when=when,
                 places=self.places,
             )
+            if self.on_saved is not None:
+                self.on_saved()
+            return done
 
         try:
             done = await anyio.to_thread.run_sync(write, limiter=self._one_writer)
