@@ -198,6 +198,50 @@ def test_review_refuses_another_host(tmp_path: Path) -> None:
     assert "127.0.0.1 only" in result.output + result.stderr
 
 
+def test_camps_serve_review_in_a_subprocess_writes_decisions(tmp_path: Path) -> None:
+    """The command a user runs: `camps serve --review --input ... --overrides FILE`."""
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    decisions = tmp_path / "mine.csv"
+    command = [sys.executable, "-m", "pipeline", "serve", "--review", "--port", str(port)]
+    command += ["--input", str(RECONCILED), "--overrides", str(decisions)]
+    command += ["--gazetteer", str(GAZETTEER), "--params", str(PARAMS)]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            assert process.poll() is None, process.stderr.read() if process.stderr else ""
+            try:
+                status, found = call_json(base + "/review/queue", timeout=5)
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "camps serve did not answer within 120 s"
+                time.sleep(0.2)
+        assert status == 200 and found["names"] > 0
+        name = found["queue"][-1]["katakana"]
+        assert decide(base, {"name": name, "action": "reject", "why": "no such camp"})[0] == 200
+        assert call_json(base + "/review/queue")[1]["names"] == found["names"] - 1
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=20)
+    (only,) = ov.read(decisions)
+    assert only.katakana == name and not only.accept and only.note == "no such camp"
+    assert "review decisions go to" in (process.stderr.read() if process.stderr else "")
+
+
 # --- the review panel in headless Chromium, against the real service --------------------
 
 
