@@ -91,6 +91,14 @@ def _degrees(body: dict[str, Any], name: str, limit: float) -> float:
     return number
 
 
+def _user() -> str:
+    """Who runs the service (it binds 127.0.0.1: the person at this machine), else unknown."""
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "unknown"
+
+
 def parse_decision(body: Any) -> dict[str, Any]:
     """Check a ``/review/decide`` body; raise a 400 naming the field that is wrong."""
     if not isinstance(body, dict):
@@ -107,7 +115,7 @@ def parse_decision(body: Any) -> dict[str, Any]:
         "region": _text(body, "region"),
         "action": action,
         "place_id": _text(body, "place_id", action == "accept"),
-        "who": _text(body, "who") or getpass.getuser(),
+        "who": _text(body, "who") or _user(),
         "why": _text(body, "why"),
         "point": None,
     }
