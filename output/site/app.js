@@ -408,7 +408,7 @@
       if (!v || typeof v !== 'object') { return; }
       var lat = Number(v.lat), lon = Number(v.lon);
       if (isFinite(lat) && isFinite(lon) && v.lat !== '' && v.lat !== null && (v.name || v.place_name)) {
-        out.push({ id: String(v.id || v.place_id || ''), name: String(v.name || v.place_name), lat: lat, lon: lon, region: String(v.region || ''), latin: String(v.name || v.place_name), cyrillic: String(v.cyrillic || '') });
+        out.push({ id: String(v.id || v.place_id || ''), name: String(v.name || v.place_name), lat: lat, lon: lon, region: String(v.region_1945 || v.region || ''), latin: String(v.name || v.place_name), cyrillic: String(v.name_cyrillic || v.cyrillic || '') });
       }
       Object.keys(v).forEach(function (k) { if (typeof v[k] === 'object') { walk(v[k]); } });
     })(json);
@@ -441,6 +441,7 @@
     drawLegend();
     if (input.value) { showResults(search(input.value)); }
     map.closePopup();
+    document.dispatchEvent(new CustomEvent('camps:language', { detail: lang }));
   }
   document.getElementById('lang').addEventListener('click', function () {
     lang = lang === 'ja' ? 'en' : 'ja';
@@ -459,5 +460,6 @@
   declutter();
   container.setAttribute('data-features', String(entries.length));
   if (window.performance) { container.setAttribute('data-ready-ms', String(Math.round(performance.now()))); }
+  window.CAMPS_MAP = map;  // for review.js (the review panel of `camps serve --review`)
   container.setAttribute('data-ready', 'true');
 })();
