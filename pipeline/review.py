@@ -157,17 +157,23 @@ def reason_of(candidates: Sequence[Shown]) -> str:
     return f"best {best.place_id} {best.name} at {best.score:.2f} is not sure enough to take unseen"
 
 
-def queue(input_path: Path, gazetteer_dir: Path | None = None) -> list[Queued]:
+def queue(
+    input_path: Path,
+    gazetteer_dir: Path | None = None,
+    places: Mapping[str, Place] | None = None,
+) -> list[Queued]:
     """The names of a reconciled CSV whose decision is ``review``, one entry per name.
 
     Rows are grouped by :func:`pipeline.overrides.key_of` their katakana and their
     region; a name that comes with several regions is decided per region (scope
     ``region``), else for every row of the name (scope ``name``). In file order
-    of each name's first row. ``gazetteer_dir`` adds each candidate's point.
+    of each name's first row. ``gazetteer_dir`` (or its loaded ``places``) adds
+    each candidate's point.
     """
     path = Path(input_path)
     _, rows = read_csv(path, required=REVIEW_COLUMNS)
-    places = load(Path(gazetteer_dir)).places if gazetteer_dir else {}
+    if places is None:
+        places = load(Path(gazetteer_dir)).places if gazetteer_dir else {}
     groups: dict[tuple[str, str], list[Row]] = {}
     regions_of_key: dict[str, set[str]] = {}
     for row in rows:
@@ -223,6 +229,9 @@ class _Wanted:
     note: str
     source: str
     where: str
+    lat: str = ""
+    lon: str = ""
+    reviewer: str = ""
 
 
 def _target(
@@ -269,11 +278,15 @@ def _override(
         "scope": wanted.scope,
         "region": wanted.region,
         "place_id": wanted.place_id,
+        "lat": wanted.lat,
+        "lon": wanted.lon,
         "decision": wanted.decision,
         "note": wanted.note,
         "source": wanted.source,
         "created": created,
     }
+    if wanted.reviewer:
+        cells["reviewer"] = wanted.reviewer
     override, problems = ov.parse(cells, path, places=places)
     if override is None:
         raise ParamsError(f"{wanted.where}: " + "\n".join(problems))
@@ -474,3 +487,99 @@ def import_sheet(
     if new:
         _save(Path(overrides_path), new, places)
     return new
+
+
+def pending(
+    input_path: Path,
+    gazetteer_dir: Path,
+    overrides_path: Path,
+    places: Mapping[str, Place] | None = None,
+) -> list[Queued]:
+    """:func:`queue` less the names the overrides file decides already (a served review).
+
+    The reconciled CSV changes only when ``camps reconcile`` runs again, so the
+    queue a person works through is the one of that file minus what is decided.
+    ``places`` is the loaded gazetteer's, to save loading it again.
+    """
+    _, rows = read_csv(Path(input_path), required=REVIEW_COLUMNS)
+    if places is None:
+        places = load(Path(gazetteer_dir)).places
+    found = ov.finder(ov.read(Path(overrides_path), places))
+    by_id = {row["record_id"]: row for row in rows}
+    return [
+        q for q in queue(input_path, places=places) if found.find_row(by_id[q.record_id]) is None
+    ]
+
+
+#: What :func:`decide` does: take one candidate, drop them all, or take a point.
+ACTIONS = ("accept", "reject", "place")
+
+
+def decide(
+    input_path: Path,
+    gazetteer_dir: Path,
+    overrides_path: Path,
+    name: str,
+    action: str,
+    place_id: str = "",
+    point: tuple[float, float] | None = None,
+    region: str = "",
+    note: str = "",
+    reviewer: str = "",
+    when: str = "",
+    places: Mapping[str, Place] | None = None,
+) -> ov.Override:
+    """Record one decision for a queued name (or record id), as ``camps serve --review`` asks.
+
+    ``accept`` takes ``place_id``, ``reject`` drops every candidate and ``place``
+    takes ``point`` (lat, lon) as the name's own place. ``region`` picks the
+    queue's entry when the name comes with several. ``reviewer`` (who), ``when``
+    (an ISO time, default today) and ``note`` (why) are written with it; the
+    file is written as :func:`record` writes it, under its lock. ``places`` is
+    the loaded gazetteer's, to save loading it again.
+    """
+    if action not in ACTIONS:
+        raise ParamsError(f"action '{action[:20]}' must be one of {', '.join(ACTIONS)}")
+    _, rows = read_csv(Path(input_path), required=REVIEW_COLUMNS)
+    if places is None:
+        places = load(Path(gazetteer_dir)).places
+    queued = queue(input_path)
+    key = ov.key_of(name)
+    hits = [q for q in queued if (name in q.record_ids or q.key == key)]
+    if region:
+        hits = [q for q in hits if q.region == region] or hits[:0]
+    if len({q.region for q in hits}) > 1:
+        raise ParamsError(
+            f"{name}: the queue holds this name in several regions "
+            f"({', '.join(q.region or '-' for q in hits)}): say which region"
+        )
+    if not hits:
+        raise ParamsError(f"{name}: not in the review queue of {input_path}")
+    item = hits[0]
+    if action == "accept" and place_id not in places:
+        raise ParamsError(
+            f"{place_id[:60]}: not a place id of {gazetteer_dir}/places.csv: "
+            "pick one of the name's candidates"
+        )
+    lat, lon = ("", "") if point is None else (f"{point[0]:.6f}", f"{point[1]:.6f}")
+    if action == "place" and point is None:
+        raise ParamsError("a placed point needs lat and lon")
+    by_id = {row["record_id"]: row for row in rows}
+    wanted = _Wanted(
+        by_id[item.record_id],
+        item.scope,
+        item.region if item.scope == "region" else "",
+        place_id if action == "accept" else "",
+        "reject" if action == "reject" else "accept",
+        note,
+        "camps serve --review",
+        f"decision for {name}",
+        lat if action == "place" else "",
+        lon if action == "place" else "",
+        reviewer,
+    )
+    override = _override(
+        wanted, Path(overrides_path), places, when or datetime.date.today().isoformat()
+    )
+    _save(Path(overrides_path), [override], places)
+    return override

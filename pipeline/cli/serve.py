@@ -7,7 +7,12 @@ from pathlib import Path
 import click
 
 from pipeline.cli import cli
-from pipeline.cli.options import gazetteer_options, params_option, project_default
+from pipeline.cli.options import (
+    gazetteer_options,
+    params_option,
+    project_default,
+    review_overrides,
+)
 
 
 @cli.command()
@@ -57,6 +62,20 @@ from pipeline.cli.options import gazetteer_options, params_option, project_defau
     help="Also serve this web map folder (camps export's output/site) under /site/; "
     "its search then asks /lookup for names the map does not hold.",
 )
+@click.option(
+    "--review",
+    is_flag=True,
+    help="Also take review decisions from the web map (/review/queue, /review/decide), "
+    "written to --overrides; binds 127.0.0.1 only.",
+)
+@click.option(
+    "--input",
+    "input_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=project_default("output/stages/reconciled.csv"),
+    show_default="output/stages/reconciled.csv",
+    help="With --review: the reconciled CSV whose queue is reviewed.",
+)
 @gazetteer_options
 @params_option
 def serve(
@@ -68,6 +87,8 @@ def serve(
     max_body_bytes: int,
     time_limit: float,
     site_dir: Path | None,
+    review: bool,
+    input_path: Path,
     gazetteer_dir: Path,
     overrides_path: Path,
     params_path: Path,
@@ -75,15 +96,18 @@ def serve(
     """Serve the W3C reconciliation API (OpenRefine) and a JSON lookup, until Ctrl-C.
 
     Loads the gazetteer and the transliteration model once, then answers with
-    the reconcile stage's candidates and decisions. Read-only; binds to
-    127.0.0.1 unless --host says otherwise. In OpenRefine: Reconcile > Start
-    reconciling > Add standard service > http://127.0.0.1:8000/reconcile
+    the reconcile stage's candidates and decisions. Read-only unless --review
+    (the web map's review panel then writes to --overrides); binds to
+    127.0.0.1 unless --host says otherwise, and always with --review. In
+    OpenRefine: Reconcile > Start reconciling > Add standard service >
+    http://127.0.0.1:8000/reconcile
 
     \b
     Example:
         camps serve --port 8000
         curl 'http://127.0.0.1:8000/lookup?name=ライチハ'
         camps serve --site output/site     # the web map at http://127.0.0.1:8000/site/
+        camps serve --review --site output/site --overrides my-decisions.csv
     """
     from pipeline import serve as tool
 
@@ -95,8 +119,26 @@ def serve(
     )
     if site_dir is not None and not (site_dir / "index.html").is_file():
         raise click.UsageError(f"--site {site_dir}: no index.html there: run `camps export` first")
+    files = None
+    if review:
+        if host != "127.0.0.1":
+            raise click.UsageError(
+                f"--review with --host {host}: review writes decisions, so it binds to "
+                "127.0.0.1 only: drop --host"
+            )
+        if not input_path.is_file():
+            raise click.UsageError(
+                f"--input {input_path}: no reconciled CSV there: run `camps reconcile` first"
+            )
+        source = click.get_current_context().get_parameter_source("overrides_path")
+        if source == click.core.ParameterSource.DEFAULT:  # as `camps review --input` does
+            overrides_path = review_overrides(input_path)
+        files = tool.ReviewFiles(input_path, gazetteer_dir, overrides_path)
+    # with --review, the service answers with the decisions being reviewed
     service = tool.load_service(gazetteer_dir, overrides_path, params_path, rows_path, limits)
     click.echo(f"camps serve: http://{host}:{port}/reconcile (Ctrl-C stops)", err=True)
     if site_dir is not None:
         click.echo(f"camps serve: the web map at http://{host}:{port}/site/", err=True)
-    tool.run(service, host, port, workers, site_dir)
+    if files is not None:
+        click.echo(f"camps serve: review decisions go to {overrides_path}", err=True)
+    tool.run(service, host, port, workers, site_dir, files)

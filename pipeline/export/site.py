@@ -39,6 +39,7 @@ ASSETS = Path(__file__).resolve().parent.parent / "data" / "site"
 STATIC = (
     "index.html",
     "app.js",
+    "review.js",
     "site.css",
     "vendor/leaflet/leaflet.js",
     "vendor/leaflet/leaflet.css",

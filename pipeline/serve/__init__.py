@@ -10,12 +10,14 @@ transliteration model once (:func:`load_service`) and answers over HTTP
   transliterated and reconciled by the same functions as the stages;
 * :mod:`~pipeline.serve.protocol`: the API's payloads parsed and checked;
 * :mod:`~pipeline.serve.app`: the Starlette routes, CORS, JSONP, limits;
+* :mod:`~pipeline.serve.review`: ``--review``: the review queue and decisions
+  for the web map, written through :mod:`pipeline.review`;
 * :mod:`~pipeline.serve.bench`: latency, throughput and start-up measured.
 
 A tool like :mod:`pipeline.lookup`: it may import the stages' public functions
 (transliterate, reconcile, geocode's ``place_point``, export's LPF citations),
-:mod:`pipeline.lookup`, the shared modules, starlette and uvicorn; no stage imports
-it, and it never imports click.
+:mod:`pipeline.lookup`, :mod:`pipeline.review`, the shared modules, starlette
+and uvicorn; no stage imports it, and it never imports click.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from pathlib import Path
 
 from pipeline.serve.app import make_app
 from pipeline.serve.entities import PROPERTIES, TYPES, Entities, symbol_classes_of
+from pipeline.serve.review import ReviewFiles
 from pipeline.serve.service import Ask, Limits, RequestError, Service
 
 logger = logging.getLogger(__name__)
@@ -73,6 +76,7 @@ def run(
     port: int = 8000,
     workers: int = 1,
     site_dir: Path | None = None,
+    review: ReviewFiles | None = None,
 ) -> None:
     """Serve until Ctrl-C or SIGTERM: uvicorn on one socket, in ``workers`` processes.
 
@@ -97,7 +101,7 @@ def run(
     sock.bind((host, port))
     sock.listen(2048)
     config = uvicorn.Config(
-        make_app(service, site_dir),
+        make_app(service, site_dir, review),
         log_level="warning",
         access_log=False,
         timeout_keep_alive=5,
@@ -149,6 +153,7 @@ __all__ = [
     "Entities",
     "Limits",
     "RequestError",
+    "ReviewFiles",
     "Service",
     "load_service",
     "make_app",

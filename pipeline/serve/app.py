@@ -30,7 +30,9 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from pipeline import overrides as ov
 from pipeline.serve import protocol
+from pipeline.serve.review import ReviewApi, ReviewFiles
 from pipeline.serve.service import RequestError, Service
 
 logger = logging.getLogger(__name__)
@@ -242,6 +244,23 @@ class Api:
         ]
         return JSONResponse({"meta": done["meta"], "rows": rows})
 
+    # -- camps serve --review -------------------------------------------------
+
+    async def review_decide(self, request: Request, reviewer: ReviewApi) -> Response:
+        """``POST /review/decide``: a JSON object from this service's own page only."""
+        origin = request.headers.get("origin")
+        if origin is not None and origin.rstrip("/") != self._base(request):
+            raise RequestError(403, "decisions are taken from this service's own page only")
+        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if kind != "application/json":
+            raise RequestError(415, "send the decision as application/json")
+        body = await self._body(request)
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise RequestError(400, "the body is not UTF-8: send UTF-8 text") from None
+        return await reviewer.decide(request, protocol.loads(text, "the body"))
+
 
 def _int(value: Any, name: str, low: int, high: int) -> int:
     try:
@@ -269,13 +288,29 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     return error_body(500, "internal error: the service logged it")
 
 
-def make_app(service: Service, site_dir: Path | None = None) -> Starlette:
+def make_app(
+    service: Service, site_dir: Path | None = None, review: ReviewFiles | None = None
+) -> Starlette:
     """The ASGI application of ``camps serve`` over a loaded :class:`Service`.
 
     ``site_dir`` (the export's ``output/site``) is served under ``/site/``, so the
     web map's search also asks this service's ``/lookup`` for any name.
+    ``review`` (``--review``) opens ``/review/queue`` and ``/review/decide``
+    (after each decision the service answers with the overrides file as it now
+    is); without it they answer 403.
     """
     api = Api(service)
+    places = service.index.gazetteer.places
+
+    def reload() -> None:  # the service answers /lookup and /reconcile with the new decision
+        if review is not None:
+            service.use_overrides(ov.read(review.overrides_path, places))
+
+    reviewer = ReviewApi(review, places, reload)
+
+    async def review_decide(request: Request) -> Response:
+        return await api.review_decide(request, reviewer)
+
     both = ["GET", "POST"]
     routes: list[BaseRoute] = [
         Route("/", api.reconcile, methods=both),
@@ -291,6 +326,8 @@ def make_app(service: Service, site_dir: Path | None = None) -> Starlette:
         Route("/v1/extend", api.extend_10, methods=["POST"]),
         Route("/v1/extend/propose", api.properties, methods=["GET"]),
         Route("/v1/preview", api.preview, methods=["GET"]),
+        Route("/review/queue", reviewer.queue, methods=["GET"]),
+        Route("/review/decide", review_decide, methods=["POST"]),
     ]
     if site_dir is not None:
         routes.append(Mount("/site", app=StaticFiles(directory=site_dir, html=True), name="site"))

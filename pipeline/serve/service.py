@@ -119,6 +119,11 @@ class Service:
         self.limits = limits or Limits()
         self._cached = functools.lru_cache(maxsize=self.limits.cache_size)(self._resolve)
 
+    def use_overrides(self, overrides: Sequence[ov.Override]) -> None:
+        """Answer with these decisions from now on (``--review`` after each one it records)."""
+        self.overrides = tuple(overrides)
+        self._cached = functools.lru_cache(maxsize=self.limits.cache_size)(self._resolve)
+
     # -- matching -------------------------------------------------------------
 
     def _resolve(self, text: str, hint: str, top_k: int) -> Resolved:

@@ -441,6 +441,7 @@
     drawLegend();
     if (input.value) { showResults(search(input.value)); }
     map.closePopup();
+    document.dispatchEvent(new CustomEvent('camps:language', { detail: lang }));
   }
   document.getElementById('lang').addEventListener('click', function () {
     lang = lang === 'ja' ? 'en' : 'ja';
@@ -459,5 +460,6 @@
   declutter();
   container.setAttribute('data-features', String(entries.length));
   if (window.performance) { container.setAttribute('data-ready-ms', String(Math.round(performance.now()))); }
+  window.CAMPS_MAP = map;  // for review.js (the review panel of `camps serve --review`)
   container.setAttribute('data-ready', 'true');
 })();
