@@ -281,7 +281,7 @@ def draw_preview(points: Sequence[PreviewPoint], boundaries: Any, title: str, cr
         )
     )
     axes.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=7)
-    axes.set_title(title, fontsize=10)
+    axes.set_title(title, fontsize=10, fontfamily=[font or "DejaVu Sans", "DejaVu Sans"])
     axes.set_xlabel("Lambert conformal conic; graticule every 10°", fontsize=7)
     figure.text(0.005, 0.005, credit, fontsize=5.5, color="#555555")
     return figure
