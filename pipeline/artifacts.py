@@ -19,11 +19,14 @@ import contextlib
 import gc
 import hashlib
 import json
+import logging
 import os
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 #: Environment variable naming the cache folder.
 CACHE_ENV = "CAMPS_CACHE"
@@ -131,3 +134,42 @@ def read(folder: Path, kind: str, made_of: dict[str, Any], suffix: str) -> bytes
             f"({len(data)} bytes, {record.get('bytes')} expected): truncated or foreign"
         )
     return data
+
+
+def load_or_make(
+    log: logging.Logger,
+    what: str,
+    folder: Path,
+    load: Callable[[], T],
+    make: Callable[[], T],
+    save: Callable[[T], Path],
+    words: tuple[str, str, str],
+) -> T:
+    """``load()``, else ``make()`` and ``save`` it: the one cache rule of every artifact.
+
+    A missing artifact is made and saved; a stale, truncated or foreign one is made
+    again with a warning; a folder that cannot be written keeps what was made in
+    memory, with a warning. ``words`` say, for the log, what making means (``missing``
+    and ``again``) and what an unsaved artifact is (``unsaved``).
+    """
+    missing, again, unsaved = words
+    try:
+        return load()
+    except FileNotFoundError:
+        log.info("%s: %s", what, missing.format(folder=folder))
+    except (ArtifactError, OSError) as error:
+        log.warning("%s: %s; %s", what, error, again)
+    made = make()
+    try:
+        saved = save(made)
+    except OSError as error:
+        log.warning(
+            "%s: cache folder %s cannot be written (%s): %s",
+            what,
+            folder,
+            error.strerror or error,
+            unsaved.format(env=CACHE_ENV),
+        )
+    else:
+        log.info("%s: saved %s", what, saved)
+    return made

@@ -81,23 +81,17 @@ def cached_keys(gazetteer_dir: Path, gazetteer: Gazetteer, folder: Path | None =
     """The keys of the built gazetteer in ``gazetteer_dir``: loaded, else derived and saved."""
     folder = artifacts.cache_dir() if folder is None else Path(folder)
     made_of = inputs(gazetteer_dir)
-    try:
-        return load(folder, made_of)
-    except FileNotFoundError:
-        logger.info("reconcile index: no saved keys in %s yet, deriving them", folder)
-    except (ArtifactError, OSError) as error:
-        logger.warning("reconcile index: %s; deriving the keys again", error)
-    keys = derive_all(gazetteer)
-    try:
-        saved = save(keys, folder, made_of)
-    except OSError as error:
-        logger.warning(
-            "reconcile index: cache folder %s cannot be written (%s): keys kept in memory "
-            "only; set %s to a writable folder to load them in a fraction of a second",
-            folder,
-            error.strerror or error,
-            artifacts.CACHE_ENV,
-        )
-    else:
-        logger.info("reconcile index: saved %s", saved)
-    return keys
+    return artifacts.load_or_make(
+        logger,
+        "reconcile index",
+        folder,
+        lambda: load(folder, made_of),
+        lambda: derive_all(gazetteer),
+        lambda keys: save(keys, folder, made_of),
+        (
+            "no saved keys in {folder} yet, deriving them",
+            "deriving the keys again",
+            "keys kept in memory only; set {env} to a writable folder to load them in a "
+            "fraction of a second",
+        ),
+    )

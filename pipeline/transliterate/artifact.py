@@ -195,26 +195,20 @@ def cached_model(hold_out: bool = False, folder: Path | None = None) -> Model:
     """
     folder = artifacts.cache_dir() if folder is None else Path(folder)
     made_of = inputs(hold_out)
-    try:
-        return load(folder, made_of)
-    except FileNotFoundError:
-        logger.info("transliteration model: no artifact in %s yet, building it", folder)
-    except (ArtifactError, OSError) as error:
-        logger.warning("transliteration model: %s; rebuilding it", error)
-    model = build_model(hold_out)
-    try:
-        saved = save(model, folder, made_of)
-    except OSError as error:
-        logger.warning(
-            "transliteration model: cache folder %s cannot be written (%s): built in memory "
-            "only; set %s to a writable folder to load it in a fraction of a second",
-            folder,
-            error.strerror or error,
-            artifacts.CACHE_ENV,
-        )
-    else:
-        logger.info("transliteration model: saved %s", saved)
-    return model
+    return artifacts.load_or_make(
+        logger,
+        "transliteration model",
+        folder,
+        lambda: load(folder, made_of),
+        lambda: build_model(hold_out),
+        lambda model: save(model, folder, made_of),
+        (
+            "no artifact in {folder} yet, building it",
+            "rebuilding it",
+            "built in memory only; set {env} to a writable folder to load it in a "
+            "fraction of a second",
+        ),
+    )
 
 
 @functools.cache
