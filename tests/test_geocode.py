@@ -269,7 +269,10 @@ def test_online_rate_limit_holds(server: FakeNominatim, tmp_path: Path) -> None:
     times = [t for t, _ in server.requests]
     assert len(times) == 4
     gaps = [b - a for a, b in itertools.pairwise(times)]
-    assert min(gaps) >= 0.18, gaps
+    # The pace holds between the client's request starts; the server's arrival clock
+    # adds scheduling jitter to each end of a gap (seen: 0.179 s for 0.2 s on a busy
+    # machine), which cancels in the total. Without the pace the gaps are ~1 ms.
+    assert min(gaps) >= 0.15 and times[-1] - times[0] >= 3 * 0.2 - 0.03, gaps
 
 
 def test_online_429_is_retried_then_answered(
