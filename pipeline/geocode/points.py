@@ -155,7 +155,8 @@ class GazetteerGeocoder(Geocoder):
             return None
         name = self._name_in(place_id, language) or place.name
         address = ", ".join(x for x in (name, place.country) if x)
-        return Location(address, (place.lat, place.lon), dataclasses.asdict(place))
+        # Its fields are all scalars: a plain copy of them is asdict at a tenth the cost.
+        return Location(address, (place.lat, place.lon), dict(vars(place)))
 
     def _name_in(self, place_id: str, language: str | bool) -> str:
         if not isinstance(language, str) or not language:

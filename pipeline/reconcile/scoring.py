@@ -92,20 +92,25 @@ class Candidate:
         """The value of one feature."""
         return dict(self.features)[which]
 
-    def as_w3c(self, match: bool) -> dict[str, Any]:
+    def as_w3c(self, match: bool, labels: bool = True) -> dict[str, Any]:
         """The W3C reconciliation API's candidate shape (plus the name that matched).
 
-        Each feature carries ``id``, ``name`` and ``value``, as the 1.0 draft's
-        result schema requires (0.2 needs only ``id`` and ``value``).
+        With ``labels`` each feature carries ``id``, ``name`` and ``value``, as the
+        1.0 draft's result schema requires (0.2 needs only ``id`` and ``value``):
+        the service answers so. The stage files keep the 0.2 shape, whose features
+        are the same for every row: the labels were half of a reconciled row's bytes.
         """
+
+        def feature(which: Feature, value: float) -> dict[str, Any]:
+            named = {"name": which.label} if labels else {}
+            return {"id": str(which), **named, "value": round(value, 4)}
+
         return {
             "id": self.place_id,
             "name": self.name,
             "score": round(self.score, 4),
             "match": match,
-            "features": [
-                {"id": str(f), "name": f.label, "value": round(v, 4)} for f, v in self.features
-            ],
+            "features": [feature(f, v) for f, v in self.features],
             "description": f"matched {self.matched}",
         }
 
