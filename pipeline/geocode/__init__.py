@@ -27,7 +27,7 @@ The stage is a package (the house rule: no module over 600 lines):
   checks of online answers and their parsing;
 * :mod:`pipeline.geocode.http` -- the guarded geopy adapter every online request
   goes through (total time limit, size limit, same-server redirects, pacing);
-* :mod:`pipeline.geocode.stage` -- :func:`run` and the placing of a row.
+* :mod:`pipeline.geocode.stage` -- :func:`run` and :func:`geocode_rows`, the placing of rows.
 
 It may import :mod:`pipeline.area`, :mod:`pipeline.geonames`, :mod:`pipeline.io`,
 :mod:`pipeline.names`, :mod:`pipeline.overrides`, :mod:`pipeline.places`,
@@ -58,7 +58,7 @@ from pipeline.geocode.points import (
     region_point,
     settlement_radius_km,
 )
-from pipeline.geocode.stage import PRINCIPAL_AREA_NOTE, run
+from pipeline.geocode.stage import PRINCIPAL_AREA_NOTE, Tally, geocode_rows, run
 
 __all__ = [
     "GENERAL_KNOWLEDGE_KM",
@@ -73,8 +73,10 @@ __all__ = [
     "OnlineGeocoder",
     "Point",
     "Provider",
+    "Tally",
     "at_most_less_certain",
     "best_place_id",
+    "geocode_rows",
     "index_names",
     "make_online_geocoder",
     "offline_point",

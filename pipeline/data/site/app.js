@@ -11,9 +11,6 @@
 
   var DATA = window.CAMPS_DATA || { type: 'FeatureCollection', features: [], legend: [] };
   var BACKGROUND = window.CAMPS_BACKGROUND || { type: 'FeatureCollection', features: [] };
-  var FEATURES = (DATA.features || []).filter(function (f) {
-    return f && f.geometry && f.geometry.type === 'Point' && f.properties;
-  });
   var LEGEND = DATA.legend || [];
   var SVG = 'http://www.w3.org/2000/svg';
 
@@ -152,7 +149,23 @@
     return layers[id];
   }
 
-  FEATURES.forEach(function (f) {
+  function points(features) {
+    return (features || []).filter(function (f) {
+      return f && f.geometry && f.geometry.type === 'Point' && f.properties;
+    });
+  }
+
+  // Draw (or redraw, when `camps serve --review` sends the layers after a decision)
+  // every feature: markers, labels, uncertainty circles, counts and search names.
+  function drawFeatures(features) {
+    Object.keys(layers).forEach(function (id) { layers[id].clearLayers(); counts[id] = 0; });
+    entries = [];
+    points(features).forEach(addFeature);
+    entries.forEach(function (e) { e.keys = (e.feature.properties.names || []).map(fold); });
+    container.setAttribute('data-features', String(entries.length));
+  }
+
+  function addFeature(f) {
     var p = f.properties, cls = STYLE[p['class']] ? p['class'] : 'unknown';
     var lon = f.geometry.coordinates[0], lat = f.geometry.coordinates[1];
     var group = groupOf(cls);
@@ -166,7 +179,11 @@
       }).addTo(group);
     }
     var icon = symbol(cls, { review: p.review, region: p.region_point });
-    var wrapper = el('span', null, { 'data-class': cls, 'data-id': p.id, 'class': p.region_point ? 'symbol region-point' : 'symbol' });
+    var wrapper = el('span', null, {
+      'data-class': cls, 'data-id': p.id, 'data-lat': lat, 'data-lon': lon,
+      'data-certainty': p.certainty, 'data-uncertainty-km': p.uncertainty_km === null || p.uncertainty_km === undefined ? '' : p.uncertainty_km,
+      'data-review': String(Boolean(p.review)), 'class': p.region_point ? 'symbol region-point' : 'symbol'
+    });
     wrapper.appendChild(icon.svg);
     var title = [p.katakana, p.romaji, p.latin, p.cyrillic].filter(Boolean).join(' · ');
     var marker = L.marker([lat, lon], {
@@ -181,7 +198,7 @@
     var entry = { feature: f, marker: marker, cls: cls, lat: lat, lon: lon };
     entries.push(entry);
     marker.on('tooltipopen', function () { paintLabel(entry); });
-  });
+  }
 
   function paintLabel(entry) {
     var tip = entry.marker.getTooltip(), node = tip && tip.getElement();
@@ -330,7 +347,6 @@
     var sim = 1 - distance(q, k) / Math.max(q.length, k.length);
     return sim >= 0.7 ? 40 * sim : 0;
   }
-  entries.forEach(function (e) { e.keys = (e.feature.properties.names || []).map(fold); });
   function search(text) {
     var q = fold(text);
     if (!q) { return []; }
@@ -450,6 +466,7 @@
   document.getElementById('credit').textContent = DATA.credit || '';
 
   // --- extent and readiness ---------------------------------------------------------------
+  drawFeatures(DATA.features);
   if (entries.length) {
     map.fitBounds(L.latLngBounds(entries.map(function (e) { return [e.lat, e.lon]; })).pad(0.08));
   } else {
@@ -458,8 +475,16 @@
   applyLanguage();
   entries.forEach(paintLabel);
   declutter();
-  container.setAttribute('data-features', String(entries.length));
   if (window.performance) { container.setAttribute('data-ready-ms', String(Math.round(performance.now()))); }
   window.CAMPS_MAP = map;  // for review.js (the review panel of `camps serve --review`)
+  // review.js hands in the layers `camps serve --review` redrew after a decision
+  window.CAMPS_REDRAW = function (collection) {
+    map.closePopup();
+    drawFeatures(collection && collection.features);
+    entries.forEach(paintLabel);
+    drawLegend();
+    showResults(input.value ? search(input.value) : []);
+    declutter();
+  };
   container.setAttribute('data-ready', 'true');
 })();
