@@ -451,6 +451,8 @@ def test_layers_redraw_each_decision_as_the_stages_would(
     assert not features_with(after, rejected["record_ids"])
     (point,) = [f for f in after["features"] if f["geometry"]["coordinates"] == [113.25, 51.5]]
     assert point["properties"]["method"] == "override"
+    # a click cites no source: the point is never drawn as certain
+    assert point["properties"]["certainty"] == "less-certain"
     assert placed["katakana"] in point["properties"]["spellings"]
     # the stages, run by the commands a user runs, on the same overrides file
     stages = tmp_path / "stages"
