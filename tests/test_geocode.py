@@ -132,15 +132,15 @@ def test_run_offline_certainty_by_evidence(tmp_path: Path, reconciled: Path) -> 
         for rid, r in rows.items()
     }
     assert got == {
-        "r1": ("gazetteer", "geonames:2022890", "certain", "10.1"),
-        "r2": ("gazetteer", "geonames:547831", "less-certain", "3.0"),  # review: capped
-        "r3": ("gazetteer", "khurmuli", "less-certain", "15.0"),  # dossier point
-        "r4": ("region", "region:chita", "uncertain", "436.6"),  # region only
-        "r5": ("region", "region:chita", "uncertain", "436.6"),  # camp number only
+        "r1": ("place", "geonames:2022890", "certain", "10.1"),
+        "r2": ("place", "geonames:547831", "less-certain", "3.0"),  # review: capped
+        "r3": ("place", "khurmuli", "less-certain", "15.0"),  # dossier point
+        "r4": ("region_centroid", "region:chita", "uncertain", "436.6"),  # region only
+        "r5": ("region_centroid", "region:chita", "uncertain", "436.6"),  # camp number only
         "r6": ("", "", "", ""),  # unresolved passes through
         "r7": ("override", "https://www.geonames.org/2017487", "certain", "5.0"),
-        "r8": ("gazetteer", "geonames:2025339", "certain", "8.1"),  # the town, not the oblast
-        "r9": ("region", "region:chita", "uncertain", "436.6"),  # a place without a point
+        "r8": ("place", "geonames:2025339", "certain", "8.1"),  # the town, not the oblast
+        "r9": ("region_centroid", "region:chita", "uncertain", "436.6"),  # a place without a point
     }
     assert (rows["r1"]["lat"], rows["r1"]["lon"]) == ("48.462040", "135.097100")
     assert (rows["r4"]["lat"], rows["r4"]["lon"]) == ("51.678360", "115.468620")
@@ -256,7 +256,7 @@ def test_online_first_run_fetches_second_run_uses_the_cache(
     assert taishet["certainty"] == "less-certain"
     assert rows["o2"]["lat"] == "" and report["online_no_result"] == 2
     assert rows["o4"]["decision"] == "unresolved" and rows["o4"]["lat"] == ""
-    assert rows["o3"]["geocode_method"] == "gazetteer"
+    assert rows["o3"]["geocode_method"] == "place"
     report = run(unplaced, second, TINY, tmp_path / "none.csv", params)
     assert server.count() == 3 and report["requests"] == 0
     assert first.read_bytes() == second.read_bytes()

@@ -98,9 +98,9 @@ def test_every_placed_row_is_a_feature_with_its_fields(real_site: Path) -> None:
         "sources"
     ]
     assert bukachacha["candidates"][0]["id"] == "bukachacha"
-    regional = [p for p in by_id.values() if p["method"] == "region"]
+    regional = [p for p in by_id.values() if p["method"] == "region_centroid"]
     assert regional and all(p["region_point"] for p in regional)
-    assert not any(p["region_point"] for p in by_id.values() if p["method"] != "region")
+    assert not any(p["region_point"] for p in by_id.values() if p["method"] != "region_centroid")
 
 
 def test_legend_comes_from_the_qgis_style() -> None:
