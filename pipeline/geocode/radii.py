@@ -11,7 +11,9 @@ be wrong, anywhere in the 1945 region around it::
 * ``place`` -- a settlement: 2 km plus the radius of a built-up area holding its
   population at 3,000 people per km², at most 25 km; 5 km with no population; a
   point from general knowledge (no GeoNames id) at least 15 km;
-* ``station`` -- a railway station: 2 km (a point feature);
+* ``station`` -- a railway station: 2 km (a point feature), plus the built-up
+  radius of its settlement when GeoNames gives a population (the point is then
+  the settlement's);
 * ``region_centroid`` -- the region's own radius (its farthest member place);
 * ``override`` -- the override's ``uncertainty_km``, else 5 km;
 * ``geonames``, ``nominatim`` (online) -- the provider's evidence (population,
