@@ -505,6 +505,7 @@ def test_radius_rule_per_method(
     khab, izv = places["khabarovsk"], places["izvestkovy"]
     r_town = _town_km(khab["population"])
     big_r = regions[khab["region_id"]]
+    doubt = GeocodeParams()  # the defaults: the params file below does not set them
     rows = [
         _row("p1", "ハバロフスク", "khabarovsk", "auto", score="1.0000"),
         _row("p2", "ハバロフスク", "khabarovsk", "auto", score="0.9000"),
@@ -554,8 +555,8 @@ def test_radius_rule_per_method(
     assert got == {
         "p1": ("place", "certain", f"{r_town:.1f}"),
         "p2": ("place", "certain", _widened(r_town, big_r, 0.9)),
-        "p3": ("place", "less-certain", _widened(r_town, big_r, 0.9 * 0.75)),
-        "p4": ("place", "certain", _widened(r_town, big_r, 0.9)),
+        "p3": ("place", "less-certain", _widened(r_town, big_r, 0.9 * (1 - doubt.review_doubt))),
+        "p4": ("place", "certain", _widened(r_town, big_r, 1 - doubt.rank_doubt)),
         "p5": ("place", "certain", f"{r_town:.1f}"),
         "s1": (
             "station",

@@ -51,9 +51,9 @@ class GeocodeParams:
     #: Cyrillic candidates of an unresolved name asked of the provider, best first
     online_candidates: int = 3
     #: share of a review row's reconcile probability withheld (pipeline.geocode.radii)
-    review_doubt: float = 0.25
+    review_doubt: float = 0.1
     #: share withheld per rank below the best of the reading that named the place
-    rank_doubt: float = 0.1
+    rank_doubt: float = 0.05
 
     def __post_init__(self) -> None:
         check_range("geocode", "timeout", self.timeout, 0.001, 300)
