@@ -37,6 +37,9 @@
       },
       in_region: function (p) {
         return 'somewhere in ' + (p.region || 'its region') + ': only the region is known; the point is its centre and the camp may lie up to ' + km(p.uncertainty_km) + ' away';
+      },
+      district: function (p) {
+        return 'Camp district No. ' + p.district + ', placed on the ' + (p.region_point ? 'region' : 'place') + ' it was named after, not on the camp itself: ';
       }
     },
     ja: {
@@ -60,6 +63,9 @@
       },
       in_region: function (p) {
         return (p.region || 'その地域') + 'のどこか：地域しか分からず、点は地域の中心で、収容所は最大' + km(p.uncertainty_km) + '離れている可能性があります';
+      },
+      district: function (p) {
+        return '第' + p.district + '地区：収容所そのものではなく、名前の由来の' + (p.region_point ? '地域' : '地名') + 'に置いた点です。';
       }
     }
   };
@@ -71,13 +77,15 @@
   // The values of the method and class-basis columns, in words.
   var VALUES = {
     en: {
-      override: 'placed by hand (override)', gazetteer: 'gazetteer place', geonames: 'GeoNames place',
-      nominatim: 'Nominatim (online geocoder)', region: 'centre of the 1945 region',
+      override: 'placed by hand (override)', place: 'town, settlement or village (gazetteer)',
+      station: 'railway station (gazetteer)', geonames: 'GeoNames place (online)',
+      nominatim: 'Nominatim (online geocoder)', region_centroid: 'centre of the 1945 region',
       'printed on the map': 'printed on the map', 'detainee count': 'a sourced detainee count', none: 'none'
     },
     ja: {
-      override: '手作業で指定', gazetteer: '地名辞典の地点', geonames: 'GeoNamesの地点',
-      nominatim: 'Nominatim（オンライン）', region: '1945年の地域の中心',
+      override: '手作業で指定', place: '町・集落（地名辞典）', station: '駅（地名辞典）',
+      geonames: 'GeoNamesの地点（オンライン）',
+      nominatim: 'Nominatim（オンライン）', region_centroid: '1945年の地域の中心',
       'printed on the map': '地図に記載', 'detainee count': '出典のある抑留者数', none: 'なし'
     }
   };
@@ -252,7 +260,8 @@
     return lang === 'ja' ? (LEGEND_JA[id] || id) : (styleOf(id).label || id);
   }
   function words(p) {
-    return p.region_point ? TEXT[lang].in_region(p) : TEXT[lang].near(p);
+    var said = p.region_point ? TEXT[lang].in_region(p) : TEXT[lang].near(p);
+    return p.district ? TEXT[lang].district(p) + said : said;
   }
   function popup(p) {
     var box = el('div', null, { 'class': 'popup', 'data-id': p.id });

@@ -135,10 +135,12 @@ def serve(
         if source == click.core.ParameterSource.DEFAULT:  # as `camps review --input` does
             overrides_path = review_overrides(input_path)
         from pipeline.export import ExportParams
+        from pipeline.geocode import GeocodeParams
         from pipeline.params import load_section
 
         title = load_section(params_path, "export", ExportParams).title
-        files = tool.ReviewFiles(input_path, gazetteer_dir, overrides_path, rows_path, title)
+        doubt = load_section(params_path, "geocode", GeocodeParams).doubt()
+        files = tool.ReviewFiles(input_path, gazetteer_dir, overrides_path, rows_path, title, doubt)
     # with --review, the service answers with the decisions being reviewed
     service = tool.load_service(gazetteer_dir, overrides_path, params_path, rows_path, limits)
     click.echo(f"camps serve: http://{host}:{port}/reconcile (Ctrl-C stops)", err=True)

@@ -77,7 +77,8 @@ def lookup(
     index = reconcile.load_index(gazetteer_dir)
     found = overrides.read(overrides_path, index.gazetteer.places)
     model = transliterate.default_model()
-    geocoder = geocode.GazetteerGeocoder(index.gazetteer)
+    g_params = load_section(params_path, "geocode", geocode.GeocodeParams)
+    geocoder = geocode.GazetteerGeocoder(index.gazetteer, g_params.doubt())
     results = [
         tool.lookup(name, index, found, model, t_params, r_params, top, geocoder) for name in names
     ]

@@ -30,6 +30,7 @@ from pipeline.geocode.points import (
     outside_reason,
     override_point,
     region_fallback,
+    widen,
 )
 from pipeline.io import Row, merge_columns, read_csv, write_csv
 from pipeline.overrides import Override
@@ -88,6 +89,7 @@ def _geocode_row(
         logger.warning("%s: no point for place %r", where, best_place_id(row))
         tally.add("unplaced")
         return None
+    point = widen(point, row, offline)
     return at_most_less_certain(point) if decision == Decision.REVIEW else point
 
 
@@ -130,6 +132,9 @@ def run(
 ) -> dict[str, Any]:
     """Add lat, lon, geocode_method, geocode_source, certainty, uncertainty_km to each row.
 
+    ``uncertainty_km`` is the place's extent widened by the doubt of the reading
+    (``r + (1 - q) * (R - r)``, see :mod:`pipeline.geocode.radii`).
+
     Every input row is written, in input order; unresolved rows keep an empty
     point. ``geocoder`` is an online geopy geocoder to use for rows the
     gazetteer cannot place (built from ``params`` when None and the provider is
@@ -141,7 +146,7 @@ def run(
     header, rows = read_csv(
         Path(input_path), ("katakana", "decision"), encoding=encoding, min_rows=1
     )
-    offline = GazetteerGeocoder(load(Path(gazetteer_dir)))
+    offline = GazetteerGeocoder(load(Path(gazetteer_dir)), params.doubt())
     overrides = ov.read(Path(overrides_path), offline.gazetteer.places)
     if geocoder is None and provider is not Provider.OFFLINE:
         geocoder = make_online_geocoder(params)

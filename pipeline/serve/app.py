@@ -311,6 +311,7 @@ def make_app(
             service.reconcile_params,
             service.overrides,
             review.title,
+            review.doubt,
         )
 
     def reload(decided: ov.Override) -> int:

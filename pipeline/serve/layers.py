@@ -45,6 +45,7 @@ class LiveLayers:
         params: rc.ReconcileParams,
         overrides: Sequence[ov.Override],
         title: str = "",
+        doubt: geo.Doubt | None = None,
     ) -> None:
         self.path = Path(rows_path)
         columns, rows = read_csv(self.path, required=ex.REQUIRED, min_rows=1)
@@ -52,7 +53,7 @@ class LiveLayers:
         self.index = index
         self.params = params
         self.title = title
-        self.offline = geo.GazetteerGeocoder(index.gazetteer)
+        self.offline = geo.GazetteerGeocoder(index.gazetteer, doubt)
         self._lock = threading.Lock()
         self._data: dict[str, Any] | None = None
         self.update(overrides, overrides)

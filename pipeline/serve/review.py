@@ -19,7 +19,7 @@ import getpass
 import math
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 from starlette.requests import Request
@@ -31,6 +31,9 @@ from pipeline.errors import InputDataError, ParamsError
 from pipeline.places import Place
 from pipeline.serve.layers import LiveLayers
 from pipeline.serve.service import RequestError
+
+if TYPE_CHECKING:
+    from pipeline.geocode.radii import Doubt
 
 #: The fields a decision may carry; anything else is a mistake worth a 400.
 DECIDE_FIELDS = frozenset(("name", "region", "action", "place_id", "lat", "lon", "who", "why"))
@@ -49,6 +52,8 @@ class ReviewFiles:
     rows_path: Path | None = None
     #: the layers' title (params.yaml ``export.title``)
     title: str = ""
+    #: how a reading's doubt widens a redrawn row's radius (params.yaml ``geocode``)
+    doubt: Doubt | None = None
 
 
 def queue_json(files: ReviewFiles, places: Mapping[str, Place] | None = None) -> dict[str, Any]:
