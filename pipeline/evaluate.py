@@ -479,7 +479,7 @@ def run(
             transliterate_params,
             params,
         )
-        metrics["realnames"] = {k: v for k, v in real.items() if k != "misses"}
+        metrics["realnames"] = _without_misses(real)
         real_lines = rn.summary(real, Path(realnames_path).name)
     if output_path is not None:
         numbers, labels = split_metrics(metrics)

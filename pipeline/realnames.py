@@ -179,6 +179,7 @@ def score_realnames(
         "unidentified_auto": unidentified_auto,
         **calibration(scored),
         "misses": misses,
+        "scored": scored,
     }
 
 
