@@ -230,20 +230,24 @@ def _neighbours(
     """
     places = index.gazetteer.places
     # Better entry: more name evidence, then curated, then more people, then the id.
+    order = sorted(range(len(kept)), key=lambda k: kept[k][0], reverse=True)
+    by_id = {k: n for n, k in enumerate(order)}  # a larger number: a smaller id
     rank = [
-        (e, places[pid].curated, places[pid].population, tuple(-ord(c) for c in pid))
-        for (pid, _), e in zip(kept, evidences, strict=True)
+        (e, places[pid].curated, places[pid].population, by_id[k])
+        for k, ((pid, _), e) in enumerate(zip(kept, evidences, strict=True))
     ]
     uniques, shadows = [], []
     for i, (place_id, _) in enumerate(kept):
         unique, shadowed = 1.0, False
         for j, (other_id, _) in enumerate(kept):
-            if j == i:
-                continue
+            near_evidence = unique and evidences[j] >= evidences[i] - params.unique_gap
+            better = not shadowed and rank[j] > rank[i]
+            if j == i or not (near_evidence or better):
+                continue  # the distance (the costly part) only when it decides something
             far = place_distance_km(places[place_id], places[other_id]) > params.rival_km
-            if far and evidences[j] >= evidences[i] - params.unique_gap:
+            if far and near_evidence:
                 unique = 0.0
-            if not far and rank[j] > rank[i]:
+            elif not far and better:
                 shadowed = True
         uniques.append(unique)
         shadows.append(shadowed)
