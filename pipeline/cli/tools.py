@@ -13,9 +13,9 @@ import click
 
 from pipeline.cli import cli
 from pipeline.cli.options import (
-    DEFAULT_GAZETTEER,
     _report,
     echo,
+    gazetteer_dir_option,
     gazetteer_options,
     params_option,
     project_default,
@@ -175,14 +175,7 @@ def _lookup_table(result: Lookup) -> str:
 )
 @click.option("--note", default="", help="Why: stored with the override.")
 @click.option("--source", default="", help="Where the evidence is: stored with the override.")
-@click.option(
-    "--gazetteer",
-    "gazetteer_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=DEFAULT_GAZETTEER,
-    show_default="gazetteer/build",
-    help="Built gazetteer folder (the `gazetteer` stage writes it).",
-)
+@gazetteer_dir_option
 @click.option(
     "--overrides",
     "overrides_path",
