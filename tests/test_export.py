@@ -56,6 +56,7 @@ def test_layers_and_field_types(out: Path) -> None:
         "camps",
         "unresolved",
         "places",
+        "candidates",
         "layer_styles",
     }
     camps = pyogrio.read_info(gpkg, layer="camps")
@@ -64,8 +65,9 @@ def test_layers_and_field_types(out: Path) -> None:
     assert types["detainees"] == "OFTInteger64"
     for name in ("score", "lat", "lon", "uncertainty_km"):
         assert types[name] == "OFTReal", name
-    for name in ("record_id", "katakana", "map_no", "gupvi_camp_no", "candidates", "label"):
+    for name in ("record_id", "katakana", "map_no", "gupvi_camp_no", "name_key", "label"):
         assert types[name] == "OFTString", name
+    assert "candidates" not in types and types["best_rival"] == "OFTString"
     unresolved = pyogrio.read_info(gpkg, layer="unresolved")
     assert unresolved["geometry_type"] is None
     assert "unresolved_reason" in list(unresolved["fields"])
@@ -133,6 +135,7 @@ def test_gpkg_is_version_1_2_with_default_style_and_metadata(out: Path) -> None:
             "camps": "features",
             "unresolved": "attributes",
             "places": "features",
+            "candidates": "attributes",
             "layer_styles": "attributes",
         }
         styles = db.execute(
