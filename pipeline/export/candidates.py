@@ -82,6 +82,7 @@ def collect(placed: Sequence[Placed]) -> Candidates:
     lists_of_name: dict[str, int] = {}
     per_row: dict[str, dict[str, str]] = {}
     parsed: dict[str, list[dict[str, Any]]] = {}
+    rivals: dict[tuple[str, str], str] = {}  # (place id, candidates JSON) -> best rival
     for p in placed:
         name = p.row.get("katakana_normalized", "").strip() or p.row.get("katakana", "").strip()
         text = p.row.get("candidates", "").strip()
@@ -92,7 +93,10 @@ def collect(placed: Sequence[Placed]) -> Candidates:
             key = name if number == 1 else f"{name} #{number}"
             keys[(name, text)] = key
             parsed[key] = _parse(text)
-        per_row[p.record_id] = {"name_key": key, "best_rival": best_rival(p.row)}
+        place = p.row.get("place_id", "")
+        if (place, text) not in rivals:
+            rivals[(place, text)] = best_rival(p.row)
+        per_row[p.record_id] = {"name_key": key, "best_rival": rivals[(place, text)]}
     features: dict[str, str] = {}
     for found in parsed.values():
         for cand in found:

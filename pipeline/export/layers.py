@@ -49,8 +49,8 @@ def _typed(
     more = extra or {}
     records = []
     for p in placed:
-        values = p.row | added(p) | dict(more.get(p.record_id, {}))  # once per row
-        records.append({name: values.get(name, "") for name in columns})
+        merged = p.row | added(p) | dict(more.get(p.record_id, {}))  # once per row
+        records.append({name: merged.get(name, "") for name in columns})
     for record, p in zip(records, placed, strict=True):
         if REASON_COLUMN in columns:
             record[REASON_COLUMN] = p.reason

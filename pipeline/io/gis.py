@@ -220,6 +220,13 @@ def write_geojson_split(
     import pyarrow.compute as pc
 
     table = pa.table(frame.to_arrow(geometry_encoding="WKB"))
+    # an empty frame's text columns come out as Arrow's null type, which GDAL refuses
+    table = table.cast(
+        pa.schema(
+            [f.with_type(pa.string()) if pa.types.is_null(f.type) else f for f in table.schema],
+            metadata=table.schema.metadata,
+        )
+    )
     crs = frame.crs.to_string() if frame.crs is not None else None
     geometry = frame.geometry.name
     _write_arrow_geojson(target, table, crs, geometry, geometry_type)
