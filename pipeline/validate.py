@@ -514,9 +514,9 @@ def check_candidates(folder: Path) -> list[str]:
     if geojson.is_file():
         for feature in io.read_json(geojson).get("features", []):
             props = feature.get("properties") or {}
-            key = props.get("name_key")
-            if key is not None and props.get("best_rival") and key not in ranks:
-                what = f"name_key '{key}' of camps.geojson has a rival but no candidates"
+            named = props.get("name_key")
+            if named is not None and props.get("best_rival") and named not in ranks:
+                what = f"name_key '{named}' of camps.geojson has a rival but no candidates"
                 problems.append(_problem(path, 0, "name_key", what, "run the export again"))
                 break
     return problems
