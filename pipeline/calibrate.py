@@ -15,9 +15,14 @@ in ten. The weights of the reconcile features are therefore fitted, not set:
 2. Each name's kept candidates (:func:`pipeline.reconcile.featurize`) get a label:
    the one candidate that is right is the best-evidence place within 25 km of the
    truth that no nearer, better entry shadows; the rest, 0.
-3. A :class:`sklearn.linear_model.LogisticRegression` is fitted on the
-   candidates of the names outside the calibration split (a name's share of
-   the calibration split is fixed by a hash of the name: ``calibration_share``).
+3. The weights are fitted on the names outside the calibration split (a
+   name's share of the calibration split is fixed by a hash of the name:
+   ``calibration_share``), by ``objective``: ``binary``, a
+   :class:`sklearn.linear_model.LogisticRegression` of each candidate alone
+   (right or not); or ``conditional``, a conditional logit maximising, over
+   the names, the log softmax of the right candidate among the name's
+   candidates and a "none of these" option of logit 0 (or of "none" when no
+   candidate is right), L2-penalised, by L-BFGS (:func:`scipy.optimize.minimize`).
 4. On the calibration split, Platt scaling of the distribution: a slope and
    an offset of the logit, fitted by maximum likelihood of which candidate (or
    none) is right, with the scores of one name normalised against a "none of
@@ -88,15 +93,25 @@ class CalibrateParams:
         GeoNames names teach how readings match; the development sets are camp
         names, where a curated place or a town outweighs a namesake village, and
         are few (some 180 against 1,100).
+    objective:
+        ``binary``: a logistic regression of each candidate alone (right or
+        not); ``conditional``: a conditional logit of which of a name's
+        candidates, or none of them, is right, the choice the score is used for.
     """
 
     calibration_share: float = 0.3
     regularization: float = 1.0
     dev_weight: float = 5.0
+    objective: str = "binary"
 
     def __post_init__(self) -> None:
         check_range("calibrate", "calibration_share", self.calibration_share, 0.05, 0.95)
         check_range("calibrate", "dev_weight", self.dev_weight, 0.0, 100.0)
+        if self.objective not in OBJECTIVES:
+            raise ParamsError(
+                f"calibrate.objective must be one of {', '.join(OBJECTIVES)}, "
+                f"got {self.objective!r}"
+            )
         if not self.regularization > 0:
             raise ParamsError(
                 f"calibrate.regularization must be above 0, got {self.regularization}"
@@ -188,55 +203,120 @@ def training_examples(
     ]
 
 
-def fit(examples: Sequence[Example], params: CalibrateParams) -> rc.ScoreModel:
-    """Fit the logistic regression, then the calibration, on the examples (module doc)."""
+def _flatten(examples: Sequence[Example]) -> tuple[Any, Any, Any, Any]:
+    """Candidates' terms with a leading 1 (the intercept), their name's number, and the labels.
+
+    The labels are ``right[n]``: the candidate row of name ``n`` that is right,
+    or -1 for "none of these".
+    """
+    import numpy as np
+
+    rows = [(1.0, *t) for e in examples for t in e.terms]
+    owner = [n for n, e in enumerate(examples) for _ in e.terms]
+    starts = np.cumsum([0] + [len(e.terms) for e in examples])[:-1]
+    right = [-1 if e.right is None else int(starts[n]) + e.right for n, e in enumerate(examples)]
+    x = np.array(rows, dtype=np.float64).reshape(len(rows), len(score_model.TERMS) + 1)
+    return x, np.array(owner, dtype=np.intp), np.array(right, dtype=np.intp), len(examples)
+
+
+def _choice_loss(z: Any, owner: Any, right: Any, names: int, weight: Any) -> tuple[float, Any]:
+    """Weighted negative log likelihood of which candidate (or none) is right; d/dz.
+
+    Each name's candidates and a "none of these" option with logit 0 form one
+    softmax (:meth:`pipeline.reconcile.ScoreModel.distribution`).
+    """
+    import numpy as np
+
+    top = np.zeros(names)
+    np.maximum.at(top, owner, z)
+    shares = np.exp(z - top[owner])
+    total = np.exp(-top)
+    np.add.at(total, owner, shares)
+    log_norm = top + np.log(total)
+    chosen = np.where(right >= 0, z[np.maximum(right, 0)], 0.0)
+    loss = float((weight * (log_norm - chosen)).sum())
+    grad = weight[owner] * shares / total[owner]
+    np.subtract.at(grad, right[right >= 0], weight[right >= 0])
+    return loss, grad
+
+
+def _binary_weights(x: Any, owner: Any, right: Any, weight: Any, c: float) -> Any:
+    """Per-candidate logistic regression (right or not, each candidate alone); [b, w...]."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    y = np.zeros(len(x), dtype=np.intp)
+    y[right[right >= 0]] = 1
+    regression = LogisticRegression(C=c, max_iter=5000)
+    regression.fit(x[:, 1:], y, sample_weight=weight[owner])
+    return np.concatenate([regression.intercept_, regression.coef_[0]])
+
+
+def _conditional_weights(x: Any, owner: Any, right: Any, weight: Any, c: float) -> Any:
+    """Conditional logit: which of a name's candidates, or none (logit 0), is right; [b, w...].
+
+    Maximises the weighted log likelihood of the names' choices less an L2
+    penalty ``|w|^2 / 2c`` (the intercept is not shrunk), by L-BFGS from zero.
+    """
     import numpy as np
     from scipy.optimize import minimize
-    from sklearn.linear_model import LogisticRegression
+
+    names = len(weight)
+    penalty = np.full(x.shape[1], 1.0 / c)
+    penalty[0] = 0.0
+
+    def objective(w: np.ndarray) -> tuple[float, np.ndarray]:
+        loss, dz = _choice_loss(x @ w, owner, right, names, weight)
+        return loss + 0.5 * float(penalty @ (w * w)), x.T @ dz + penalty * w
+
+    found = minimize(
+        objective, np.zeros(x.shape[1]), jac=True, method="L-BFGS-B", options={"maxiter": 5000}
+    )
+    return found.x
+
+
+#: How the weights are fitted (``calibrate.objective``).
+OBJECTIVES = {"binary": _binary_weights, "conditional": _conditional_weights}
+
+
+def fit(examples: Sequence[Example], params: CalibrateParams) -> rc.ScoreModel:
+    """Fit the weights (``params.objective``), then the calibration, on the examples."""
+    import numpy as np
+    from scipy.optimize import minimize
 
     share = params.calibration_share
     fitting = [e for e in examples if not e.in_calibration(share) and e.terms]
     calibrating = [e for e in examples if e.in_calibration(share) and e.terms]
-    x = np.array([t for e in fitting for t in e.terms], dtype=np.float64)
-    y = np.array([int(i == e.right) for e in fitting for i in range(len(e.terms))])
-    if len(set(y.tolist())) < 2:
+    x, owner, right, names = _flatten(fitting)
+    positives = int((right >= 0).sum())
+    if positives == 0 or positives == len(x):
         raise ParamsError("calibrate: the training names give no right and wrong candidates")
     weight = np.array(
-        [
-            1.0 if e.source.startswith("geonames") else params.dev_weight
-            for e in fitting
-            for _ in e.terms
-        ]
+        [1.0 if e.source.startswith("geonames") else params.dev_weight for e in fitting]
     )
-    regression = LogisticRegression(C=params.regularization, max_iter=5000)
-    regression.fit(x, y, sample_weight=weight)
-    coef = tuple(float(c) for c in regression.coef_[0])
-    intercept = float(regression.intercept_[0])
-    logits = [np.asarray(e.terms) @ np.asarray(coef) + intercept for e in calibrating]
+    weights = OBJECTIVES[params.objective](x, owner, right, weight, params.regularization)
+    intercept, coef = float(weights[0]), tuple(float(c) for c in weights[1:])
+    cx, c_owner, c_right, c_names = _flatten(calibrating)
+    logits = cx @ weights
+    ones = np.ones(c_names)
 
-    def loss(ab: np.ndarray) -> float:
-        a, b = float(ab[0]), float(ab[1])
-        total = 0.0
-        for z, example in zip(logits, calibrating, strict=True):
-            shifted = a * z + b
-            top = max(0.0, float(shifted.max()))
-            log_norm = top + math.log(math.exp(-top) + float(np.exp(shifted - top).sum()))
-            chosen = float(shifted[example.right]) if example.right is not None else 0.0
-            total += log_norm - chosen
-        return total
+    def calibration(ab: np.ndarray) -> tuple[float, np.ndarray]:
+        loss, dz = _choice_loss(ab[0] * logits + ab[1], c_owner, c_right, c_names, ones)
+        return loss, np.array([float(dz @ logits), float(dz.sum())])
 
-    found = minimize(loss, np.array([1.0, 0.0]), method="Nelder-Mead", options={"xatol": 1e-6})
-    slope, offset = (float(v) for v in found.x)
+    scaled = minimize(calibration, np.array([1.0, 0.0]), jac=True, method="L-BFGS-B")
+    slope, offset = (float(v) for v in scaled.x)
     by_source: dict[str, int] = {}
     for e in examples:
         by_source[e.source] = by_source.get(e.source, 0) + 1
     info = {
+        "objective": params.objective,
         "names": dict(sorted(by_source.items())),
-        "fit_names": len(fitting),
-        "fit_candidates": len(y),
-        "fit_positives": int(y.sum()),
+        "fit_names": names,
+        "fit_candidates": len(x),
+        "fit_positives": positives,
         "calibration_names": len(calibrating),
-        "calibration_log_loss": round(float(found.fun) / (len(calibrating) or 1), 6),
+        "calibration_log_loss": round(float(scaled.fun) / (len(calibrating) or 1), 6),
     }
     return rc.ScoreModel(coef, intercept, slope, offset, {}, info)
 

@@ -59,6 +59,49 @@ def test_fit_recovers_a_known_probability_on_synthetic_names() -> None:
     assert expected_calibration_error(rows) < 0.03
 
 
+def _utility(evidence: float, population: float) -> float:
+    return -4.0 + 6.0 * evidence + 2.0 * population
+
+
+def _choices(n: int, seed: int) -> list[cal.Example]:
+    """Names of 1-3 candidates; the right one (or none, logit 0) drawn from the known softmax."""
+    rng = random.Random(seed)
+    out = []
+    for number in range(n):
+        pairs = [(rng.random(), rng.random()) for _ in range(rng.randint(1, 3))]
+        weights = [1.0] + [math.exp(_utility(*pair)) for pair in pairs]
+        drawn = rng.choices(range(len(weights)), weights)[0]
+        right = None if drawn == 0 else drawn - 1
+        terms = tuple(_terms(*pair) for pair in pairs)
+        out.append(cal.Example("geonames", f"choice{number}", terms, right))
+    return out
+
+
+def test_the_conditional_logit_recovers_a_known_choice_law() -> None:
+    params = cal.CalibrateParams(regularization=100.0, dev_weight=1.0, objective="conditional")
+    fitted = cal.fit(_choices(6000, seed=4), params)
+    assert fitted.info["objective"] == "conditional"
+    assert abs(fitted.slope - 1.0) < 0.15 and abs(fitted.offset) < 0.3
+    for pairs in [[(0.9, 0.5), (0.8, 0.1)], [(0.5, 0.5)], [(0.95, 0.9), (0.3, 0.2), (0.6, 0.6)]]:
+        truth = [math.exp(_utility(*pair)) for pair in pairs]
+        truth = [t / (1.0 + sum(truth)) for t in truth]
+        found = fitted.distribution([fitted.logit(_terms(*pair)) for pair in pairs])
+        assert sum(found) < 1
+        assert max(abs(f - t) for f, t in zip(found, truth, strict=True)) < 0.05, (found, truth)
+
+
+def test_an_unknown_objective_is_refused(tmp_path: Path) -> None:
+    params = yaml.safe_load((REPO / "params.yaml").read_text("utf-8"))
+    params["calibrate"]["objective"] = "multinomial"
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(params), "utf-8")
+    output = tmp_path / "score_model.json"
+    result = CliRunner().invoke(cli, ["calibrate", "--params", str(path), "--output", str(output)])
+    assert result.exit_code != 0
+    assert "calibrate.objective must be one of binary, conditional" in result.output
+    assert not output.exists()
+
+
 def test_two_equal_namesakes_share_the_probability() -> None:
     params = cal.CalibrateParams(calibration_share=0.3, regularization=100.0, dev_weight=1.0)
     fitted = cal.fit(_synthetic(3000, seed=3), params)
