@@ -22,7 +22,10 @@ in ten. The weights of the reconcile features are therefore fitted, not set:
    (right or not); or ``conditional``, a conditional logit maximising, over
    the names, the log softmax of the right candidate among the name's
    candidates and a "none of these" option of logit 0 (or of "none" when no
-   candidate is right), L2-penalised, by L-BFGS (:func:`scipy.optimize.minimize`).
+   candidate is right), L2-penalised, by L-BFGS (:func:`scipy.optimize.minimize`);
+   each name is fitted a second time with its right candidate taken out, "none"
+   then being right, so that the level of the logits against "none" is learned
+   (a GeoNames name almost always has its place among the candidates).
 4. On the calibration split, Platt scaling of the distribution: a slope and
    an offset of the logit, fitted by maximum likelihood of which candidate (or
    none) is right, with the scores of one name normalised against a "none of
@@ -100,9 +103,9 @@ class CalibrateParams:
     """
 
     calibration_share: float = 0.3
-    regularization: float = 1.0
+    regularization: float = 10.0
     dev_weight: float = 5.0
-    objective: str = "binary"
+    objective: str = "conditional"
 
     def __post_init__(self) -> None:
         check_range("calibrate", "calibration_share", self.calibration_share, 0.05, 0.95)
@@ -279,6 +282,21 @@ def _conditional_weights(x: Any, owner: Any, right: Any, weight: Any, c: float) 
 OBJECTIVES = {"binary": _binary_weights, "conditional": _conditional_weights}
 
 
+def _withdrawn(examples: Sequence[Example]) -> list[Example]:
+    """Each name again with its right candidate taken out: then none of these is right.
+
+    GeoNames names almost always have their place among the candidates, so
+    without these the choice "none" is hardly ever seen and the level of the
+    logits against it (the intercept, and terms every candidate of a name
+    shares, like the region) is barely learned.
+    """
+    return [
+        dataclasses.replace(e, terms=e.terms[: e.right] + e.terms[e.right + 1 :], right=None)
+        for e in examples
+        if e.right is not None and len(e.terms) > 1
+    ]
+
+
 def fit(examples: Sequence[Example], params: CalibrateParams) -> rc.ScoreModel:
     """Fit the weights (``params.objective``), then the calibration, on the examples."""
     import numpy as np
@@ -287,6 +305,8 @@ def fit(examples: Sequence[Example], params: CalibrateParams) -> rc.ScoreModel:
     share = params.calibration_share
     fitting = [e for e in examples if not e.in_calibration(share) and e.terms]
     calibrating = [e for e in examples if e.in_calibration(share) and e.terms]
+    if params.objective == "conditional":
+        fitting += _withdrawn(fitting)
     x, owner, right, names = _flatten(fitting)
     positives = int((right >= 0).sum())
     if positives == 0 or positives == len(x):

@@ -81,7 +81,8 @@ def test_the_conditional_logit_recovers_a_known_choice_law() -> None:
     params = cal.CalibrateParams(regularization=100.0, dev_weight=1.0, objective="conditional")
     fitted = cal.fit(_choices(6000, seed=4), params)
     assert fitted.info["objective"] == "conditional"
-    assert abs(fitted.slope - 1.0) < 0.15 and abs(fitted.offset) < 0.3
+    # The names again without their right candidate were fitted too.
+    assert fitted.info["fit_names"] > 6000 * 0.7 * 1.5
     for pairs in [[(0.9, 0.5), (0.8, 0.1)], [(0.5, 0.5)], [(0.95, 0.9), (0.3, 0.2), (0.6, 0.6)]]:
         truth = [math.exp(_utility(*pair)) for pair in pairs]
         truth = [t / (1.0 + sum(truth)) for t in truth]
