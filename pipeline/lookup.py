@@ -188,7 +188,7 @@ def lookup(
     transliterate_params: tr.TransliterateParams,
     reconcile_params: rc.ReconcileParams,
     top: int = 10,
-    geocoder: gc.GazetteerGeocoder | None = None,
+    geocoder: gc.OfflinePlaces | None = None,
 ) -> Lookup:
     """Ranked candidates with their per-feature values for one name (``camps lookup``).
 
@@ -219,7 +219,7 @@ def where_of(
     query: rc.Query,
     outcome: rc.Outcome,
     override: ov.Override | None,
-    geocoder: gc.GazetteerGeocoder,
+    geocoder: gc.OfflinePlaces,
 ) -> Where | None:
     """The place and point of a looked-up name, by the geocode stage's offline rules.
 

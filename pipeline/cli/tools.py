@@ -77,7 +77,7 @@ def lookup(
     index = reconcile.load_index(gazetteer_dir)
     found = overrides.read(overrides_path, index.gazetteer.places)
     model = transliterate.default_model()
-    geocoder = geocode.GazetteerGeocoder(index.gazetteer)
+    geocoder = geocode.OfflinePlaces(index.gazetteer)
     results = [
         tool.lookup(name, index, found, model, t_params, r_params, top, geocoder) for name in names
     ]

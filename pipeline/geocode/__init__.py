@@ -21,8 +21,11 @@ so even a ``certain`` point is the place the camp was named after, not a fence.
 The stage is a package (the house rule: no module over 600 lines):
 
 * :mod:`pipeline.geocode.params` -- :class:`GeocodeParams` and its checks;
-* :mod:`pipeline.geocode.points` -- :class:`Point`, the offline
-  :class:`GazetteerGeocoder`, radii, region points and the camp-number rules;
+* :mod:`pipeline.geocode.points` -- :class:`Point`, :class:`OfflinePlaces` (the
+  gazetteer and its name index), radii, region points and the camp-number rules;
+* :mod:`pipeline.geocode.offline` -- the offline :class:`GazetteerGeocoder` (geopy's
+  interface over :class:`OfflinePlaces`);
+* :mod:`pipeline.geocode.artifact` -- the name index, saved once per gazetteer build;
 * :mod:`pipeline.geocode.online` -- the geopy providers, rate limiter, cache, the
   checks of online answers and their parsing;
 * :mod:`pipeline.geocode.http` -- the guarded geopy adapter every online request
@@ -33,18 +36,24 @@ It may import :mod:`pipeline.area`, :mod:`pipeline.geonames`, :mod:`pipeline.io`
 :mod:`pipeline.names`, :mod:`pipeline.overrides`, :mod:`pipeline.places`,
 :mod:`pipeline.params`, :mod:`pipeline.records` and :mod:`pipeline.errors`, never
 another stage.
+
+What needs geopy (the geocoders, :func:`run`) is imported on first use (PEP 562):
+geopy and the HTTP clients it loads cost a good part of a second, which
+``camps lookup`` and ``camps serve`` (only the offline rules) need not pay.
 """
 
 from __future__ import annotations
 
-from pipeline.geocode.online import GeocodeCache, OnlineGeocoder, make_online_geocoder, online_query
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from pipeline.geocode.params import PUBLIC_NOMINATIM, GeocodeParams, Provider
 from pipeline.geocode.points import (
     GENERAL_KNOWLEDGE_KM,
     OVERRIDE_KM,
-    GazetteerGeocoder,
     Method,
     NameIndex,
+    OfflinePlaces,
     Point,
     at_most_less_certain,
     best_place_id,
@@ -58,7 +67,36 @@ from pipeline.geocode.points import (
     region_point,
     settlement_radius_km,
 )
-from pipeline.geocode.stage import PRINCIPAL_AREA_NOTE, run
+
+if TYPE_CHECKING:
+    from pipeline.geocode.offline import GazetteerGeocoder
+    from pipeline.geocode.online import (
+        GeocodeCache,
+        OnlineGeocoder,
+        make_online_geocoder,
+        online_query,
+    )
+    from pipeline.geocode.stage import PRINCIPAL_AREA_NOTE, run
+
+#: Names imported on first use, and the module each comes from.
+_LAZY = {
+    "GazetteerGeocoder": "offline",
+    "GeocodeCache": "online",
+    "OnlineGeocoder": "online",
+    "make_online_geocoder": "online",
+    "online_query": "online",
+    "PRINCIPAL_AREA_NOTE": "stage",
+    "run": "stage",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "GENERAL_KNOWLEDGE_KM",
@@ -70,6 +108,7 @@ __all__ = [
     "GeocodeParams",
     "Method",
     "NameIndex",
+    "OfflinePlaces",
     "OnlineGeocoder",
     "Point",
     "Provider",
