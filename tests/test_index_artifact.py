@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import places
+from pipeline import area, places
 from pipeline.geocode import artifact as geocode_artifact
 from pipeline.geocode.points import index_names
 from pipeline.reconcile import artifact, build_index, load_index
@@ -163,3 +163,21 @@ def test_geocoder_name_index_round_trip(
     with caplog.at_level(logging.WARNING):
         assert geocode_artifact.name_index(gazetteer, tmp_path) == built
     assert "truncated or foreign; building it again" in caplog.text
+
+
+def test_world_points_round_trip_and_truncation(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The cities500 points behind area.country_of: saved once, equal, a truncated file re-read."""
+    read = area.read_world_points()
+    saved = area.world_points(tmp_path)
+    assert all((a == b).all() for a, b in zip(read, saved, strict=True))
+    loaded = area.load_world_points(tmp_path, area.world_inputs())
+    assert all((a == b).all() for a, b in zip(read, loaded, strict=True))
+    assert len(loaded[2]) > 200_000 and {"RU", "MN", "JP"} <= set(loaded[2].tolist())
+    (path,) = tmp_path.glob("world-places-*.npz")
+    path.write_bytes(path.read_bytes()[:5000])
+    with caplog.at_level(logging.WARNING):
+        again = area.world_points(tmp_path)
+    assert "truncated or foreign; building it again" in caplog.text
+    assert all((a == b).all() for a, b in zip(read, again, strict=True))
