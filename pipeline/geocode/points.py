@@ -45,6 +45,11 @@ class NameIndex:
 
 def index_names(gazetteer: Gazetteer) -> NameIndex:
     """Index a gazetteer's place names and its regions' names and kana forms."""
+    return NameIndex(place_names(gazetteer), region_names(gazetteer))
+
+
+def place_names(gazetteer: Gazetteer) -> dict[str, tuple[str, ...]]:
+    """Folded names (every script) of the gazetteer's places to their ids (seconds)."""
     places: dict[str, list[str]] = {}
     pairs = [(p.name, p.place_id) for p in gazetteer.places.values()]
     pairs += [(n.name, n.place_id) for n in gazetteer.names]
@@ -52,13 +57,17 @@ def index_names(gazetteer: Gazetteer) -> NameIndex:
         ids = places.setdefault(fold(name), [])
         if place_id in gazetteer.places and place_id not in ids:
             ids.append(place_id)
-    regions = {
+    return {k: tuple(v) for k, v in places.items() if v}
+
+
+def region_names(gazetteer: Gazetteer) -> dict[str, str]:
+    """Folded names and kana forms of the gazetteer's regions to their ids (a moment)."""
+    return {
         fold(form): region.region_id
         for region in sorted(gazetteer.regions.values(), key=lambda r: r.region_id, reverse=True)
         for form in (*region.kana, region.name_1945)
         if form
     }
-    return NameIndex({k: tuple(v) for k, v in places.items() if v}, regions)
 
 
 # ----------------------------------------------------------------- offline geocoder
