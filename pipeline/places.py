@@ -18,8 +18,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from pipeline import artifacts
 from pipeline.artifacts import ArtifactError
@@ -135,12 +136,54 @@ class Region:
         return "*" in self.admin1_codes or admin1 in self.admin1_codes
 
 
+class Names(Sequence[Name]):
+    """The names of a saved gazetteer, kept as columns; each :class:`Name` made when read.
+
+    Making the 120,000 records at once costs a few tenths of a second at every
+    start, and ``camps lookup`` reads a few hundred of them (through the reconcile
+    index's entries). Equal to the tuple of the same names.
+    """
+
+    def __init__(self, columns: Sequence[Sequence[str]]) -> None:
+        if len(columns) != len(NAME_COLUMNS) or len({len(c) for c in columns}) > 1:
+            raise ValueError(f"names: {len(NAME_COLUMNS)} columns of one length expected")
+        self._columns = columns
+        self._made: list[Name | None] = [None] * (len(columns[0]) if columns else 0)
+
+    def __len__(self) -> int:
+        return len(self._made)
+
+    @overload
+    def __getitem__(self, number: int) -> Name: ...
+    @overload
+    def __getitem__(self, number: slice) -> tuple[Name, ...]: ...
+    def __getitem__(self, number: int | slice) -> Name | tuple[Name, ...]:
+        if isinstance(number, slice):
+            return tuple(self[n] for n in range(len(self))[number])
+        found = self._made[number]
+        if found is None:
+            found = Name(*(column[number] for column in self._columns))
+            self._made[number] = found
+        return found
+
+    def __iter__(self) -> Iterator[Name]:
+        return (self[n] for n in range(len(self)))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]
+
+
 @dataclasses.dataclass(frozen=True)
 class Gazetteer:
     """The built gazetteer, as loaded by the stages that match and place names."""
 
     places: dict[str, Place]
-    names: tuple[Name, ...]
+    #: a tuple, or the :class:`Names` of a saved gazetteer (each made when first read)
+    names: Sequence[Name]
     regions: dict[str, Region]
     #: Katakana names of large places outside the area: (name, country, population).
     foreign: tuple[tuple[str, str, int], ...] = ()
@@ -154,7 +197,7 @@ def _float(value: str) -> float | None:
 
 
 #: Version of the artifact's layout: bump it when :func:`save` writes something else.
-FORMAT = 1
+FORMAT = 2
 KIND = "gazetteer"
 _CODE = ("artifacts.py", "io", "places.py")
 _FILES = ("places.csv", "names.csv", "regions.csv", "foreign_kana.csv")
@@ -217,7 +260,7 @@ def save(gazetteer: Gazetteer, folder: Path, made_of: dict[str, Any]) -> Path:
     """Write the gazetteer's records as JSON lists and their manifest; OSError if unwritable."""
     record = {
         "places": [dataclasses.astuple(p) for p in gazetteer.places.values()],
-        "names": [dataclasses.astuple(n) for n in gazetteer.names],
+        "names": [[getattr(n, c) for n in gazetteer.names] for c in NAME_COLUMNS],
         "regions": [dataclasses.astuple(r) for r in gazetteer.regions.values()],
         "foreign": list(gazetteer.foreign),
     }
@@ -232,7 +275,7 @@ def load_saved(folder: Path, made_of: dict[str, Any]) -> Gazetteer:
         with artifacts.paused_gc():
             raw = json.loads(data)
             places = {row[0]: Place(*row) for row in raw["places"]}
-            names = tuple(Name(*row) for row in raw["names"])
+            names = Names(raw["names"])
             regions = {row[0]: _region_of(row) for row in raw["regions"]}
             foreign = tuple((str(n), str(c), int(p)) for n, c, p in raw["foreign"])
     except (ValueError, TypeError, KeyError, IndexError) as error:
