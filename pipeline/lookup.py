@@ -28,7 +28,6 @@ from pipeline import reconcile as rc
 from pipeline import transliterate as tr
 from pipeline.errors import ParamsError
 from pipeline.names import script_of
-from pipeline.places import Gazetteer
 from pipeline.records import Certainty, Decision
 
 #: Certainty in words, per output language.
@@ -246,7 +245,7 @@ def where_of(
     matched = matched.rsplit(" (", 1)[0].strip()
     cyrillic = matched if matched and script_of(matched) == "Cyrl" else ""
     if not cyrillic and place is not None:
-        cyrillic = _cyrillic_name(gazetteer, place.place_id)
+        cyrillic = geocoder.cyrillic_names.get(place.place_id, "")
     return Where(
         place_id=place.place_id if place else "",
         place=place.name if place else (outcome.place_name or name),
@@ -263,13 +262,6 @@ def where_of(
         certainty=point.certainty,
         radius_km=point.uncertainty_km,
         method=str(point.method),
-    )
-
-
-def _cyrillic_name(gazetteer: Gazetteer, place_id: str) -> str:
-    """The place's first Cyrillic name in the gazetteer ("" for none)."""
-    return next(
-        (n.name for n in gazetteer.names if n.place_id == place_id and n.script == "Cyrl"), ""
     )
 
 

@@ -15,7 +15,7 @@ from pipeline import area
 from pipeline.io import Row
 from pipeline.names import REGION_WORD_RE, fold, is_camp_number_only
 from pipeline.overrides import Override
-from pipeline.places import Gazetteer, Name, Place, Region
+from pipeline.places import Gazetteer, Name, Place, Region, name_column
 from pipeline.records import Certainty, parse_candidates
 
 #: Radius of a point known only from general knowledge (the dossier's rounded
@@ -94,6 +94,17 @@ class OfflinePlaces:
             if not name.lang.startswith("und"):
                 names_of.setdefault(name.place_id, []).append(name)
         return names_of
+
+    @functools.cached_property
+    def cyrillic_names(self) -> dict[str, str]:
+        """Each place's first Cyrillic name in the gazetteer (made when first asked for)."""
+        names = self.gazetteer.names
+        found: dict[str, str] = {}
+        columns = (name_column(names, f) for f in ("place_id", "script", "name"))
+        for place_id, script, name in zip(*columns, strict=True):
+            if script == "Cyrl":
+                found.setdefault(place_id, name)
+        return found
 
     def has_point(self, place_id: str) -> bool:
         """Whether the gazetteer has this place with a point."""
