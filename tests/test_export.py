@@ -353,6 +353,11 @@ def test_uncertainty_layer_is_geodesic_circles_under_the_points(out: Path) -> No
     )
     sld = dict(styles.fetchall())
     assert "fill-opacity" in sld["uncertainty"] and "<se:Rule>" in sld["camps"]
+    qml = dict(
+        sqlite3.connect(gpkg).execute("SELECT f_table_name, styleQML FROM layer_styles").fetchall()
+    )
+    # a circle around a 1945 region's centre is dashed, as on the web map
+    assert "&quot;geocode_method&quot; = 'region_centroid' THEN 'dash'" in qml["uncertainty"]
 
 
 def test_circle_crosses_the_antimeridian_as_one_ring() -> None:
@@ -380,7 +385,7 @@ def test_results_xlsx_and_csv_keep_the_register_then_readable_results(tmp_path: 
     header = list(sheet[0])
     own = ["record_id", "katakana", "katakana_variants", "map_no", "region", "symbol_class"]
     assert header[: len(own)] == own and "candidates" not in header and "romaji" not in header
-    assert header[-12:] == [
+    assert header[-13:] == [
         "place",
         "cyrillic",
         "latin",
@@ -392,6 +397,7 @@ def test_results_xlsx_and_csv_keep_the_register_then_readable_results(tmp_path: 
         "score",
         "certainty",
         "radius_km",
+        "method",
         "best_rival",
     ]
     assert [r["record_id"] for r in listed] == [r["record_id"] for r in shuffled]

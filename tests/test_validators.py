@@ -257,11 +257,12 @@ def test_dvc_plots_show_renders_the_declared_plots(tmp_path: Path) -> None:
     rendered = tmp_path / "plots"
     _dvc("plots", "show", "-o", str(rendered))
     page = (rendered / "index.html").read_text("utf-8")
-    for name in ("reliability", "score_histogram", "distance_cdf"):
+    for name in ("reliability", "reliability_unseen", "score_histogram", "distance_cdf"):
         assert f"vegaEmbed('#output_plots_{name}_csv', spec)" in page
     specs = json.loads(_dvc("plots", "show", "--json"))["data"]
     assert set(specs) == {
         "output/plots/reliability.csv",
+        "output/plots/reliability_unseen.csv",
         "output/plots/score_histogram.csv",
         "output/plots/distance_cdf.csv",
     }

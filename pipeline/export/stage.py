@@ -35,7 +35,7 @@ from pipeline.export.rows import (
 )
 from pipeline.export.site import write_site
 from pipeline.export.uncertainty import circles_frame
-from pipeline.records import EXPORT_COLUMNS
+from pipeline.records import EXPORT_COLUMNS, GeocodeMethod
 
 
 def run(
@@ -139,7 +139,8 @@ def write_layers(
         "unresolved.csv": unresolved_schema([*out_columns, REASON_COLUMN]),
         "camps.lp.tsv": lptsv_schema(LPTSV_COLUMNS),
     }
-    used_osm = any(p.row.get("geocode_method", "").strip() == "nominatim" for p in camps)
+    nominatim = GeocodeMethod.NOMINATIM
+    used_osm = any(p.row.get("geocode_method", "").strip() == nominatim for p in camps)
     package = describe(out, outputs.files, schemas, params.title, MAP_SOURCES, used_osm)
     io.write_json(out / "datapackage.json", package)
     outputs.add(out / "datapackage.json")

@@ -66,7 +66,7 @@ def circles_frame(camps: Sequence[Placed]) -> Any:
 
 
 def uncertainty_qml() -> str:
-    """QGIS style: one faint translucent fill with a thin outline.
+    """QGIS style: one faint translucent fill with a thin outline, dashed for a region's centre.
 
     >>> "SimpleFill" in uncertainty_qml()
     True
@@ -100,6 +100,9 @@ def uncertainty_qml() -> str:
         ("offset_unit", "MM"),
     ):
         ET.SubElement(options, "Option", {"name": name, "value": value, "type": "QString"})
+    # a circle around a 1945 region's centre is dashed, as on the web map: the point
+    # stands for the whole region, not a place in it
+    style.data_defined(layer, {"outlineStyle": style.region_centroid_expression("dash", "solid")})
     ET.SubElement(root, "layerOpacity").text = "1"
     ET.SubElement(root, "layerGeometryType").text = "2"
     ET.indent(root, space="  ")

@@ -17,6 +17,7 @@ from geopy.point import Point as GeopyPoint
 
 from pipeline import area
 from pipeline.geocode.points import OfflinePlaces
+from pipeline.geocode.radii import Doubt
 from pipeline.names import fold
 from pipeline.places import Gazetteer
 
@@ -28,10 +29,10 @@ class GazetteerGeocoder(OfflinePlaces, Geocoder):
     provider alike, and lets users call it from their own geopy code.
     """
 
-    def __init__(self, gazetteer: Gazetteer) -> None:
+    def __init__(self, gazetteer: Gazetteer, doubt: Doubt | None = None) -> None:
         # The adapter geopy builds here is never used: no method below calls it.
         Geocoder.__init__(self, user_agent="camps-offline-gazetteer")
-        OfflinePlaces.__init__(self, gazetteer)
+        OfflinePlaces.__init__(self, gazetteer, doubt)
 
     def geocode(
         self,
@@ -103,7 +104,8 @@ class GazetteerGeocoder(OfflinePlaces, Geocoder):
             return None
         name = self._name_in(place_id, language) or place.name
         address = ", ".join(x for x in (name, place.country) if x)
-        return Location(address, (place.lat, place.lon), dataclasses.asdict(place))
+        # Its fields are all scalars: a plain copy of them is asdict at a tenth the cost.
+        return Location(address, (place.lat, place.lon), dict(vars(place)))
 
     def _name_in(self, place_id: str, language: str | bool) -> str:
         if not isinstance(language, str) or not language:

@@ -16,6 +16,7 @@ written, with a warning, leaves the index in memory.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -28,6 +29,8 @@ from pipeline import artifacts
 from pipeline.artifacts import ArtifactError
 from pipeline.places import Gazetteer
 from pipeline.reconcile.index import Index, NameEntry, build_index
+from pipeline.reconcile.model import PACKAGED, ScoreModel
+from pipeline.reconcile.model import load as load_model
 
 logger = logging.getLogger(__name__)
 
@@ -187,17 +190,26 @@ def save(index: Index, folder: Path) -> Path:
     return artifacts.write(folder, KIND, inputs(index.gazetteer), encode(index), _SUFFIX)
 
 
-def cached_index(gazetteer: Gazetteer, folder: Path | None = None) -> Index:
-    """The index of a loaded gazetteer: loaded from the cache, else built and saved."""
+def cached_index(
+    gazetteer: Gazetteer, folder: Path | None = None, model: ScoreModel | Path | None = PACKAGED
+) -> Index:
+    """The index of a loaded gazetteer: loaded from the cache, else built and saved.
+
+    ``model`` is the score model, as in :func:`build_index`; the saved file holds
+    none (it is not made from the gazetteer), so it is attached on the way out.
+    """
+    if isinstance(model, Path):
+        model = load_model(model)
     if not gazetteer.key:  # made in memory: nothing to key a saved index on
-        return build_index(gazetteer)
+        return build_index(gazetteer, model)
     folder = artifacts.cache_dir() if folder is None else Path(folder)
-    return artifacts.load_or_make(
+    index = artifacts.load_or_make(
         logger,
         "reconcile index",
         folder,
         lambda: load(folder, gazetteer),
-        lambda: build_index(gazetteer),
+        lambda: build_index(gazetteer, None),
         lambda index: save(index, folder),
         artifacts.BUILD_WORDS,
     )
+    return dataclasses.replace(index, model=model)
