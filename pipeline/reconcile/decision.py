@@ -10,6 +10,7 @@ from pipeline.names import fold_cyrillic
 from pipeline.overrides import Override
 from pipeline.places import Place, is_postal
 from pipeline.reconcile.index import Index
+from pipeline.reconcile.matching import BY_EAR_SIMILARITY, by_ear_places
 from pipeline.reconcile.params import ReconcileParams
 from pipeline.reconcile.query import Query
 from pipeline.reconcile.regions import hinted_regions
@@ -79,6 +80,7 @@ def resolve(query: Query, index: Index, params: ReconcileParams) -> Outcome:
         or _near_village(ranked[0], index, params)
         or _unconfirmed_postal(ranked[0])
         or _generic_name(query, ranked[0])
+        or _by_ear_only(query, ranked[0], index)
     ):
         decision = Decision.REVIEW
     top = tuple(ranked[: params.top_k])
@@ -148,6 +150,26 @@ def _generic_name(query: Query, best: Candidate) -> bool:
     """Whether the name read is a common word (Новая) and no region confirms the place."""
     first = fold_cyrillic(query.cyrillic[0]) if query.cyrillic else ""
     return first in GENERIC_NAMES and best.feature(Feature.REGION) <= 0
+
+
+def _by_ear_only(query: Query, best: Candidate, index: Index) -> bool:
+    """Whether the best is reached only by two sound changes or a suffix put back.
+
+    ペガワト is Беговат only if the ear slipped twice; コムツモール is Комсомольск only
+    if a clerk dropped the -ск: the reading is likely, the place a guess for a
+    human, however well a region fits. One change (ベガワト, akanye alone) is as
+    sure as a near spelling; a name of the place read without rewrites (an exact
+    Cyrillic candidate, a nearer kana key) is not this.
+    """
+    if best.feature(Feature.NAME_EXACT) > 0:
+        return False
+    guessed = [
+        abs(value)
+        for number, value in by_ear_places(query.key, index).items()
+        if (value < 0 or value < BY_EAR_SIMILARITY)
+        and any(e.place_id == best.place_id for e in index.kana_entries[number])
+    ]
+    return bool(guessed) and best.feature(Feature.KANA) <= max(guessed) + 1e-9
 
 
 def _near_village(best: Candidate, index: Index, params: ReconcileParams) -> bool:
