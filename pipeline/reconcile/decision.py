@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from collections.abc import Sequence
 
-from pipeline.names import fold_cyrillic
+from pipeline.names import fold_cyrillic, match_key
 from pipeline.overrides import Override
-from pipeline.places import Place, is_postal
+from pipeline.places import DISTRICT, DISTRICT_KM, Place, is_postal
 from pipeline.reconcile.index import Index
-from pipeline.reconcile.matching import BY_EAR_SIMILARITY, by_ear_places
+from pipeline.reconcile.matching import BY_EAR_SIMILARITY, by_ear_places, kana_hits
 from pipeline.reconcile.params import ReconcileParams
 from pipeline.reconcile.query import Query
 from pipeline.reconcile.regions import hinted_regions
@@ -70,7 +71,7 @@ class Outcome:
 
 def resolve(query: Query, index: Index, params: ReconcileParams) -> Outcome:
     """Rank and decide one query (no overrides)."""
-    ranked = candidates(query, index, params)
+    ranked = district_first(query, candidates(query, index, params), index, params)
     decision = decide(ranked, index, params)
     if decision is Decision.AUTO and (
         _foreign_namesake(query, ranked[0], index)
@@ -150,6 +151,58 @@ def _generic_name(query: Query, best: Candidate) -> bool:
     """Whether the name read is a common word (Новая) and no region confirms the place."""
     first = fold_cyrillic(query.cyrillic[0]) if query.cyrillic else ""
     return first in GENERIC_NAMES and best.feature(Feature.REGION) <= 0
+
+
+#: A district named in a hint: a -スキー (-ский) adjective before 地区, not 第N地区.
+_DISTRICT_HINT = re.compile(r"([\u30a1-\u30fc・]+スキー?)地区")
+#: Fuzzy ratio at which a hinted district's adjective is a curated district's name.
+DISTRICT_RATIO = 0.85
+
+
+def hinted_districts(hint: str, index: Index, params: ReconcileParams) -> tuple[Place, ...]:
+    """The curated districts a hint names (トウングコチエンスキー地区: Тунгокоченский район).
+
+    >>> hinted_districts("チタ州 第25地区", None, ReconcileParams())  # type: ignore[arg-type]
+    ()
+    """
+    out: dict[str, Place] = {}
+    for adjective in _DISTRICT_HINT.findall(hint):
+        for number, similarity in kana_hits(match_key(adjective), index, params):
+            if similarity < DISTRICT_RATIO:
+                continue
+            for entry in index.kana_entries[number]:
+                place = index.gazetteer.places[entry.place_id]
+                if place.feature_type == DISTRICT:
+                    out[place.place_id] = place
+    return tuple(out.values())
+
+
+def district_first(
+    query: Query, ranked: list[Candidate], index: Index, params: ReconcileParams
+) -> list[Candidate]:
+    """Among readings as good as the best, the place inside the hinted district first.
+
+    ベルシーナ・ダランスン reads as well Дарасун (Karymsky district) as Вершино-Дарасунский;
+    the source's "トウングコチエンスキー地区" says which: the one within
+    :data:`~pipeline.places.DISTRICT_KM` of the district's centre, the nearest first.
+    The score is untouched (the row stays ``review`` while a namesake rivals it).
+    """
+    if len(ranked) < 2 or "地区" not in query.region_hint:
+        return ranked
+    districts = hinted_districts(query.region_hint, index, params)
+    if not districts:
+        return ranked
+    places = index.gazetteer.places
+    best = ranked[0]
+    tied = [c for c in ranked if c.evidence >= best.evidence - 0.02]
+
+    def distance(c: Candidate) -> float:
+        return min(place_distance_km(places[c.place_id], d) for d in districts)
+
+    inside = sorted((c for c in tied if distance(c) <= DISTRICT_KM), key=distance)
+    if not inside or inside[0].place_id == best.place_id:
+        return ranked
+    return [inside[0], *(c for c in ranked if c.place_id != inside[0].place_id)]
 
 
 def _by_ear_only(query: Query, best: Candidate, index: Index) -> bool:

@@ -67,7 +67,7 @@ class Hit:
             self.matched = f"{entry.name} ({entry.script})"
 
 
-def _kana_hits(query_key: str, index: Index, params: ReconcileParams) -> list[tuple[int, float]]:
+def kana_hits(query_key: str, index: Index, params: ReconcileParams) -> list[tuple[int, float]]:
     """Keys near ``query_key``: the exact one and those found through shared bigrams."""
     found: dict[int, float] = {}
     exact = index.key_ids.get(query_key)
@@ -96,7 +96,7 @@ def gather(query: Query, index: Index, params: ReconcileParams) -> dict[str, Hit
     for key, from_word in keys:
         if not key:
             continue
-        for number, similarity in _kana_hits(key, index, params):
+        for number, similarity in kana_hits(key, index, params):
             for entry in index.kana_entries[number]:
                 if from_word and not entry.partial:
                     entry = dataclasses.replace(entry, partial=True)
