@@ -1,10 +1,10 @@
 """Real register spellings through the commands a user runs: by ear, OCR, kanji, feature words.
 
-``tests/data/spellings_cases.csv`` holds 137 cases: the 76 spellings of
+``tests/data/spellings_cases.csv`` holds 139 cases: the 76 spellings of
 ``raw/realnames_dev.csv`` (with their source) and constructed ones (a typesetting
 slip, a feature or region word added to a known spelling, a sound change of spoken
-Russian or a dropped -ск applied to a dictionary spelling, a district (地区) as the
-name or the hint, the kanji exonyms of
+Russian or a dropped -ск applied to a dictionary spelling, a district (地区) or a
+camp's seat (第N地区X) as the name or the hint, the kanji exonyms of
 ``gazetteer/place_names.csv`` with their sources, and bad input). Each gives the
 normalised form, ``name_flag``, hints, and the place expected, or that the row must
 never be ``auto``. They run through ``camps transliterate``, ``reconcile`` and

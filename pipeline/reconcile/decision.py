@@ -177,6 +177,34 @@ def hinted_districts(hint: str, index: Index, params: ReconcileParams) -> tuple[
     return tuple(out.values())
 
 
+#: A camp number followed by its seat in a hint: 第25地区スレチェンスク (camp area No. 25
+#: at Sretensk), as burial lists head their sections.
+_SEAT_HINT = re.compile(
+    r"第[0-9０-９一二三四五六七八九十百]+(?:地区|収容所|分所|支部)([\u30a1-\u30fc・]{3,})"
+)
+#: How far from its seat a camp area's branches lay: hundreds of km along a railway or a
+#: river (camp No. 25 at Sretensk held Vershino-Darasunsky, 150 km west).
+CAMP_AREA_KM = 300.0
+
+
+def hinted_seats(hint: str, index: Index) -> tuple[Place, ...]:
+    """The places a hint names as a camp area's seat (第25地区スレチェンスク: Sretensk).
+
+    Only a kana key that is exactly a gazetteer name, and not a district or a region.
+
+    >>> hinted_seats("チタ州 トウングコチエンスキー地区", None)  # type: ignore[arg-type]
+    ()
+    """
+    out: dict[str, Place] = {}
+    for town in _SEAT_HINT.findall(hint):
+        number = index.key_ids.get(match_key(town))
+        for entry in index.kana_entries[number] if number is not None else ():
+            place = index.gazetteer.places[entry.place_id]
+            if not entry.partial and place.feature_type not in (DISTRICT, "region"):
+                out[place.place_id] = place
+    return tuple(out.values())
+
+
 def district_first(
     query: Query, ranked: list[Candidate], index: Index, params: ReconcileParams
 ) -> list[Candidate]:
@@ -185,21 +213,25 @@ def district_first(
     ベルシーナ・ダランスン reads as well Дарасун (Karymsky district) as Вершино-Дарасунский;
     the source's "トウングコチエンスキー地区" says which: the one within
     :data:`~pipeline.places.DISTRICT_KM` of the district's centre, the nearest first.
-    The score is untouched (the row stays ``review`` while a namesake rivals it).
+    A camp area's seat in the hint (第25地区スレチェンスク) does the same within
+    :data:`CAMP_AREA_KM`. The score is untouched (the row stays ``review`` while a
+    namesake rivals it).
     """
     if len(ranked) < 2 or "地区" not in query.region_hint:
         return ranked
-    districts = hinted_districts(query.region_hint, index, params)
-    if not districts:
+    near = [(d, DISTRICT_KM) for d in hinted_districts(query.region_hint, index, params)]
+    near += [(s, CAMP_AREA_KM) for s in hinted_seats(query.region_hint, index)]
+    if not near:
         return ranked
     places = index.gazetteer.places
     best = ranked[0]
     tied = [c for c in ranked if c.evidence >= best.evidence - 0.02]
 
     def distance(c: Candidate) -> float:
-        return min(place_distance_km(places[c.place_id], d) for d in districts)
+        # distance as a share of the hint's reach: inside when at most 1
+        return min(place_distance_km(places[c.place_id], p) / km for p, km in near)
 
-    inside = sorted((c for c in tied if distance(c) <= DISTRICT_KM), key=distance)
+    inside = sorted((c for c in tied if distance(c) <= 1.0), key=distance)
     if not inside or inside[0].place_id == best.place_id:
         return ranked
     return [inside[0], *(c for c in ranked if c.place_id != inside[0].place_id)]
