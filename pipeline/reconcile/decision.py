@@ -11,7 +11,7 @@ from pipeline.names import fold_cyrillic, match_key
 from pipeline.overrides import Override
 from pipeline.places import DISTRICT, DISTRICT_KM, Place, is_postal
 from pipeline.reconcile.index import Index
-from pipeline.reconcile.matching import BY_EAR_SIMILARITY, by_ear_places, kana_hits
+from pipeline.reconcile.matching import by_ear_places, kana_hits
 from pipeline.reconcile.params import ReconcileParams
 from pipeline.reconcile.query import Query
 from pipeline.reconcile.regions import hinted_regions
@@ -238,23 +238,23 @@ def district_first(
 
 
 def _by_ear_only(query: Query, best: Candidate, index: Index) -> bool:
-    """Whether the best is reached only by two sound changes or a suffix put back.
+    """Whether the best is reached only by sound changes or a suffix put back.
 
     ペガワト is Беговат only if the ear slipped twice; コムツモール is Комсомольск only
     if a clerk dropped the -ск: the reading is likely, the place a guess for a
-    human, however well a region fits. One change (ベガワト, akanye alone) is as
-    sure as a near spelling; a name of the place read without rewrites (an exact
-    Cyrillic candidate, a nearer kana key) is not this.
+    human, however well a region fits. One change (ベガワト, akanye alone) is kept for
+    a human too: a rewrite credits 0.9 of kana similarity, more than the fuzzy match
+    of the same spelling, and ``auto`` must not rest on a rule's guess. A name of the
+    place read without rewrites (an exact Cyrillic candidate) is not this.
     """
     if best.feature(Feature.NAME_EXACT) > 0:
         return False
-    guessed = [
+    reached = [
         abs(value)
         for number, value in by_ear_places(query.key, index).items()
-        if (value < 0 or value < BY_EAR_SIMILARITY)
-        and any(e.place_id == best.place_id for e in index.kana_entries[number])
+        if any(e.place_id == best.place_id for e in index.kana_entries[number])
     ]
-    return bool(guessed) and best.feature(Feature.KANA) <= max(guessed) + 1e-9
+    return bool(reached) and best.feature(Feature.KANA) <= max(reached) + 1e-9
 
 
 def _near_village(best: Candidate, index: Index, params: ReconcileParams) -> bool:
