@@ -85,7 +85,7 @@ def country_of(lat: float, lon: float) -> str:
     import shapely
 
     lats, lons, cos_lats, countries, tree = _world_places()
-    near = np.arange(len(countries))
+    near = None
     # Degrees of latitude; the box is widened in longitude so that it is about square
     # on the ground. The nearest place inside it is the true nearest unless another
     # lies just outside a side while this one sits in a corner: near a border that
@@ -97,6 +97,8 @@ def country_of(lat: float, lon: float) -> str:
         if len(found):
             near = found
             break
+    if near is None:  # nothing within 16 degrees: every place (a point at sea)
+        near = np.arange(len(countries))
     p, q = math.radians(lat), math.radians(lon)
     # haversine without the constant factors: the argmin is all we need
     h = (

@@ -9,6 +9,13 @@ dropped or added, ヴ for ブ, a stray ッ, a region prefix, half-width kana.
 
 Each stage runs in its own process so that its peak memory (``ru_maxrss``) is its
 own; times are wall-clock seconds.
+
+Two yardsticks are measured in the same run (issue 14): the naive chain (each
+row's Hepburn romaji matched with rapidfuzz ``extractOne`` against every Latin
+name of the gazetteer, one row at a time, no work shared between rows) and the
+floor (pyogrio writing the export's own camps rows as GeoPackage and GeoJSON,
+with no other work). The naive chain is linear in the rows by construction, so
+it is timed on its first :data:`NAIVE_SAMPLE` rows and scaled to the register.
 """
 
 from __future__ import annotations
@@ -28,6 +35,10 @@ from pipeline.io import Row, read_csv, write_csv
 logger = logging.getLogger(__name__)
 
 STAGES = ("transliterate", "reconcile", "geocode", "export")
+#: Rows of the register the naive chain is timed on (then scaled to all rows).
+NAIVE_SAMPLE = 1_000
+#: The layer files whose bytes per row the report gives (issue 14: <= 1 KB per row).
+SIZED = ("camps.gpkg", "camps.geojson")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,6 +116,10 @@ def run(
         timings.append(_run_stage(argv))
         logger.info("%s: %.1f s", argv[0], timings[-1].seconds)
     total = sum(t.seconds for t in timings)
+    out = workdir / "out"
+    naive = naive_seconds(rows, gazetteer_dir)
+    floor = floor_seconds(out / "camps.gpkg", workdir / "floor")
+    export = timings[-1].seconds
     return {
         "rows": n_rows,
         "distinct_names": distinct,
@@ -113,7 +128,48 @@ def run(
         "distinct_names_per_second": round(distinct / total),
         "peak_memory_mb": round(max(t.peak_mb for t in timings)),
         "stages": [dataclasses.asdict(t) for t in timings],
+        "naive_seconds": round(naive, 2),
+        "naive_over_pipeline": round(naive / total, 2),
+        "floor_seconds": round(floor, 2),
+        "export_over_floor": round(export / max(floor, 1e-9), 2),
+        "bytes_per_row": {name: round((out / name).stat().st_size / n_rows) for name in SIZED},
     }
+
+
+def naive_seconds(rows: list[Row], gazetteer_dir: Path, sample: int = NAIVE_SAMPLE) -> float:
+    """Seconds the naive chain would take on ``rows``: romaji, then ``extractOne``
+    over the gazetteer's Latin names, one row at a time (timed on ``sample`` rows)."""
+    from rapidfuzz import fuzz, process
+
+    from pipeline.names import normalize, romanize
+
+    _, names = read_csv(gazetteer_dir / "names.csv")
+    latin = sorted({row["name"] for row in names if row["script"] == "Latn"})
+    chosen = rows[:sample]
+    start = time.perf_counter()
+    for row in chosen:
+        process.extractOne(romanize(normalize(row["katakana"])), latin, scorer=fuzz.WRatio)
+    seconds = time.perf_counter() - start
+    return seconds * len(rows) / max(len(chosen), 1)
+
+
+def floor_seconds(gpkg: Path, folder: Path) -> float:
+    """Seconds pyogrio takes to write the export's camps rows as GeoPackage and GeoJSON.
+
+    The rows are read back from the export's own ``camps`` layer (not timed), so
+    the floor writes exactly the columns and points the export wrote.
+    """
+    import pyogrio
+
+    frame = pyogrio.read_dataframe(gpkg, layer="camps", use_arrow=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    targets = [(folder / "floor.gpkg", "GPKG"), (folder / "floor.geojson", "GeoJSON")]
+    for path, _ in targets:
+        path.unlink(missing_ok=True)
+    start = time.perf_counter()
+    for path, driver in targets:
+        pyogrio.write_dataframe(frame, path, layer="camps", driver=driver, use_arrow=True)
+    return time.perf_counter() - start
 
 
 def format_report(report: dict[str, object]) -> str:
@@ -133,4 +189,18 @@ def format_report(report: dict[str, object]) -> str:
         f"{'total':<14}{report['total_seconds']:>10.2f}{report['rows_per_second']:>12,}"
         f"{report['distinct_names_per_second']:>12,}{report['peak_memory_mb']:>10}"
     )
+    if "naive_seconds" in report:
+        lines.append(
+            f"naive chain (romaji + rapidfuzz extractOne per row, scaled from "
+            f"{min(rows, NAIVE_SAMPLE):,} rows): {report['naive_seconds']:.2f} s, "
+            f"{report['naive_over_pipeline']}x the pipeline's time"
+        )
+        lines.append(
+            f"floor (pyogrio writes the camps rows as GeoPackage + GeoJSON): "
+            f"{report['floor_seconds']:.2f} s; export is {report['export_over_floor']}x the floor"
+        )
+        sizes = report["bytes_per_row"]
+        lines.append(
+            "bytes per row: " + ", ".join(f"{k} {v:,}" for k, v in sizes.items())  # type: ignore[attr-defined]
+        )
     return "\n".join(lines)

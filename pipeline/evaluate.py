@@ -18,7 +18,10 @@ The gold file has no gazetteer ids, so "right" is defined on names and points:
 * ``coverage``: the share of positives not ``unresolved``;
 * ``negatives_auto``: negatives decided ``auto`` (must be 0);
 * ``brier``: the mean squared gap between the score and being right within 25 km,
-  a check that the score reads as a probability.
+  a check that the score reads as a probability; ``ece``: the expected calibration
+  error over ten score bins (row-weighted gap of mean score and share right), with
+  the ``reliability`` table (per bin) among the labels, on gold, on the names never
+  seen (bare and with a region) and on the real spellings.
 
 The curated gazetteer carries katakana spellings from the same dossier that gold
 was drawn from, so the same figures are also given with those katakana names
@@ -51,7 +54,7 @@ from pipeline.io import Row, read_csv, write_json
 from pipeline.lookup import query_of
 from pipeline.names import fold_latin, match_key
 from pipeline.places import Gazetteer, Place
-from pipeline.plots import Scored, split_metrics, write_plots
+from pipeline.plots import Scored, calibration, split_metrics, write_plots
 from pipeline.records import GOLD_COLUMNS, Decision
 
 logger = logging.getLogger(__name__)
@@ -188,11 +191,6 @@ def score_rows(
             misses.append(f"{g.katakana}: got {row['place_name'] or '-'} ({row['decision']})")
     auto = [(g, r) for g, r in zip(gold, rows, strict=True) if r["decision"] == Decision.AUTO]
     auto_right = sum(1 for g, r in auto if _near(places.get(r["place_id"]), g, NEAR_KM))
-    brier = sum(
-        (float(r["score"]) - (_near(places.get(r["place_id"]), g, NEAR_KM) if g.positive else 0))
-        ** 2
-        for g, r in zip(gold, rows, strict=True)
-    )
     n_pos = len(positives) or 1
     decisions = {str(d): sum(1 for r in rows if r["decision"] == d) for d in Decision}
     return {
@@ -205,7 +203,7 @@ def score_rows(
         "coverage": round(covered / n_pos, 4),
         "negatives_auto": sum(1 for r in negatives if r["decision"] == Decision.AUTO),
         "negatives_unresolved": sum(1 for r in negatives if r["decision"] == Decision.UNRESOLVED),
-        "brier": round(brier / (len(rows) or 1), 4),
+        **calibration(scored),
         "decisions": decisions,
         "misses": misses,
         "scored": scored,
@@ -322,11 +320,17 @@ def score_unseen(
     at1 = near = covered = auto = auto_right = 0
     reciprocal = 0.0
     misses: list[str] = []
+    scored: list[Scored] = []
     for item, row in zip(names, rows, strict=True):
         truth = places[item.place_id]
         gold = GoldRow(item.katakana, (truth.name,), truth.lat, truth.lon)
         got = places.get(row["place_id"])
         right_near = _near(got, gold, NEAR_KM)
+        scored.append(
+            Scored(
+                float(row["score"] or 0), row["decision"], right_near, True, _distance(got, gold)
+            )
+        )
         at1 += row["place_id"] == item.place_id
         near += right_near
         covered += row["decision"] != Decision.UNRESOLVED
@@ -345,7 +349,9 @@ def score_unseen(
         "auto": auto,
         "auto_precision": round(auto_right / auto, 4) if auto else None,
         "coverage": round(covered / n, 4),
+        **calibration(scored),
         "wrong_auto": misses,
+        "scored": scored,
     }
 
 
@@ -407,7 +413,12 @@ def _transliteration(
 
 
 def _without_misses(scores: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in scores.items() if k not in ("misses", "scored")}
+    """The scores less the long lists (misses, the scored rows), at every level."""
+    return {
+        k: _without_misses(v) if isinstance(v, dict) else v
+        for k, v in scores.items()
+        if k not in ("misses", "scored")
+    }
 
 
 def run(
@@ -446,15 +457,14 @@ def run(
     heldout_index = rc.build_index(without_curated_kana(index.gazetteer))
     heldout = score_rows(gold, heldout_index, overrides, stage_model, transliterate_params, params)
     held_out = tr.build_model(hold_out=True)  # one model that never saw the held-out places
+    unseen = generalization(index.gazetteer, transliterate_params, params, model=held_out)
     metrics: dict[str, Any] = {
         "gold": Path(gold_path).name,
         "positives": sum(1 for g in gold if g.positive),
         "negatives": sum(1 for g in gold if not g.positive),
         "reconcile": _without_misses(full),
         "without_curated_kana": _without_misses(heldout),
-        "unseen_names": generalization(
-            index.gazetteer, transliterate_params, params, model=held_out
-        ),
+        "unseen_names": _without_misses(unseen),
         "transliterate": _transliteration(
             Path(gold_path), dossier_path, held_out, transliterate_params
         ),
@@ -469,15 +479,25 @@ def run(
             transliterate_params,
             params,
         )
-        metrics["realnames"] = {k: v for k, v in real.items() if k != "misses"}
+        metrics["realnames"] = _without_misses(real)
         real_lines = rn.summary(real, Path(realnames_path).name)
     if output_path is not None:
         numbers, labels = split_metrics(metrics)
         write_json(Path(output_path), numbers)
         write_json(labels_path(Path(output_path)), labels)
     if plots_dir is not None:
-        write_plots(Path(plots_dir), full["scored"])
+        write_plots(Path(plots_dir), full["scored"], unseen["scored"])
     return "\n".join([_summary(metrics, full["misses"], heldout["misses"]), *real_lines])
+
+
+def reliability_line(table: Sequence[dict[str, str]]) -> str:
+    """A reliability table on one line: ``bin mean/observed (count)`` per non-empty bin.
+
+    >>> row = {"bin": "0.9-1.0", "mean_score": "0.95", "observed": "1.0", "count": "3"}
+    >>> reliability_line([row])
+    '0.9-1.0 0.95/1.0 (3)'
+    """
+    return "; ".join(f"{r['bin']} {r['mean_score']}/{r['observed']} ({r['count']})" for r in table)
 
 
 def labels_path(metrics_path: Path) -> Path:
@@ -498,7 +518,7 @@ def _summary(metrics: dict[str, Any], misses: list[str], heldout_misses: list[st
         precision = "-" if m["auto_precision"] is None else f"{m['auto_precision']:.3f}"
         lines.append(
             f"  auto {m['auto']} (precision {precision}), negatives auto {m['negatives_auto']}, "
-            f"Brier {m['brier']:.3f}, decisions {m['decisions']}"
+            f"Brier {m['brier']:.4f}, ECE {m['ece']:.4f}, decisions {m['decisions']}"
         )
     u = metrics["unseen_names"]
     for label, m in (("unseen names", u), ("unseen names + region column", u["with_region"])):
@@ -506,10 +526,13 @@ def _summary(metrics: dict[str, Any], misses: list[str], heldout_misses: list[st
         lines.append(
             f"{label} ({m['names']} held-out GeoNames katakana, their kana withheld): "
             f"acc@1 {m['acc_at_1']:.3f}  acc@25km {m['acc_at_25km']:.3f}  MRR {m['mrr']:.3f}  "
-            f"coverage {m['coverage']:.3f}  auto {m['auto']} (precision {precision})"
+            f"coverage {m['coverage']:.3f}  auto {m['auto']} (precision {precision})  "
+            f"Brier {m['brier']:.4f}  ECE {m['ece']:.4f}"
         )
         if m["wrong_auto"]:
             lines.append("  wrong auto: " + "; ".join(m["wrong_auto"][:10]))
+    for label, m in (("gold", metrics["reconcile"]), ("unseen names", u)):
+        lines.append(f"reliability ({label}): " + reliability_line(m["reliability"]))
     t = dict(metrics["transliterate"])
     parts = {
         "held-out model, gold": t.pop("gold_held_out_model", {}),

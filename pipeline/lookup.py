@@ -224,17 +224,21 @@ def where_of(
     """The place and point of a looked-up name, by the geocode stage's offline rules.
 
     An override's own point wins; else the gazetteer's point of the place (or of
-    the region, for a name that is only a region); a review answer is at most
-    ``less-certain``, as in the geocode stage.
+    the region, for a name that is only a region), its radius widened by the
+    reading's doubt; a review answer is at most ``less-certain``, as in the
+    geocode stage.
     """
     row = outcome.columns() | {
         "katakana": name,
         "katakana_normalized": query.key,
         "region_hint": query.region_hint,
+        "cyrillic_candidates": "|".join(query.cyrillic),
+        "camp_no_hint": gc.camp_number({"katakana": name}),
     }
     point = gc.override_point(override) if override is not None else None
     if point is None and outcome.decision is not Decision.UNRESOLVED:
         point = gc.offline_point(row, geocoder) or gc.region_fallback(row, geocoder.gazetteer)
+        point = gc.widen(point, row, geocoder) if point is not None else None
     if point is None:
         return None
     if outcome.decision is Decision.REVIEW:

@@ -23,7 +23,7 @@ from pipeline.errors import ParamsError
 T = TypeVar("T")
 
 #: The sections params.yaml may have: one per stage (DESIGN.md).
-SECTIONS = ("gazetteer", "transliterate", "reconcile", "geocode", "export")
+SECTIONS = ("gazetteer", "transliterate", "reconcile", "calibrate", "geocode", "export")
 #: A params file is a few hundred bytes: anything this large is not one.
 MAX_BYTES = 1_000_000
 #: No count or size in any section comes near this; a larger int is a typo.

@@ -1,6 +1,6 @@
 """The evaluation's DVC plots and the split of its metrics into numbers and labels.
 
-``camps evaluate --plots-dir`` writes three data files of the gold set, each
+``camps evaluate --plots-dir`` writes four data files (three of the gold set), each
 declared in ``dvc.yaml`` with a DVC template so ``dvc plots show`` draws them:
 
 * ``reliability.csv``: score reliability (calibration) diagram: per score decile,
@@ -10,6 +10,12 @@ declared in ``dvc.yaml`` with a DVC template so ``dvc plots show`` draws them:
 * ``distance_cdf.csv``: the distance from each positive's chosen place to its gold
   point, sorted, with the cumulative share of positives within it (rows with no
   place never arrive, so the curve ends at the share that has a point).
+
+* ``reliability_unseen.csv``: the same diagram on the held-out names never seen
+  (:func:`pipeline.evaluate.generalization`), the honest check of calibration.
+
+:func:`calibration` gives the numbers a reader checks the score by: the Brier
+score, the expected calibration error over the ten bins and the reliability table.
 
 ``dvc metrics show`` reads numbers only: :func:`split_metrics` keeps the numbers
 in ``metrics.json`` and moves every text and list (file names, the split's
@@ -68,6 +74,44 @@ def reliability(rows: Sequence[Scored]) -> list[dict[str, str]]:
     return out
 
 
+def expected_calibration_error(rows: Sequence[Scored]) -> float:
+    """ECE over the ten score bins: the row-weighted mean gap of mean score and share right.
+
+    >>> rows = [Scored(0.95, "auto", True, True, 1.0), Scored(0.91, "auto", False, False, None)]
+    >>> round(expected_calibration_error(rows), 4)
+    0.43
+    """
+    total = 0.0
+    for b in range(BINS):
+        members = [r for r in rows if _bin(r.score) == b]
+        if members:
+            gap = sum(r.score for r in members) - sum(r.right for r in members)
+            total += abs(gap)
+    return total / (len(rows) or 1)
+
+
+def brier(rows: Sequence[Scored]) -> float:
+    """The mean squared gap between the score and being right (1) or not (0).
+
+    >>> brier([Scored(0.9, "auto", True, True, 1.0), Scored(0.2, "review", False, True, None)])
+    0.025
+    """
+    return sum((r.score - r.right) ** 2 for r in rows) / (len(rows) or 1)
+
+
+def calibration(rows: Sequence[Scored]) -> dict[str, Any]:
+    """Brier score, ECE (10 bins) and the reliability table of a set of rows.
+
+    >>> calibration([Scored(0.9, "auto", True, True, 1.0)])["ece"]
+    0.1
+    """
+    return {
+        "brier": round(brier(rows), 4),
+        "ece": round(expected_calibration_error(rows), 4),
+        "reliability": reliability(rows),
+    }
+
+
 def score_histogram(rows: Sequence[Scored]) -> list[dict[str, str]]:
     """Per score decile (lower edge), the number of rows of each decision.
 
@@ -98,12 +142,13 @@ def distance_cdf(rows: Sequence[Scored]) -> list[dict[str, str]]:
     ]
 
 
-def write_plots(folder: Path, rows: Sequence[Scored]) -> None:
-    """The three plot data files (CSV) into ``folder``."""
+def write_plots(folder: Path, rows: Sequence[Scored], unseen: Sequence[Scored] = ()) -> None:
+    """The plot data files (CSV) into ``folder``: gold ``rows``, held-out ``unseen`` names."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     for name, table in (
         ("reliability.csv", reliability(rows)),
+        ("reliability_unseen.csv", reliability(unseen)),
         ("score_histogram.csv", score_histogram(rows)),
         ("distance_cdf.csv", distance_cdf(rows)),
     ):

@@ -14,7 +14,8 @@ Russian name and point. Each row falls in one of three kinds:
 * ``unidentified``: no source identifies the place (no ``cyrillic``): it must be
   ``review`` or ``unresolved``, never ``auto`` onto a guess.
 
-``auto_precision`` counts every ``auto`` row: right on an identifiable row, wrong
+``brier`` and ``ece`` (with the ``reliability`` table) count a row right as
+``right`` does. ``auto_precision`` counts every ``auto`` row: right on an identifiable row, wrong
 on the other two kinds. The region the source gives goes in as a raw ``region``
 column, in Japanese, as a user's register would carry it.
 
@@ -41,6 +42,7 @@ from pipeline.io import read_csv
 from pipeline.lookup import query_of
 from pipeline.names import fold_cyrillic, fold_latin
 from pipeline.places import Place
+from pipeline.plots import Scored, calibration
 from pipeline.records import REALNAMES_COLUMNS, Decision
 
 NEAR_KM = 25.0
@@ -151,9 +153,12 @@ def score_realnames(
     kinds = {k: 0 for k in ("identifiable", "not_ussr", "unidentified")}
     right = auto = auto_right = not_ussr_auto = unidentified_auto = 0
     misses: list[str] = []
+    scored: list[Scored] = []
     for item, row in zip(real, rows, strict=True):
         kinds[item.kind] += 1
         ok = _is_right(places.get(row["place_id"]), item, index, cyrillic)
+        positive = item.kind == "identifiable"
+        scored.append(Scored(float(row["score"] or 0), row["decision"], ok, positive, None))
         right += ok
         is_auto = row["decision"] == Decision.AUTO
         auto += is_auto
@@ -172,7 +177,9 @@ def score_realnames(
         "auto_precision": round(auto_right / auto, 4) if auto else None,
         "not_ussr_auto": not_ussr_auto,
         "unidentified_auto": unidentified_auto,
+        **calibration(scored),
         "misses": misses,
+        "scored": scored,
     }
 
 
@@ -184,7 +191,8 @@ def summary(scores: dict[str, Any], label: str) -> list[str]:
         f"{scores['not_ussr']} not USSR, {scores['unidentified']} unidentified): "
         f"right {scores['right']}/{scores['identifiable']} ({scores['acc_identifiable']:.3f}), "
         f"auto {scores['auto']} (precision {precision}), not-USSR auto "
-        f"{scores['not_ussr_auto']}, unidentified auto {scores['unidentified_auto']}"
+        f"{scores['not_ussr_auto']}, unidentified auto {scores['unidentified_auto']}, "
+        f"Brier {scores['brier']:.4f}, ECE {scores['ece']:.4f}"
     ]
     if scores["misses"]:
         lines.append(f"  {label} misses: " + "; ".join(scores["misses"]))

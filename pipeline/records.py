@@ -48,6 +48,28 @@ class Certainty(enum.StrEnum):
     UNCERTAIN = "uncertain"
 
 
+class GeocodeMethod(enum.StrEnum):
+    """How a row's point was found (the geocode stage's ``geocode_method`` column).
+
+    ``place`` a town, settlement or village of the gazetteer; ``station`` a
+    railway station of the gazetteer; ``region_centroid`` the centroid of a 1945
+    region (only the region is known); ``override`` a point set by a person;
+    ``geonames`` and ``nominatim`` an online provider's answer.
+    """
+
+    OVERRIDE = "override"
+    PLACE = "place"
+    STATION = "station"
+    REGION_CENTROID = "region_centroid"
+    GEONAMES = "geonames"
+    NOMINATIM = "nominatim"
+
+    @property
+    def online(self) -> bool:
+        """Whether the point is an online provider's answer."""
+        return self in (GeocodeMethod.GEONAMES, GeocodeMethod.NOMINATIM)
+
+
 #: What transliterate adds to a register; reconcile needs them all.
 TRANSLITERATE_COLUMNS = (
     "katakana_normalized",

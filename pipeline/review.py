@@ -572,7 +572,10 @@ def decide(
         place_id if action == "accept" else "",
         "reject" if action == "reject" else "accept",
         note,
-        "camps serve --review",
+        # No source: a click on the map or a choice among candidates cites nothing, so a
+        # placed point is less-certain (pipeline.geocode.override_point); the reviewer's
+        # note says why, and the `reviewer` and `created` columns say who and when.
+        "",
         f"decision for {name}",
         lat if action == "place" else "",
         lon if action == "place" else "",

@@ -18,7 +18,7 @@ import dataclasses
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 
-from pipeline.records import LEGEND, SymbolClass
+from pipeline.records import LEGEND, GeocodeMethod, SymbolClass
 
 QGIS_VERSION = "3.22.16-Białowieża"
 DOCTYPE = "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>"
@@ -93,8 +93,26 @@ def review_expression(review: str, otherwise: str) -> str:
     return f"CASE WHEN \"decision\" = 'review' THEN {then} ELSE {other} END"
 
 
+def region_centroid_expression(then: str, otherwise: str) -> str:
+    """A QGIS expression: ``then`` for a point on a 1945 region's centre, else ``otherwise``.
+
+    >>> region_centroid_expression("dash", "solid")
+    'CASE WHEN "geocode_method" = \\'region_centroid\\' THEN \\'dash\\' ELSE \\'solid\\' END'
+    """
+    method = quote_sql(GeocodeMethod.REGION_CENTROID.value)
+    return (
+        f'CASE WHEN "geocode_method" = {method} '
+        f"THEN {quote_sql(then)} ELSE {quote_sql(otherwise)} END"
+    )
+
+
 def _option(parent: ET.Element, name: str, value: str, kind: str = "QString") -> None:
     ET.SubElement(parent, "Option", {"name": name, "value": value, "type": kind})
+
+
+def data_defined(parent: ET.Element, expressions: dict[str, str]) -> None:
+    """A symbol layer's ``data_defined_properties``: each property driven by an expression."""
+    _properties(parent, "data_defined_properties", expressions)
 
 
 def _properties(parent: ET.Element, tag: str, expressions: dict[str, str]) -> None:

@@ -489,4 +489,36 @@ def check_output_set(folder: Path) -> list[str]:
                 f"{folder}: {placed} rows in camps.geojson + {left} in unresolved.csv, but "
                 f"the input had {rows['input']}: rows were lost; run the export again"
             )
+    problems.extend(check_candidates(folder))
+    return problems
+
+
+def check_candidates(folder: Path) -> list[str]:
+    """Problems of ``candidates.csv``: each name's ranks must run 1, 2, 3 … once each,
+    and every ``name_key`` of camps.geojson with candidates must be in it."""
+    path = Path(folder) / "candidates.csv"
+    if not path.is_file():
+        return []
+    _, table = io.read_csv(path)
+    ranks: dict[str, list[int]] = {}
+    problems: list[str] = []
+    for number, row in enumerate(table, start=2):
+        try:
+            ranks.setdefault(row.get("name_key", ""), []).append(int(row.get("rank", "")))
+        except ValueError:
+            what = f"'{row.get('rank', '')}' is not a rank"
+            problems.append(_problem(path, number, "rank", what, "run the export again"))
+    for key, found in ranks.items():
+        if found != list(range(1, len(found) + 1)):
+            what = f"name_key '{key}' has ranks {found}, not 1 to {len(found)}"
+            problems.append(_problem(path, 0, "rank", what, "run the export again"))
+    geojson = Path(folder) / "camps.geojson"
+    if geojson.is_file():
+        for feature in io.read_json(geojson).get("features", []):
+            props = feature.get("properties") or {}
+            named = props.get("name_key")
+            if named is not None and props.get("best_rival") and named not in ranks:
+                what = f"name_key '{named}' of camps.geojson has a rival but no candidates"
+                problems.append(_problem(path, 0, "name_key", what, "run the export again"))
+                break
     return problems

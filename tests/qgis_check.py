@@ -163,6 +163,38 @@ def sld_report(gpkg: str, name: str) -> dict[str, object]:
     return {"loaded": bool(ok), "message": message, "renderer": renderer.type(), "rules": rules}
 
 
+def candidates_report(gpkg: str) -> dict[str, object]:
+    """The ``candidates`` table as QGIS reads it, joined by hand to the camps on name_key.
+
+    Per camp row: its place, its decision, and the place and rank of the first
+    candidate of its ``name_key`` (QGIS's own join keeps one row per key, not
+    the lowest rank, so the join is done here).
+    """
+    table = QgsVectorLayer(f"{gpkg}|layername=candidates", "candidates", "ogr")
+    report: dict[str, object] = {"valid": table.isValid()}
+    if not table.isValid():
+        return report
+    report["features"] = table.featureCount()
+    report["geometry"] = table.geometryType()
+    report["fields"] = [field.name() for field in table.fields()]
+    first: dict[str, tuple[str, int]] = {}
+    for feature in table.getFeatures():
+        key, rank = feature["name_key"], int(feature["rank"])
+        if key not in first or rank < first[key][1]:
+            first[key] = (feature["place_id"], rank)
+    camps = QgsVectorLayer(f"{gpkg}|layername=camps", "camps", "ogr")
+    report["joined"] = [
+        {
+            "place_id": feature["place_id"],
+            "decision": feature["decision"],
+            "name_key": feature["name_key"],
+            "first": first.get(feature["name_key"]),
+        }
+        for feature in camps.getFeatures()
+    ]
+    return report
+
+
 def check(gpkg: str, png: str) -> dict[str, object]:
     """Load both layers and report on them; the layers die with this frame."""
     camps = QgsVectorLayer(f"{gpkg}|layername=camps", "camps", "ogr")
@@ -182,6 +214,7 @@ def check(gpkg: str, png: str) -> dict[str, object]:
         "qgis_version": Qgis.QGIS_VERSION,
         "camps_valid": camps.isValid(),
         "unresolved_valid": unresolved.isValid(),
+        "candidates": candidates_report(gpkg),
     }
     if camps.isValid():
         report["camps_features"] = camps.featureCount()

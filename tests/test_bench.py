@@ -32,7 +32,15 @@ def test_bench_runs_every_stage_and_keeps_every_row(repo: Path, tmp_path: Path) 
     )
     assert [s["stage"] for s in report["stages"]] == list(bench.STAGES)  # type: ignore[union-attr]
     assert report["rows"] == 300 and 0 < report["distinct_names"] <= 300  # type: ignore[operator]
-    assert "rows/s" in bench.format_report(report)
+    text = bench.format_report(report)
+    assert "rows/s" in text and "naive chain" in text and "floor" in text
+    # the two yardsticks of issue 14, measured in the same run
+    assert report["naive_seconds"] > 0 and report["floor_seconds"] > 0  # type: ignore[operator]
+    assert report["export_over_floor"] > 1  # type: ignore[operator]
+    sizes = report["bytes_per_row"]
+    assert set(sizes) == {"camps.gpkg", "camps.geojson"}  # type: ignore[arg-type]
+    for name, per_row in sizes.items():  # type: ignore[union-attr]
+        assert per_row == round((tmp_path / "out" / name).stat().st_size / 300), name
     with (tmp_path / "geocode.csv").open(encoding="utf-8") as handle:
         assert len(list(csv.DictReader(handle))) == 300
     assert (tmp_path / "out" / "camps.gpkg").exists()

@@ -56,6 +56,7 @@ def test_layers_and_field_types(out: Path) -> None:
         "camps",
         "unresolved",
         "places",
+        "candidates",
         "layer_styles",
     }
     camps = pyogrio.read_info(gpkg, layer="camps")
@@ -64,8 +65,9 @@ def test_layers_and_field_types(out: Path) -> None:
     assert types["detainees"] == "OFTInteger64"
     for name in ("score", "lat", "lon", "uncertainty_km"):
         assert types[name] == "OFTReal", name
-    for name in ("record_id", "katakana", "map_no", "gupvi_camp_no", "candidates", "label"):
+    for name in ("record_id", "katakana", "map_no", "gupvi_camp_no", "name_key", "label"):
         assert types[name] == "OFTString", name
+    assert "candidates" not in types and types["best_rival"] == "OFTString"
     unresolved = pyogrio.read_info(gpkg, layer="unresolved")
     assert unresolved["geometry_type"] is None
     assert "unresolved_reason" in list(unresolved["fields"])
@@ -133,6 +135,7 @@ def test_gpkg_is_version_1_2_with_default_style_and_metadata(out: Path) -> None:
             "camps": "features",
             "unresolved": "attributes",
             "places": "features",
+            "candidates": "attributes",
             "layer_styles": "attributes",
         }
         styles = db.execute(
@@ -353,6 +356,11 @@ def test_uncertainty_layer_is_geodesic_circles_under_the_points(out: Path) -> No
     )
     sld = dict(styles.fetchall())
     assert "fill-opacity" in sld["uncertainty"] and "<se:Rule>" in sld["camps"]
+    qml = dict(
+        sqlite3.connect(gpkg).execute("SELECT f_table_name, styleQML FROM layer_styles").fetchall()
+    )
+    # a circle around a 1945 region's centre is dashed, as on the web map
+    assert "&quot;geocode_method&quot; = 'region_centroid' THEN 'dash'" in qml["uncertainty"]
 
 
 def test_circle_crosses_the_antimeridian_as_one_ring() -> None:
@@ -380,7 +388,7 @@ def test_results_xlsx_and_csv_keep_the_register_then_readable_results(tmp_path: 
     header = list(sheet[0])
     own = ["record_id", "katakana", "katakana_variants", "map_no", "region", "symbol_class"]
     assert header[: len(own)] == own and "candidates" not in header and "romaji" not in header
-    assert header[-12:] == [
+    assert header[-13:] == [
         "place",
         "cyrillic",
         "latin",
@@ -392,6 +400,7 @@ def test_results_xlsx_and_csv_keep_the_register_then_readable_results(tmp_path: 
         "score",
         "certainty",
         "radius_km",
+        "method",
         "best_rival",
     ]
     assert [r["record_id"] for r in listed] == [r["record_id"] for r in shuffled]
@@ -465,3 +474,146 @@ def test_a_users_register_is_titled_as_itself(tmp_path: Path, repo: Path) -> Non
     book.close()
     assert about["title"] == "my_register.csv: places named in the register"
     assert "not the Ministry" in about["description"]
+
+
+# --- issue 14: candidates once per name, Arrow writes, bytes per row ------------------
+
+GEOCODED = Path(__file__).parent.parent / "output" / "stages" / "geocoded.csv"
+
+
+def register_rows(n_rows: int, seed: int = 14) -> list[dict[str, str]]:
+    """A register of ``n_rows`` rows: the committed geocoded rows repeated, new ids.
+
+    Shaped as ``camps bench``'s register (a name and a source, then the stages'
+    columns; the dossier's own notes and figures dropped). Every tenth copy of a
+    name has its first candidate dropped (what a manual "not this place" does),
+    so one name has two candidate lists.
+    """
+    import random
+
+    with GEOCODED.open(encoding="utf-8", newline="") as handle:
+        reader = csv.DictReader(handle)
+        header = list(reader.fieldnames or [])
+        base = list(reader)
+    stages = header[header.index("katakana_normalized") :]
+    keep = ["record_id", "katakana", "source", "place_id", *stages]
+    rng = random.Random(seed)
+    rows = []
+    for number in range(n_rows):
+        row = {column: rng_row[column] for rng_row in [rng.choice(base)] for column in keep}
+        row["record_id"] = f"reg-{number:06d}"
+        if number % 10 == 9:
+            cands = json.loads(row["candidates"] or "[]")
+            row["candidates"] = json.dumps(cands[1:], ensure_ascii=False)
+        rows.append(row)
+    return rows
+
+
+def export_register(runner: CliRunner, tmp_path: Path, rows: list[dict[str, str]]) -> Path:
+    source = write_rows(tmp_path / f"register{len(rows)}.csv", rows)
+    folder = tmp_path / f"out{len(rows)}"
+    done = runner.invoke(cli, ["-q", "export", "--input", str(source), "--output-dir", str(folder)])
+    assert done.exit_code == 0, done.stderr
+    return folder
+
+
+def test_candidates_table_joined_by_name_through_export(runner: CliRunner, tmp_path: Path) -> None:
+    rows = register_rows(600)
+    folder = export_register(runner, tmp_path, rows)
+    gpkg = folder / "camps.gpkg"
+    table = pyogrio.read_dataframe(gpkg, layer="candidates")
+    camps = pyogrio.read_dataframe(gpkg, layer="camps")
+    unresolved = pyogrio.read_dataframe(gpkg, layer="unresolved")
+    assert "candidates" not in camps.columns and "candidates" not in unresolved.columns
+    # one candidate list per distinct (name, list): far fewer rows than rows x candidates
+    lists = {(r["katakana_normalized"], r["candidates"]) for r in rows}
+    expected = sum(len(json.loads(text or "[]")) for _, text in lists)
+    assert len(table) == expected < sum(len(json.loads(r["candidates"])) for r in rows) / 4
+    assert list(table.columns[:4]) == ["name_key", "katakana_normalized", "rank", "place_id"]
+    assert {"name", "score", "match", "description"} <= set(table.columns)
+    assert "feature_name_exact" in table.columns and table["score"].dtype == "float64"
+    # every row joins on name_key to its own list, in rank order, with the same scores
+    by_row = {r["record_id"]: r for r in rows}
+    groups = {key: group.sort_values("rank") for key, group in table.groupby("name_key")}
+    for frame in (camps, unresolved):
+        for record in frame.itertuples():
+            given = json.loads(by_row[record.record_id]["candidates"] or "[]")
+            joined = groups.get(record.name_key)
+            got = (
+                []
+                if joined is None
+                else list(zip(joined["place_id"], joined["score"], strict=True))
+            )
+            assert got == [(c["id"], c["score"]) for c in given], record.record_id
+            assert record.name_key.split(" #")[0] == record.katakana_normalized
+    # the rows keep the best place, its score and the best rival
+    rivalled = [k for k, group in groups.items() if len(group) > 1]
+    auto = camps[(camps["decision"] == "auto") & camps["name_key"].isin(rivalled)].iloc[0]
+    first = groups[auto["name_key"]]
+    assert auto["place_id"] == first["place_id"].iloc[0] and first["match"].iloc[0] == 1
+    rival = first.iloc[1]
+    assert auto["best_rival"] == f"{rival['name']} ({rival['place_id']}, {rival['score']:.2f})"
+    # a name with two candidate lists has two keys
+    assert any(" #2" in key for key in groups)
+    # the sidecar holds the same table, and the data package lists it with types
+    with (folder / "candidates.csv").open(encoding="utf-8", newline="") as handle:
+        sidecar = list(csv.DictReader(handle))
+    assert [(r["name_key"], r["rank"], r["place_id"]) for r in sidecar] == [
+        (k, str(rank), p)
+        for k, rank, p in zip(table["name_key"], table["rank"], table["place_id"], strict=True)
+    ]
+    package = json.loads((folder / "datapackage.json").read_text(encoding="utf-8"))
+    (resource,) = [r for r in package["resources"] if r["path"] == "candidates.csv"]
+    types = {f["name"]: f["type"] for f in resource["schema"]["fields"]}
+    assert types["rank"] == "integer" and types["score"] == "number"
+
+
+def test_layers_grow_by_at_most_a_kilobyte_per_row(runner: CliRunner, tmp_path: Path) -> None:
+    small = export_register(runner, tmp_path, register_rows(500))
+    large = export_register(runner, tmp_path, register_rows(2_500))
+    for name in ("camps.gpkg", "camps.geojson"):
+        growth = ((large / name).stat().st_size - (small / name).stat().st_size) / 2_000
+        print(f"{name}: {growth:.0f} bytes per row")
+        assert 0 < growth <= 1024, (name, growth)
+
+
+def test_arrow_export_of_10000_rows_equals_the_in_memory_write(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    """The Arrow-written layers hold the same features and attributes as the rows, and
+    pyogrio's in-memory (non-Arrow) write of those features gives the same GeoJSON."""
+    rows = register_rows(10_000)
+    folder = export_register(runner, tmp_path, rows)
+    camps = pyogrio.read_dataframe(folder / "camps.gpkg", layer="camps", use_arrow=False)
+    unresolved = pyogrio.read_dataframe(folder / "camps.gpkg", layer="unresolved")
+    assert len(camps) + len(unresolved) == 10_000
+    assert list(camps["record_id"]) == sorted(camps["record_id"])
+    by_row = {r["record_id"]: r for r in rows}
+    for record in camps.sample(500, random_state=1).itertuples():
+        row = by_row[record.record_id]
+        assert (record.geometry.x, record.geometry.y) == (float(row["lon"]), float(row["lat"]))
+        for column in ("katakana", "place_id", "place_name", "decision", "romaji"):
+            assert getattr(record, column) == row[column], column
+        assert record.score == float(row["score"])
+    # the in-memory write of what the GeoPackage holds is the Arrow-written GeoJSON
+    again = tmp_path / "camps.geojson"
+    camps = camps.drop(columns=[c for c in camps.columns if c == "fid"])
+    pyogrio.write_dataframe(
+        camps,
+        again,
+        layer="camps",
+        driver="GeoJSON",
+        layer_options={"RFC7946": "YES", "COORDINATE_PRECISION": "7"},
+        use_arrow=False,
+    )
+    written = json.loads((folder / "camps.geojson").read_text(encoding="utf-8"))
+    expected = json.loads(again.read_text(encoding="utf-8"))
+    assert written["features"] == expected["features"]
+    # by_class, written from the same Arrow table, splits camps.geojson exactly
+    parts = [
+        f
+        for p in sorted((folder / "by_class").glob("*.geojson"))
+        for f in json.loads(p.read_text(encoding="utf-8"))["features"]
+    ]
+    key = lambda f: f["properties"]["record_id"]  # noqa: E731
+    assert sorted(parts, key=key) == written["features"]

@@ -241,7 +241,7 @@ def test_unresolved_register_spellings_are_asked_by_their_cyrillic_candidates(
         assert rows[rid]["geocode_method"] == "nominatim"
         assert rows[rid]["place_id"].startswith(f"http://{server.domain}/search?q=")
     assert rows["n1"]["place_name"] == "Норильск"
-    assert rows["h1"]["geocode_method"] == "gazetteer"  # the gazetteer first
+    assert rows["h1"]["geocode_method"] == "place"  # the gazetteer first
     assert rows["z1"]["decision"] == "unresolved" and rows["z1"]["lat"] == ""
     asked = [q for _, q in server.requests]
     assert asked.index("Норильск") == 2 and len(set(asked)) == len(asked)

@@ -54,6 +54,18 @@ def test_a_changed_file_and_a_lost_row_are_reported(tmp_path: Path, runner: CliR
     )
 
 
+def test_a_broken_candidates_table_is_reported(tmp_path: Path, runner: CliRunner) -> None:
+    out = tmp_path / "out"
+    _export(runner, out)
+    assert _validate(runner, out)[0] == 0
+    path = out / "candidates.csv"
+    lines = path.read_text("utf-8").splitlines(keepends=True)
+    path.write_text("".join([lines[0], *lines[2:]]), encoding="utf-8")  # rank 1 lost
+    code, stderr = _validate(runner, out)
+    assert code == 1 and "candidates.csv: changed since the run" in stderr
+    assert "has ranks [2" in stderr and "not 1 to" in stderr
+
+
 def test_a_run_refused_for_bad_input_keeps_the_seal(tmp_path: Path, runner: CliRunner) -> None:
     out = tmp_path / "out"
     _export(runner, out)

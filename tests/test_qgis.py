@@ -110,6 +110,14 @@ def test_qgis_loads_default_style_and_renders(gpkg: Path, tmp_path: Path) -> Non
     assert report["uncertainty_geometry"] == 2  # QgsWkbTypes.PolygonGeometry
     assert report["uncertainty_renderer"] == "singleSymbol"
     assert 0 < report["uncertainty_fill_alpha"] < 64
+    # Issue 14: each name's candidates in their own attribute table, joined on name_key.
+    table = report["candidates"]
+    assert table["valid"] and table["features"] >= 9 and table["geometry"] == 4  # NullGeometry
+    assert {"name_key", "rank", "place_id", "name", "score", "match"} <= set(table["fields"])
+    joined = table["joined"]
+    assert len(joined) == 9 and all(j["first"] is not None for j in joined)
+    auto = [j for j in joined if j["decision"] == "auto"]
+    assert auto and all(j["first"] == [j["place_id"], 1] for j in auto)
 
 
 @pytest.mark.gdal
@@ -128,7 +136,7 @@ def test_ogrinfo_reads_every_layer_without_warning(gpkg: Path, name: str) -> Non
     assert done.returncode == 0
     assert done.stderr == "", done.stderr
     layers = re.findall(r"^Layer name: (\S+)", done.stdout, flags=re.MULTILINE)
-    gpkg_layers = ["uncertainty", "camps", "places", "unresolved", "layer_styles"]
+    gpkg_layers = ["uncertainty", "camps", "places", "unresolved", "candidates", "layer_styles"]
     expected = gpkg_layers if name.endswith("gpkg") else ["camps"]
     assert layers == expected
 

@@ -203,13 +203,13 @@ def test_population_and_curated_are_priors() -> None:
     places = [
         _place("small", "Artyom", population=600, lat=40.0),
         _place("big", "Artyom", population=100_000),
-        _place("camp", "Artyom", curated=True, lat=55.0),
+        _place("camp", "Artyom", population=600, curated=True, lat=55.0),
     ]
     names = [_name(p.place_id, "Артём", "Cyrl") for p in places]
     ranked = rc.candidates(_query("アルチョム"), _index(places, names), PARAMS)
-    assert ranked[0].place_id == "big"
+    # Learned weights (issue 20): more people and a curated entry both raise the score.
     assert ranked[-1].place_id == "small"
-    assert dict(ranked[1].features)[rc.Feature.CURATED] == 1.0
+    assert {ranked[0].place_id, ranked[1].place_id} == {"big", "camp"}
 
 
 def test_a_lower_ranked_transliteration_counts_less() -> None:
@@ -329,14 +329,17 @@ def test_spassk_by_region_hint(index: rc.Index, cell: str, place: str, decision:
         assert outcome.candidates[1].feature(rc.Feature.REGION) == -1.0
 
 
-def test_same_name_far_apart_goes_to_review() -> None:
+def test_same_name_far_apart_is_never_auto() -> None:
     places = [
-        _place("a", "Krasnaya Zarya", population=2000),
-        _place("b", "Krasnaya Zarya", lat=52.0),
+        _place("a", "Krasnaya Zarya", population=20_000),
+        _place("b", "Krasnaya Zarya", population=20_000, lat=52.0),
     ]
     names = [_name(p.place_id, "Красная Заря", "Cyrl") for p in places]
     outcome = rc.resolve(_query("クラスナヤ・ザリャ"), _index(places, names), PARAMS)
-    assert outcome.decision is Decision.REVIEW
+    assert outcome.decision is not Decision.AUTO
+    # The two namesakes share one probability (issue 20): neither is sure.
+    first, second = (c.score for c in outcome.candidates)
+    assert first == pytest.approx(second) and first + second <= 1
 
 
 @pytest.mark.parametrize("cell", ["ロンドン", "ニューヨーク", "キョウト", "ナゴヤ"])

@@ -177,8 +177,8 @@ def test_round_trip_ten_decisions_survive_a_new_column_and_reordered_rows(
     book.close()
     # The register's own columns in their order (with the id the project made for each
     # row first, which decisions can name), then the results: no copy of 死亡場所.
-    assert header[:-12] == ["record_id", *columns]
-    assert header[-12:] == [
+    assert header[:-13] == ["record_id", *columns]
+    assert header[-13:] == [
         "place",
         "cyrillic",
         "latin",
@@ -190,6 +190,7 @@ def test_round_trip_ten_decisions_survive_a_new_column_and_reordered_rows(
         "score",
         "certainty",
         "radius_km",
+        "method",
         "best_rival",
     ]
     data = (results / "results.csv").read_bytes()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import csv
+import json
 import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
@@ -344,7 +345,6 @@ def test_panel_places_a_point_by_click_and_never_injects_names(
     driver: Any, service: serve.Service, served_site: Path, tmp_path: Path
 ) -> None:
     """A hostile name and candidate show as text; a click on the map places the point."""
-    import json
 
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
@@ -395,3 +395,144 @@ def test_panel_places_a_point_by_click_and_never_injects_names(
     assert len(found) == 1 and found[0].accept and found[0].has_point
     assert found[0].katakana == target["katakana"] and found[0].place_id == ""
     assert found[0].lat is not None and -90 <= found[0].lat <= 90
+
+
+# --- the layers redrawn after a decision (GET /review/layers) ----------------------------
+
+SITE_DATA = REPO / "output" / "site" / "data" / "camps.geojson"
+TRANSLITERATED = REPO / "output" / "stages" / "transliterated.csv"
+
+
+def features_with(layers: dict[str, Any], record_ids: list[str]) -> list[dict[str, Any]]:
+    """The features whose marker stands for (the first of) these records."""
+    return [f for f in layers["features"] if f["properties"]["id"] in record_ids]
+
+
+def test_layers_redraw_each_decision_as_the_stages_would(
+    service: serve.Service, tmp_path: Path
+) -> None:
+    """After accept, reject and place, /review/layers equals reconcile + geocode + the
+    export's site data run on the committed rows with the same overrides file."""
+    from pipeline import export
+
+    decisions = tmp_path / "overrides.csv"
+    files = serve.ReviewFiles(RECONCILED, GAZETTEER, decisions, ROWS, "t")
+    loaded = service.overrides
+    service.use_overrides([])
+    try:
+        with running(serve.make_app(service, review=files)) as url:
+            status, before = call_json(url + "/review/layers")
+            assert status == 200
+            published = json.loads(SITE_DATA.read_text("utf-8"))
+            assert before["features"] == published["features"]  # nothing decided yet
+            queue = call_json(url + "/review/queue")[1]["queue"]
+            moved = next(q for q in queue if len(q["candidates"]) > 1)
+            other = moved["candidates"][1]
+            rejected, placed = [q for q in queue if q is not moved][:2]
+            status, done = decide(
+                url, {"name": moved["katakana"], "action": "accept", "place_id": other["place_id"]}
+            )
+            assert status == 200 and done["rows_redrawn"] == moved["rows"], done
+            assert decide(url, {"name": rejected["katakana"], "action": "reject"})[0] == 200
+            body = {"name": placed["katakana"], "action": "place", "lat": 51.5, "lon": 113.25}
+            assert decide(url, body)[0] == 200
+            after = call_json(url + "/review/layers")[1]
+    finally:
+        service.use_overrides(loaded)
+    (feature,) = features_with(after, [min(moved["record_ids"])])
+    assert feature["geometry"]["coordinates"] == [round(other["lon"], 5), round(other["lat"], 5)]
+    assert feature["properties"]["review"] is False
+    assert feature["properties"]["method"] != "override"  # the place's own point
+    (old,) = features_with(before, [min(moved["record_ids"])])
+    assert old["properties"]["review"] is True
+    assert old["geometry"]["coordinates"] != feature["geometry"]["coordinates"]
+    rows_of = sum(f["properties"]["rows"] for f in before["features"])
+    assert sum(f["properties"]["rows"] for f in after["features"]) == rows_of - rejected["rows"]
+    assert not features_with(after, rejected["record_ids"])
+    (point,) = [f for f in after["features"] if f["geometry"]["coordinates"] == [113.25, 51.5]]
+    assert point["properties"]["method"] == "override"
+    # a click cites no source: the point is never drawn as certain
+    assert point["properties"]["certainty"] == "less-certain"
+    assert placed["katakana"] in point["properties"]["spellings"]
+    # the stages, run by the commands a user runs, on the same overrides file
+    stages = tmp_path / "stages"
+    stages.mkdir()
+    for command in (
+        ["reconcile", "--input", str(TRANSLITERATED), "--output", str(stages / "r.csv")],
+        ["geocode", "--input", str(stages / "r.csv"), "--output", str(stages / "g.csv")],
+    ):
+        common = ["--gazetteer", str(GAZETTEER), "--overrides", str(decisions)]
+        result = CliRunner().invoke(cli, [*command, *common, "--params", str(PARAMS)])
+        assert result.exit_code == 0, result.stderr
+    placed_rows = export.prepare(read_rows(stages / "g.csv"), stages / "g.csv")
+    expected = export.site_data([p for p in placed_rows if p.point is not None], "t")
+    assert after["features"] == expected["features"]
+
+
+def test_layers_refuse_without_review_or_rows(service: serve.Service, tmp_path: Path) -> None:
+    with running(serve.make_app(service)) as url:
+        status, answer = call_json(url + "/review/layers")
+        assert status == 403 and "read-only" in answer["message"]
+    files = serve.ReviewFiles(RECONCILED, GAZETTEER, tmp_path / "o.csv")
+    with running(serve.make_app(service, review=files)) as url:
+        status, answer = call_json(url + "/review/layers")
+        assert status == 409 and "--rows" in answer["message"]
+
+
+MARKER = "document.querySelector('.camp-marker span[data-id=\"' + arguments[0] + '\"]')"
+
+
+def test_panel_redraws_the_layers_after_a_decision_without_reload(
+    driver: Any, service: serve.Service, served_site: Path, tmp_path: Path
+) -> None:
+    """Issue 18: accept another candidate in the page; its marker moves, loses the review
+    outline and takes the place's certainty; the counts follow, and the page never reloads."""
+    from selenium.webdriver.common.by import By
+
+    from pipeline import browser
+
+    files = serve.ReviewFiles(RECONCILED, GAZETTEER, tmp_path / "overrides.csv", ROWS)
+    loaded = service.overrides
+    service.use_overrides([])
+    try:
+        with running(serve.make_app(service, served_site, files)) as url:
+            driver.get(url + "/site/index.html?lang=en")
+            browser.wait_ready(driver)
+            wait_for(driver, "return document.getElementById('map').getAttribute('data-redrawn');")
+            driver.execute_script("window.NOT_RELOADED = true;")
+            queue = call_json(url + "/review/queue")[1]["queue"]
+            item = next(q for q in queue if len(q["candidates"]) > 1)
+            other = item["candidates"][1]
+            record = min(item["record_ids"])
+            read = (
+                "var s = " + MARKER + "; return s && [s.getAttribute('data-lat'),"
+                " s.getAttribute('data-lon'), s.getAttribute('data-review'),"
+                " s.getAttribute('data-certainty'), s.getAttribute('data-uncertainty-km')];"
+            )
+            before = driver.execute_script(read, record)
+            assert before[2] == "true"
+            driver.find_element(
+                By.CSS_SELECTOR, f"#review-queue li[data-name='{item['katakana']}'] button"
+            ).click()
+            driver.find_element(
+                By.CSS_SELECTOR, f".review-accept[data-place-id='{other['place_id']}']"
+            ).click()
+            wait_for(
+                driver,
+                "return document.querySelector('#review').getAttribute('data-names')"
+                f" === '{len(queue) - 1}';",
+            )
+            after = driver.execute_script(read, record)
+            layers = call_json(url + "/review/layers")[1]
+            drawn = driver.execute_script(
+                "return [document.getElementById('map').getAttribute('data-features'),"
+                " document.querySelectorAll('.camp-marker').length, window.NOT_RELOADED];"
+            )
+    finally:
+        service.use_overrides(loaded)
+    assert abs(float(after[0]) - other["lat"]) < 1e-4 and abs(float(after[1]) - other["lon"]) < 1e-4
+    assert after[2] == "false" and after[:2] != before[:2]
+    (feature,) = features_with(layers, [record])
+    assert after[3] == feature["properties"]["certainty"] != before[3]  # review: less-certain
+    assert float(after[4]) == feature["properties"]["uncertainty_km"]
+    assert drawn == [str(len(layers["features"])), len(layers["features"]), True]

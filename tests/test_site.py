@@ -98,9 +98,9 @@ def test_every_placed_row_is_a_feature_with_its_fields(real_site: Path) -> None:
         "sources"
     ]
     assert bukachacha["candidates"][0]["id"] == "bukachacha"
-    regional = [p for p in by_id.values() if p["method"] == "region"]
+    regional = [p for p in by_id.values() if p["method"] == "region_centroid"]
     assert regional and all(p["region_point"] for p in regional)
-    assert not any(p["region_point"] for p in by_id.values() if p["method"] != "region")
+    assert not any(p["region_point"] for p in by_id.values() if p["method"] != "region_centroid")
 
 
 def test_legend_comes_from_the_qgis_style() -> None:
@@ -260,7 +260,13 @@ def test_popup_shows_sources_and_candidates(driver: Any, real_site: Path) -> Non
     assert "https://bystrov.ustrcr.cz/tabory/3876" in links
     assert "https://www.geonames.org/2026023" in links
     text = driver.execute_script("return document.querySelector('.leaflet-popup').textContent;")
-    for part in ("ブカチャチャ", "Букачача", "Bukachacha", "Chita Oblast", "certain", "2.6 km"):
+    radius = next(
+        f["properties"]["uncertainty_km"]
+        for f in site_data(real_site)["features"]
+        if f["id"] == "bukachacha"
+    )
+    shown = f"{round(radius, 1):g} km" if radius < 10 else f"{round(radius)} km"
+    for part in ("ブカチャチャ", "Букачача", "Bukachacha", "Chita Oblast", "certain", shown):
         assert part in text
 
 
@@ -513,3 +519,38 @@ def test_the_map_served_by_camps_serve_asks_its_lookup(driver: Any, real_site: P
         assert text and "Novosibirsk" in text and "lookup service" in text
         others = [u for u in browser.requests_made(driver) if not u.startswith(base)]
         assert browser.remote(others) == []
+
+
+def test_camp_district_popup_says_what_the_point_stands_for(driver: Any, tmp_path: Path) -> None:
+    """A camp district (第十六地区) reads as the region or town it was named after.
+
+    The register goes through the stage commands on the repo's gazetteer, then
+    `camps export`; the page says "Camp district No. 16, placed on the region".
+    """
+    register = tmp_path / "register.csv"
+    register.write_text(
+        "record_id,katakana\nk16,ハバロフスク地方第十六地区\nc24,チタ第24地区\n", encoding="utf-8"
+    )
+    runner, common = CliRunner(), ["--params", str(REPO / "params.yaml")]
+    files = [register, *(tmp_path / f"{s}.csv" for s in ("t", "r", "g"))]
+    for command, src, out in zip(
+        ("transliterate", "reconcile", "geocode"), files[:-1], files[1:], strict=True
+    ):
+        result = runner.invoke(cli, [command, "--input", str(src), "--output", str(out), *common])
+        assert result.exit_code == 0, result.stderr
+    folder = export_site(files[-1], tmp_path / "out")
+    by_id = {f["id"]: f["properties"] for f in site_data(folder)["features"]}
+    assert (by_id["k16"]["district"], by_id["k16"]["method"]) == ("16", "region_centroid")
+    assert (by_id["c24"]["district"], by_id["c24"]["certainty"]) == ("24", "less-certain")
+    for text, words in (
+        (
+            "ハバロフスク地方第十六地区",
+            "Camp district No. 16, placed on the region it was named after",
+        ),
+        ("チタ第24地区", "Camp district No. 24, placed on the place it was named after"),
+    ):
+        open_page(driver, folder)
+        search(driver, text)
+        said = driver.execute_script("return document.querySelector('.leaflet-popup').textContent;")
+        assert words in said, said
+        assert "(certain)" not in said

@@ -90,7 +90,8 @@ def test_case(results: list[dict[str, str]], number: int) -> None:
 def test_a_district_is_placed_at_its_centre_with_the_district_radius(
     results: list[dict[str, str]],
 ) -> None:
-    # トウングコチエンスキー地区 is Тунгокоченский район, not a town: its centre, 130 km
+    # トウングコチエンスキー地区 is Тунгокоченский район, not a town: its centre, at least
+    # 130 km (geocode widens it further by the doubt of the reading)
     rows = [r for r in results if r["place_id"] == "tungokochensky-district"]
-    assert rows and all(float(r["uncertainty_km"]) == 130.0 for r in rows)
+    assert rows and all(float(r["uncertainty_km"]) >= 130.0 for r in rows)
     assert all(r["certainty"] != "certain" for r in rows)

@@ -257,11 +257,12 @@ def test_dvc_plots_show_renders_the_declared_plots(tmp_path: Path) -> None:
     rendered = tmp_path / "plots"
     _dvc("plots", "show", "-o", str(rendered))
     page = (rendered / "index.html").read_text("utf-8")
-    for name in ("reliability", "score_histogram", "distance_cdf"):
+    for name in ("reliability", "reliability_unseen", "score_histogram", "distance_cdf"):
         assert f"vegaEmbed('#output_plots_{name}_csv', spec)" in page
     specs = json.loads(_dvc("plots", "show", "--json"))["data"]
     assert set(specs) == {
         "output/plots/reliability.csv",
+        "output/plots/reliability_unseen.csv",
         "output/plots/score_histogram.csv",
         "output/plots/distance_cdf.csv",
     }
@@ -303,9 +304,12 @@ def test_frictionless_validates_the_committed_data_package() -> None:
     licenses = {item["name"] for item in package["licenses"]}
     assert {"CC-BY-4.0", "public-domain"} <= licenses
     tables = {r["path"]: r for r in package["resources"] if r["type"] == "table"}
-    assert set(tables) == {"unresolved.csv", "camps.lp.tsv", "results.csv"}
+    assert set(tables) == {"unresolved.csv", "camps.lp.tsv", "results.csv", "candidates.csv"}
     lp_fields = {f["name"]: f["type"] for f in tables["camps.lp.tsv"]["schema"]["fields"]}
     assert lp_fields["lat"] == "number" and lp_fields["start"] == "integer"
+    ranked = {f["name"]: f for f in tables["candidates.csv"]["schema"]["fields"]}
+    assert ranked["rank"]["type"] == "integer" and ranked["feature_population"]["type"] == "number"
+    assert "population" in ranked["feature_population"]["description"]
 
 
 def test_frictionless_reads_the_rows_and_catches_a_changed_file(tmp_path: Path) -> None:
@@ -317,7 +321,7 @@ def test_frictionless_reads_the_rows_and_catches_a_changed_file(tmp_path: Path) 
     assert done.returncode == 0, done.stdout[:2000]
     report = json.loads(done.stdout)
     rows = {t["name"]: t["stats"]["rows"] for t in report["tasks"] if t["type"] == "table"}
-    assert rows == {"camps.lp.tsv": 9, "unresolved.csv": 2, "results.csv": 11}
+    assert rows == {"camps.lp.tsv": 9, "unresolved.csv": 2, "results.csv": 11, "candidates.csv": 9}
     tsv = tmp_path / "camps.lp.tsv"
     tsv.write_text(tsv.read_text("utf-8").replace("\t1956\t", "\tlate\t", 1), "utf-8")
     broken = _frictionless(tmp_path / "datapackage.json")

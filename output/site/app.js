@@ -11,9 +11,6 @@
 
   var DATA = window.CAMPS_DATA || { type: 'FeatureCollection', features: [], legend: [] };
   var BACKGROUND = window.CAMPS_BACKGROUND || { type: 'FeatureCollection', features: [] };
-  var FEATURES = (DATA.features || []).filter(function (f) {
-    return f && f.geometry && f.geometry.type === 'Point' && f.properties;
-  });
   var LEGEND = DATA.legend || [];
   var SVG = 'http://www.w3.org/2000/svg';
 
@@ -40,6 +37,9 @@
       },
       in_region: function (p) {
         return 'somewhere in ' + (p.region || 'its region') + ': only the region is known; the point is its centre and the camp may lie up to ' + km(p.uncertainty_km) + ' away';
+      },
+      district: function (p) {
+        return 'Camp district No. ' + p.district + ', placed on the ' + (p.region_point ? 'region' : 'place') + ' it was named after, not on the camp itself: ';
       }
     },
     ja: {
@@ -63,6 +63,9 @@
       },
       in_region: function (p) {
         return (p.region || 'その地域') + 'のどこか：地域しか分からず、点は地域の中心で、収容所は最大' + km(p.uncertainty_km) + '離れている可能性があります';
+      },
+      district: function (p) {
+        return '第' + p.district + '地区：収容所そのものではなく、名前の由来の' + (p.region_point ? '地域' : '地名') + 'に置いた点です。';
       }
     }
   };
@@ -74,13 +77,15 @@
   // The values of the method and class-basis columns, in words.
   var VALUES = {
     en: {
-      override: 'placed by hand (override)', gazetteer: 'gazetteer place', geonames: 'GeoNames place',
-      nominatim: 'Nominatim (online geocoder)', region: 'centre of the 1945 region',
+      override: 'placed by hand (override)', place: 'town, settlement or village (gazetteer)',
+      station: 'railway station (gazetteer)', geonames: 'GeoNames place (online)',
+      nominatim: 'Nominatim (online geocoder)', region_centroid: 'centre of the 1945 region',
       'printed on the map': 'printed on the map', 'detainee count': 'a sourced detainee count', none: 'none'
     },
     ja: {
-      override: '手作業で指定', gazetteer: '地名辞典の地点', geonames: 'GeoNamesの地点',
-      nominatim: 'Nominatim（オンライン）', region: '1945年の地域の中心',
+      override: '手作業で指定', place: '町・集落（地名辞典）', station: '駅（地名辞典）',
+      geonames: 'GeoNamesの地点（オンライン）',
+      nominatim: 'Nominatim（オンライン）', region_centroid: '1945年の地域の中心',
       'printed on the map': '地図に記載', 'detainee count': '出典のある抑留者数', none: 'なし'
     }
   };
@@ -152,7 +157,23 @@
     return layers[id];
   }
 
-  FEATURES.forEach(function (f) {
+  function points(features) {
+    return (features || []).filter(function (f) {
+      return f && f.geometry && f.geometry.type === 'Point' && f.properties;
+    });
+  }
+
+  // Draw (or redraw, when `camps serve --review` sends the layers after a decision)
+  // every feature: markers, labels, uncertainty circles, counts and search names.
+  function drawFeatures(features) {
+    Object.keys(layers).forEach(function (id) { layers[id].clearLayers(); counts[id] = 0; });
+    entries = [];
+    points(features).forEach(addFeature);
+    entries.forEach(function (e) { e.keys = (e.feature.properties.names || []).map(fold); });
+    container.setAttribute('data-features', String(entries.length));
+  }
+
+  function addFeature(f) {
     var p = f.properties, cls = STYLE[p['class']] ? p['class'] : 'unknown';
     var lon = f.geometry.coordinates[0], lat = f.geometry.coordinates[1];
     var group = groupOf(cls);
@@ -166,7 +187,11 @@
       }).addTo(group);
     }
     var icon = symbol(cls, { review: p.review, region: p.region_point });
-    var wrapper = el('span', null, { 'data-class': cls, 'data-id': p.id, 'class': p.region_point ? 'symbol region-point' : 'symbol' });
+    var wrapper = el('span', null, {
+      'data-class': cls, 'data-id': p.id, 'data-lat': lat, 'data-lon': lon,
+      'data-certainty': p.certainty, 'data-uncertainty-km': p.uncertainty_km === null || p.uncertainty_km === undefined ? '' : p.uncertainty_km,
+      'data-review': String(Boolean(p.review)), 'class': p.region_point ? 'symbol region-point' : 'symbol'
+    });
     wrapper.appendChild(icon.svg);
     var title = [p.katakana, p.romaji, p.latin, p.cyrillic].filter(Boolean).join(' · ');
     var marker = L.marker([lat, lon], {
@@ -181,7 +206,7 @@
     var entry = { feature: f, marker: marker, cls: cls, lat: lat, lon: lon };
     entries.push(entry);
     marker.on('tooltipopen', function () { paintLabel(entry); });
-  });
+  }
 
   function paintLabel(entry) {
     var tip = entry.marker.getTooltip(), node = tip && tip.getElement();
@@ -235,7 +260,8 @@
     return lang === 'ja' ? (LEGEND_JA[id] || id) : (styleOf(id).label || id);
   }
   function words(p) {
-    return p.region_point ? TEXT[lang].in_region(p) : TEXT[lang].near(p);
+    var said = p.region_point ? TEXT[lang].in_region(p) : TEXT[lang].near(p);
+    return p.district ? TEXT[lang].district(p) + said : said;
   }
   function popup(p) {
     var box = el('div', null, { 'class': 'popup', 'data-id': p.id });
@@ -330,7 +356,6 @@
     var sim = 1 - distance(q, k) / Math.max(q.length, k.length);
     return sim >= 0.7 ? 40 * sim : 0;
   }
-  entries.forEach(function (e) { e.keys = (e.feature.properties.names || []).map(fold); });
   function search(text) {
     var q = fold(text);
     if (!q) { return []; }
@@ -450,6 +475,7 @@
   document.getElementById('credit').textContent = DATA.credit || '';
 
   // --- extent and readiness ---------------------------------------------------------------
+  drawFeatures(DATA.features);
   if (entries.length) {
     map.fitBounds(L.latLngBounds(entries.map(function (e) { return [e.lat, e.lon]; })).pad(0.08));
   } else {
@@ -458,8 +484,16 @@
   applyLanguage();
   entries.forEach(paintLabel);
   declutter();
-  container.setAttribute('data-features', String(entries.length));
   if (window.performance) { container.setAttribute('data-ready-ms', String(Math.round(performance.now()))); }
   window.CAMPS_MAP = map;  // for review.js (the review panel of `camps serve --review`)
+  // review.js hands in the layers `camps serve --review` redrew after a decision
+  window.CAMPS_REDRAW = function (collection) {
+    map.closePopup();
+    drawFeatures(collection && collection.features);
+    entries.forEach(paintLabel);
+    drawLegend();
+    showResults(input.value ? search(input.value) : []);
+    declutter();
+  };
   container.setAttribute('data-ready', 'true');
 })();

@@ -4,8 +4,11 @@
  * the panel lists the names waiting for a person, with their row counts, shows a
  * name's candidates on the map, and posts one decision to /review/decide: accept a
  * candidate, reject them all, or place a point (a click on the map, or lat/lon typed).
- * The queue is fetched again after every decision. Text from the data goes in with
- * textContent only, never as HTML. On file:// or a static host it does nothing.
+ * After every decision the page draws the layers again from GET /review/layers (the
+ * service redoes the decided rows with the stages' own code), then fetches the queue
+ * again: the marker moves, appears or goes, with its certainty and circle, without a
+ * reload. Text from the data goes in with textContent only, never as HTML. On file://
+ * or a static host it does nothing.
  */
 (function () {
   'use strict';
@@ -174,7 +177,7 @@
         whyInput.value = '';
         shown.clearLayers();
         selected = -1;
-        refresh(true);
+        return redraw().then(function () { return refresh(true); });
       })
       .catch(function (error) { status(t('failed')(String(error))); });
   }
@@ -194,6 +197,19 @@
       })
       .catch(function () { /* read-only service or a static host: no panel */ });
   }
+  // The layers with every decision so far (this session's and the file's earlier ones).
+  var redrawn = 0;
+  function redraw() {
+    return fetch('/review/layers', { headers: { Accept: 'application/json' } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (json) {
+        if (!json || !Array.isArray(json.features) || !window.CAMPS_REDRAW) { return; }
+        window.CAMPS_REDRAW(json);
+        redrawn += 1;
+        map.getContainer().setAttribute('data-redrawn', String(redrawn));
+      })
+      .catch(function () { /* no rows to redraw: the queue still works */ });
+  }
   document.addEventListener('camps:language', function () { if (!panel.hidden) { draw(); } });
-  refresh(false);
+  refresh(false).then(function () { if (!panel.hidden) { return redraw(); } });
 })();

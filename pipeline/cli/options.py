@@ -142,6 +142,11 @@ def gazetteer_options(func: F, workspace: bool = False) -> F:
         ),
         help="Manual decisions that always win (created by `camps review`).",
     )(func)
+    return gazetteer_dir_option(func)
+
+
+def gazetteer_dir_option(func: F) -> F:
+    """``--gazetteer``: the built gazetteer folder."""
     return click.option(
         "--gazetteer",
         "gazetteer_dir",

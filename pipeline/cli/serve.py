@@ -31,7 +31,8 @@ from pipeline.cli.options import (
     type=click.Path(dir_okay=False, path_type=Path),
     default=project_default("output/stages/geocoded.csv"),
     show_default="output/stages/geocoded.csv",
-    help="Published rows whose decided places give the symbol classes (skipped if absent).",
+    help="Published rows whose decided places give the symbol classes (skipped if absent); "
+    "with --review, the rows the web map redraws after each decision.",
 )
 @click.option(
     "--max-queries",
@@ -133,7 +134,13 @@ def serve(
         source = click.get_current_context().get_parameter_source("overrides_path")
         if source == click.core.ParameterSource.DEFAULT:  # as `camps review --input` does
             overrides_path = review_overrides(input_path)
-        files = tool.ReviewFiles(input_path, gazetteer_dir, overrides_path)
+        from pipeline.export import ExportParams
+        from pipeline.geocode import GeocodeParams
+        from pipeline.params import load_section
+
+        title = load_section(params_path, "export", ExportParams).title
+        doubt = load_section(params_path, "geocode", GeocodeParams).doubt()
+        files = tool.ReviewFiles(input_path, gazetteer_dir, overrides_path, rows_path, title, doubt)
     # with --review, the service answers with the decisions being reviewed
     service = tool.load_service(gazetteer_dir, overrides_path, params_path, rows_path, limits)
     click.echo(f"camps serve: http://{host}:{port}/reconcile (Ctrl-C stops)", err=True)

@@ -1,8 +1,9 @@
-"""The stage commands: gazetteer, transliterate, reconcile, geocode, export and run."""
+"""The stage commands: gazetteer, calibrate, transliterate, reconcile, geocode, export, run."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -11,7 +12,9 @@ from pipeline.cli.options import (
     DEFAULT_GAZETTEER,
     PROJECT_ROOT,
     _report,
+    echo,
     encoding_option,
+    gazetteer_dir_option,
     gazetteer_options,
     input_option,
     output_option,
@@ -60,6 +63,75 @@ def gazetteer(curated_path: Path, regions_path: Path, output_dir: Path, params_p
 
     params = load_section(params_path, "gazetteer", stage.GazetteerParams)
     _report("gazetteer", stage.run(curated_path, regions_path, output_dir, params))
+
+
+def _dev_set(relative: str, help: str) -> dict[str, Any]:
+    """The click settings of a development set's option (an existing file, a default)."""
+    return {
+        "type": click.Path(exists=True, dir_okay=False, path_type=Path),
+        "default": project_default(relative),
+        "show_default": relative,
+        "help": help,
+    }
+
+
+@cli.command()
+@gazetteer_dir_option
+@click.option(
+    "--gold",
+    "gold_path",
+    **_dev_set("raw/gold_dev.csv", "Development gold set (katakana, expected place and point)."),
+)
+@click.option(
+    "--realnames",
+    "realnames_path",
+    **_dev_set("raw/realnames_dev.csv", "Development set of real register spellings."),
+)
+@click.option(
+    "--output",
+    "output_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=PROJECT_ROOT / "pipeline" / "data" / "score_model.json",
+    show_default="pipeline/data/score_model.json",
+    help="The score model file every reconcile reads.",
+)
+@click.option("--force", is_flag=True, help="Fit even when the model on disk is current.")
+@params_option
+def calibrate(
+    gazetteer_dir: Path,
+    gold_path: Path,
+    realnames_path: Path,
+    output_path: Path,
+    force: bool,
+    params_path: Path,
+) -> None:
+    """Fit and calibrate the reconcile score on the training names and the dev sets.
+
+    Never reads the held-out names that `camps evaluate` measures. A model file
+    that is current is kept; a stale or corrupt one is fitted again.
+
+    \b
+    Example:
+        camps calibrate --gazetteer gazetteer/build --output pipeline/data/score_model.json
+    """
+    from pipeline import calibrate as stage
+    from pipeline import reconcile, transliterate
+
+    params = load_section(params_path, "calibrate", stage.CalibrateParams)
+    t_params = load_section(params_path, "transliterate", transliterate.TransliterateParams)
+    r_params = load_section(params_path, "reconcile", reconcile.ReconcileParams)
+    echo(
+        stage.run(
+            gazetteer_dir,
+            gold_path,
+            realnames_path,
+            output_path,
+            params,
+            t_params,
+            r_params,
+            force,
+        )
+    )
 
 
 @cli.command()

@@ -13,9 +13,9 @@ import click
 
 from pipeline.cli import cli
 from pipeline.cli.options import (
-    DEFAULT_GAZETTEER,
     _report,
     echo,
+    gazetteer_dir_option,
     gazetteer_options,
     params_option,
     project_default,
@@ -77,7 +77,8 @@ def lookup(
     index = reconcile.load_index(gazetteer_dir)
     found = overrides.read(overrides_path, index.gazetteer.places)
     model = transliterate.default_model()
-    geocoder = geocode.GazetteerGeocoder(index.gazetteer)
+    g_params = load_section(params_path, "geocode", geocode.GeocodeParams)
+    geocoder = geocode.GazetteerGeocoder(index.gazetteer, g_params.doubt())
     results = [
         tool.lookup(name, index, found, model, t_params, r_params, top, geocoder) for name in names
     ]
@@ -174,14 +175,7 @@ def _lookup_table(result: Lookup) -> str:
 )
 @click.option("--note", default="", help="Why: stored with the override.")
 @click.option("--source", default="", help="Where the evidence is: stored with the override.")
-@click.option(
-    "--gazetteer",
-    "gazetteer_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=DEFAULT_GAZETTEER,
-    show_default="gazetteer/build",
-    help="Built gazetteer folder (the `gazetteer` stage writes it).",
-)
+@gazetteer_dir_option
 @click.option(
     "--overrides",
     "overrides_path",

@@ -35,7 +35,17 @@ from pipeline.export.citations import citations
 from pipeline.export.layers import MAP_SOURCES, metadata, preview
 from pipeline.export.lpf import LPF_CONTEXT, country_codes, geonames_id, linked_places, place_facts
 from pipeline.export.params import ExportParams
-from pipeline.export.rows import PLACED, REASON_COLUMN, Placed, check_partition, label_for, prepare
+from pipeline.export.rows import (
+    PLACED,
+    REASON_COLUMN,
+    REQUIRED,
+    Placed,
+    check_partition,
+    label_for,
+    prepare,
+    without_controls,
+)
+from pipeline.export.site import site_data
 from pipeline.export.stage import run, write_layers
 
 __all__ = [
@@ -43,6 +53,7 @@ __all__ = [
     "MAP_SOURCES",
     "PLACED",
     "REASON_COLUMN",
+    "REQUIRED",
     "ExportParams",
     "Placed",
     "check_partition",
@@ -56,5 +67,7 @@ __all__ = [
     "prepare",
     "preview",
     "run",
+    "site_data",
+    "without_controls",
     "write_layers",
 ]

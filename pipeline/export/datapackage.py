@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import geonames, io
+from pipeline.export.candidates import TABLE_INTEGERS, TABLE_REALS, Candidates
 from pipeline.export.rows import REAL_COLUMNS
 
 GEONAMES_LICENSE = {
@@ -55,7 +56,10 @@ KINDS = {
 }
 DESCRIPTIONS = {
     "camps.gpkg": "GeoPackage 1.2: layers uncertainty (geodesic circles), camps (points, "
-    "QGIS default style of the ministry map's legend) and unresolved (no geometry)",
+    "QGIS default style of the ministry map's legend), places (one point per place), "
+    "unresolved (no geometry) and candidates (each name's ranked candidates, no geometry)",
+    "candidates.csv": "Each name's ranked candidates (place, score, features), once per "
+    "name: the rows of camps.geojson and unresolved join to it on name_key",
     "camps.geojson": "The camps layer as RFC 7946 GeoJSON",
     "camps.lpf.json": "Linked Places Format (JSON-LD) for the World Historical Gazetteer",
     "camps.lp.tsv": "LP-TSV v0.5, the World Historical Gazetteer's delimited upload format",
@@ -178,3 +182,13 @@ def unresolved_schema(columns: Sequence[str]) -> dict[str, Any]:
 
 def lptsv_schema(columns: Sequence[str]) -> dict[str, Any]:
     return table_schema(columns, TSV_INTEGERS, TSV_NUMBERS)
+
+
+def candidates_schema(table: Candidates) -> dict[str, Any]:
+    """candidates.csv: rank and match are integers, the score and the features numbers;
+    each feature column is described in the reconcile stage's words."""
+    schema = table_schema(table.columns, TABLE_INTEGERS, [*TABLE_REALS, *table.features])
+    for field in schema["fields"]:
+        if field["name"] in table.features:
+            field["description"] = table.features[field["name"]]
+    return schema

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,11 +35,22 @@ MAP_SOURCES = (
 )
 
 
-def _typed(placed: Sequence[Placed], columns: Sequence[str]) -> Any:
-    """A DataFrame with a field type per column: Int64 integers, float64 reals, text."""
+def _typed(
+    placed: Sequence[Placed],
+    columns: Sequence[str],
+    extra: Mapping[str, Mapping[str, str]] | None = None,
+) -> Any:
+    """A DataFrame with a field type per column: Int64 integers, float64 reals, text.
+
+    ``extra`` adds values per record id (the candidates' join key and best rival).
+    """
     import pandas as pd
 
-    records = [{name: (p.row | added(p)).get(name, "") for name in columns} for p in placed]
+    more = extra or {}
+    records = []
+    for p in placed:
+        merged = p.row | added(p) | dict(more.get(p.record_id, {}))  # once per row
+        records.append({name: merged.get(name, "") for name in columns})
     for record, p in zip(records, placed, strict=True):
         if REASON_COLUMN in columns:
             record[REASON_COLUMN] = p.reason
@@ -56,18 +67,27 @@ def _typed(placed: Sequence[Placed], columns: Sequence[str]) -> Any:
     return frame
 
 
-def points_frame(camps: Sequence[Placed], columns: Sequence[str]) -> Any:
+def points_frame(
+    camps: Sequence[Placed],
+    columns: Sequence[str],
+    extra: Mapping[str, Mapping[str, str]] | None = None,
+) -> Any:
     """The ``camps`` layer: attributes with their types and a WGS84 point per row."""
     import geopandas
-    from shapely.geometry import Point
+    import shapely
 
-    points = [Point(p.point) for p in camps if p.point is not None]
-    return geopandas.GeoDataFrame(_typed(camps, columns), geometry=points, crs="EPSG:4326")
+    xy = [p.point for p in camps if p.point is not None]
+    points = shapely.points(xy) if xy else []
+    return geopandas.GeoDataFrame(_typed(camps, columns, extra), geometry=points, crs="EPSG:4326")
 
 
-def attributes_frame(unresolved: Sequence[Placed], columns: Sequence[str]) -> Any:
+def attributes_frame(
+    unresolved: Sequence[Placed],
+    columns: Sequence[str],
+    extra: Mapping[str, Mapping[str, str]] | None = None,
+) -> Any:
     """The ``unresolved`` layer: attributes only, no geometry."""
-    return _typed(unresolved, columns)
+    return _typed(unresolved, columns, extra)
 
 
 #: Printed works behind the layer (the ministry map's NOTE 2): lineage, not links.
@@ -158,11 +178,14 @@ def write_geopackage(
     circles: Any = None,
     places: Any = None,
     register: str = "",
+    candidates: Any = None,
 ) -> None:
     """camps.gpkg: the uncertainty circles (first, so QGIS adds them below the points),
     the styled point layer, the attributes-only unresolved layer and, given ``places``
     (:func:`pipeline.export.places.places_frame`), one point per place labelled with
-    its row count."""
+    its row count; given ``candidates`` (:func:`pipeline.export.candidates.table_frame`),
+    the attributes-only table of each name's candidates, joined to the rows by
+    ``name_key``."""
     extent = camps.total_bounds if len(camps) else None
     meta = metadata(params, len(camps), extent, register)
     qml = style.build_qml('"label"', font=params.label_font)
@@ -216,6 +239,24 @@ def write_geopackage(
             metadata_xml=style.build_qmd(unresolved),
         ),
     ]
+    if candidates is not None:
+        ranked = _described(
+            "candidates",
+            "Candidates of each camp name, ranked (join on name_key)",
+            f"{len(candidates)} candidates of the names of the camps and unresolved layers, "
+            "one row per name and rank, with each candidate's score and features; the "
+            "layers' rows join to it on name_key. " + geonames.CREDIT,
+            None,
+        )
+        layers.append(
+            io.GpkgLayer(
+                name="candidates",
+                frame=candidates,
+                identifier=ranked.title,
+                description="Each name's ranked candidates; join on name_key.",
+                metadata_xml=style.build_qmd(ranked),
+            )
+        )
     if places is not None:
         per_place = _described(
             "places",
@@ -239,14 +280,11 @@ def write_geopackage(
     io.write_gpkg(target, layers)
 
 
-def write_by_class(folder: Path, camps: Any) -> dict[str, int]:
-    """One GeoJSON per legend class, all five, empty ones as empty FeatureCollections."""
-    counts: dict[str, int] = {}
-    for klass in LEGEND:
-        subset = camps[camps["symbol_class"] == klass.value]
-        io.write_geojson(folder / f"{klass.value}.geojson", subset, geometry_type="Point")
-        counts[klass.value] = len(subset)
-    return counts
+def write_geojsons(target: Path, folder: Path, camps: Any) -> dict[str, int]:
+    """camps.geojson and one GeoJSON per legend class (all five, empty ones as empty
+    FeatureCollections) from one Arrow table of the camps."""
+    parts = {klass.value: folder / f"{klass.value}.geojson" for klass in LEGEND}
+    return io.write_geojson_split(target, camps, "symbol_class", parts, geometry_type="Point")
 
 
 def _preview_label(placed: Placed) -> str:

@@ -3,7 +3,8 @@
 One row per input row, in the register's order: every column the register had,
 in its order, then readable result columns (:data:`RESULT_COLUMNS`): the place,
 its Cyrillic and BGN/PCGN Latin names, the point, the region and country, the
-decision, the score, the certainty and radius, and the best rival. No JSON and
+decision, the score, the certainty, radius and what the point stands for (the
+geocode method, in words), and the best rival. No JSON and
 none of the stages' working columns (those stay in ``stages/*.csv``). The CSV is
 UTF-8 with a BOM, so Japanese Excel opens it as UTF-8; the workbook keeps numbers
 as numbers.
@@ -19,7 +20,7 @@ from typing import Any
 from pipeline import area, io, style
 from pipeline.export.rows import Placed
 from pipeline.names import latin_of_cyrillic, script_of
-from pipeline.records import STAGE_COLUMNS
+from pipeline.records import STAGE_COLUMNS, GeocodeMethod
 
 #: The result columns, after the register's own (renamed ``result_…`` on a clash).
 RESULT_COLUMNS = (
@@ -34,6 +35,7 @@ RESULT_COLUMNS = (
     "score",
     "certainty",
     "radius_km",
+    "method",
     "best_rival",
 )
 #: Result columns that are numbers (the workbook stores them as numbers).
@@ -45,6 +47,29 @@ DECISION_WORDS = {
     "review": "best guess, to review",
     "unresolved": "no place found",
 }
+
+#: What a point stands for (the geocode method), in the words of the results.
+METHOD_WORDS = {
+    GeocodeMethod.PLACE: "a town, settlement or village",
+    GeocodeMethod.STATION: "a railway station",
+    GeocodeMethod.REGION_CENTROID: "centre of the 1945 region: only the region is known",
+    GeocodeMethod.OVERRIDE: "a point set by a person",
+    GeocodeMethod.GEONAMES: "GeoNames web service",
+    GeocodeMethod.NOMINATIM: "Nominatim (OpenStreetMap) web service",
+}
+
+
+def method_words(method: str) -> str:
+    """A ``geocode_method`` value with its meaning.
+
+    >>> method_words("region_centroid")
+    'region_centroid (centre of the 1945 region: only the region is known)'
+    >>> method_words(""), method_words("other")
+    ('', 'other')
+    """
+    method = method.strip()
+    words = {str(k): v for k, v in METHOD_WORDS.items()}.get(method)
+    return f"{method} ({words})" if words else method
 
 
 def original_columns(columns: Sequence[str]) -> list[str]:
@@ -126,6 +151,7 @@ def result_of(placed: Placed) -> dict[str, str]:
         "score": row.get("score", "").strip(),
         "certainty": row.get("certainty", "").strip(),
         "radius_km": radius,
+        "method": method_words(row.get("geocode_method", "")),
         "best_rival": best_rival(row),
     }
 

@@ -80,6 +80,7 @@ def prepare(rows: Sequence[dict[str, str]], source: Path) -> list[Placed]:
     """Check every row and place it; sorted by record id so reruns give the same files."""
     seen: dict[str, int] = {}
     placed: list[Placed] = []
+    checked: set[str] = set()  # candidates cells parsed already: a register repeats them
     for number, row in enumerate(rows, start=2):
         record_id = row["record_id"].strip()
         if not record_id:
@@ -93,19 +94,27 @@ def prepare(rows: Sequence[dict[str, str]], source: Path) -> list[Placed]:
                 f"{seen[record_id]}: each row needs its own id"
             )
         seen[record_id] = number
-        placed.append(_place(row, f"{source}: row {number}"))
+        placed.append(_place(row, f"{source}: row {number}", checked))
     return sorted(placed, key=lambda p: p.record_id)
 
 
-def _place(row: dict[str, str], where: str) -> Placed:
-    """Check one row's values and decide where it goes."""
+def _place(row: dict[str, str], where: str, checked: set[str] | None = None) -> Placed:
+    """Check one row's values and decide where it goes.
+
+    ``checked`` holds the candidates cells found good on earlier rows (each
+    distinct cell is parsed once).
+    """
     decision = _decision(row["decision"], where)
-    try:
-        parse_candidates(row.get("candidates", ""))
-    except ValueError as exc:
-        raise InputDataError(
-            f"{where}, column candidates: {exc}: rerun the reconcile stage to rebuild it"
-        ) from None
+    cell = row.get("candidates", "")
+    if checked is None or cell not in checked:
+        try:
+            parse_candidates(cell)
+        except ValueError as exc:
+            raise InputDataError(
+                f"{where}, column candidates: {exc}: rerun the reconcile stage to rebuild it"
+            ) from None
+        if checked is not None:
+            checked.add(cell)
     for column in ("score", "uncertainty_km"):
         real(row.get(column, ""), where, column)
     for column in INTEGER_COLUMNS:

@@ -29,7 +29,7 @@ from typing import Any
 
 from pipeline import geonames, io, style
 from pipeline.export.rows import Placed, real
-from pipeline.records import LEGEND, Decision
+from pipeline.records import LEGEND, Decision, GeocodeMethod
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +58,7 @@ SIMPLIFY_DEGREES = 0.02
 #: CSS pixels per millimetre (CSS fixes 96 px to the inch).
 PX_PER_MM = 96 / 25.4
 #: Where a row's point came from when only its 1945 region is known (geocode stage).
-REGION_METHOD = "region"
+REGION_METHOD = GeocodeMethod.REGION_CENTROID
 CREDIT = (
     "Outlines: Natural Earth 1:110m, present-day borders (public domain). "
     + geonames.CREDIT
@@ -225,6 +225,8 @@ def feature(rows: Sequence[Placed]) -> dict[str, Any]:
         "uncertainty_km": real(row.get("uncertainty_km", ""), "", "uncertainty_km"),
         "method": row.get("geocode_method", "").strip(),
         "region_point": row.get("geocode_method", "").strip() == REGION_METHOD,
+        # a camp district named by its number: the point is what it was named after
+        "district": row.get("camp_no_hint", "").strip(),
         "review": row.get("decision", "").strip() == Decision.REVIEW,
         "sources": list(sources.values()),
         "rows": len(rows),

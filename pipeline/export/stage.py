@@ -7,7 +7,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from pipeline import io, places
-from pipeline.export.datapackage import describe, lptsv_schema, unresolved_schema
+from pipeline.export import candidates as ranked
+from pipeline.export.datapackage import (
+    candidates_schema,
+    describe,
+    lptsv_schema,
+    unresolved_schema,
+)
 from pipeline.export.layers import (
     MAP_SOURCES,
     attributes_frame,
@@ -15,7 +21,7 @@ from pipeline.export.layers import (
     points_frame,
     preview,
     register_title,
-    write_by_class,
+    write_geojsons,
     write_geopackage,
 )
 from pipeline.export.lpf import PlaceFacts, linked_places, place_facts
@@ -35,7 +41,7 @@ from pipeline.export.rows import (
 )
 from pipeline.export.site import write_site
 from pipeline.export.uncertainty import circles_frame
-from pipeline.records import EXPORT_COLUMNS
+from pipeline.records import EXPORT_COLUMNS, GeocodeMethod
 
 
 def run(
@@ -95,14 +101,24 @@ def write_layers(
         params = dataclasses.replace(params, title=register_title(register))
     out = outputs.folder
     out_columns = io.merge_columns(columns, EXPORT_COLUMNS)
-    camps_frame = points_frame(camps, out_columns)
-    table = attributes_frame(unresolved, [*out_columns, REASON_COLUMN])
+    # each name's candidates once, in their own table; the rows keep a key and the rival
+    found = ranked.collect(sorted([*camps, *unresolved], key=lambda p: p.record_id))
+    layer_columns = ranked.layer_columns(out_columns)
+    camps_frame = points_frame(camps, layer_columns, found.per_row)
+    table = attributes_frame(unresolved, [*layer_columns, REASON_COLUMN], found.per_row)
     per_place = places_frame(camps)
     write_geopackage(
-        out / "camps.gpkg", camps_frame, table, params, circles_frame(camps), per_place, register
+        out / "camps.gpkg",
+        camps_frame,
+        table,
+        params,
+        circles_frame(camps),
+        per_place,
+        register,
+        ranked.table_frame(found),
     )
-    io.write_geojson(out / "camps.geojson", camps_frame, geometry_type="Point")
-    by_class = write_by_class(out / "by_class", camps_frame)
+    io.write_csv(out / "candidates.csv", found.columns, ranked.csv_rows(found))
+    by_class = write_geojsons(out / "camps.geojson", out / "by_class", camps_frame)
     del camps_frame, table  # a register's frames are large; what follows needs neither
     lpf = linked_places(camps, params, facts)
     io.write_feature_collection(out / "camps.lpf.json", lpf)
@@ -125,7 +141,7 @@ def write_layers(
         metadata(params, len(camps), register=register),
     )
     outputs.add(out / "camps.gpkg", out / "camps.geojson", out / "camps.lpf.json")
-    outputs.add(out / "camps.lp.tsv")
+    outputs.add(out / "camps.lp.tsv", out / "candidates.csv")
     outputs.add(out / "unresolved.csv", *(out / "by_class" / f"{k}.geojson" for k in by_class))
     if params.preview:
         io.write_figure(
@@ -138,8 +154,10 @@ def write_layers(
     schemas = {
         "unresolved.csv": unresolved_schema([*out_columns, REASON_COLUMN]),
         "camps.lp.tsv": lptsv_schema(LPTSV_COLUMNS),
+        "candidates.csv": candidates_schema(found),
     }
-    used_osm = any(p.row.get("geocode_method", "").strip() == "nominatim" for p in camps)
+    nominatim = GeocodeMethod.NOMINATIM
+    used_osm = any(p.row.get("geocode_method", "").strip() == nominatim for p in camps)
     package = describe(out, outputs.files, schemas, params.title, MAP_SOURCES, used_osm)
     io.write_json(out / "datapackage.json", package)
     outputs.add(out / "datapackage.json")

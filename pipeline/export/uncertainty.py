@@ -8,6 +8,10 @@ Longitudes are kept continuous around the centre, so a circle that reaches past
 the antimeridian stays one ring. The layer is drawn faintly (a light translucent
 fill, a thin outline) and is written first into the GeoPackage, so QGIS adds it
 below the points.
+
+Rows that name one place with the same doubt share one circle (the first row's
+``record_id``): a register that names a camp a thousand times would otherwise
+stack a thousand identical translucent rings, 1.2 KB each, into one dark disc.
 """
 
 from __future__ import annotations
@@ -49,16 +53,26 @@ def circle(lon: float, lat: float, radius_km: float, vertices: int = VERTICES) -
 
 
 def circles_frame(camps: Sequence[Placed]) -> Any:
-    """The layer: a circle for each placed row that has an ``uncertainty_km``."""
+    """The layer: a circle for each distinct placed point with an ``uncertainty_km``.
+
+    Rows alike in point, radius and every other column of the layer but
+    ``record_id`` share the first one's circle.
+    """
     import geopandas
 
     records, shapes = [], []
+    seen: set[tuple[object, ...]] = set()
     for placed in camps:
         radius = real(placed.row.get("uncertainty_km", ""), "", "uncertainty_km")
         if placed.point is None or radius is None or radius <= 0:
             continue
         row = placed.row | {"label": placed.label}
-        records.append({c: row.get(c, "") for c in COLUMNS} | {"uncertainty_km": radius})
+        record = {c: row.get(c, "") for c in COLUMNS} | {"uncertainty_km": radius}
+        alike = (placed.point, *(v for k, v in record.items() if k != "record_id"))
+        if alike in seen:
+            continue
+        seen.add(alike)
+        records.append(record)
         shapes.append(circle(placed.point[0], placed.point[1], radius))
     frame = geopandas.GeoDataFrame(records, columns=list(COLUMNS), geometry=shapes, crs="EPSG:4326")
     frame["uncertainty_km"] = frame["uncertainty_km"].astype("float64")
@@ -66,7 +80,7 @@ def circles_frame(camps: Sequence[Placed]) -> Any:
 
 
 def uncertainty_qml() -> str:
-    """QGIS style: one faint translucent fill with a thin outline.
+    """QGIS style: one faint translucent fill with a thin outline, dashed for a region's centre.
 
     >>> "SimpleFill" in uncertainty_qml()
     True
@@ -100,6 +114,9 @@ def uncertainty_qml() -> str:
         ("offset_unit", "MM"),
     ):
         ET.SubElement(options, "Option", {"name": name, "value": value, "type": "QString"})
+    # a circle around a 1945 region's centre is dashed, as on the web map: the point
+    # stands for the whole region, not a place in it
+    style.data_defined(layer, {"outlineStyle": style.region_centroid_expression("dash", "solid")})
     ET.SubElement(root, "layerOpacity").text = "1"
     ET.SubElement(root, "layerGeometryType").text = "2"
     ET.indent(root, space="  ")

@@ -28,7 +28,8 @@ from pipeline import area, geonames
 from pipeline.errors import GeocoderError, InputDataError
 from pipeline.geocode.http import GuardedAdapter, RefusedAnswer, server_of
 from pipeline.geocode.params import GeocodeParams, Provider
-from pipeline.geocode.points import OVERRIDE_KM, Method, Point, best_place_id, settlement_radius_km
+from pipeline.geocode.points import Method, Point, best_place_id, settlement_radius_km
+from pipeline.geocode.radii import OVERRIDE_KM
 from pipeline.io import Row, read_json, write_json
 from pipeline.places import Gazetteer
 from pipeline.records import Certainty

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from pipeline.errors import ParamsError
 from pipeline.geocode.http import host_of
+from pipeline.geocode.radii import Doubt
 from pipeline.params import check_range
 
 PUBLIC_NOMINATIM = "nominatim.openstreetmap.org"
@@ -49,6 +50,10 @@ class GeocodeParams:
     max_rate_limited: int = 3
     #: Cyrillic candidates of an unresolved name asked of the provider, best first
     online_candidates: int = 3
+    #: share of a review row's reconcile probability withheld (pipeline.geocode.radii)
+    review_doubt: float = 0.1
+    #: share withheld per rank below the best of the reading that named the place
+    rank_doubt: float = 0.05
 
     def __post_init__(self) -> None:
         check_range("geocode", "timeout", self.timeout, 0.001, 300)
@@ -59,6 +64,12 @@ class GeocodeParams:
         check_range("geocode", "max_response_bytes", self.max_response_bytes, 1000, 10**8)
         check_range("geocode", "max_rate_limited", self.max_rate_limited, 1, 1000)
         check_range("geocode", "online_candidates", self.online_candidates, 0, 10)
+        check_range("geocode", "review_doubt", self.review_doubt, 0, 1)
+        check_range("geocode", "rank_doubt", self.rank_doubt, 0, 1)
+
+    def doubt(self) -> Doubt:
+        """How the reading's doubt widens a radius."""
+        return Doubt(review=self.review_doubt, rank=self.rank_doubt)
 
     def check(self) -> Provider:
         """Return the provider, or raise :class:`ParamsError` saying the fix."""

@@ -1,11 +1,10 @@
 """Geocode points: :class:`Point`, the offline :class:`GazetteerGeocoder` over the
 built gazetteer, settlement and region radii, region points, overrides' points and
-the camp-number (region-only) rules."""
+the camp-number rules (a district named after a region or a town)."""
 
 from __future__ import annotations
 
 import dataclasses
-import enum
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -16,27 +15,28 @@ from geopy.location import Location
 from geopy.point import Point as GeopyPoint
 
 from pipeline import area
+from pipeline.geocode.radii import (
+    GENERAL_KNOWLEDGE_KM,
+    OVERRIDE_KM,
+    Doubt,
+    RegionRadii,
+    reading_probability,
+    widened_km,
+)
 from pipeline.io import Row
-from pipeline.names import REGION_WORD_RE, fold, is_camp_number_only
+from pipeline.names import REGION_SUFFIXES, REGION_WORD_RE, fold, is_camp_number_only, split_name
 from pipeline.overrides import Override
 from pipeline.places import DISTRICT, DISTRICT_KM, Gazetteer, Name, Place, Region
-from pipeline.records import Certainty, parse_candidates
+from pipeline.records import Certainty, GeocodeMethod, parse_candidates
 
-#: Radius of a point known only from general knowledge (the dossier's rounded
-#: coordinates, or a camp district such as Khurmuli spread along a railway).
-GENERAL_KNOWLEDGE_KM = 15.0
-#: Radius of a point that a person set by hand in overrides.csv without one.
-OVERRIDE_KM = 5.0
+#: Feature types of the gazetteer whose point is a railway station.
+STATION_TYPES = ("station",)
+#: The column the reconcile stage fills with the camp area a row's camp number ties to.
+CAMP_AREA_COLUMN = "camp_area_hint"
 
 
-class Method(enum.StrEnum):
-    """How a row's point was found (the ``geocode_method`` column)."""
-
-    OVERRIDE = "override"
-    GAZETTEER = "gazetteer"
-    GEONAMES = "geonames"
-    NOMINATIM = "nominatim"
-    REGION = "region"
+#: The ``geocode_method`` values (one home: :mod:`pipeline.records`).
+Method = GeocodeMethod
 
 
 @dataclass(frozen=True)
@@ -75,13 +75,18 @@ class GazetteerGeocoder(Geocoder):
     provider alike, and lets users call it from their own geopy code.
     """
 
-    def __init__(self, gazetteer: Gazetteer) -> None:
+    def __init__(self, gazetteer: Gazetteer, doubt: Doubt | None = None) -> None:
         # The adapter geopy builds here is never used: no method below calls it.
         super().__init__(user_agent="camps-offline-gazetteer")
         self.gazetteer = gazetteer
         self.index = index_names(gazetteer)
+        #: how the reading's doubt widens a radius (params.yaml geocode section)
+        self.doubt = doubt if doubt is not None else Doubt()
+        self.radii = RegionRadii.of(gazetteer)
         self.names_of: dict[str, list[Name]] = {}
+        self.all_names_of: dict[str, list[str]] = {}
         for name in gazetteer.names:
+            self.all_names_of.setdefault(name.place_id, []).append(name.name)
             if not name.lang.startswith("und"):
                 self.names_of.setdefault(name.place_id, []).append(name)
 
@@ -155,7 +160,8 @@ class GazetteerGeocoder(Geocoder):
             return None
         name = self._name_in(place_id, language) or place.name
         address = ", ".join(x for x in (name, place.country) if x)
-        return Location(address, (place.lat, place.lon), dataclasses.asdict(place))
+        # Its fields are all scalars: a plain copy of them is asdict at a tenth the cost.
+        return Location(address, (place.lat, place.lon), dict(vars(place)))
 
     def _name_in(self, place_id: str, language: str | bool) -> str:
         if not isinstance(language, str) or not language:
@@ -234,20 +240,40 @@ def settlement_radius_km(population: int | None, feature_type: str = "") -> floa
 
 
 def place_point(place: Place) -> Point:
-    """A gazetteer place's point: GeoNames is ``certain``, anything else ``less-certain``."""
+    """A gazetteer place's point: GeoNames is ``certain``, anything else ``less-certain``.
+
+    The method is ``station`` for a railway station, else ``place``; the radius
+    is the place's extent (:func:`settlement_radius_km`), at least
+    :data:`GENERAL_KNOWLEDGE_KM` for a point from general knowledge.
+    """
     assert place.lat is not None and place.lon is not None
+    method = Method.STATION if place.feature_type.lower() in STATION_TYPES else Method.PLACE
     if place.point_source.startswith("geonames") and place.geonames_id:
         return Point(
             place.lat,
             place.lon,
-            Method.GAZETTEER,
+            method,
             f"geonames:{place.geonames_id}",
             Certainty.CERTAIN,
             settlement_radius_km(place.population, place.feature_type),
         )
     radius = max(GENERAL_KNOWLEDGE_KM, settlement_radius_km(place.population, place.feature_type))
-    return Point(
-        place.lat, place.lon, Method.GAZETTEER, place.place_id, Certainty.LESS_CERTAIN, radius
+    return Point(place.lat, place.lon, method, place.place_id, Certainty.LESS_CERTAIN, radius)
+
+
+def district_point(place: Place) -> Point:
+    """A camp district named after a town (チタ第24地区): the town, never ``certain``.
+
+    A GUPVI camp's branches lay around the place it was named after, so the
+    radius is at least :data:`GENERAL_KNOWLEDGE_KM` and the point ``less-certain``.
+    """
+    point = place_point(place)
+    return dataclasses.replace(
+        point,
+        certainty=Certainty.LESS_CERTAIN
+        if point.certainty is Certainty.CERTAIN
+        else point.certainty,
+        uncertainty_km=max(point.uncertainty_km, GENERAL_KNOWLEDGE_KM),
     )
 
 
@@ -261,7 +287,7 @@ def region_point(region: Region) -> Point | None:
     return Point(
         region.lat,
         region.lon,
-        Method.REGION,
+        Method.REGION_CENTROID,
         f"region:{region.region_id}",
         Certainty.UNCERTAIN,
         region.radius_km,
@@ -312,11 +338,43 @@ def best_place_id(row: Row) -> str:
     return str(candidates[0]["id"]).strip() if candidates else ""
 
 
+def camp_number(row: Row) -> str:
+    """The GUPVI camp number a row names (第十六地区 -> "16"), else "".
+
+    >>> camp_number({"katakana": "ハバロフスク地方第十六地区"}), camp_number({"katakana": "チタ"})
+    ('16', '')
+    """
+    hint = row.get("camp_no_hint", "").strip()
+    if hint:
+        return hint
+    names = (row.get("katakana_normalized", "").strip(), row.get("katakana", "").strip())
+    return next((split_name(n).camp_no for n in names if n and split_name(n).camp_no), "")
+
+
+def district_region(row: Row, index: NameIndex) -> str | None:
+    """The region a camp district is named after (ハバロフスク地方第十六地区), else None.
+
+    The name without its camp number must be a region's form with its region
+    word (ハバロフスク地方, チタ州); a bare town name (チタ第24地区) is the town.
+    """
+    for column in ("katakana_normalized", "katakana"):
+        parts = split_name(row.get(column, "").strip())
+        words = [w for w in parts.feature_hint.split("|") if w in REGION_SUFFIXES]
+        if not parts.name or not words:
+            continue
+        for form in (*(parts.name + w for w in words), parts.name):
+            region_id = index.regions.get(fold(form))
+            if region_id:
+                return region_id
+    return None
+
+
 def region_only(row: Row, gazetteer: Gazetteer, index: NameIndex) -> str | None:
     """The region id when the row's name is only a region (チタ州) or only a camp number.
 
     A bare town name that doubles as a region's (チタ, ハバロフスク) is the town
     when the reconcile stage placed it; with a region suffix (州, 地方…) it is the region.
+    A camp number with a region's name (ハバロフスク地方第十六地区) is the region.
     """
     name = row.get("katakana", "").strip()
     region_id = index.regions.get(fold(name))
@@ -328,22 +386,60 @@ def region_only(row: Row, gazetteer: Gazetteer, index: NameIndex) -> str | None:
         if place is not None and place.region_id in gazetteer.regions:
             return place.region_id
         return index.regions.get(fold(row.get("region_hint", ""))) or None
+    if camp_number(row):
+        return district_region(row, index)
     return None
 
 
+def camp_area_place(row: Row, offline: GazetteerGeocoder) -> Place | None:
+    """The camp area a row's camp number ties to (reconcile's ``camp_area_hint``), with a point."""
+    place_id = row.get(CAMP_AREA_COLUMN, "").strip()
+    if not place_id or offline.lookup(place_id) is None:
+        return None
+    return offline.gazetteer.places[place_id]
+
+
 def offline_point(row: Row, offline: GazetteerGeocoder) -> Point | None:
-    """The row's point from the gazetteer alone, by the evidence it rests on."""
+    """The row's point from the gazetteer alone, by the evidence it rests on.
+
+    A camp-number row is placed on its camp area when reconcile tied the number
+    to one (``camp_area_hint``); else on the region it is named after
+    (``region_centroid``), else on the town (:func:`district_point`).
+    """
     gazetteer = offline.gazetteer
+    if camp_number(row):
+        area_place = camp_area_place(row, offline)
+        if area_place is not None and area_place.place_id == best_place_id(row):
+            return district_point(area_place)
     region_id = region_only(row, gazetteer, offline.index)
     if region_id is not None:
         return region_point(gazetteer.regions[region_id])
     place_id = best_place_id(row)
     if offline.lookup(place_id) is not None:
-        return place_point(gazetteer.places[place_id])
+        place = gazetteer.places[place_id]
+        return district_point(place) if camp_number(row) else place_point(place)
     region_id = place_id.removeprefix("region:")
     if region_id in gazetteer.regions:
         return region_point(gazetteer.regions[region_id])
     return None
+
+
+def widen(point: Point, row: Row, offline: GazetteerGeocoder) -> Point:
+    """The point's radius widened by the reading's doubt (:mod:`pipeline.geocode.radii`).
+
+    An override keeps its own radius (a person decided); a region centroid keeps
+    the region's; any other point widens towards the radius of its place's 1945
+    region by the chance that the reading is wrong.
+    """
+    if point.method in (Method.OVERRIDE, Method.REGION_CENTROID):
+        return point
+    place = offline.gazetteer.places.get(best_place_id(row))
+    names = [place.name, *offline.all_names_of.get(place.place_id, ())] if place else []
+    q = reading_probability(row, names, offline.doubt)
+    if q is None:
+        return point
+    radius = widened_km(point.uncertainty_km, offline.radii.wrong_km(place), q)
+    return dataclasses.replace(point, uncertainty_km=radius)
 
 
 def region_fallback(row: Row, gazetteer: Gazetteer) -> Point | None:

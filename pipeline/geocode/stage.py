@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from pipeline.geocode.points import (
     outside_reason,
     override_point,
     region_fallback,
+    widen,
 )
 from pipeline.io import Row, merge_columns, read_csv, write_csv
 from pipeline.overrides import Override
@@ -46,7 +48,9 @@ PRINCIPAL_AREA_NOTE = (
 
 
 @dataclass
-class _Tally:
+class Tally:
+    """What placing the rows came to: counts by method, problems, rows left unasked."""
+
     counts: dict[str, int] = dataclasses.field(default_factory=dict)
     problems: list[str] = dataclasses.field(default_factory=list)
     #: rows not asked because the provider stopped answering (repeated 429s)
@@ -62,7 +66,7 @@ def _geocode_row(
     override: Override | None,
     offline: GazetteerGeocoder,
     online: OnlineGeocoder | None,
-    tally: _Tally,
+    tally: Tally,
 ) -> Point | None:
     point = override_point(override) if override is not None else None
     if point is not None:
@@ -85,10 +89,11 @@ def _geocode_row(
         logger.warning("%s: no point for place %r", where, best_place_id(row))
         tally.add("unplaced")
         return None
+    point = widen(point, row, offline)
     return at_most_less_certain(point) if decision == Decision.REVIEW else point
 
 
-def _online_fallback(row: Row, where: str, online: OnlineGeocoder, tally: _Tally) -> Point | None:
+def _online_fallback(row: Row, where: str, online: OnlineGeocoder, tally: Tally) -> Point | None:
     """Ask the provider for a name the gazetteer could not place, by its Cyrillic candidates.
 
     The best ``online_candidates`` readings of the transliterate stage are asked
@@ -127,6 +132,9 @@ def run(
 ) -> dict[str, Any]:
     """Add lat, lon, geocode_method, geocode_source, certainty, uncertainty_km to each row.
 
+    ``uncertainty_km`` is the place's extent widened by the doubt of the reading
+    (``r + (1 - q) * (R - r)``, see :mod:`pipeline.geocode.radii`).
+
     Every input row is written, in input order; unresolved rows keep an empty
     point. ``geocoder`` is an online geopy geocoder to use for rows the
     gazetteer cannot place (built from ``params`` when None and the provider is
@@ -138,21 +146,12 @@ def run(
     header, rows = read_csv(
         Path(input_path), ("katakana", "decision"), encoding=encoding, min_rows=1
     )
-    offline = GazetteerGeocoder(load(Path(gazetteer_dir)))
+    offline = GazetteerGeocoder(load(Path(gazetteer_dir)), params.doubt())
     overrides = ov.read(Path(overrides_path), offline.gazetteer.places)
     if geocoder is None and provider is not Provider.OFFLINE:
         geocoder = make_online_geocoder(params)
     online = OnlineGeocoder(geocoder, params) if geocoder is not None else None
-    tally = _Tally()
-    decided = ov.finder(overrides)
-    for n, row in enumerate(rows, 2):
-        rid = row.get("record_id", "")
-        where = f"{input_path}: row {n} (record_id {rid}, {row.get('katakana', '')})"
-        # The rule of the reconcile stage: by record_id, else by the row's katakana.
-        override = decided.find_row(row)
-        point = _place_row(row, where, override, offline, online, tally)
-        row.update(point.columns() if point else dict.fromkeys(GEOCODE_COLUMNS, ""))
-        tally.add(str(point.method) if point else "no_point")
+    tally = geocode_rows(rows, offline, overrides, online, str(input_path))
     if tally.left:
         tally.problems.append(
             f"{online.stopped if online else ''}: {len(tally.left)} row(s) left unasked: "
@@ -178,13 +177,39 @@ def run(
     return report
 
 
+def geocode_rows(
+    rows: Sequence[Row],
+    offline: GazetteerGeocoder,
+    overrides: Sequence[Override],
+    online: OnlineGeocoder | None = None,
+    source: str = "rows",
+) -> Tally:
+    """Fill the geocode columns of ``rows`` in place, as the stage does; return the tally.
+
+    ``camps serve --review`` calls it too, on the rows a decision changes, so the
+    web map redraws them as the next ``camps geocode`` will write them.
+    ``source`` names the rows in messages (the input file).
+    """
+    tally = Tally()
+    decided = ov.finder(overrides)
+    for n, row in enumerate(rows, 2):
+        rid = row.get("record_id", "")
+        where = f"{source}: row {n} (record_id {rid}, {row.get('katakana', '')})"
+        # The rule of the reconcile stage: by record_id, else by the row's katakana.
+        override = decided.find_row(row)
+        point = _place_row(row, where, override, offline, online, tally)
+        row.update(point.columns() if point else dict.fromkeys(GEOCODE_COLUMNS, ""))
+        tally.add(str(point.method) if point else "no_point")
+    return tally
+
+
 def _place_row(
     row: Row,
     where: str,
     override: Override | None,
     offline: GazetteerGeocoder,
     online: OnlineGeocoder | None,
-    tally: _Tally,
+    tally: Tally,
 ) -> Point | None:
     """Geocode one row and check its point; problems go to the tally, not the output."""
     try:

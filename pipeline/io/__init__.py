@@ -75,6 +75,7 @@ from pipeline.io.gis import (
     write_feature_collection,
     write_figure,
     write_geojson,
+    write_geojson_split,
     write_gpkg,
 )
 from pipeline.io.sheets import cell_text, column_letter, read_sheet, read_table
@@ -128,6 +129,7 @@ __all__ = [
     "write_feature_collection",
     "write_figure",
     "write_geojson",
+    "write_geojson_split",
     "write_gpkg",
     "write_json",
     "write_manifest",

@@ -35,8 +35,10 @@ its English ``region`` column in 1945 terms ("Khabarovsk Krai (Amur Oblast)"),
 the most specific unit named. A cell in Latin or Cyrillic letters is matched
 against names in that script, not transliterated.
 
-The features are added in a logistic model whose weights live in params.yaml, so
-the ``score`` reads as a probability. ``auto`` needs a high score *and* no rival: a
+The features are scored by a logistic model fitted on data and calibrated
+(:mod:`~pipeline.reconcile.model`, fitted by ``camps calibrate``), so the
+``score`` reads as a probability, and the candidates of one name share it: their
+scores sum to at most 1, the rest is "none of these". ``auto`` needs a high score *and* no rival: a
 different place far away that scores nearly as well (the many Spassks and
 Krasnaya Zaryas) sends the row to ``review``. Manual decisions in
 ``gazetteer/overrides.csv`` always win and survive reruns.
@@ -51,7 +53,8 @@ each importing only those above it:
 * :mod:`~pipeline.reconcile.query`: what the matcher knows about one name;
 * :mod:`~pipeline.reconcile.matching`: the places some name signal connects to it;
 * :mod:`~pipeline.reconcile.regions`: region hints and the units of 1945;
-* :mod:`~pipeline.reconcile.scoring`: the features and the logistic score;
+* :mod:`~pipeline.reconcile.model`: the learned, calibrated score model (verified JSON);
+* :mod:`~pipeline.reconcile.scoring`: the features and the score;
 * :mod:`~pipeline.reconcile.decision`: auto, review or unresolved, and overrides;
 * :mod:`~pipeline.reconcile.camp_numbers`: a GUPVI camp number (第7地区) tied to
   its camp area from a raw file's ``gupvi_camp_no`` (``--camp-areas``);
@@ -68,27 +71,39 @@ from pipeline.reconcile.bench import bench, synthetic_queries
 from pipeline.reconcile.decision import Outcome, apply_override, decide, resolve
 from pipeline.reconcile.index import Index, NameEntry, build_index, load_index
 from pipeline.reconcile.matching import by_ear_places, gather, rank_evidence
+from pipeline.reconcile.model import ScoreModel
 from pipeline.reconcile.params import LATIN_EXACT, ReconcileParams
 from pipeline.reconcile.query import Query, make_query, query_of_row, split_list
 from pipeline.reconcile.regions import hinted_regions
-from pipeline.reconcile.scoring import Candidate, Feature, candidates, score_hits
+from pipeline.reconcile.scoring import (
+    Candidate,
+    Feature,
+    Featured,
+    candidates,
+    featurize,
+    score_featured,
+    score_hits,
+)
 from pipeline.reconcile.stage import reconcile_rows, resolve_all, run
 
 __all__ = [
     "LATIN_EXACT",
     "Candidate",
     "Feature",
+    "Featured",
     "Index",
     "NameEntry",
     "Outcome",
     "Query",
     "ReconcileParams",
+    "ScoreModel",
     "apply_override",
     "bench",
     "build_index",
     "by_ear_places",
     "candidates",
     "decide",
+    "featurize",
     "gather",
     "hinted_regions",
     "load_index",
@@ -99,6 +114,7 @@ __all__ = [
     "resolve",
     "resolve_all",
     "run",
+    "score_featured",
     "score_hits",
     "split_list",
     "synthetic_queries",

@@ -59,7 +59,9 @@ class Outcome:
     def columns(self) -> dict[str, str]:
         """The row's values for RECONCILE_COLUMNS."""
         matched = self.decision in (Decision.AUTO, Decision.OVERRIDE)
-        shown = [c.as_w3c(matched and c.place_id == self.place_id) for c in self.candidates]
+        shown = [
+            c.as_w3c(matched and c.place_id == self.place_id, labels=False) for c in self.candidates
+        ]
         return {
             "place_id": self.place_id,
             "place_name": self.place_name,

@@ -25,6 +25,8 @@ from pipeline.names import (
     match_key,
 )
 from pipeline.places import Gazetteer, load
+from pipeline.reconcile.model import PACKAGED, ScoreModel
+from pipeline.reconcile.model import load as load_model
 from pipeline.records import period_rank
 
 logger = logging.getLogger(__name__)
@@ -80,6 +82,8 @@ class Index:
     latin_keys: tuple[str, ...] = ()
     #: kana key -> population of the largest foreign place with that katakana name
     foreign_keys: Mapping[str, int] = dataclasses.field(default_factory=dict)
+    #: the learned score (None: features only, as ``camps calibrate`` needs them)
+    model: ScoreModel | None = None
 
 
 def _kana_forms(name: str, script: str) -> list[tuple[str, bool]]:
@@ -136,13 +140,19 @@ def derive(name: str, script: str) -> Derived:
 
 
 def build_index(
-    gazetteer: Gazetteer, derived: Mapping[str, Mapping[str, Derived]] | None = None
+    gazetteer: Gazetteer,
+    derived: Mapping[str, Mapping[str, Derived]] | None = None,
+    model: ScoreModel | Path | None = PACKAGED,
 ) -> Index:
     """Prepare a loaded gazetteer for matching (a second or two for the whole area).
 
     ``derived`` (script → name → :func:`derive`), saved by
     :mod:`pipeline.reconcile.artifact`, spares the work for the names it has.
+    ``model`` is the score model or the file to load it from (by default the
+    packaged one); ``None`` builds an index that gives features but no scores.
     """
+    if isinstance(model, Path):
+        model = load_model(model)
     started = time.perf_counter()
     saved = derived or {}
     kana: dict[str, dict[tuple[str, bool], NameEntry]] = defaultdict(dict)
@@ -198,6 +208,7 @@ def build_index(
         region_keys={key: tuple(v) for key, v in region_keys.items()},
         latin_keys=tuple(sorted(latin)),
         foreign_keys=_foreign_keys(gazetteer),
+        model=model,
     )
     logger.info(
         "reconcile: indexed %d places, %d kana keys in %.1f s",
@@ -218,10 +229,13 @@ def _foreign_keys(gazetteer: Gazetteer) -> dict[str, int]:
     return keys
 
 
-def load_index(gazetteer_dir: Path) -> Index:
-    """Load a built gazetteer folder and index it, with its names' keys from the cache."""
+def load_index(gazetteer_dir: Path, model: ScoreModel | Path | None = PACKAGED) -> Index:
+    """Load a built gazetteer folder and index it, with its names' keys from the cache.
+
+    ``model`` as in :func:`build_index`.
+    """
     from pipeline.reconcile.artifact import cached_keys  # it imports this module
 
     with paused_gc():  # 120,000 names and their entries: see paused_gc
         gazetteer = load(Path(gazetteer_dir))
-        return build_index(gazetteer, cached_keys(Path(gazetteer_dir), gazetteer))
+        return build_index(gazetteer, cached_keys(Path(gazetteer_dir), gazetteer), model)

@@ -102,7 +102,6 @@ def gather(query: Query, index: Index, params: ReconcileParams) -> dict[str, Hit
                     entry = dataclasses.replace(entry, partial=True)
                 exact = similarity >= 1.0 and entry.script in ("Kana", "Hani")
                 hits[entry.place_id].add(entry, similarity, exact, factor)
-    _by_ear_hits(query.key, index, factor, hits)
     for rank, cyr in enumerate(query.cyrillic):
         value = rank_evidence(rank, 1.0, params)
         for entry in index.cyrillic.get(fold_cyrillic(cyr), ()):
@@ -116,6 +115,7 @@ def gather(query: Query, index: Index, params: ReconcileParams) -> dict[str, Hit
             hits[entry.place_id].add(entry, value, True, factor)
     if query.typed_latin:
         _typed_latin_hits(query, index, params, hits)
+    _by_ear_hits(query.key, index, factor, hits)
     return hits
 
 
@@ -161,9 +161,16 @@ def by_ear_places(key: str, index: Index) -> dict[int, float]:
 
 
 def _by_ear_hits(key: str, index: Index, factor: float, hits: dict[str, Hit]) -> None:
-    """Add the gazetteer names a by-ear or truncated spelling reaches (:func:`by_ear_places`)."""
+    """Add the gazetteer names a by-ear or truncated spelling reaches (:func:`by_ear_places`).
+
+    Not to a place a Cyrillic candidate already names exactly: the transliteration
+    offered that reading by the same rules (its lexicon), and counting the rewrite
+    again as kana evidence would lift a third-ranked guess (Южне for ユージニ) to ``auto``.
+    """
     for number, value in by_ear_places(key, index).items():
         for entry in index.kana_entries[number]:
+            if entry.place_id in hits and hits[entry.place_id].exact > 0:
+                continue
             if value < 0 and not entry.partial:
                 entry = dataclasses.replace(entry, partial=True)
             hits[entry.place_id].add(entry, abs(value), False, factor)

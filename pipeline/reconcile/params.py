@@ -17,7 +17,11 @@ class ReconcileParams:
         Candidates kept per name (the ``candidates`` JSON).
     auto_threshold, review_threshold:
         ``auto`` needs a score at or above the first (and no rival); below the
-        second nothing is plausible and the row is ``unresolved``.
+        second nothing is plausible and the row is ``unresolved``. The score is the
+        learned, calibrated probability (:mod:`pipeline.reconcile.model`): the
+        weights live in ``pipeline/data/score_model.json``, not here; ``camps
+        calibrate`` prints the lowest ``auto_threshold`` with precision 1.00 on the
+        development sets.
     auto_margin:
         How far the best must score above every rival for ``auto``.
     rival_km:
@@ -44,8 +48,6 @@ class ReconcileParams:
     unique_gap:
         A place's name evidence is unique (feature ``unique``) when no place
         farther than ``rival_km`` comes within this of it.
-    weight_*, bias:
-        The logistic model: score = 1 / (1 + exp(-(bias + sum weight * feature))).
     """
 
     top_k: int = 5
@@ -60,15 +62,7 @@ class ReconcileParams:
     alternative_step: float = 0.03
     latin_exact: float = 0.9
     village_population: int = 5_000
-    weight_name: float = 6.0
-    weight_region: float = 2.0
-    weight_population: float = 1.5
-    weight_curated: float = 1.0
-    weight_soviet_name: float = 0.5
-    weight_feature_type: float = 0.5
-    weight_unique: float = 0.4
     unique_gap: float = 0.1
-    bias: float = -5.2
     #: processes for inputs with at least ``parallel_min`` distinct names (1: none)
     workers: int = 2
     parallel_min: int = 2_000

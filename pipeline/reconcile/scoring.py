@@ -1,4 +1,4 @@
-"""Scoring: per-candidate features (W3C reconciliation) added in a logistic model."""
+"""Scoring: per-candidate features (W3C reconciliation), scored by the learned model."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from pipeline.names import fold_latin
 from pipeline.places import Place
 from pipeline.reconcile.index import Index
 from pipeline.reconcile.matching import Hit, gather, sharpen
+from pipeline.reconcile.model import ScoreModel, terms
 from pipeline.reconcile.params import ReconcileParams
 from pipeline.reconcile.query import Query, split_list
 from pipeline.reconcile.regions import hinted_regions, lies_inside
@@ -68,15 +69,6 @@ def population_prior(population: int) -> float:
     return min(1.0, math.log10(population + 1) / 6.0)
 
 
-def logistic(z: float) -> float:
-    """The logistic function.
-
-    >>> logistic(0.0)
-    0.5
-    """
-    return 1.0 / (1.0 + math.exp(-z))
-
-
 @dataclasses.dataclass(frozen=True)
 class Candidate:
     """One ranked place for a name, with its per-feature values."""
@@ -92,20 +84,25 @@ class Candidate:
         """The value of one feature."""
         return dict(self.features)[which]
 
-    def as_w3c(self, match: bool) -> dict[str, Any]:
+    def as_w3c(self, match: bool, labels: bool = True) -> dict[str, Any]:
         """The W3C reconciliation API's candidate shape (plus the name that matched).
 
-        Each feature carries ``id``, ``name`` and ``value``, as the 1.0 draft's
-        result schema requires (0.2 needs only ``id`` and ``value``).
+        With ``labels`` each feature carries ``id``, ``name`` and ``value``, as the
+        1.0 draft's result schema requires (0.2 needs only ``id`` and ``value``):
+        the service answers so. The stage files keep the 0.2 shape, whose features
+        are the same for every row: the labels were half of a reconciled row's bytes.
         """
+
+        def feature(which: Feature, value: float) -> dict[str, Any]:
+            named = {"name": which.label} if labels else {}
+            return {"id": str(which), **named, "value": round(value, 4)}
+
         return {
             "id": self.place_id,
             "name": self.name,
             "score": round(self.score, 4),
             "match": match,
-            "features": [
-                {"id": str(f), "name": f.label, "value": round(v, 4)} for f, v in self.features
-            ],
+            "features": [feature(f, v) for f, v in self.features],
             "description": f"matched {self.matched}",
         }
 
@@ -142,19 +139,38 @@ def _feature_type_value(hint: str, place: Place) -> float:
     return 1.0 if any(w in kind for w in wanted) else -1.0
 
 
-def score_hits(
+@dataclasses.dataclass(frozen=True)
+class Featured:
+    """One place for a name before it is scored: its features and the model's terms."""
+
+    place_id: str
+    name: str
+    features: tuple[tuple[Feature, float], ...]
+    matched: str
+    evidence: float
+    terms: tuple[float, ...]
+
+
+def featurize(
     query: Query, hits: Mapping[str, Hit], index: Index, params: ReconcileParams
-) -> list[Candidate]:
-    """Turn gathered evidence into ranked, scored candidates (best first)."""
+) -> list[Featured]:
+    """The places kept for a name (by name evidence, best first), with their features.
+
+    What :func:`score_hits` scores and what ``camps calibrate`` fits the model on.
+    """
     regions = hinted_regions(query.region_hint, index)
     ranked = sorted(hits.items(), key=lambda item: (-item[1].evidence, item[0]))
-    out = []
     kept = ranked[: max(4 * params.top_k, 20)]
-    uniques = _unique(kept, index, params)
-    for (place_id, hit), unique in zip(kept, uniques, strict=True):
+    latins = [_latin_similarity(query, place_id, index) for place_id, _ in kept]
+    evidences = [
+        max(hit.evidence, 0.9 * sharpen(lat)) for (_, hit), lat in zip(kept, latins, strict=True)
+    ]
+    uniques, shadows = _neighbours(kept, evidences, index, params)
+    out = []
+    for (place_id, hit), latin, evidence, unique, shadowed in zip(
+        kept, latins, evidences, uniques, shadows, strict=True
+    ):
         place = index.gazetteer.places[place_id]
-        latin = _latin_similarity(query, place_id, index)
-        evidence = max(hit.evidence, 0.9 * sharpen(latin))
         soviet = 1.0 if in_use_during_internment(hit.period) else 0.0
         region = 0.0
         if regions:
@@ -172,40 +188,75 @@ def score_hits(
             (Feature.CURATED, 1.0 if place.curated else 0.0),
             (Feature.UNIQUE, unique),
         )
-        z = (
-            params.bias
-            + params.weight_name * evidence
-            + params.weight_region * region
-            + params.weight_population * population_prior(place.population)
-            + params.weight_curated * place.curated
-            + params.weight_soviet_name * soviet
-            + params.weight_feature_type * _feature_type_value(query.feature_hint, place)
-            + params.weight_unique * unique
-        )
-        out.append(Candidate(place_id, place.name, logistic(z), features, hit.matched, evidence))
+        values = terms({str(f): v for f, v in features}, evidence, shadowed)
+        out.append(Featured(place_id, place.name, features, hit.matched, evidence, values))
+    return out
+
+
+def score_featured(featured: Sequence[Featured], model: ScoreModel) -> list[Candidate]:
+    """Score featured places with ``model`` (a distribution over them), best first."""
+    scores = model.distribution([model.logit(f.terms) for f in featured])
+    out = [
+        Candidate(f.place_id, f.name, p, f.features, f.matched, f.evidence)
+        for f, p in zip(featured, scores, strict=True)
+    ]
     out.sort(key=lambda c: (-c.score, c.place_id))
     return out
 
 
-def _unique(kept: Sequence[tuple[str, Hit]], index: Index, params: ReconcileParams) -> list[float]:
-    """1 for a place whose name evidence no distant place comes near, else 0.
+def score_hits(
+    query: Query, hits: Mapping[str, Hit], index: Index, params: ReconcileParams
+) -> list[Candidate]:
+    """Turn gathered evidence into ranked, scored candidates (best first).
+
+    The scores are the index's learned model (:mod:`pipeline.reconcile.model`): the
+    candidates of a name share one probability, the rest is "none of these".
+    """
+    if index.model is None:
+        raise ValueError("this index was built without a score model (model=None)")
+    return score_featured(featurize(query, hits, index, params), index.model)
+
+
+def _neighbours(
+    kept: Sequence[tuple[str, Hit]],
+    evidences: Sequence[float],
+    index: Index,
+    params: ReconcileParams,
+) -> tuple[list[float], list[bool]]:
+    """Per place: ``unique`` (1 or 0) and whether a near place has better name evidence.
 
     An exact match on a name that one place alone bears (Провидения) is surer
-    than the same match shared with far-off namesakes or near readings; the
-    decision still looks at rivals, this lets the score say so.
+    than the same match shared with far-off namesakes or near readings
+    (``unique``: no place farther than ``rival_km`` within ``unique_gap`` of its
+    evidence); the decision still looks at rivals, this lets the score say so.
+    A place within ``rival_km`` of one with better evidence (ties: the curated
+    one, then the larger, then the smaller id) is *shadowed*: a second entry of
+    the same town, or a lesser neighbour, that must not take the town's probability.
     """
     places = index.gazetteer.places
-    out = []
-    for place_id, hit in kept:
-        rivals = (
-            other
-            for other_id, other in kept
-            if other_id != place_id
-            and other.evidence >= hit.evidence - params.unique_gap
-            and place_distance_km(places[place_id], places[other_id]) > params.rival_km
-        )
-        out.append(0.0 if any(True for _ in rivals) else 1.0)
-    return out
+    # Better entry: more name evidence, then curated, then more people, then the id.
+    order = sorted(range(len(kept)), key=lambda k: kept[k][0], reverse=True)
+    by_id = {k: n for n, k in enumerate(order)}  # a larger number: a smaller id
+    rank = [
+        (e, places[pid].curated, places[pid].population, by_id[k])
+        for k, ((pid, _), e) in enumerate(zip(kept, evidences, strict=True))
+    ]
+    uniques, shadows = [], []
+    for i, (place_id, _) in enumerate(kept):
+        unique, shadowed = 1.0, False
+        for j, (other_id, _) in enumerate(kept):
+            near_evidence = unique and evidences[j] >= evidences[i] - params.unique_gap
+            better = not shadowed and rank[j] > rank[i]
+            if j == i or not (near_evidence or better):
+                continue  # the distance (the costly part) only when it decides something
+            far = place_distance_km(places[place_id], places[other_id]) > params.rival_km
+            if far and near_evidence:
+                unique = 0.0
+            elif not far and better:
+                shadowed = True
+        uniques.append(unique)
+        shadows.append(shadowed)
+    return uniques, shadows
 
 
 def candidates(query: Query, index: Index, params: ReconcileParams) -> list[Candidate]:

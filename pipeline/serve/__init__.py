@@ -12,10 +12,13 @@ transliteration model once (:func:`load_service`) and answers over HTTP
 * :mod:`~pipeline.serve.app`: the Starlette routes, CORS, JSONP, limits;
 * :mod:`~pipeline.serve.review`: ``--review``: the review queue and decisions
   for the web map, written through :mod:`pipeline.review`;
+* :mod:`~pipeline.serve.layers`: ``--review``: the web map's layers redrawn
+  after each decision by the stages' own functions;
 * :mod:`~pipeline.serve.bench`: latency, throughput and start-up measured.
 
 A tool like :mod:`pipeline.lookup`: it may import the stages' public functions
-(transliterate, reconcile, geocode's ``place_point``, export's LPF citations),
+(transliterate, reconcile, geocode's ``place_point`` and ``geocode_rows``,
+export's LPF citations, row checks and ``site_data``),
 :mod:`pipeline.lookup`, :mod:`pipeline.review`, the shared modules, starlette
 and uvicorn; no stage imports it, and it never imports click.
 """

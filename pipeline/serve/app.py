@@ -32,6 +32,7 @@ from starlette.staticfiles import StaticFiles
 
 from pipeline import overrides as ov
 from pipeline.serve import protocol
+from pipeline.serve.layers import LiveLayers
 from pipeline.serve.review import ReviewApi, ReviewFiles
 from pipeline.serve.service import RequestError, Service
 
@@ -295,18 +296,32 @@ def make_app(
 
     ``site_dir`` (the export's ``output/site``) is served under ``/site/``, so the
     web map's search also asks this service's ``/lookup`` for any name.
-    ``review`` (``--review``) opens ``/review/queue`` and ``/review/decide``
-    (after each decision the service answers with the overrides file as it now
-    is); without it they answer 403.
+    ``review`` (``--review``) opens ``/review/queue``, ``/review/decide`` and
+    ``/review/layers`` (after each decision the service answers with the
+    overrides file as it now is, and the layers redraw the rows it decides,
+    from ``review.rows_path``); without it they answer 403.
     """
     api = Api(service)
     places = service.index.gazetteer.places
+    layers = None
+    if review is not None and review.rows_path is not None and review.rows_path.is_file():
+        layers = LiveLayers(
+            review.rows_path,
+            service.index,
+            service.reconcile_params,
+            service.overrides,
+            review.title,
+            review.doubt,
+        )
 
-    def reload() -> None:  # the service answers /lookup and /reconcile with the new decision
-        if review is not None:
-            service.use_overrides(ov.read(review.overrides_path, places))
+    def reload(decided: ov.Override) -> int:
+        """/lookup and /reconcile answer with the new decision; the map redraws its rows."""
+        if review is None:
+            return 0
+        service.use_overrides(ov.read(review.overrides_path, places))
+        return layers.update(service.overrides, [decided]) if layers is not None else 0
 
-    reviewer = ReviewApi(review, places, reload)
+    reviewer = ReviewApi(review, places, reload, layers)
 
     async def review_decide(request: Request) -> Response:
         return await api.review_decide(request, reviewer)
@@ -328,6 +343,7 @@ def make_app(
         Route("/v1/preview", api.preview, methods=["GET"]),
         Route("/review/queue", reviewer.queue, methods=["GET"]),
         Route("/review/decide", review_decide, methods=["POST"]),
+        Route("/review/layers", reviewer.layers_json, methods=["GET"]),
     ]
     if site_dir is not None:
         routes.append(Mount("/site", app=StaticFiles(directory=site_dir, html=True), name="site"))

@@ -3,10 +3,12 @@
 ``GET /review/queue`` is the queue of the reconciled CSV by name (row counts,
 region, candidates with their points, the reason it waits) less the names the
 overrides file decides already; ``POST /review/decide`` records one decision
-(accept a candidate, reject all, or place a point) with who, when and why.
+(accept a candidate, reject all, or place a point) with who, when and why;
+``GET /review/layers`` is the web map's FeatureCollection with every decision
+drawn (:mod:`pipeline.serve.layers`), which the page draws after each one.
 Every write goes through :func:`pipeline.review.decide`, so the overrides file
-has one writer, its lock held from read to rename. Without ``--review`` both
-answer 403: the service is read-only.
+has one writer, its lock held from read to rename. Without ``--review`` all
+three answer 403: the service is read-only.
 """
 
 from __future__ import annotations
@@ -17,16 +19,21 @@ import getpass
 import math
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anyio
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from pipeline import overrides as ov
 from pipeline import review
 from pipeline.errors import InputDataError, ParamsError
 from pipeline.places import Place
+from pipeline.serve.layers import LiveLayers
 from pipeline.serve.service import RequestError
+
+if TYPE_CHECKING:
+    from pipeline.geocode.radii import Doubt
 
 #: The fields a decision may carry; anything else is a mistake worth a 400.
 DECIDE_FIELDS = frozenset(("name", "region", "action", "place_id", "lat", "lon", "who", "why"))
@@ -41,6 +48,12 @@ class ReviewFiles:
     input_path: Path
     gazetteer_dir: Path
     overrides_path: Path
+    #: the geocoded CSV the served site was exported from: its layers are redrawn live
+    rows_path: Path | None = None
+    #: the layers' title (params.yaml ``export.title``)
+    title: str = ""
+    #: how a reading's doubt widens a redrawn row's radius (params.yaml ``geocode``)
+    doubt: Doubt | None = None
 
 
 def queue_json(files: ReviewFiles, places: Mapping[str, Place] | None = None) -> dict[str, Any]:
@@ -127,17 +140,23 @@ def parse_decision(body: Any) -> dict[str, Any]:
 
 
 class ReviewApi:
-    """The two routes over :class:`ReviewFiles`, or refusals when there are none."""
+    """The review routes over :class:`ReviewFiles`, or refusals when there are none.
+
+    ``on_saved`` is called with each decision once written and answers how many
+    rows of ``layers`` (the live map, if any) it redrew.
+    """
 
     def __init__(
         self,
         files: ReviewFiles | None,
         places: Mapping[str, Place] | None = None,
-        on_saved: Callable[[], None] | None = None,
+        on_saved: Callable[[ov.Override], int] | None = None,
+        layers: LiveLayers | None = None,
     ) -> None:
         self.files = files
         self.places = places
         self.on_saved = on_saved
+        self.layers = layers
         self._one_writer = anyio.CapacityLimiter(1)
 
     def _files(self) -> ReviewFiles:
@@ -160,7 +179,7 @@ class ReviewApi:
         asked = parse_decision(body)
         when = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
 
-        def write() -> Any:
+        def write() -> tuple[ov.Override, int]:
             done = review.decide(
                 files.input_path,
                 files.gazetteer_dir,
@@ -175,14 +194,25 @@ class ReviewApi:
                 when=when,
                 places=self.places,
             )
-            if self.on_saved is not None:
-                self.on_saved()
-            return done
+            redrawn = self.on_saved(done) if self.on_saved is not None else 0
+            return done, redrawn
 
         try:
-            done = await anyio.to_thread.run_sync(write, limiter=self._one_writer)
+            done, redrawn = await anyio.to_thread.run_sync(write, limiter=self._one_writer)
         except ParamsError as exc:
             raise RequestError(400, str(exc)) from None
         except InputDataError as exc:
             raise RequestError(409, str(exc)) from None
-        return JSONResponse({"status": "ok", "decision": dict(done.cells)})
+        return JSONResponse({"status": "ok", "decision": dict(done.cells), "rows_redrawn": redrawn})
+
+    async def layers_json(self, request: Request) -> Response:
+        """``GET /review/layers``: the map's features with every decision so far drawn."""
+        self._files()
+        layers = self.layers
+        if layers is None:
+            raise RequestError(
+                409,
+                "no geocoded rows to redraw: start `camps serve --review --rows "
+                "output/stages/geocoded.csv` (the file the site was exported from)",
+            )
+        return JSONResponse(await anyio.to_thread.run_sync(layers.collection))

@@ -1,0 +1,155 @@
+"""The ``candidates`` table: each name's ranked candidates, stored once per name.
+
+The reconcile stage gives every row its name's whole candidate list as JSON
+(some 4,000 characters); a register names one camp thousands of times, so the
+layers would carry the same list thousands of times. The export keeps, on each
+row, the best place, its score and the best rival (``best_rival``), plus the key
+``name_key`` that joins the row to its candidates here: one row per name and
+candidate rank, with the W3C reconciliation fields and one column per feature.
+
+``name_key`` is the normalised name (``katakana_normalized``). A name whose
+rows have more than one candidate list (a region hint or a manual decision
+changed the ranking for some rows) gets one key per list: the normalised name,
+then ``NAME #2``, ``NAME #3`` in the order of the rows' record ids.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from pipeline.export.results import best_rival
+from pipeline.export.rows import Placed
+
+#: What replaces the ``candidates`` column in the layers: the join key and the best rival.
+ROW_COLUMNS = ("name_key", "best_rival")
+#: The table's fixed columns; one ``feature_<id>`` column per feature follows them.
+TABLE_COLUMNS = (
+    "name_key",
+    "katakana_normalized",
+    "rank",
+    "place_id",
+    "name",
+    "score",
+    "match",
+    "description",
+)
+FEATURE_PREFIX = "feature_"
+#: The table's integer and real columns (the GeoPackage's and the CSV schema's types).
+TABLE_INTEGERS = ("rank", "match")
+TABLE_REALS = ("score",)
+
+
+@dataclasses.dataclass(frozen=True)
+class Candidates:
+    """The rows' join keys and best rivals, and the table they join to."""
+
+    per_row: dict[str, dict[str, str]]  # record id -> {name_key, best_rival}
+    columns: list[str]
+    rows: list[dict[str, Any]]
+    #: feature column -> what the feature measures (the reconcile stage's words)
+    features: dict[str, str]
+
+
+def layer_columns(columns: Sequence[str]) -> list[str]:
+    """The layers' columns: ``candidates`` replaced by :data:`ROW_COLUMNS`.
+
+    >>> layer_columns(["katakana", "candidates", "lat"])
+    ['katakana', 'name_key', 'best_rival', 'lat']
+    >>> layer_columns(["katakana", "lat"])
+    ['katakana', 'lat', 'name_key', 'best_rival']
+    """
+    if "candidates" not in columns:
+        return [*columns, *(c for c in ROW_COLUMNS if c not in columns)]
+    out: list[str] = []
+    for column in columns:
+        if column == "candidates":
+            out.extend(c for c in ROW_COLUMNS if c not in columns)
+        elif column not in ROW_COLUMNS:
+            out.append(column)
+    return out
+
+
+def collect(placed: Sequence[Placed]) -> Candidates:
+    """Key every row by its name and list each distinct candidate list once.
+
+    ``placed`` is in record-id order (:func:`pipeline.export.rows.prepare`), so
+    the keys and the table are the same on every run.
+    """
+    keys: dict[tuple[str, str], str] = {}  # (normalised name, candidates JSON) -> key
+    lists_of_name: dict[str, int] = {}
+    per_row: dict[str, dict[str, str]] = {}
+    parsed: dict[str, list[dict[str, Any]]] = {}
+    rivals: dict[tuple[str, str], str] = {}  # (place id, candidates JSON) -> best rival
+    for p in placed:
+        name = p.row.get("katakana_normalized", "").strip() or p.row.get("katakana", "").strip()
+        text = p.row.get("candidates", "").strip()
+        key = keys.get((name, text))
+        if key is None:
+            number = lists_of_name.get(name, 0) + 1
+            lists_of_name[name] = number
+            key = name if number == 1 else f"{name} #{number}"
+            keys[(name, text)] = key
+            parsed[key] = _parse(text)
+        place = p.row.get("place_id", "")
+        if (place, text) not in rivals:
+            rivals[(place, text)] = best_rival(p.row)
+        per_row[p.record_id] = {"name_key": key, "best_rival": rivals[(place, text)]}
+    features: dict[str, str] = {}
+    for found in parsed.values():
+        for cand in found:
+            for feature in cand.get("features") or ():
+                column = FEATURE_PREFIX + str(feature.get("id", ""))
+                features.setdefault(column, str(feature.get("name", "")))
+    rows: list[dict[str, Any]] = []
+    for (name, _), key in keys.items():
+        for rank, cand in enumerate(parsed[key], start=1):
+            values = {
+                str(FEATURE_PREFIX + str(f.get("id", ""))): f.get("value")
+                for f in cand.get("features") or ()
+            }
+            rows.append(
+                {
+                    "name_key": key,
+                    "katakana_normalized": name,
+                    "rank": rank,
+                    "place_id": str(cand.get("id", "")),
+                    "name": str(cand.get("name", "")),
+                    "score": cand.get("score"),
+                    "match": int(bool(cand.get("match"))),
+                    "description": str(cand.get("description", "")),
+                }
+                | {column: values.get(column) for column in features}
+            )
+    return Candidates(per_row, [*TABLE_COLUMNS, *features], rows, features)
+
+
+def _parse(text: str) -> list[dict[str, Any]]:
+    """The candidates JSON, checked already by :func:`pipeline.export.rows.prepare`."""
+    found = json.loads(text) if text else []
+    return [c for c in found if isinstance(c, dict)] if isinstance(found, list) else []
+
+
+def table_frame(table: Candidates) -> Any:
+    """The ``candidates`` attribute table as a DataFrame (Int64 and float64 columns typed)."""
+    import pandas as pd
+
+    frame = pd.DataFrame.from_records(table.rows, columns=table.columns)
+    for column in table.columns:
+        if column in TABLE_INTEGERS:
+            frame[column] = pd.array(list(frame[column]), dtype="Int64")
+        elif column in TABLE_REALS or column in table.features:
+            frame[column] = pd.to_numeric(frame[column], errors="coerce").astype("float64")
+        else:
+            frame[column] = frame[column].astype(object)
+    return frame
+
+
+def csv_rows(table: Candidates) -> list[dict[str, str]]:
+    """The table as text for ``candidates.csv`` (numbers as the reconcile stage wrote them)."""
+    return [
+        {column: "" if row.get(column) is None else str(row[column]) for column in table.columns}
+        for row in table.rows
+    ]
