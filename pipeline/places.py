@@ -65,6 +65,13 @@ REGION_COLUMNS = (
 FOREIGN_COLUMNS = ("name", "country", "population", "geonames_id")
 
 
+#: Feature type of a curated district (raion; 地区 after a -スキー adjective).
+DISTRICT = "district"
+#: Radius of a district around its centre: a Siberian raion spans tens of thousands of
+#: km² (Tungokochensky 50,900 km², the radius of a disc that size 127 km); a camp
+#: named after it is anywhere in it, and a place it holds lies within this of it.
+DISTRICT_KM = 130.0
+
 #: Id prefix of a GeoNames postal-code place (a village or station cities500 lacks).
 POSTAL_PREFIX = "zip:"
 

@@ -534,3 +534,35 @@ def test_camp_number_ties_a_register_row_to_its_camp_area(
     assert result.exit_code == 0, result.stderr
     assert "camp_area_hint" not in read_csv(plain)[0]
     assert next(r for r in _read(plain) if r["record_id"] == "r1")["decision"] == "unresolved"
+
+
+def test_by_ear_spelling_reaches_a_gazetteer_name_no_lexicon_holds(index: rc.Index) -> None:
+    # ワラシーロフ for Ворошилов (ussuriysk's name of 1935-1957): unstressed о heard [a]
+    # twice; the key バラシロフ is no gazetteer name, ボロシロフ is.
+    reached = rc.by_ear_places("バラシロフ", index)
+    ussuriysk = {n: v for n, v in reached.items() if index.kana_keys[n] == "ボロシロフ"}
+    assert list(ussuriysk.values()) == [pytest.approx(0.81)]
+    # a key that is a gazetteer name is never read as another one by ear
+    assert rc.by_ear_places("チタ", index) == {}
+
+
+def test_a_dropped_suffix_is_put_back_as_a_partial_claim(index: rc.Index) -> None:
+    # パルチザン for Партизанск: the -ск put back; negative marks the partial claim
+    reached = rc.by_ear_places("パルチザン", index)
+    assert {index.kana_keys[n]: v for n, v in reached.items()} == {
+        "パルチザンスク": pytest.approx(-0.9)
+    }
+
+
+@pytest.mark.parametrize(
+    ("kana", "place"), [("ワラシーロフ", "ussuriysk"), ("パルチザン", "partizansk")]
+)
+def test_two_sound_changes_or_a_completion_is_review_never_auto(
+    index: rc.Index, kana: str, place: str
+) -> None:
+    rows = [{"katakana": kana, "region": "沿海州"}]
+    model = tr.default_model()
+    rc.reconcile_rows(
+        rows, index, [], PARAMS, [query_of(kana, model, TransliterateParams(), "沿海州")]
+    )
+    assert (rows[0]["place_id"], rows[0]["decision"]) == (place, "review")

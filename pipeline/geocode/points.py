@@ -22,7 +22,7 @@ from pipeline.geocode.radii import (
 from pipeline.io import Row
 from pipeline.names import REGION_SUFFIXES, REGION_WORD_RE, fold, is_camp_number_only, split_name
 from pipeline.overrides import Override
-from pipeline.places import Gazetteer, Name, Place, Region, name_column
+from pipeline.places import DISTRICT, DISTRICT_KM, Gazetteer, Name, Place, Region, name_column
 from pipeline.records import Certainty, GeocodeMethod, parse_candidates
 
 #: Feature types of the gazetteer whose point is a railway station.
@@ -162,9 +162,11 @@ def settlement_radius_km(population: int | None, feature_type: str = "") -> floa
 
     >>> settlement_radius_km(618150), settlement_radius_km(9847), settlement_radius_km(None)
     (10.1, 3.0, 5.0)
-    >>> settlement_radius_km(None, "station")
-    2.0
+    >>> settlement_radius_km(None, "station"), settlement_radius_km(None, "district")
+    (2.0, 130.0)
     """
+    if feature_type == DISTRICT:
+        return DISTRICT_KM
     if population is None or population <= 0:
         point_like = any(w in feature_type.lower() for w in ("station", "mine", "camp site"))
         return 2.0 if point_like else 5.0
