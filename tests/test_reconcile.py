@@ -16,7 +16,7 @@ from pipeline.errors import InputDataError
 from pipeline.io import read_csv, write_csv
 from pipeline.lookup import query_of
 from pipeline.places import Gazetteer, Name, Place, Region
-from pipeline.records import OVERRIDE_COLUMNS, Decision
+from pipeline.records import FEATURE_LABELS, OVERRIDE_COLUMNS, Decision
 from pipeline.transliterate import TransliterateParams
 
 DATA = Path(__file__).parent / "data"
@@ -394,17 +394,25 @@ def test_run_keeps_rows_and_columns(tmp_path: Path) -> None:
 
 def test_candidates_validate_against_both_published_result_schemas(tmp_path: Path) -> None:
     # The 1.0 draft requires each feature's id, name and value; 0.2 needs id and score.
+    # The stage file keeps the 0.2 shape; with the labels the service adds it is 1.0's.
     from api_schemas import validate
 
     source = _transliterated(tmp_path, RAW)
     rc.run(source, tmp_path / "out.csv", TINY, tmp_path / "none.csv", PARAMS)
-    shown = [json.loads(row["candidates"]) for row in _read(tmp_path / "out.csv")]
-    assert all(f["name"] for cands in shown for c in cands for f in c["features"])
+    stage = [json.loads(row["candidates"]) for row in _read(tmp_path / "out.csv")]
+    assert not any("name" in f for cands in stage for c in cands for f in c["features"])
+    shown = [
+        [
+            {**c, "features": [{**f, "name": FEATURE_LABELS[f["id"]]} for f in c["features"]]}
+            for c in cands
+        ]
+        for cands in stage
+    ]
     validate(
         "1.0-draft", "reconciliation-result-batch", {"results": [{"candidates": c} for c in shown]}
     )
     validate(
-        "0.2", "reconciliation-result-batch", {f"q{i}": {"result": c} for i, c in enumerate(shown)}
+        "0.2", "reconciliation-result-batch", {f"q{i}": {"result": c} for i, c in enumerate(stage)}
     )
     with pytest.raises(AssertionError, match="name"):  # the check can fail: 1.0 needs a name
         bad = [{**c, "features": [{"id": "x", "value": 1.0}]} for c in shown[1]]
