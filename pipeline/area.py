@@ -5,16 +5,31 @@ country codes (:data:`COUNTRIES`), coarse boxes around the area that catch
 swapped or sign-flipped coordinates (:func:`inside_area`), and the country of
 a point (:func:`country_of`, from the nearest GeoNames place; no boundary file).
 
-Imports only :mod:`pipeline.geonames`: any stage may use it.
+The points and countries of cities500 that :func:`country_of` searches are read
+from the 80 MB GeoNames file once and kept as a verified ``.npz`` artifact of
+:mod:`pipeline.artifacts` (keyed by the file's digest and this code): reading the
+JSON takes seconds, loading the arrays a few milliseconds.
+
+Imports only :mod:`pipeline.geonames` and :mod:`pipeline.artifacts`: any stage may use it.
 """
 
 from __future__ import annotations
 
 import functools
+import io
+import logging
 import math
+from pathlib import Path
 from typing import Any
 
-from pipeline import geonames
+from pipeline import artifacts, geonames
+from pipeline.artifacts import ArtifactError
+
+logger = logging.getLogger(__name__)
+
+#: Version of the world-places artifact's layout: bump it when its arrays change.
+WORLD_FORMAT = 1
+WORLD_KIND = "world-places"
 
 #: ISO 3166 codes of today's states on the territory of the former USSR, and Mongolia.
 COUNTRIES: tuple[str, ...] = (
@@ -50,11 +65,9 @@ def inside_area(lat: float, lon: float) -> bool:
     return any(a <= lat <= b and c <= lon <= d for a, b, c, d in BOXES)
 
 
-@functools.lru_cache(maxsize=1)
-def _world_places() -> tuple[Any, Any, Any, tuple[str, ...], Any]:
-    """GeoNames cities500 worldwide: lat, lon (radians), cos(lat), countries, an STRtree."""
+def read_world_points() -> tuple[Any, Any, Any]:
+    """cities500 worldwide, by geonameid as text: latitudes, longitudes (degrees), countries."""
     import numpy as np
-    import shapely
 
     def keep(city: dict[str, Any]) -> Any:
         # Only id, point and country: the alternate names would cost ~1.5 GB.
@@ -65,9 +78,68 @@ def _world_places() -> tuple[Any, Any, Any, tuple[str, ...], Any]:
     rows = sorted(geonames.read_cities500(keep).values())
     lat_deg = np.array([float(row[1]) for row in rows])
     lon_deg = np.array([float(row[2]) for row in rows])
+    return lat_deg, lon_deg, np.array([row[3] for row in rows], dtype="<U3")
+
+
+def world_inputs() -> dict[str, Any]:
+    """What the world points are made from: the GeoNames file's bytes and the code."""
+    return {
+        "format": WORLD_FORMAT,
+        "geonames": artifacts.file_digest(geonames.cities500_path()),
+        "code": artifacts.code_digest(("area.py", "geonames.py", "artifacts.py")),
+    }
+
+
+def load_world_points(folder: Path, made_of: dict[str, Any]) -> tuple[Any, Any, Any]:
+    """The saved world points for these inputs, verified (FileNotFoundError if none)."""
+    import numpy as np
+
+    data = artifacts.read(folder, WORLD_KIND, made_of, ".npz")
+    try:
+        with np.load(io.BytesIO(data), allow_pickle=False) as arrays:
+            found = arrays["lat"], arrays["lon"], arrays["country"]
+        if not len(found[0]) == len(found[1]) == len(found[2]):
+            raise ValueError("arrays of different lengths")
+    except (ValueError, KeyError, OSError, TypeError) as error:
+        path = artifacts.paths(folder, WORLD_KIND, made_of, ".npz")[0]
+        raise ArtifactError(f"{path}: unreadable ({error})") from error
+    return found
+
+
+def save_world_points(points: tuple[Any, Any, Any], folder: Path, made_of: dict[str, Any]) -> Path:
+    """Write the world points (uncompressed ``.npz``) and their manifest; OSError if unwritable."""
+    import numpy as np
+
+    buffer = io.BytesIO()
+    np.savez(buffer, lat=points[0], lon=points[1], country=points[2])
+    return artifacts.write(folder, WORLD_KIND, made_of, buffer.getvalue(), ".npz")
+
+
+def world_points(folder: Path | None = None) -> tuple[Any, Any, Any]:
+    """:func:`read_world_points`, from the cache folder once saved there."""
+    folder = artifacts.cache_dir() if folder is None else Path(folder)
+    made_of = world_inputs()
+    return artifacts.load_or_make(
+        logger,
+        "world places (GeoNames cities500)",
+        folder,
+        lambda: load_world_points(folder, made_of),
+        read_world_points,
+        lambda points: save_world_points(points, folder, made_of),
+        artifacts.BUILD_WORDS,
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def _world_places() -> tuple[Any, Any, Any, tuple[str, ...], Any]:
+    """GeoNames cities500 worldwide: lat, lon (radians), cos(lat), countries, an STRtree."""
+    import numpy as np
+    import shapely
+
+    lat_deg, lon_deg, countries = world_points()
     tree = shapely.STRtree(shapely.points(lon_deg, lat_deg))
     lats, lons = np.radians(lat_deg), np.radians(lon_deg)
-    return lats, lons, np.cos(lats), tuple(row[3] for row in rows), tree
+    return lats, lons, np.cos(lats), tuple(str(c) for c in countries), tree
 
 
 @functools.lru_cache(maxsize=65_536)

@@ -33,6 +33,14 @@ CACHE_ENV = "CAMPS_CACHE"
 PACKAGE = Path(__file__).parent
 
 
+#: The log's words (see :func:`load_or_make`) for an artifact that is built from others.
+BUILD_WORDS = (
+    "not saved in {folder} yet, building it",
+    "building it again",
+    "kept in memory only; set {env} to a writable folder to load it in a fraction of a second",
+)
+
+
 class ArtifactError(ValueError):
     """An artifact that must not be used: truncated, foreign, or made from other inputs."""
 
@@ -64,9 +72,29 @@ def paused_gc() -> Iterator[None]:
             gc.enable()
 
 
-def file_digest(path: Path) -> str:
-    """SHA-256 of a file's bytes."""
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+def file_digest(path: Path, folder: Path | None = None) -> str:
+    """SHA-256 of a file's bytes, remembered in ``folder`` while the file is unchanged.
+
+    Hashing the 80 MB of GeoNames that the model is keyed on costs a quarter of a
+    second per start; the digest is kept beside the artifacts (default
+    :func:`cache_dir`) with the file's size, modification time (ns) and inode,
+    and hashed again whenever one of them differs, as DVC and make trust a stat.
+    A note that cannot be read or written is ignored: the bytes are hashed.
+    """
+    path = Path(path).resolve()
+    stat = path.stat()
+    seen = [stat.st_size, stat.st_mtime_ns, stat.st_ino]
+    named = hashlib.sha256(str(path).encode()).hexdigest()[:32]
+    note = (cache_dir() if folder is None else Path(folder)) / "digests" / f"{named}.json"
+    with contextlib.suppress(OSError, ValueError, KeyError, TypeError):
+        known = json.loads(note.read_text(encoding="utf-8"))
+        if isinstance(known, dict) and known.get("stat") == seen:
+            return str(known["sha256"])
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    with contextlib.suppress(OSError):
+        note.parent.mkdir(parents=True, exist_ok=True)
+        _write(note, json.dumps({"path": str(path), "stat": seen, "sha256": digest}).encode())
+    return digest
 
 
 def code_digest(names: Iterable[str]) -> str:

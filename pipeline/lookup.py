@@ -28,7 +28,6 @@ from pipeline import reconcile as rc
 from pipeline import transliterate as tr
 from pipeline.errors import ParamsError
 from pipeline.names import script_of
-from pipeline.places import Gazetteer
 from pipeline.records import Certainty, Decision
 
 #: Certainty in words, per output language.
@@ -188,7 +187,7 @@ def lookup(
     transliterate_params: tr.TransliterateParams,
     reconcile_params: rc.ReconcileParams,
     top: int = 10,
-    geocoder: gc.GazetteerGeocoder | None = None,
+    geocoder: gc.OfflinePlaces | None = None,
 ) -> Lookup:
     """Ranked candidates with their per-feature values for one name (``camps lookup``).
 
@@ -219,7 +218,7 @@ def where_of(
     query: rc.Query,
     outcome: rc.Outcome,
     override: ov.Override | None,
-    geocoder: gc.GazetteerGeocoder,
+    geocoder: gc.OfflinePlaces,
 ) -> Where | None:
     """The place and point of a looked-up name, by the geocode stage's offline rules.
 
@@ -250,7 +249,7 @@ def where_of(
     matched = matched.rsplit(" (", 1)[0].strip()
     cyrillic = matched if matched and script_of(matched) == "Cyrl" else ""
     if not cyrillic and place is not None:
-        cyrillic = _cyrillic_name(gazetteer, place.place_id)
+        cyrillic = geocoder.cyrillic_names.get(place.place_id, "")
     return Where(
         place_id=place.place_id if place else "",
         place=place.name if place else (outcome.place_name or name),
@@ -267,13 +266,6 @@ def where_of(
         certainty=point.certainty,
         radius_km=point.uncertainty_km,
         method=str(point.method),
-    )
-
-
-def _cyrillic_name(gazetteer: Gazetteer, place_id: str) -> str:
-    """The place's first Cyrillic name in the gazetteer ("" for none)."""
-    return next(
-        (n.name for n in gazetteer.names if n.place_id == place_id and n.script == "Cyrl"), ""
     )
 
 

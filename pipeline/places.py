@@ -5,16 +5,29 @@ reconcile, geocode and evaluate read it through :func:`load`. Keeping the
 contract here, apart from the build, lets those stages use the gazetteer without
 importing another stage.
 
-Imports only :mod:`pipeline.io` and :mod:`pipeline.errors`.
+Reading the CSVs takes seconds, so :func:`load` keeps what it read as a verified
+artifact of :mod:`pipeline.artifacts` (JSON, keyed by the SHA-256 of each build
+file and of this code) and loads that in a fraction of a second; a stale, truncated
+or foreign one is read again from the CSVs with a warning, never used.
+
+Imports only :mod:`pipeline.io`, :mod:`pipeline.errors` and :mod:`pipeline.artifacts`.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
+import logging
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any, overload
 
+from pipeline import artifacts
+from pipeline.artifacts import ArtifactError
 from pipeline.errors import GazetteerError
 from pipeline.io import Row, read_csv
+
+logger = logging.getLogger(__name__)
 
 PLACE_COLUMNS = (
     "place_id",
@@ -51,6 +64,13 @@ REGION_COLUMNS = (
 )
 FOREIGN_COLUMNS = ("name", "country", "population", "geonames_id")
 
+
+#: Feature type of a curated district (raion; 地区 after a -スキー adjective).
+DISTRICT = "district"
+#: Radius of a district around its centre: a Siberian raion spans tens of thousands of
+#: km² (Tungokochensky 50,900 km², the radius of a disc that size 127 km); a camp
+#: named after it is anywhere in it, and a place it holds lies within this of it.
+DISTRICT_KM = 130.0
 
 #: Id prefix of a GeoNames postal-code place (a village or station cities500 lacks).
 POSTAL_PREFIX = "zip:"
@@ -123,31 +143,175 @@ class Region:
         return "*" in self.admin1_codes or admin1 in self.admin1_codes
 
 
+class Names(Sequence[Name]):
+    """The names of a saved gazetteer, kept as columns; each :class:`Name` made when read.
+
+    Making the 120,000 records at once costs a few tenths of a second at every
+    start, and ``camps lookup`` reads a few hundred of them (through the reconcile
+    index's entries). Equal to the tuple of the same names.
+    """
+
+    def __init__(self, columns: Sequence[Sequence[str]]) -> None:
+        if len(columns) != len(NAME_COLUMNS) or len({len(c) for c in columns}) > 1:
+            raise ValueError(f"names: {len(NAME_COLUMNS)} columns of one length expected")
+        self._columns = columns
+        self._made: list[Name | None] = [None] * (len(columns[0]) if columns else 0)
+
+    def __len__(self) -> int:
+        return len(self._made)
+
+    @overload
+    def __getitem__(self, number: int) -> Name: ...
+    @overload
+    def __getitem__(self, number: slice) -> tuple[Name, ...]: ...
+    def __getitem__(self, number: int | slice) -> Name | tuple[Name, ...]:
+        if isinstance(number, slice):
+            return tuple(self[n] for n in range(len(self))[number])
+        found = self._made[number]
+        if found is None:
+            found = Name(*(column[number] for column in self._columns))
+            self._made[number] = found
+        return found
+
+    def __iter__(self) -> Iterator[Name]:
+        return (self[n] for n in range(len(self)))
+
+    def column(self, field: str) -> Sequence[str]:
+        """One field of every name, in order, without making the records."""
+        return self._columns[NAME_COLUMNS.index(field)]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]
+
+
 @dataclasses.dataclass(frozen=True)
 class Gazetteer:
     """The built gazetteer, as loaded by the stages that match and place names."""
 
     places: dict[str, Place]
-    names: tuple[Name, ...]
+    #: a tuple, or the :class:`Names` of a saved gazetteer (each made when first read)
+    names: Sequence[Name]
     regions: dict[str, Region]
     #: Katakana names of large places outside the area: (name, country, population).
     foreign: tuple[tuple[str, str, int], ...] = ()
+    #: The digest of the build files and code it was loaded from (:func:`inputs`), for
+    #: the artifacts derived from it (the indexes); "" for one made in memory.
+    key: str = dataclasses.field(default="", compare=False)
+
+
+def name_column(names: Sequence[Name], field: str) -> Sequence[str]:
+    """One field (``place_id``, ``script``…) of every name, in order; cheap on :class:`Names`."""
+    if isinstance(names, Names):
+        return names.column(field)
+    return [getattr(name, field) for name in names]
 
 
 def _float(value: str) -> float | None:
     return float(value) if value.strip() else None
 
 
-def load(gazetteer_dir: Path) -> Gazetteer:
-    """Load a built gazetteer folder; the error says how to build it when it is missing."""
-    gazetteer_dir = Path(gazetteer_dir)
-    needed = [gazetteer_dir / n for n in ("places.csv", "names.csv", "regions.csv")]
+#: Version of the artifact's layout: bump it when :func:`save` writes something else.
+FORMAT = 2
+KIND = "gazetteer"
+_CODE = ("artifacts.py", "io", "places.py")
+_FILES = ("places.csv", "names.csv", "regions.csv", "foreign_kana.csv")
+
+
+def _needed(gazetteer_dir: Path) -> list[Path]:
+    needed = [gazetteer_dir / n for n in _FILES[:3]]
     missing = [p for p in needed if not p.exists()]
     if missing:
         raise GazetteerError(
             f"{missing[0]}: the gazetteer is not built: run `dvc repro gazetteer` or "
             f"`camps gazetteer --output-dir {gazetteer_dir}`"
         )
+    return needed
+
+
+def inputs(gazetteer_dir: Path) -> dict[str, Any]:
+    """Everything a loaded gazetteer is made from: the build files' bytes and the code."""
+    folder = Path(gazetteer_dir)
+    return {
+        "format": FORMAT,
+        "files": {
+            n: artifacts.file_digest(folder / n) if (folder / n).exists() else "missing"
+            for n in _FILES
+        },
+        "code": artifacts.code_digest(_CODE),
+    }
+
+
+def load(gazetteer_dir: Path, folder: Path | None = None) -> Gazetteer:
+    """Load a built gazetteer folder; the error says how to build it when it is missing.
+
+    The result is that of :func:`read`, kept in the cache ``folder`` (default
+    :func:`pipeline.artifacts.cache_dir`) and loaded from there while the build
+    files and the code are the same.
+    """
+    gazetteer_dir = Path(gazetteer_dir)
+    _needed(gazetteer_dir)
+    folder = artifacts.cache_dir() if folder is None else Path(folder)
+    made_of = inputs(gazetteer_dir)
+    key = artifacts.key(made_of)
+    found = artifacts.load_or_make(
+        logger,
+        f"gazetteer {gazetteer_dir}",
+        folder,
+        lambda: load_saved(folder, made_of),
+        lambda: read(gazetteer_dir),
+        lambda gazetteer: save(gazetteer, folder, made_of),
+        (
+            "not saved in {folder} yet, reading the CSVs",
+            "reading the CSVs again",
+            "kept in memory only; set {env} to a writable folder to load it in a "
+            "fraction of a second",
+        ),
+    )
+    return dataclasses.replace(found, key=key)
+
+
+def save(gazetteer: Gazetteer, folder: Path, made_of: dict[str, Any]) -> Path:
+    """Write the gazetteer's records as JSON lists and their manifest; OSError if unwritable."""
+    record = {
+        "places": [dataclasses.astuple(p) for p in gazetteer.places.values()],
+        "names": [[getattr(n, c) for n in gazetteer.names] for c in NAME_COLUMNS],
+        "regions": [dataclasses.astuple(r) for r in gazetteer.regions.values()],
+        "foreign": list(gazetteer.foreign),
+    }
+    data = json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode()
+    return artifacts.write(folder, KIND, made_of, data, ".json.data")
+
+
+def load_saved(folder: Path, made_of: dict[str, Any]) -> Gazetteer:
+    """The gazetteer saved for exactly these inputs, verified (:func:`artifacts.read`)."""
+    data = artifacts.read(folder, KIND, made_of, ".json.data")
+    try:
+        with artifacts.paused_gc():
+            raw = json.loads(data)
+            places = {row[0]: Place(*row) for row in raw["places"]}
+            names = Names(raw["names"])
+            regions = {row[0]: _region_of(row) for row in raw["regions"]}
+            foreign = tuple((str(n), str(c), int(p)) for n, c, p in raw["foreign"])
+    except (ValueError, TypeError, KeyError, IndexError) as error:
+        path = artifacts.paths(folder, KIND, made_of, ".json.data")[0]
+        raise ArtifactError(f"{path}: unreadable ({error})") from error
+    return Gazetteer(places=places, names=names, regions=regions, foreign=foreign)
+
+
+def _region_of(row: list[Any]) -> Region:
+    # JSON gives lists where the record holds tuples (admin1_codes, kana, latin).
+    values: list[Any] = [tuple(v) if isinstance(v, list) else v for v in row]
+    return Region(*values)
+
+
+def read(gazetteer_dir: Path) -> Gazetteer:
+    """Read a built gazetteer folder's CSVs (seconds; :func:`load` keeps the result)."""
+    gazetteer_dir = Path(gazetteer_dir)
+    needed = _needed(gazetteer_dir)
     _, place_rows = read_csv(needed[0], required=PLACE_COLUMNS)
     _, name_rows = read_csv(needed[1], required=NAME_COLUMNS)
     _, region_rows = read_csv(needed[2], required=REGION_COLUMNS)

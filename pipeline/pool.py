@@ -25,13 +25,13 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import signal
-import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import TypeVar
 
 from pipeline.errors import PipelineError
+from pipeline.progress import progress
 
 logger = logging.getLogger(__name__)
 
@@ -74,11 +74,10 @@ def map_chunks(
         When a worker process dies (killed, out of memory): the run stops with
         exit 1 and says how to rerun with fewer workers.
     """
-    started = time.perf_counter()
     results: Iterable[R]
     if workers <= 1 or len(chunks) <= 1 or not can_fork():
         results = map(func, chunks)
-        yield from _with_progress(results, len(chunks), label, started)
+        yield from progress(results, len(chunks), label, logger, unit="chunks")
         return
     context = multiprocessing.get_context("fork")
     executor = ProcessPoolExecutor(
@@ -86,7 +85,7 @@ def map_chunks(
     )
     try:
         results = executor.map(func, chunks, chunksize=max(1, batch))
-        yield from _with_progress(results, len(chunks), label, started)
+        yield from progress(results, len(chunks), label, logger, unit="chunks")
     except BrokenProcessPool:
         raise PipelineError(
             f"{label}: a worker process died (killed, or out of memory): "
@@ -105,12 +104,3 @@ def _terminate_workers(executor: ProcessPoolExecutor) -> None:
     # only reachable through this attribute, present since 3.2.
     for process in list((getattr(executor, "_processes", None) or {}).values()):
         process.terminate()
-
-
-def _with_progress(results: Iterable[R], total: int, label: str, started: float) -> Iterator[R]:
-    step = max(1, total // 20)
-    for done, result in enumerate(results, start=1):
-        yield result
-        if done % step == 0 or done == total:
-            elapsed = time.perf_counter() - started
-            logger.info("%s: %d/%d chunks in %.1f s", label, done, total, elapsed)

@@ -342,6 +342,23 @@ MAX_DETAINEES = 1_000_000_000
 _MAX_CANDIDATES_CHARS = 1_000_000
 
 
+#: The words of each per-candidate feature of the reconcile stage (its ``candidates``
+#: JSON gives id and value only): the service names them (the 1.0 draft of the W3C
+#: API), the export describes the candidates table's columns with them.
+FEATURE_LABELS = {
+    "name_exact": "the name in some script is a name of the place",
+    "kana_similarity": "katakana similarity to the Russian name read by Japanese rules",
+    "latin_similarity": "Latin similarity of the transliterations to the place's Latin names",
+    "partial_name": "only one word of a compound name matched",
+    "soviet_name": "the name matched is a curated name of a period",
+    "region": "region hint puts the place inside (+1) or outside (-1) the 1945 unit",
+    "feature_type": "feature word agrees (+1) or not (-1) with the place's type",
+    "population": "population prior (log scale, 1 from a million)",
+    "curated": "a place of the curated historical gazetteer",
+    "unique": "no distant namesake comes near this name evidence",
+}
+
+
 def parse_candidates(cell: str) -> list[dict[str, object]]:
     """The reconcile stage's ``candidates`` JSON: a list of objects with id, name, score.
 

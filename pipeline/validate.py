@@ -33,7 +33,9 @@ from pipeline.records import (
 
 logger = logging.getLogger(__name__)
 
-FEATURE_TYPES = frozenset({"city", "town", "settlement", "station", "region", "mine", "camp"})
+FEATURE_TYPES = frozenset(
+    {"city", "town", "settlement", "station", "region", "district", "mine", "camp"}
+)
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 LANG_TAG = re.compile(r"^[a-z]{2,3}(?:-[A-Z][a-z]{3})?(?:-[A-Z]{2})?$")
 PERIOD = PERIOD_RE

@@ -149,7 +149,7 @@ def _handler(state: FakeNominatim) -> type[BaseHTTPRequestHandler]:
                 pass
 
         def _gzip_bomb(self) -> None:
-            body = _bomb()
+            body = gzip_bomb()
             try:
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
@@ -214,7 +214,7 @@ def _handler(state: FakeNominatim) -> type[BaseHTTPRequestHandler]:
 
 
 @functools.cache
-def _bomb() -> bytes:
+def gzip_bomb() -> bytes:
     """About 200 MB of spaces gzipped into about 194 KB (the probe's bomb)."""
     out = io.BytesIO()
     with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=9, mtime=0) as gz:

@@ -1,7 +1,8 @@
-"""The reconcile index's saved name keys: round trip, staleness, corruption, unwritable cache.
+"""The built-once artifacts of the gazetteer build: the loaded gazetteer, the reconcile
+index and the geocoder's name index. Round trip, staleness, corruption, unwritable cache.
 
-On the committed gazetteer build (``gazetteer/build``): the index built with the
-saved keys equals the one built from scratch, field by field.
+On the committed gazetteer build (``gazetteer/build``): what the cache gives equals
+what is read and built from scratch, field by field.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from pipeline import places
+from pipeline import area, places
+from pipeline.geocode import artifact as geocode_artifact
+from pipeline.geocode.points import index_names
 from pipeline.reconcile import artifact, build_index, load_index
 from pipeline.reconcile.index import Index
 
@@ -22,8 +25,8 @@ BUILD = REPO / "gazetteer" / "build"
 
 
 @pytest.fixture(scope="module")
-def gazetteer() -> places.Gazetteer:
-    return places.load(BUILD)
+def gazetteer(tmp_path_factory: pytest.TempPathFactory) -> places.Gazetteer:
+    return places.load(BUILD, tmp_path_factory.mktemp("gazetteer"))
 
 
 @pytest.fixture(scope="module")
@@ -41,16 +44,55 @@ def same(a: Index, b: Index) -> None:
             assert x == y, field.name
 
 
-def test_round_trip_same_index(
+def test_gazetteer_round_trip(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO):
+        first = places.load(BUILD, tmp_path)
+    assert "not saved" in caplog.text and "saved" in caplog.text
+    assert first == places.read(BUILD)
+    assert first.key == places.load(BUILD, tmp_path).key != ""
+    again = places.load_saved(tmp_path, places.inputs(BUILD))
+    assert again == first and len(again.names) > 100_000
+    assert isinstance(next(iter(again.regions.values())).kana, tuple)
+
+
+def test_gazetteer_rebuilt_is_another_file(tmp_path: Path) -> None:
+    """A gazetteer rebuilt with other names never reads the artifact of the old one."""
+    other = tmp_path / "build"
+    shutil.copytree(BUILD, other)
+    places.load(BUILD, tmp_path / "cache")
+    with (other / "names.csv").open("a", encoding="utf-8") as handle:
+        handle.write("zz:1,Zzz,ru,Cyrl,modern,test\n")
+    assert places.inputs(other) != places.inputs(BUILD)
+    with pytest.raises(FileNotFoundError):
+        places.load_saved(tmp_path / "cache", places.inputs(other))
+    loaded = places.load(other, tmp_path / "cache")
+    assert loaded.names[-1].name == "Zzz" and loaded.key != places.load(BUILD, tmp_path).key
+
+
+def test_truncated_gazetteer_is_read_again(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    places.load(BUILD, tmp_path)
+    (path,) = tmp_path.glob("gazetteer-*.json.data")
+    path.write_bytes(path.read_bytes()[:1000])
+    with caplog.at_level(logging.WARNING):
+        loaded = places.load(BUILD, tmp_path)
+    assert "truncated or foreign; reading the CSVs again" in caplog.text
+    assert loaded == places.read(BUILD)
+    places.load_saved(tmp_path, places.inputs(BUILD))  # rewritten, verifies
+
+
+def test_index_round_trip(
     tmp_path: Path, gazetteer: places.Gazetteer, plain: Index, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.INFO):
-        first = artifact.cached_keys(BUILD, gazetteer, tmp_path)
-    assert "no saved keys" in caplog.text and "saved" in caplog.text
-    loaded = artifact.load(tmp_path, artifact.inputs(BUILD))
-    assert loaded.keys() == first.keys()
-    assert len(loaded["Cyrl"]) > 10_000
-    same(build_index(gazetteer, loaded), plain)
+        first = artifact.cached_index(gazetteer, tmp_path)
+    assert "not saved" in caplog.text and "saved" in caplog.text
+    same(first, plain)
+    loaded = artifact.load(tmp_path, gazetteer)
+    assert loaded.model is None  # the file holds no score model: cached_index attaches it
+    same(dataclasses.replace(loaded, model=plain.model), plain)  # every lazy entry too
+    assert len(loaded.kana_entries) > 10_000
 
 
 def test_load_index_uses_the_cache(
@@ -58,40 +100,86 @@ def test_load_index_uses_the_cache(
 ) -> None:
     monkeypatch.setenv("CAMPS_CACHE", str(tmp_path))
     same(load_index(BUILD), plain)
-    assert len(list(tmp_path.glob("reconcile-keys-*.json.data"))) == 1
-    same(load_index(BUILD), plain)  # now from the saved keys
+    assert len(list(tmp_path.glob("reconcile-index-*.json.data"))) == 1
+    assert len(list(tmp_path.glob("gazetteer-*.json.data"))) == 1
+    same(load_index(BUILD), plain)  # now from the saved files
 
 
-def test_changed_names_are_another_file(tmp_path: Path, gazetteer: places.Gazetteer) -> None:
-    """A gazetteer rebuilt with other names never reads the keys of the old one."""
-    artifact.cached_keys(BUILD, gazetteer, tmp_path)
-    other = tmp_path / "build"
-    shutil.copytree(BUILD, other)
-    with (other / "names.csv").open("a", encoding="utf-8") as handle:
-        handle.write("\n")
-    assert artifact.inputs(other) != artifact.inputs(BUILD)
+def test_index_of_another_gazetteer_is_another_file(
+    tmp_path: Path, gazetteer: places.Gazetteer
+) -> None:
+    artifact.cached_index(gazetteer, tmp_path)
+    other = dataclasses.replace(gazetteer, key="0" * 32)
     with pytest.raises(FileNotFoundError):
-        artifact.load(tmp_path, artifact.inputs(other))
+        artifact.load(tmp_path, other)
 
 
-def test_truncated_keys_are_derived_again(
+def test_corrupt_index_is_built_again(
     tmp_path: Path, gazetteer: places.Gazetteer, plain: Index, caplog: pytest.LogCaptureFixture
 ) -> None:
-    path = artifact.save(artifact.derive_all(gazetteer), tmp_path, artifact.inputs(BUILD))
-    path.write_bytes(path.read_bytes()[:1000])
+    path = artifact.save(plain, tmp_path)
+    data = bytearray(path.read_bytes())
+    data[5000] ^= 1  # one bit flipped, same length
+    path.write_bytes(bytes(data))
     with caplog.at_level(logging.WARNING):
-        keys = artifact.cached_keys(BUILD, gazetteer, tmp_path)
-    assert "truncated or foreign; deriving the keys again" in caplog.text
-    same(build_index(gazetteer, keys), plain)
-    artifact.load(tmp_path, artifact.inputs(BUILD))  # rewritten, verifies
+        index = artifact.cached_index(gazetteer, tmp_path)
+    assert "checksum differs" in caplog.text and "building it again" in caplog.text
+    same(index, plain)
+    artifact.load(tmp_path, gazetteer)  # rewritten, verifies
 
 
-def test_unwritable_cache_keeps_keys_in_memory(
+def test_foreign_manifest_is_not_used(
     tmp_path: Path, gazetteer: places.Gazetteer, plain: Index, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = artifact.save(plain, tmp_path)
+    manifest = path.with_name(path.name.replace(".json.data", ".json"))
+    manifest.write_text('{"inputs": {"format": 0}, "sha256": "x"}', encoding="utf-8")
+    with caplog.at_level(logging.WARNING):
+        same(artifact.cached_index(gazetteer, tmp_path), plain)
+    assert "made from other inputs" in caplog.text
+
+
+def test_unwritable_cache_keeps_everything_in_memory(
+    tmp_path: Path, plain: Index, caplog: pytest.LogCaptureFixture
 ) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a folder")
     with caplog.at_level(logging.WARNING):
-        keys = artifact.cached_keys(BUILD, gazetteer, blocker / "camps")
-    assert "cannot be written" in caplog.text and "kept in memory only" in caplog.text
-    same(build_index(gazetteer, keys), plain)
+        gazetteer = places.load(BUILD, blocker / "camps")
+        index = artifact.cached_index(gazetteer, blocker / "camps")
+        names = geocode_artifact.name_index(gazetteer, blocker / "camps")
+        assert len(names.places) > 100_000  # read on first use
+    assert caplog.text.count("cannot be written") == 3 and "kept in memory only" in caplog.text
+    same(index, plain)
+    assert names == index_names(gazetteer)
+
+
+def test_geocoder_name_index_round_trip(
+    tmp_path: Path, gazetteer: places.Gazetteer, caplog: pytest.LogCaptureFixture
+) -> None:
+    built = index_names(gazetteer)
+    assert geocode_artifact.name_index(gazetteer, tmp_path) == built
+    assert geocode_artifact.load(tmp_path, gazetteer) == built.places
+    (path,) = tmp_path.glob("geocode-names-*.json.data")
+    path.write_bytes(b"{}")
+    with caplog.at_level(logging.WARNING):
+        assert geocode_artifact.name_index(gazetteer, tmp_path) == built
+    assert "truncated or foreign; building it again" in caplog.text
+
+
+def test_world_points_round_trip_and_truncation(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The cities500 points behind area.country_of: saved once, equal, a truncated file re-read."""
+    read = area.read_world_points()
+    saved = area.world_points(tmp_path)
+    assert all((a == b).all() for a, b in zip(read, saved, strict=True))
+    loaded = area.load_world_points(tmp_path, area.world_inputs())
+    assert all((a == b).all() for a, b in zip(read, loaded, strict=True))
+    assert len(loaded[2]) > 200_000 and {"RU", "MN", "JP"} <= set(loaded[2].tolist())
+    (path,) = tmp_path.glob("world-places-*.npz")
+    path.write_bytes(path.read_bytes()[:5000])
+    with caplog.at_level(logging.WARNING):
+        again = area.world_points(tmp_path)
+    assert "truncated or foreign; building it again" in caplog.text
+    assert all((a == b).all() for a, b in zip(read, again, strict=True))

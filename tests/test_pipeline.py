@@ -12,6 +12,8 @@ import pytest
 
 pytestmark = pytest.mark.slow
 
+STAGE_FILES = ("transliterated", "reconciled", "geocoded")
+
 
 @pytest.fixture(scope="module")
 def layers(repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -71,3 +73,46 @@ def test_geopackage_has_both_layers(layers: Path) -> None:
 
     names = {name for name, _ in pyogrio.list_layers(layers / "camps.gpkg")}
     assert {"camps", "unresolved"} <= names
+
+
+def _camps(repo: Path, *args: str) -> None:
+    """Run one `camps` command in its own interpreter, from the repo."""
+    done = subprocess.run(
+        [sys.executable, "-m", "pipeline", *args],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_run_in_one_process_equals_the_four_stage_commands(repo: Path, tmp_path: Path) -> None:
+    """`camps run` (one process) writes what the DVC stage commands write, file by file.
+
+    On the project's own register (raw/camps.csv, 101 rows), with the commands of
+    dvc.yaml pointed at temporary folders; only the output-set manifest, which
+    lists the stage CSVs under stages/ for `camps run`, may differ.
+    """
+    staged, together = tmp_path / "staged", tmp_path / "run"
+    shared = ["--gazetteer", "gazetteer/build", "--params", "params.yaml"]
+    with_overrides = [*shared, "--overrides", "gazetteer/overrides.csv"]
+    t_csv, r_csv, g_csv = (staged / "stages" / f"{n}.csv" for n in STAGE_FILES)
+    _camps(repo, "transliterate", "--input", "raw/camps.csv", "--output", str(t_csv))
+    _camps(repo, "reconcile", "--input", str(t_csv), "--output", str(r_csv), *with_overrides)
+    _camps(repo, "geocode", "--input", str(r_csv), "--output", str(g_csv), *with_overrides)
+    _camps(repo, "export", "--input", str(g_csv), "--output-dir", str(staged), *shared)
+    run = ["run", "--input", "raw/camps.csv", "--output-dir", str(together)]
+    _camps(repo, *run, *with_overrides)
+
+    def files(folder: Path) -> dict[str, bytes]:
+        return {
+            p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.name != "manifest.json"
+        }
+
+    ours, theirs = files(together), files(staged)
+    assert ours.keys() == theirs.keys()
+    assert {f"stages/{n}.csv" for n in STAGE_FILES} <= ours.keys()
+    assert [name for name in ours if ours[name] != theirs[name]] == []

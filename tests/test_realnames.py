@@ -78,3 +78,31 @@ def test_cli_evaluate_prints_and_writes_realnames(runner, tmp_path: Path) -> Non
     assert result.exit_code == 0, result.stderr
     assert "real.csv: 1 rows (1 identifiable" in result.stdout
     assert json.loads(out.read_text("utf-8"))["realnames"]["right"] == 1
+
+
+def test_by_ear_truncated_and_district_spellings_are_placed(tmp_path: Path) -> None:
+    # Kinds the issue names, as the sources wrote them: two sound changes (ペガワト,
+    # Беговат), a district (トウングコチエンスキー地区) and a compound decided by the
+    # source's district or camp seat (ベルシーナ・ダランスン, ダラスンスク).
+    wanted = (
+        "ペガワト地区",
+        "トウングコチエンスキー地区",
+        "ベルシーナ・ダランスン",
+        "ダラスンスク",
+    )
+    lines = (REPO / "raw" / "realnames_dev.csv").read_text("utf-8").splitlines()
+    path = tmp_path / "real.csv"
+    path.write_text(
+        "\n".join([lines[0], *(ln for ln in lines[1:] if ln.split(",")[0] in wanted)]) + "\n",
+        encoding="utf-8",
+    )
+    got = rn.score_realnames(
+        rn.read_realnames(path),
+        rc.load_index(REPO / "gazetteer" / "build"),
+        [],
+        default_model(),
+        TransliterateParams(),
+        rc.ReconcileParams(),
+    )
+    assert (got["identifiable"], got["right"]) == (4, 4), got["misses"]
+    assert got["auto_precision"] in (None, 1.0)

@@ -16,7 +16,7 @@ from pipeline.errors import InputDataError
 from pipeline.io import read_csv, write_csv
 from pipeline.lookup import query_of
 from pipeline.places import Gazetteer, Name, Place, Region
-from pipeline.records import OVERRIDE_COLUMNS, Decision
+from pipeline.records import FEATURE_LABELS, OVERRIDE_COLUMNS, Decision
 from pipeline.transliterate import TransliterateParams
 
 DATA = Path(__file__).parent / "data"
@@ -394,17 +394,25 @@ def test_run_keeps_rows_and_columns(tmp_path: Path) -> None:
 
 def test_candidates_validate_against_both_published_result_schemas(tmp_path: Path) -> None:
     # The 1.0 draft requires each feature's id, name and value; 0.2 needs id and score.
+    # The stage file keeps the 0.2 shape; with the labels the service adds it is 1.0's.
     from api_schemas import validate
 
     source = _transliterated(tmp_path, RAW)
     rc.run(source, tmp_path / "out.csv", TINY, tmp_path / "none.csv", PARAMS)
-    shown = [json.loads(row["candidates"]) for row in _read(tmp_path / "out.csv")]
-    assert all(f["name"] for cands in shown for c in cands for f in c["features"])
+    stage = [json.loads(row["candidates"]) for row in _read(tmp_path / "out.csv")]
+    assert not any("name" in f for cands in stage for c in cands for f in c["features"])
+    shown = [
+        [
+            {**c, "features": [{**f, "name": FEATURE_LABELS[f["id"]]} for f in c["features"]]}
+            for c in cands
+        ]
+        for cands in stage
+    ]
     validate(
         "1.0-draft", "reconciliation-result-batch", {"results": [{"candidates": c} for c in shown]}
     )
     validate(
-        "0.2", "reconciliation-result-batch", {f"q{i}": {"result": c} for i, c in enumerate(shown)}
+        "0.2", "reconciliation-result-batch", {f"q{i}": {"result": c} for i, c in enumerate(stage)}
     )
     with pytest.raises(AssertionError, match="name"):  # the check can fail: 1.0 needs a name
         bad = [{**c, "features": [{"id": "x", "value": 1.0}]} for c in shown[1]]
@@ -534,3 +542,35 @@ def test_camp_number_ties_a_register_row_to_its_camp_area(
     assert result.exit_code == 0, result.stderr
     assert "camp_area_hint" not in read_csv(plain)[0]
     assert next(r for r in _read(plain) if r["record_id"] == "r1")["decision"] == "unresolved"
+
+
+def test_by_ear_spelling_reaches_a_gazetteer_name_no_lexicon_holds(index: rc.Index) -> None:
+    # ワラシーロフ for Ворошилов (ussuriysk's name of 1935-1957): unstressed о heard [a]
+    # twice; the key バラシロフ is no gazetteer name, ボロシロフ is.
+    reached = rc.by_ear_places("バラシロフ", index)
+    ussuriysk = {n: v for n, v in reached.items() if index.kana_keys[n] == "ボロシロフ"}
+    assert list(ussuriysk.values()) == [pytest.approx(0.81)]
+    # a key that is a gazetteer name is never read as another one by ear
+    assert rc.by_ear_places("チタ", index) == {}
+
+
+def test_a_dropped_suffix_is_put_back_as_a_partial_claim(index: rc.Index) -> None:
+    # パルチザン for Партизанск: the -ск put back; negative marks the partial claim
+    reached = rc.by_ear_places("パルチザン", index)
+    assert {index.kana_keys[n]: v for n, v in reached.items()} == {
+        "パルチザンスク": pytest.approx(-0.9)
+    }
+
+
+@pytest.mark.parametrize(
+    ("kana", "place"), [("ワラシーロフ", "ussuriysk"), ("パルチザン", "partizansk")]
+)
+def test_two_sound_changes_or_a_completion_is_review_never_auto(
+    index: rc.Index, kana: str, place: str
+) -> None:
+    rows = [{"katakana": kana, "region": "沿海州"}]
+    model = tr.default_model()
+    rc.reconcile_rows(
+        rows, index, [], PARAMS, [query_of(kana, model, TransliterateParams(), "沿海州")]
+    )
+    assert (rows[0]["place_id"], rows[0]["decision"]) == (place, "review")

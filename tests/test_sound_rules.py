@@ -1,4 +1,4 @@
-"""Each sound rule of spoken Russian (pipeline.transliterate.channel.SOUND_RULES) on its own."""
+"""Each sound rule of spoken Russian (pipeline.names.byear.SOUND_RULES) on its own."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ CASES = {
     "y_i": [("クイビシェフ", "Куйбышев"), ("ルイポフ", "Липов")],
     "clusters": [("コスロマ", "Кострома")],
     "slips": [("タイセット", "Тайшет"), ("ナウスキ", "Наушки"), ("ペガワト", "Бегават")],
+    "lookalike": [("コムツモール", "Комсомол"), ("ツムケント", "Шымкент")],
 }
 
 

@@ -1,8 +1,10 @@
 """Real register spellings through the commands a user runs: by ear, OCR, kanji, feature words.
 
-``tests/data/spellings_cases.csv`` holds 129 cases: the 76 spellings of
+``tests/data/spellings_cases.csv`` holds 139 cases: the 76 spellings of
 ``raw/realnames_dev.csv`` (with their source) and constructed ones (a typesetting
-slip, a feature or region word added to a known spelling, the kanji exonyms of
+slip, a feature or region word added to a known spelling, a sound change of spoken
+Russian or a dropped -ск applied to a dictionary spelling, a district (地区) or a
+camp's seat (第N地区X) as the name or the hint, the kanji exonyms of
 ``gazetteer/place_names.csv`` with their sources, and bad input). Each gives the
 normalised form, ``name_flag``, hints, and the place expected, or that the row must
 never be ``auto``. They run through ``camps transliterate``, ``reconcile`` and
@@ -83,3 +85,13 @@ def test_case(results: list[dict[str, str]], number: int) -> None:
     if case["expect_flag"] == "region_only" and case["kind"] == "region":
         # a name that is itself a region gets the region's centroid and radius
         assert row["geocode_source"].startswith("region:"), label
+
+
+def test_a_district_is_placed_at_its_centre_with_the_district_radius(
+    results: list[dict[str, str]],
+) -> None:
+    # トウングコチエンスキー地区 is Тунгокоченский район, not a town: its centre, at least
+    # 130 km (geocode widens it further by the doubt of the reading)
+    rows = [r for r in results if r["place_id"] == "tungokochensky-district"]
+    assert rows and all(float(r["uncertainty_km"]) >= 130.0 for r in rows)
+    assert all(r["certainty"] != "certain" for r in rows)

@@ -78,7 +78,7 @@ def lookup(
     found = overrides.read(overrides_path, index.gazetteer.places)
     model = transliterate.default_model()
     g_params = load_section(params_path, "geocode", geocode.GeocodeParams)
-    geocoder = geocode.GazetteerGeocoder(index.gazetteer, g_params.doubt())
+    geocoder = geocode.OfflinePlaces(index.gazetteer, g_params.doubt())
     results = [
         tool.lookup(name, index, found, model, t_params, r_params, top, geocoder) for name in names
     ]

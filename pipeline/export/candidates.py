@@ -22,6 +22,7 @@ from typing import Any
 
 from pipeline.export.results import best_rival
 from pipeline.export.rows import Placed
+from pipeline.records import FEATURE_LABELS
 
 #: What replaces the ``candidates`` column in the layers: the join key and the best rival.
 ROW_COLUMNS = ("name_key", "best_rival")
@@ -101,8 +102,9 @@ def collect(placed: Sequence[Placed]) -> Candidates:
     for found in parsed.values():
         for cand in found:
             for feature in cand.get("features") or ():
-                column = FEATURE_PREFIX + str(feature.get("id", ""))
-                features.setdefault(column, str(feature.get("name", "")))
+                which = str(feature.get("id", ""))
+                label = FEATURE_LABELS.get(which) or str(feature.get("name", ""))
+                features.setdefault(FEATURE_PREFIX + which, label)
     rows: list[dict[str, Any]] = []
     for (name, _), key in keys.items():
         for rank, cand in enumerate(parsed[key], start=1):

@@ -43,8 +43,11 @@ The stage is a package (the house rule: no module over 600 lines):
 * :mod:`pipeline.geocode.params` -- :class:`GeocodeParams` and its checks;
 * :mod:`pipeline.geocode.radii` -- the radius formula: extent, reading doubt,
   the 1945 region around a place;
-* :mod:`pipeline.geocode.points` -- :class:`Point`, the offline
-  :class:`GazetteerGeocoder`, region points and the camp-number rules;
+* :mod:`pipeline.geocode.points` -- :class:`Point`, :class:`OfflinePlaces` (the
+  gazetteer and its name index), region points and the camp-number rules;
+* :mod:`pipeline.geocode.offline` -- the offline :class:`GazetteerGeocoder` (geopy's
+  interface over :class:`OfflinePlaces`);
+* :mod:`pipeline.geocode.artifact` -- the name index, saved once per gazetteer build;
 * :mod:`pipeline.geocode.online` -- the geopy providers, rate limiter, cache, the
   checks of online answers and their parsing;
 * :mod:`pipeline.geocode.http` -- the guarded geopy adapter every online request
@@ -55,16 +58,22 @@ It may import :mod:`pipeline.area`, :mod:`pipeline.geonames`, :mod:`pipeline.io`
 :mod:`pipeline.names`, :mod:`pipeline.overrides`, :mod:`pipeline.places`,
 :mod:`pipeline.params`, :mod:`pipeline.records` and :mod:`pipeline.errors`, never
 another stage.
+
+What needs geopy (the geocoders, :func:`run`) is imported on first use (PEP 562):
+geopy and the HTTP clients it loads cost a good part of a second, which
+``camps lookup`` and ``camps serve`` (only the offline rules) need not pay.
 """
 
 from __future__ import annotations
 
-from pipeline.geocode.online import GeocodeCache, OnlineGeocoder, make_online_geocoder, online_query
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from pipeline.geocode.params import PUBLIC_NOMINATIM, GeocodeParams, Provider
 from pipeline.geocode.points import (
-    GazetteerGeocoder,
     Method,
     NameIndex,
+    OfflinePlaces,
     Point,
     at_most_less_certain,
     best_place_id,
@@ -90,7 +99,38 @@ from pipeline.geocode.radii import (
     reading_rank,
     widened_km,
 )
-from pipeline.geocode.stage import PRINCIPAL_AREA_NOTE, Tally, geocode_rows, run
+
+if TYPE_CHECKING:
+    from pipeline.geocode.offline import GazetteerGeocoder
+    from pipeline.geocode.online import (
+        GeocodeCache,
+        OnlineGeocoder,
+        make_online_geocoder,
+        online_query,
+    )
+    from pipeline.geocode.stage import PRINCIPAL_AREA_NOTE, Tally, geocode_rows, run
+
+#: Names imported on first use, and the module each comes from.
+_LAZY = {
+    "GazetteerGeocoder": "offline",
+    "GeocodeCache": "online",
+    "OnlineGeocoder": "online",
+    "make_online_geocoder": "online",
+    "online_query": "online",
+    "PRINCIPAL_AREA_NOTE": "stage",
+    "Tally": "stage",
+    "geocode_rows": "stage",
+    "run": "stage",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "GENERAL_KNOWLEDGE_KM",
@@ -103,6 +143,7 @@ __all__ = [
     "GeocodeParams",
     "Method",
     "NameIndex",
+    "OfflinePlaces",
     "OnlineGeocoder",
     "Point",
     "Provider",

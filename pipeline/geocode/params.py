@@ -6,7 +6,6 @@ import enum
 from dataclasses import dataclass
 
 from pipeline.errors import ParamsError
-from pipeline.geocode.http import host_of
 from pipeline.geocode.radii import Doubt
 from pipeline.params import check_range
 
@@ -94,7 +93,10 @@ class GeocodeParams:
                 "an account name (register at https://www.geonames.org/login)"
             )
         # the host as the request will reach it: Nominatim.OpenStreetMap.org,
-        # nominatim.openstreetmap.org.:443 are the public server too
+        # nominatim.openstreetmap.org.:443 are the public server too (http imports
+        # geopy and requests: only a check of an online provider needs them)
+        from pipeline.geocode.http import host_of
+
         host = host_of(self.scheme, self.domain) if self.domain.strip() else PUBLIC_NOMINATIM
         public = provider is Provider.NOMINATIM and host == PUBLIC_NOMINATIM
         if public and self.min_delay_seconds < 1.0:

@@ -1,18 +1,14 @@
-"""Geocode points: :class:`Point`, the offline :class:`GazetteerGeocoder` over the
-built gazetteer, settlement and region radii, region points, overrides' points and
+"""Geocode points: :class:`Point`, :class:`OfflinePlaces` (the built gazetteer and
+its name index), settlement and region radii, region points, overrides' points and
 the camp-number rules (a district named after a region or a town)."""
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
-
-from geopy.geocoders.base import Geocoder
-from geopy.location import Location
-from geopy.point import Point as GeopyPoint
 
 from pipeline import area
 from pipeline.geocode.radii import (
@@ -26,7 +22,7 @@ from pipeline.geocode.radii import (
 from pipeline.io import Row
 from pipeline.names import REGION_SUFFIXES, REGION_WORD_RE, fold, is_camp_number_only, split_name
 from pipeline.overrides import Override
-from pipeline.places import Gazetteer, Name, Place, Region
+from pipeline.places import DISTRICT, DISTRICT_KM, Gazetteer, Name, Place, Region, name_column
 from pipeline.records import Certainty, GeocodeMethod, parse_candidates
 
 #: Feature types of the gazetteer whose point is a railway station.
@@ -49,6 +45,11 @@ class NameIndex:
 
 def index_names(gazetteer: Gazetteer) -> NameIndex:
     """Index a gazetteer's place names and its regions' names and kana forms."""
+    return NameIndex(place_names(gazetteer), region_names(gazetteer))
+
+
+def place_names(gazetteer: Gazetteer) -> dict[str, tuple[str, ...]]:
+    """Folded names (every script) of the gazetteer's places to their ids (seconds)."""
     places: dict[str, list[str]] = {}
     pairs = [(p.name, p.place_id) for p in gazetteer.places.values()]
     pairs += [(n.name, n.place_id) for n in gazetteer.names]
@@ -56,139 +57,73 @@ def index_names(gazetteer: Gazetteer) -> NameIndex:
         ids = places.setdefault(fold(name), [])
         if place_id in gazetteer.places and place_id not in ids:
             ids.append(place_id)
-    regions = {
+    return {k: tuple(v) for k, v in places.items() if v}
+
+
+def region_names(gazetteer: Gazetteer) -> dict[str, str]:
+    """Folded names and kana forms of the gazetteer's regions to their ids (a moment)."""
+    return {
         fold(form): region.region_id
         for region in sorted(gazetteer.regions.values(), key=lambda r: r.region_id, reverse=True)
         for form in (*region.kana, region.name_1945)
         if form
     }
-    return NameIndex({k: tuple(v) for k, v in places.items() if v}, regions)
 
 
 # ----------------------------------------------------------------- offline geocoder
 
 
-class GazetteerGeocoder(Geocoder):
-    """A geopy geocoder over the built gazetteer; it never opens a socket.
+class OfflinePlaces:
+    """The built gazetteer with its name index: what the offline rules look places up in.
 
-    Having geopy's interface lets the stage treat the gazetteer and an online
-    provider alike, and lets users call it from their own geopy code.
+    It imports no geopy (``camps lookup`` and ``camps serve`` start faster without
+    it); :class:`pipeline.geocode.offline.GazetteerGeocoder` adds geopy's interface.
     """
 
     def __init__(self, gazetteer: Gazetteer, doubt: Doubt | None = None) -> None:
-        # The adapter geopy builds here is never used: no method below calls it.
-        super().__init__(user_agent="camps-offline-gazetteer")
+        from pipeline.geocode.artifact import name_index  # it imports this module
+
         self.gazetteer = gazetteer
-        self.index = index_names(gazetteer)
+        self.index = name_index(gazetteer)
         #: how the reading's doubt widens a radius (params.yaml geocode section)
         self.doubt = doubt if doubt is not None else Doubt()
         self.radii = RegionRadii.of(gazetteer)
-        self.names_of: dict[str, list[Name]] = {}
-        self.all_names_of: dict[str, list[str]] = {}
-        for name in gazetteer.names:
-            self.all_names_of.setdefault(name.place_id, []).append(name.name)
+
+    @functools.cached_property
+    def names_of(self) -> dict[str, list[Name]]:
+        """Each place's names in a known language (made when a name is first asked for)."""
+        names_of: dict[str, list[Name]] = {}
+        for name in self.gazetteer.names:
             if not name.lang.startswith("und"):
-                self.names_of.setdefault(name.place_id, []).append(name)
+                names_of.setdefault(name.place_id, []).append(name)
+        return names_of
 
-    def geocode(
-        self,
-        query: str,
-        *,
-        exactly_one: bool = True,
-        timeout: float | None = None,
-        language: str | bool = False,
-        country_codes: str | Sequence[str] | None = None,
-    ) -> Location | list[Location] | None:
-        """Places whose name (any script) folds to ``query``, most populous first.
+    @functools.cached_property
+    def all_names_of(self) -> dict[str, list[str]]:
+        """Each place's names, every language (from the name columns, when first asked for)."""
+        names = self.gazetteer.names
+        found: dict[str, list[str]] = {}
+        for place_id, name in zip(
+            *(name_column(names, f) for f in ("place_id", "name")), strict=True
+        ):
+            found.setdefault(place_id, []).append(name)
+        return found
 
-        The keywords are geopy's common ones: ``timeout`` is accepted and unused
-        (nothing goes over a network), ``language`` names the place in that language
-        where the gazetteer has such a name, ``country_codes`` (ISO alpha-2, one or
-        several, any case) keeps the places of those countries.
-        """
-        ids = self.index.places.get(fold(query), ())
-        wanted = _country_set(country_codes)
-        places = sorted(
-            (self.gazetteer.places[i] for i in ids if not wanted or self._country(i) in wanted),
-            key=lambda p: (-p.population, p.place_id),
-        )
-        found = [loc for p in places if (loc := self.lookup(p.place_id, language)) is not None]
-        if exactly_one:
-            return found[0] if found else None
-        return found or None
+    @functools.cached_property
+    def cyrillic_names(self) -> dict[str, str]:
+        """Each place's first Cyrillic name in the gazetteer (made when first asked for)."""
+        names = self.gazetteer.names
+        found: dict[str, str] = {}
+        columns = (name_column(names, f) for f in ("place_id", "script", "name"))
+        for place_id, script, name in zip(*columns, strict=True):
+            if script == "Cyrl":
+                found.setdefault(place_id, name)
+        return found
 
-    def reverse(
-        self,
-        query: Any,
-        *,
-        exactly_one: bool = True,
-        timeout: float | None = None,
-        language: str | bool = False,
-        limit: int = 5,
-    ) -> Location | list[Location] | None:
-        """The gazetteer places nearest to a point, nearest first (geopy's ``reverse``).
-
-        ``query`` is what geopy takes: a ``(lat, lon)`` pair, a
-        :class:`geopy.point.Point` or a ``"lat, lon"`` string.
-        """
-        point = GeopyPoint(query)
-        ranked = sorted(
-            (area.haversine_km(point.latitude, point.longitude, p.lat, p.lon), p.place_id)
-            for p in self.gazetteer.places.values()
-            if p.lat is not None and p.lon is not None
-        )
-        found = [
-            loc
-            for _, place_id in ranked[: 1 if exactly_one else max(limit, 1)]
-            if (loc := self.lookup(place_id, language)) is not None
-        ]
-        if exactly_one:
-            return found[0] if found else None
-        return found or None
-
-    def _country(self, place_id: str) -> str:
-        return self.gazetteer.places[place_id].country.upper()
-
-    def lookup(self, place_id: str, language: str | bool = False) -> Location | None:
-        """The place with this id as a Location (``raw`` = its record); None if pointless.
-
-        With ``language`` (a BCP 47 tag such as ``ru`` or ``ja``) the address uses
-        the gazetteer's name in that language, where it has one without a period.
-        """
+    def has_point(self, place_id: str) -> bool:
+        """Whether the gazetteer has this place with a point."""
         place = self.gazetteer.places.get(place_id)
-        if place is None or place.lat is None or place.lon is None:
-            return None
-        name = self._name_in(place_id, language) or place.name
-        address = ", ".join(x for x in (name, place.country) if x)
-        # Its fields are all scalars: a plain copy of them is asdict at a tenth the cost.
-        return Location(address, (place.lat, place.lon), dict(vars(place)))
-
-    def _name_in(self, place_id: str, language: str | bool) -> str:
-        if not isinstance(language, str) or not language:
-            return ""
-        wanted = language.lower().split("-")[0]
-        for name in self.names_of.get(place_id, ()):
-            if name.lang.lower().split("-")[0] == wanted and not name.period:
-                return name.name
-        return ""
-
-    def region(self, region_id: str) -> Location | None:
-        """A region's centroid as a Location (``raw`` = the region record)."""
-        region = self.gazetteer.regions.get(region_id)
-        if region is None or region.lat is None or region.lon is None:
-            return None
-        return Location(region.name_1945, (region.lat, region.lon), dataclasses.asdict(region))
-
-
-def _country_set(codes: str | Sequence[str] | None) -> set[str]:
-    """geopy's ``country_codes``: one code or several, any case.
-
-    >>> sorted(_country_set("ru")), sorted(_country_set(["KZ", "mn"])), _country_set(None)
-    (['RU'], ['KZ', 'MN'], set())
-    """
-    if not codes:
-        return set()
-    return {c.strip().upper() for c in ([codes] if isinstance(codes, str) else codes)}
+        return place is not None and place.lat is not None and place.lon is not None
 
 
 # -------------------------------------------------------------------- the point
@@ -227,9 +162,11 @@ def settlement_radius_km(population: int | None, feature_type: str = "") -> floa
 
     >>> settlement_radius_km(618150), settlement_radius_km(9847), settlement_radius_km(None)
     (10.1, 3.0, 5.0)
-    >>> settlement_radius_km(None, "station")
-    2.0
+    >>> settlement_radius_km(None, "station"), settlement_radius_km(None, "district")
+    (2.0, 130.0)
     """
+    if feature_type == DISTRICT:
+        return DISTRICT_KM
     if population is None or population <= 0:
         point_like = any(w in feature_type.lower() for w in ("station", "mine", "camp site"))
         return 2.0 if point_like else 5.0
@@ -389,15 +326,15 @@ def region_only(row: Row, gazetteer: Gazetteer, index: NameIndex) -> str | None:
     return None
 
 
-def camp_area_place(row: Row, offline: GazetteerGeocoder) -> Place | None:
+def camp_area_place(row: Row, offline: OfflinePlaces) -> Place | None:
     """The camp area a row's camp number ties to (reconcile's ``camp_area_hint``), with a point."""
     place_id = row.get(CAMP_AREA_COLUMN, "").strip()
-    if not place_id or offline.lookup(place_id) is None:
+    if not place_id or not offline.has_point(place_id):
         return None
     return offline.gazetteer.places[place_id]
 
 
-def offline_point(row: Row, offline: GazetteerGeocoder) -> Point | None:
+def offline_point(row: Row, offline: OfflinePlaces) -> Point | None:
     """The row's point from the gazetteer alone, by the evidence it rests on.
 
     A camp-number row is placed on its camp area when reconcile tied the number
@@ -413,7 +350,7 @@ def offline_point(row: Row, offline: GazetteerGeocoder) -> Point | None:
     if region_id is not None:
         return region_point(gazetteer.regions[region_id])
     place_id = best_place_id(row)
-    if offline.lookup(place_id) is not None:
+    if offline.has_point(place_id):
         place = gazetteer.places[place_id]
         return district_point(place) if camp_number(row) else place_point(place)
     region_id = place_id.removeprefix("region:")
@@ -422,7 +359,7 @@ def offline_point(row: Row, offline: GazetteerGeocoder) -> Point | None:
     return None
 
 
-def widen(point: Point, row: Row, offline: GazetteerGeocoder) -> Point:
+def widen(point: Point, row: Row, offline: OfflinePlaces) -> Point:
     """The point's radius widened by the reading's doubt (:mod:`pipeline.geocode.radii`).
 
     An override keeps its own radius (a person decided); a region centroid keeps

@@ -14,6 +14,7 @@ from geopy.geocoders.base import Geocoder
 
 from pipeline import overrides as ov
 from pipeline.errors import GeocoderError
+from pipeline.geocode.offline import GazetteerGeocoder
 from pipeline.geocode.online import (
     OnlineGeocoder,
     OnlineStopped,
@@ -22,7 +23,6 @@ from pipeline.geocode.online import (
 )
 from pipeline.geocode.params import GeocodeParams, Provider
 from pipeline.geocode.points import (
-    GazetteerGeocoder,
     Point,
     at_most_less_certain,
     best_place_id,

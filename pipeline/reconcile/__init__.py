@@ -70,7 +70,7 @@ gazetteer's records), :mod:`pipeline.area`, :mod:`pipeline.overrides`,
 from pipeline.reconcile.bench import bench, synthetic_queries
 from pipeline.reconcile.decision import Outcome, apply_override, decide, resolve
 from pipeline.reconcile.index import Index, NameEntry, build_index, load_index
-from pipeline.reconcile.matching import gather, rank_evidence
+from pipeline.reconcile.matching import by_ear_places, gather, rank_evidence
 from pipeline.reconcile.model import ScoreModel
 from pipeline.reconcile.params import LATIN_EXACT, ReconcileParams
 from pipeline.reconcile.query import Query, make_query, query_of_row, split_list
@@ -100,6 +100,7 @@ __all__ = [
     "apply_override",
     "bench",
     "build_index",
+    "by_ear_places",
     "candidates",
     "decide",
     "featurize",

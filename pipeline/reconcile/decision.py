@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 from collections.abc import Sequence
 
-from pipeline.names import fold_cyrillic
+from pipeline.names import fold_cyrillic, match_key
 from pipeline.overrides import Override
-from pipeline.places import Place, is_postal
+from pipeline.places import DISTRICT, DISTRICT_KM, Place, is_postal
 from pipeline.reconcile.index import Index
+from pipeline.reconcile.matching import by_ear_places, kana_hits
 from pipeline.reconcile.params import ReconcileParams
 from pipeline.reconcile.query import Query
 from pipeline.reconcile.regions import hinted_regions
@@ -71,7 +73,7 @@ class Outcome:
 
 def resolve(query: Query, index: Index, params: ReconcileParams) -> Outcome:
     """Rank and decide one query (no overrides)."""
-    ranked = candidates(query, index, params)
+    ranked = district_first(query, candidates(query, index, params), index, params)
     decision = decide(ranked, index, params)
     if decision is Decision.AUTO and (
         _foreign_namesake(query, ranked[0], index)
@@ -81,6 +83,7 @@ def resolve(query: Query, index: Index, params: ReconcileParams) -> Outcome:
         or _near_village(ranked[0], index, params)
         or _unconfirmed_postal(ranked[0])
         or _generic_name(query, ranked[0])
+        or _by_ear_only(query, ranked[0], index)
     ):
         decision = Decision.REVIEW
     top = tuple(ranked[: params.top_k])
@@ -150,6 +153,110 @@ def _generic_name(query: Query, best: Candidate) -> bool:
     """Whether the name read is a common word (Новая) and no region confirms the place."""
     first = fold_cyrillic(query.cyrillic[0]) if query.cyrillic else ""
     return first in GENERIC_NAMES and best.feature(Feature.REGION) <= 0
+
+
+#: A district named in a hint: a -スキー (-ский) adjective before 地区, not 第N地区.
+_DISTRICT_HINT = re.compile(r"([\u30a1-\u30fc・]+スキー?)地区")
+#: Fuzzy ratio at which a hinted district's adjective is a curated district's name.
+DISTRICT_RATIO = 0.85
+
+
+def hinted_districts(hint: str, index: Index, params: ReconcileParams) -> tuple[Place, ...]:
+    """The curated districts a hint names (トウングコチエンスキー地区: Тунгокоченский район).
+
+    >>> hinted_districts("チタ州 第25地区", None, ReconcileParams())  # type: ignore[arg-type]
+    ()
+    """
+    out: dict[str, Place] = {}
+    for adjective in _DISTRICT_HINT.findall(hint):
+        for number, similarity in kana_hits(match_key(adjective), index, params):
+            if similarity < DISTRICT_RATIO:
+                continue
+            for entry in index.kana_entries[number]:
+                place = index.gazetteer.places[entry.place_id]
+                if place.feature_type == DISTRICT:
+                    out[place.place_id] = place
+    return tuple(out.values())
+
+
+#: A camp number followed by its seat in a hint: 第25地区スレチェンスク (camp area No. 25
+#: at Sretensk), as burial lists head their sections.
+_SEAT_HINT = re.compile(
+    r"第[0-9０-９一二三四五六七八九十百]+(?:地区|収容所|分所|支部)([\u30a1-\u30fc・]{3,})"
+)
+#: How far from its seat a camp area's branches lay: hundreds of km along a railway or a
+#: river (camp No. 25 at Sretensk held Vershino-Darasunsky, 150 km west).
+CAMP_AREA_KM = 300.0
+
+
+def hinted_seats(hint: str, index: Index) -> tuple[Place, ...]:
+    """The places a hint names as a camp area's seat (第25地区スレチェンスク: Sretensk).
+
+    Only a kana key that is exactly a gazetteer name, and not a district or a region.
+
+    >>> hinted_seats("チタ州 トウングコチエンスキー地区", None)  # type: ignore[arg-type]
+    ()
+    """
+    out: dict[str, Place] = {}
+    for town in _SEAT_HINT.findall(hint):
+        number = index.key_ids.get(match_key(town))
+        for entry in index.kana_entries[number] if number is not None else ():
+            place = index.gazetteer.places[entry.place_id]
+            if not entry.partial and place.feature_type not in (DISTRICT, "region"):
+                out[place.place_id] = place
+    return tuple(out.values())
+
+
+def district_first(
+    query: Query, ranked: list[Candidate], index: Index, params: ReconcileParams
+) -> list[Candidate]:
+    """Among readings as good as the best, the place inside the hinted district first.
+
+    ベルシーナ・ダランスン reads as well Дарасун (Karymsky district) as Вершино-Дарасунский;
+    the source's "トウングコチエンスキー地区" says which: the one within
+    :data:`~pipeline.places.DISTRICT_KM` of the district's centre, the nearest first.
+    A camp area's seat in the hint (第25地区スレチェンスク) does the same within
+    :data:`CAMP_AREA_KM`. The score is untouched (the row stays ``review`` while a
+    namesake rivals it).
+    """
+    if len(ranked) < 2 or "地区" not in query.region_hint:
+        return ranked
+    near = [(d, DISTRICT_KM) for d in hinted_districts(query.region_hint, index, params)]
+    near += [(s, CAMP_AREA_KM) for s in hinted_seats(query.region_hint, index)]
+    if not near:
+        return ranked
+    places = index.gazetteer.places
+    best = ranked[0]
+    tied = [c for c in ranked if c.evidence >= best.evidence - 0.02]
+
+    def distance(c: Candidate) -> float:
+        # distance as a share of the hint's reach: inside when at most 1
+        return min(place_distance_km(places[c.place_id], p) / km for p, km in near)
+
+    inside = sorted((c for c in tied if distance(c) <= 1.0), key=distance)
+    if not inside or inside[0].place_id == best.place_id:
+        return ranked
+    return [inside[0], *(c for c in ranked if c.place_id != inside[0].place_id)]
+
+
+def _by_ear_only(query: Query, best: Candidate, index: Index) -> bool:
+    """Whether the best is reached only by sound changes or a suffix put back.
+
+    ペガワト is Беговат only if the ear slipped twice; コムツモール is Комсомольск only
+    if a clerk dropped the -ск: the reading is likely, the place a guess for a
+    human, however well a region fits. One change (ベガワト, akanye alone) is kept for
+    a human too: a rewrite credits 0.9 of kana similarity, more than the fuzzy match
+    of the same spelling, and ``auto`` must not rest on a rule's guess. A name of the
+    place read without rewrites (an exact Cyrillic candidate) is not this.
+    """
+    if best.feature(Feature.NAME_EXACT) > 0:
+        return False
+    reached = [
+        abs(value)
+        for number, value in by_ear_places(query.key, index).items()
+        if any(e.place_id == best.place_id for e in index.kana_entries[number])
+    ]
+    return bool(reached) and best.feature(Feature.KANA) <= max(reached) + 1e-9
 
 
 def _near_village(best: Candidate, index: Index, params: ReconcileParams) -> bool:

@@ -11,7 +11,7 @@ import logging
 import re
 import time
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -72,7 +72,7 @@ class Index:
 
     gazetteer: Gazetteer
     kana_keys: tuple[str, ...]
-    kana_entries: tuple[tuple[NameEntry, ...], ...]
+    kana_entries: Sequence[tuple[NameEntry, ...]]
     key_ids: Mapping[str, int]
     postings: Mapping[str, np.ndarray]
     cyrillic: Mapping[str, tuple[NameEntry, ...]]
@@ -139,22 +139,16 @@ def derive(name: str, script: str) -> Derived:
     return _kana_forms(name, script), folded
 
 
-def build_index(
-    gazetteer: Gazetteer,
-    derived: Mapping[str, Mapping[str, Derived]] | None = None,
-    model: ScoreModel | Path | None = PACKAGED,
-) -> Index:
-    """Prepare a loaded gazetteer for matching (a second or two for the whole area).
+def build_index(gazetteer: Gazetteer, model: ScoreModel | Path | None = PACKAGED) -> Index:
+    """Prepare a loaded gazetteer for matching (a few seconds for the whole area).
 
-    ``derived`` (script → name → :func:`derive`), saved by
-    :mod:`pipeline.reconcile.artifact`, spares the work for the names it has.
+    :func:`load_index` loads the result saved by :mod:`pipeline.reconcile.artifact`.
     ``model`` is the score model or the file to load it from (by default the
     packaged one); ``None`` builds an index that gives features but no scores.
     """
     if isinstance(model, Path):
         model = load_model(model)
     started = time.perf_counter()
-    saved = derived or {}
     kana: dict[str, dict[tuple[str, bool], NameEntry]] = defaultdict(dict)
     cyrillic: dict[str, list[NameEntry]] = defaultdict(list)
     latin: dict[str, list[NameEntry]] = defaultdict(list)
@@ -163,8 +157,7 @@ def build_index(
         if item.place_id not in gazetteer.places:
             continue
         whole = NameEntry(item.place_id, item.name, item.script, item.period, False)
-        found = saved.get(item.script, {}).get(item.name)
-        name_forms, folded = found if found is not None else derive(item.name, item.script)
+        name_forms, folded = derive(item.name, item.script)
         for key, partial in name_forms:
             entry = dataclasses.replace(whole, partial=partial)
             slot = kana[key]
@@ -230,12 +223,11 @@ def _foreign_keys(gazetteer: Gazetteer) -> dict[str, int]:
 
 
 def load_index(gazetteer_dir: Path, model: ScoreModel | Path | None = PACKAGED) -> Index:
-    """Load a built gazetteer folder and index it, with its names' keys from the cache.
+    """Load a built gazetteer folder and its index, both from the cache once saved.
 
-    ``model`` as in :func:`build_index`.
+    ``model`` as in :func:`build_index` (the saved index holds no score model).
     """
-    from pipeline.reconcile.artifact import cached_keys  # it imports this module
+    from pipeline.reconcile.artifact import cached_index  # it imports this module
 
     with paused_gc():  # 120,000 names and their entries: see paused_gc
-        gazetteer = load(Path(gazetteer_dir))
-        return build_index(gazetteer, cached_keys(Path(gazetteer_dir), gazetteer), model)
+        return cached_index(load(Path(gazetteer_dir)), model=model)

@@ -9,6 +9,7 @@ import numpy as np
 from rapidfuzz import fuzz, process
 
 from pipeline.names import fold_cyrillic, fold_latin
+from pipeline.names.byear import by_ear_keys, completed_keys
 from pipeline.reconcile.index import Index, NameEntry, bigrams
 from pipeline.reconcile.params import ReconcileParams
 from pipeline.reconcile.query import Query
@@ -66,7 +67,7 @@ class Hit:
             self.matched = f"{entry.name} ({entry.script})"
 
 
-def _kana_hits(query_key: str, index: Index, params: ReconcileParams) -> list[tuple[int, float]]:
+def kana_hits(query_key: str, index: Index, params: ReconcileParams) -> list[tuple[int, float]]:
     """Keys near ``query_key``: the exact one and those found through shared bigrams."""
     found: dict[int, float] = {}
     exact = index.key_ids.get(query_key)
@@ -95,7 +96,7 @@ def gather(query: Query, index: Index, params: ReconcileParams) -> dict[str, Hit
     for key, from_word in keys:
         if not key:
             continue
-        for number, similarity in _kana_hits(key, index, params):
+        for number, similarity in kana_hits(key, index, params):
             for entry in index.kana_entries[number]:
                 if from_word and not entry.partial:
                     entry = dataclasses.replace(entry, partial=True)
@@ -114,7 +115,65 @@ def gather(query: Query, index: Index, params: ReconcileParams) -> dict[str, Hit
             hits[entry.place_id].add(entry, value, True, factor)
     if query.typed_latin:
         _typed_latin_hits(query, index, params, hits)
+    _by_ear_hits(query.key, index, factor, hits)
     return hits
+
+
+#: Kana similarity credited to a gazetteer name reached from the spelling by one sound
+#: change of spoken Russian (:data:`pipeline.names.byear.SOUND_RULES`), per change:
+#: a near spelling, not the name (sharpened like any near one, :func:`sharpen`).
+BY_EAR_SIMILARITY = 0.9
+#: Kana similarity of a name found by putting back a dropped -ск/-ский (コムソモル for
+#: Комсомольск): a partial claim, as one word of a compound is.
+COMPLETED_SIMILARITY = 0.9
+#: Keys up to this long may combine two sound changes (ペガワト for Беговат), longer
+#: ones one: the same bound as the transliteration lexicon's look-up.
+BY_EAR_DEPTH2_MAX = 5
+
+
+def by_ear_places(key: str, index: Index) -> dict[int, float]:
+    """Kana keys of the index a by-ear or truncated spelling may stand for, with similarity.
+
+    Looked up only when the key itself is no gazetteer name (a name that is spelt
+    right is never read as another by ear): every key that sound changes reach
+    (:func:`pipeline.names.byear.by_ear_keys`), and each of these and the key itself
+    with a dropped -ск/-ский put back (:func:`pipeline.names.byear.completed_keys`).
+    A completion scores as a partial match and below a by-ear reading of the same key.
+    """
+    if not key or key in index.key_ids:
+        return {}
+    depth = 2 if len(key) <= BY_EAR_DEPTH2_MAX else 1
+    variants = {key: 0, **by_ear_keys(key, depth=depth)}
+    found: dict[int, float] = {}
+    for variant, changes in variants.items():
+        value = BY_EAR_SIMILARITY**changes
+        number = index.key_ids.get(variant) if changes else None
+        if number is not None:
+            found[number] = max(found.get(number, 0.0), value)
+        for completed in completed_keys(variant) if changes <= 1 else ():
+            number = index.key_ids.get(completed)
+            if number is not None:
+                # negative: a completion is a partial claim (see _by_ear_hits)
+                value_c = -COMPLETED_SIMILARITY * value
+                if -value_c > abs(found.get(number, 0.0)):
+                    found[number] = value_c
+    return found
+
+
+def _by_ear_hits(key: str, index: Index, factor: float, hits: dict[str, Hit]) -> None:
+    """Add the gazetteer names a by-ear or truncated spelling reaches (:func:`by_ear_places`).
+
+    Not to a place a Cyrillic candidate already names exactly: the transliteration
+    offered that reading by the same rules (its lexicon), and counting the rewrite
+    again as kana evidence would lift a third-ranked guess (Южне for ユージニ) to ``auto``.
+    """
+    for number, value in by_ear_places(key, index).items():
+        for entry in index.kana_entries[number]:
+            if entry.place_id in hits and hits[entry.place_id].exact > 0:
+                continue
+            if value < 0 and not entry.partial:
+                entry = dataclasses.replace(entry, partial=True)
+            hits[entry.place_id].add(entry, abs(value), False, factor)
 
 
 def rank_evidence(rank: int, first: float, params: ReconcileParams) -> float:

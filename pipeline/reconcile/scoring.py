@@ -19,7 +19,7 @@ from pipeline.reconcile.model import ScoreModel, terms
 from pipeline.reconcile.params import ReconcileParams
 from pipeline.reconcile.query import Query, split_list
 from pipeline.reconcile.regions import hinted_regions, lies_inside
-from pipeline.records import in_use_during_internment
+from pipeline.records import FEATURE_LABELS, in_use_during_internment
 
 
 class Feature(enum.StrEnum):
@@ -43,21 +43,7 @@ class Feature(enum.StrEnum):
         >>> Feature.KANA.label
         'katakana similarity to the Russian name read by Japanese rules'
         """
-        return _FEATURE_LABELS[self]
-
-
-_FEATURE_LABELS = {
-    Feature.NAME_EXACT: "the name in some script is a name of the place",
-    Feature.KANA: "katakana similarity to the Russian name read by Japanese rules",
-    Feature.LATIN: "Latin similarity of the transliterations to the place's Latin names",
-    Feature.PARTIAL: "only one word of a compound name matched",
-    Feature.SOVIET_NAME: "the name matched is a curated name of a period",
-    Feature.REGION: "region hint puts the place inside (+1) or outside (-1) the 1945 unit",
-    Feature.FEATURE_TYPE: "feature word agrees (+1) or not (-1) with the place's type",
-    Feature.POPULATION: "population prior (log scale, 1 from a million)",
-    Feature.CURATED: "a place of the curated historical gazetteer",
-    Feature.UNIQUE: "no distant namesake comes near this name evidence",
-}
+        return FEATURE_LABELS[str(self)]
 
 
 def population_prior(population: int) -> float:

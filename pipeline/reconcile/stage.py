@@ -14,6 +14,7 @@ from pipeline import pool
 from pipeline.errors import InputDataError
 from pipeline.io import Row, merge_columns, read_csv, write_csv
 from pipeline.overrides import Override
+from pipeline.progress import progress
 from pipeline.reconcile.camp_numbers import CAMP_AREA_COLUMN, read_camp_areas, tie_camp_numbers
 from pipeline.reconcile.decision import Outcome, apply_override, resolve
 from pipeline.reconcile.index import Index, load_index
@@ -105,12 +106,8 @@ def resolve_all(
 def _resolve_chunk_with(
     queries: Sequence[Query], index: Index, params: ReconcileParams
 ) -> list[Outcome]:
-    outcomes = []
-    for number, query in enumerate(queries, start=1):
-        outcomes.append(resolve(query, index, params))
-        if number % 5000 == 0:
-            logger.info("reconcile: %d/%d distinct names", number, len(queries))
-    return outcomes
+    shown = progress(queries, len(queries), "reconcile", logger, min_step=5000)
+    return [resolve(query, index, params) for query in shown]
 
 
 def run(

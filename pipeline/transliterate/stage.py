@@ -7,7 +7,6 @@ import dataclasses
 import functools
 import gc
 import logging
-import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -23,6 +22,7 @@ from pipeline.names import (
     romanize,
     split_name,
 )
+from pipeline.progress import progress
 from pipeline.transliterate.artifact import default_model
 from pipeline.transliterate.model import Model
 from pipeline.transliterate.params import TransliterateParams
@@ -78,11 +78,6 @@ def transliterate_name(
         cyrillic=cyrillic,
         latin=tuple(latin_candidates(cyrillic)),
     )
-
-
-def _progress(done: int, total: int, started: float) -> None:
-    rate = done / max(time.perf_counter() - started, 1e-9)
-    logger.info("transliterate: %d/%d distinct names (%.0f/s)", done, total, rate)
 
 
 #: Below this many distinct names a process pool costs more than it saves.
@@ -167,18 +162,16 @@ def _transliterate_all(
     their common prefix (see :class:`~pipeline.transliterate.decoder.Decoder`), and in
     contiguous chunks to the workers. The model is built in this process before the
     pool forks, so the workers share it instead of each spending seconds rebuilding it. Progress
-    goes to the log every twentieth of the way on big inputs.
+    goes to a bar on a terminal, else to the log every twentieth of the way on big
+    inputs (:func:`pipeline.progress.progress`).
     """
-    started = time.perf_counter()
     ordered = sorted(set(distinct))
-    step = max(1000, len(ordered) // 20)
     results: dict[str, Transliteration] = {}
     if params.workers <= 1 or len(ordered) < _PARALLEL_MIN or not pool.can_fork():
         with _collector_paused():
-            for done, text in enumerate(ordered, start=1):
+            shown = progress(ordered, len(ordered), "transliterate", logger, min_step=1000)
+            for text in shown:
                 results[text] = transliterate_name(text, model, params)
-                if done % step == 0:
-                    _progress(done, len(ordered), started)
         return results
     size = min(_CHUNK, -(-len(ordered) // params.workers))
     chunks = [ordered[i : i + size] for i in range(0, len(ordered), size)]
