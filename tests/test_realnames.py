@@ -10,6 +10,7 @@ from pipeline import realnames as rn
 from pipeline import reconcile as rc
 from pipeline.cli import cli
 from pipeline.errors import InputDataError
+from pipeline.params import load_section
 from pipeline.transliterate import TransliterateParams, default_model
 
 REPO = Path(__file__).resolve().parent.parent
@@ -102,7 +103,8 @@ def test_by_ear_truncated_and_district_spellings_are_placed(tmp_path: Path) -> N
         [],
         default_model(),
         TransliterateParams(),
-        rc.ReconcileParams(),
+        # The thresholds the pipeline runs with (calibrated on the learned score).
+        load_section(REPO / "params.yaml", "reconcile", rc.ReconcileParams),
     )
     assert (got["identifiable"], got["right"]) == (4, 4), got["misses"]
     assert got["auto_precision"] in (None, 1.0)
