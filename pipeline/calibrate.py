@@ -103,9 +103,9 @@ class CalibrateParams:
     """
 
     calibration_share: float = 0.3
-    regularization: float = 10.0
+    regularization: float = 1.0
     dev_weight: float = 5.0
-    objective: str = "conditional"
+    objective: str = "binary"
 
     def __post_init__(self) -> None:
         check_range("calibrate", "calibration_share", self.calibration_share, 0.05, 0.95)

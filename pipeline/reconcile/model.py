@@ -1,12 +1,14 @@
 """The learned score: a fitted logistic model over the features, calibrated to a distribution.
 
 The weights are not set by hand: ``camps calibrate`` (:mod:`pipeline.calibrate`)
-fits them with scikit-learn on the training split of GeoNames katakana names and
-the development sets, then fits a Platt-style calibration (slope and offset on
-the logit) on a calibration split of those names, and writes both here as JSON,
-``pipeline/data/score_model.json`` (a DVC output, shipped with the package so
-every register, test and service scores alike). Scoring needs no scikit-learn:
-it is a dot product and an exponential per candidate.
+fits them on the training split of GeoNames katakana names and the development
+sets (a conditional logit of which candidate, or none, is right, by SciPy; or a
+scikit-learn logistic regression per candidate), then fits a Platt-style
+calibration (slope and offset on the logit) on a calibration split of those
+names, and writes both here as JSON, ``pipeline/data/score_model.json`` (a DVC
+output, shipped with the package so every register, test and service scores
+alike). Scoring needs neither library: it is a dot product and an exponential
+per candidate.
 
 The candidates of one name are mutually exclusive readings, so their scores form
 a distribution with a "none of these" mass: candidate ``i`` with logit ``z_i``
