@@ -7,8 +7,9 @@ Russian or a dropped -ск applied to a dictionary spelling, a district (地区)
 camp's seat (第N地区X) as the name or the hint, the kanji exonyms of
 ``gazetteer/place_names.csv`` with their sources, and bad input). Each gives the
 normalised form, ``name_flag``, hints, and the place expected, or that the row must
-never be ``auto``. They run through ``camps transliterate``, ``reconcile`` and
-``geocode`` on the built gazetteer, as a user's register would.
+never be ``auto``; ``known_miss`` says why a case the pipeline does not yet place
+fails. They run through ``camps transliterate``, ``reconcile`` and ``geocode`` on the
+built gazetteer, as a user's register would.
 """
 
 from __future__ import annotations
@@ -68,7 +69,20 @@ def test_at_least_a_hundred_cases_every_row_kept(results: list[dict[str, str]]) 
     assert {"real", "ocr", "kanji", "feature", "region", "bad", "manchuria"} <= kinds
 
 
-@pytest.mark.parametrize("number", range(len(_cases())))
+def _numbers() -> list[object]:
+    """Each case's number; a known miss (its reason in ``known_miss``) must still fail.
+
+    strict: the day a change places it, the test says so and the mark must go.
+    """
+    return [
+        pytest.param(n, marks=pytest.mark.xfail(reason=c["known_miss"], strict=True))
+        if c["known_miss"]
+        else n
+        for n, c in enumerate(_cases())
+    ]
+
+
+@pytest.mark.parametrize("number", _numbers())
 def test_case(results: list[dict[str, str]], number: int) -> None:
     case, row = _cases()[number], results[number]
     label = f"{case['katakana']} ({case['kind']})"
