@@ -16,13 +16,12 @@ then ``NAME #2``, ``NAME #3`` in the order of the rows' record ids.
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Sequence
 from typing import Any
 
 from pipeline.export.results import best_rival
 from pipeline.export.rows import Placed
-from pipeline.records import FEATURE_LABELS
+from pipeline.records import FEATURE_LABELS, parse_candidates
 
 #: What replaces the ``candidates`` column in the layers: the join key and the best rival.
 ROW_COLUMNS = ("name_key", "best_rival")
@@ -93,7 +92,7 @@ def collect(placed: Sequence[Placed]) -> Candidates:
             lists_of_name[name] = number
             key = name if number == 1 else f"{name} #{number}"
             keys[(name, text)] = key
-            parsed[key] = _parse(text)
+            parsed[key] = parse_candidates(text)  # checked by rows.prepare already
         place = p.row.get("place_id", "")
         if (place, text) not in rivals:
             rivals[(place, text)] = best_rival(p.row)
@@ -126,12 +125,6 @@ def collect(placed: Sequence[Placed]) -> Candidates:
                 | {column: values.get(column) for column in features}
             )
     return Candidates(per_row, [*TABLE_COLUMNS, *features], rows, features)
-
-
-def _parse(text: str) -> list[dict[str, Any]]:
-    """The candidates JSON, checked already by :func:`pipeline.export.rows.prepare`."""
-    found = json.loads(text) if text else []
-    return [c for c in found if isinstance(c, dict)] if isinstance(found, list) else []
 
 
 def table_frame(table: Candidates) -> Any:

@@ -13,7 +13,7 @@ as numbers.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -130,8 +130,8 @@ def _region(row: dict[str, str]) -> str:
     return " | ".join(dict.fromkeys(h.strip() for h in hints if h.strip()))
 
 
-def result_of(placed: Placed) -> dict[str, str]:
-    """The readable result columns of one row, as text."""
+def result_of(placed: Placed, rival: str) -> dict[str, str]:
+    """The readable result columns of one row, as text; ``rival`` is its best_rival."""
     row = placed.row
     point = placed.point
     cyrillic = cyrillic_of(row) if row.get("place_id") or point else ""
@@ -152,7 +152,7 @@ def result_of(placed: Placed) -> dict[str, str]:
         "certainty": row.get("certainty", "").strip(),
         "radius_km": radius,
         "method": method_words(row.get("geocode_method", "")),
-        "best_rival": best_rival(row),
+        "best_rival": rival,
     }
 
 
@@ -179,13 +179,15 @@ def write_results(
     outputs: io.OutputSet,
     columns: Sequence[str],
     placed: Sequence[Placed],
+    rivals: Mapping[str, str],
     order: Sequence[str] | None = None,
     about: style.LayerMetadata | None = None,
 ) -> None:
     """Write ``results.xlsx`` and ``results.csv`` into the set's folder, rows in ``order``.
 
-    ``order`` is the record ids as the register gave them (the layers are sorted
-    by id; a person's sheet keeps its own order).
+    ``rivals`` is each record id's best_rival (the candidates table found them, once
+    per distinct candidate list). ``order`` is the record ids as the register gave
+    them (the layers are sorted by id; a person's sheet keeps its own order).
     """
     own, heads = result_header(columns)
     own = [c for c in own if not _a_copy(c, own, placed)]
@@ -193,7 +195,7 @@ def write_results(
     text_rows: list[dict[str, str]] = []
     for record_id in order if order is not None else sorted(by_id):
         p = by_id[record_id]
-        found = result_of(p)
+        found = result_of(p, rivals[record_id])
         text_rows.append(
             {c: p.row.get(c, "") for c in own}
             | {h: found[c] for h, c in zip(heads, RESULT_COLUMNS, strict=True)}

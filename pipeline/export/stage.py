@@ -137,6 +137,7 @@ def write_layers(
         outputs,
         columns,
         [*camps, *unresolved],
+        {record_id: cells["best_rival"] for record_id, cells in found.per_row.items()},
         order,
         metadata(params, len(camps), register=register),
     )
