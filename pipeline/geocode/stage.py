@@ -14,7 +14,6 @@ from geopy.geocoders.base import Geocoder
 
 from pipeline import overrides as ov
 from pipeline.errors import GeocoderError
-from pipeline.geocode.offline import GazetteerGeocoder
 from pipeline.geocode.online import (
     OnlineGeocoder,
     OnlineStopped,
@@ -23,6 +22,7 @@ from pipeline.geocode.online import (
 )
 from pipeline.geocode.params import GeocodeParams, Provider
 from pipeline.geocode.points import (
+    OfflinePlaces,
     Point,
     at_most_less_certain,
     best_place_id,
@@ -64,7 +64,7 @@ def _geocode_row(
     row: Row,
     where: str,
     override: Override | None,
-    offline: GazetteerGeocoder,
+    offline: OfflinePlaces,
     online: OnlineGeocoder | None,
     tally: Tally,
 ) -> Point | None:
@@ -146,7 +146,7 @@ def run(
     header, rows = read_csv(
         Path(input_path), ("katakana", "decision"), encoding=encoding, min_rows=1
     )
-    offline = GazetteerGeocoder(load(Path(gazetteer_dir)), params.doubt())
+    offline = OfflinePlaces(load(Path(gazetteer_dir)), params.doubt())
     overrides = ov.read(Path(overrides_path), offline.gazetteer.places)
     if geocoder is None and provider is not Provider.OFFLINE:
         geocoder = make_online_geocoder(params)
@@ -179,7 +179,7 @@ def run(
 
 def geocode_rows(
     rows: Sequence[Row],
-    offline: GazetteerGeocoder,
+    offline: OfflinePlaces,
     overrides: Sequence[Override],
     online: OnlineGeocoder | None = None,
     source: str = "rows",
@@ -207,7 +207,7 @@ def _place_row(
     row: Row,
     where: str,
     override: Override | None,
-    offline: GazetteerGeocoder,
+    offline: OfflinePlaces,
     online: OnlineGeocoder | None,
     tally: Tally,
 ) -> Point | None:

@@ -53,7 +53,7 @@ class LiveLayers:
         self.index = index
         self.params = params
         self.title = title
-        self.offline = geo.GazetteerGeocoder(index.gazetteer, doubt)
+        self.offline = geo.OfflinePlaces(index.gazetteer, doubt)
         self._lock = threading.Lock()
         self._data: dict[str, Any] | None = None
         self.update(overrides, overrides)
