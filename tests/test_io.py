@@ -28,6 +28,29 @@ def test_utf16_with_bom_is_read(tmp_path: Path) -> None:
     assert read_csv(path)[1][0]["katakana"] == "カンスク"
 
 
+def test_a_utf16_mark_on_bytes_that_are_not_utf16_is_a_message(tmp_path: Path) -> None:
+    # FF FE then an odd number of bytes (a UTF-32 mark, a truncated file): every
+    # command says so and exits 1; it was a UnicodeDecodeError traceback.
+    from click.testing import CliRunner
+
+    from pipeline.cli import cli
+
+    path = tmp_path / "odd.csv"
+    path.write_bytes(b"\xff\xfe\x00\x00" + "katakana\nチタ".encode("utf-16-le")[:-1])
+    with pytest.raises(InputDataError, match=r"begins as UTF-16 text but is not"):
+        read_csv(path)
+    for command in (
+        ["transliterate", "--input", str(path), "--output", str(tmp_path / "t.csv")],
+        ["geocode", "--input", str(path), "--output", str(tmp_path / "g.csv")],
+        ["export", "--input", str(path), "--output-dir", str(tmp_path / "out")],
+    ):
+        done = CliRunner().invoke(cli, command)
+        # the decode error, or the header the decoder got that far with: a message
+        assert done.exit_code == 1, (command, done.output)
+        assert f"Error: {path}" in done.stderr, (command, done.stderr)
+        assert done.exception is None or isinstance(done.exception, SystemExit)
+
+
 def test_shift_jis_is_named_with_the_fix(tmp_path: Path) -> None:
     path = tmp_path / "sjis.csv"
     path.write_bytes((HEADER + "ハバロフスク,メモ\n").encode("cp932"))

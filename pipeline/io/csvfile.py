@@ -177,7 +177,13 @@ def decode(data: bytes, path: Path, encoding: str | None = None) -> str:
             ) from None
     auto = _auto_encoding(data[:_HEAD_BYTES], path)
     if auto != "utf-8-sig":
-        return data.decode(auto)
+        try:
+            return data.decode(auto)
+        except UnicodeDecodeError as exc:  # a UTF-16 mark, then bytes that are not
+            raise InputDataError(
+                f"{path} begins as {auto.upper()} text but is not (bad bytes at offset "
+                f"{exc.start}): re-save it as UTF-8, or pass --encoding NAME"
+            ) from None
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
