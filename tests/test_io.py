@@ -141,3 +141,33 @@ def test_a_quote_left_open_is_refused_in_every_stage_file(tmp_path: Path) -> Non
     path.write_text(f'{header}\n{first}\n"left open{commas}\n{first}\n', encoding="utf-8")
     with pytest.raises(InputDataError, match="lines 3-4: a quoted cell is followed by more text"):
         read_csv(path)
+
+
+def test_sigterm_as_the_temporary_file_is_made_leaves_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The CLI turns SIGTERM into SystemExit (pipeline.cli); one that arrives the
+    # moment the temporary file exists, before the write's clean-up is armed, left
+    # the file behind (seen in tests/test_reliability.py on a busy machine).
+    import os
+    import signal
+    import tempfile
+
+    made = tempfile.mkstemp
+
+    def made_then_signalled(*args: object, **kwargs: object) -> tuple[int, str]:
+        found = made(*args, **kwargs)  # type: ignore[call-overload]
+        os.kill(os.getpid(), signal.SIGTERM)
+        return found  # type: ignore[no-any-return]
+
+    def exit_on_sigterm(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, exit_on_sigterm)
+    monkeypatch.setattr(tempfile, "mkstemp", made_then_signalled)
+    try:
+        with pytest.raises(SystemExit), atomic_path(tmp_path / "out.csv") as tmp:
+            tmp.write_text("never", encoding="utf-8")
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert list(tmp_path.iterdir()) == []
