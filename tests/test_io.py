@@ -146,25 +146,25 @@ def test_a_quote_left_open_is_refused_in_every_stage_file(tmp_path: Path) -> Non
 def test_sigterm_as_the_temporary_file_is_made_leaves_no_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # The CLI turns SIGTERM into SystemExit (pipeline.cli); one that arrives the
-    # moment the temporary file exists, before the write's clean-up is armed, left
-    # the file behind (seen in tests/test_reliability.py on a busy machine).
+    # The CLI turns SIGTERM into SystemExit (pipeline.cli); one that arrived the
+    # moment the temporary file existed, before the write's clean-up was armed, left
+    # the file behind (seen in tests/test_reliability.py on a fresh clone).
     import os
     import signal
-    import tempfile
 
-    made = tempfile.mkstemp
+    from pipeline.io import files
 
-    def made_then_signalled(*args: object, **kwargs: object) -> tuple[int, str]:
-        found = made(*args, **kwargs)  # type: ignore[call-overload]
+    made = files._create
+
+    def made_then_signalled(path: Path) -> None:
+        made(path)
         os.kill(os.getpid(), signal.SIGTERM)
-        return found  # type: ignore[no-any-return]
 
     def exit_on_sigterm(signum: int, frame: object) -> None:
         raise SystemExit(128 + signum)
 
     previous = signal.signal(signal.SIGTERM, exit_on_sigterm)
-    monkeypatch.setattr(tempfile, "mkstemp", made_then_signalled)
+    monkeypatch.setattr(files, "_create", made_then_signalled)
     try:
         with pytest.raises(SystemExit), atomic_path(tmp_path / "out.csv") as tmp:
             tmp.write_text("never", encoding="utf-8")

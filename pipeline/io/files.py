@@ -8,8 +8,7 @@ import glob
 import hashlib
 import json
 import os
-import signal
-import tempfile
+import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,31 +21,27 @@ def atomic_path(target: Path, suffix: str | None = None) -> Iterator[Path]:
     """Yield a temporary path beside ``target``; rename it over ``target`` on success.
 
     A stage that fails (or is killed) mid-write leaves the previous ``target``
-    intact and no partial file behind. SIGTERM and Ctrl-C are held while the
-    temporary file is made and named, so that one arriving then is raised inside
-    the clean-up, not between the file's creation and it (a SIGTERM sent the
-    moment the file appeared left it behind).
+    intact and no partial file behind. The temporary file is named before it is
+    made, inside the clean-up: a SIGTERM (an exit, pipeline.cli) that arrives the
+    moment it exists still removes it (with ``mkstemp`` one sent between the
+    file's creation and the clean-up left it behind).
     """
     target = Path(target)
     suffix = suffix or ".tmp"
     tmp: Path | None = None
-    held = _hold_signals()
     try:
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             _remove_stale(target, suffix)
-            fd, tmp_name = tempfile.mkstemp(
-                prefix=f".{target.name}.{os.getpid()}.", suffix=suffix, dir=target.parent
-            )
+            while True:
+                tmp = target.parent / f".{target.name}.{os.getpid()}.{secrets.token_hex(4)}{suffix}"
+                with contextlib.suppress(FileExistsError):
+                    _create(tmp)
+                    break
         except OSError as exc:
             raise OutputError(
                 f"{target}: cannot write here ({exc.strerror}): choose a writable output folder"
             ) from None
-        tmp = Path(tmp_name)
-        os.close(fd)
-        # a signal that came meanwhile is raised here, inside the clean-up
-        _release_signals(held)
-        held = None
         if target.is_dir():
             raise OutputError(
                 f"{target} is a folder, not a file: move it away or choose another output"
@@ -60,27 +55,11 @@ def atomic_path(target: Path, suffix: str | None = None) -> Iterator[Path]:
         if isinstance(exc, OutputError) or not _is_write_error(exc):
             raise
         raise OutputError(_write_failure(target, exc)) from None
-    finally:
-        _release_signals(held)
 
 
-#: The signals the CLI turns into an unwinding exit (pipeline.cli), held while a
-#: temporary file is made.
-_HELD_SIGNALS = ("SIGTERM", "SIGINT")
-
-
-def _hold_signals() -> set[int] | None:
-    """Block SIGTERM and SIGINT for this thread; the mask before, or None where unsupported."""
-    if not hasattr(signal, "pthread_sigmask"):
-        return None
-    wanted = {getattr(signal, name) for name in _HELD_SIGNALS}
-    return set(signal.pthread_sigmask(signal.SIG_BLOCK, wanted))
-
-
-def _release_signals(before: set[int] | None) -> None:
-    """Restore the mask :func:`_hold_signals` returned (nothing for None)."""
-    if before is not None:
-        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+def _create(path: Path) -> None:
+    """Make ``path`` as a new empty file, readable by its owner only (as ``mkstemp``)."""
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def _is_write_error(exc: BaseException) -> bool:
