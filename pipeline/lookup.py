@@ -234,14 +234,9 @@ def where_of(
         "cyrillic_candidates": "|".join(query.cyrillic),
         "camp_no_hint": gc.camp_number({"katakana": name}),
     }
-    point = gc.override_point(override) if override is not None else None
-    if point is None and outcome.decision is not Decision.UNRESOLVED:
-        point = gc.offline_point(row, geocoder) or gc.region_fallback(row, geocoder.gazetteer)
-        point = gc.widen(point, row, geocoder) if point is not None else None
+    point = gc.row_point(row, override, geocoder)
     if point is None:
         return None
-    if outcome.decision is Decision.REVIEW:
-        point = gc.at_most_less_certain(point)
     gazetteer = geocoder.gazetteer
     place = gazetteer.places.get(outcome.place_id or gc.best_place_id(row))
     region = gazetteer.regions.get(place.region_id) if place else None

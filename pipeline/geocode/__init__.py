@@ -87,6 +87,7 @@ from pipeline.geocode.points import (
     region_fallback,
     region_only,
     region_point,
+    row_point,
     settlement_radius_km,
     widen,
 )
@@ -166,6 +167,7 @@ __all__ = [
     "region_fallback",
     "region_only",
     "region_point",
+    "row_point",
     "run",
     "settlement_radius_km",
     "widen",

@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from pipeline import area
@@ -23,7 +23,7 @@ from pipeline.io import Row
 from pipeline.names import REGION_SUFFIXES, REGION_WORD_RE, fold, is_camp_number_only, split_name
 from pipeline.overrides import Override
 from pipeline.places import DISTRICT, DISTRICT_KM, Gazetteer, Name, Place, Region, name_column
-from pipeline.records import Certainty, GeocodeMethod, parse_candidates
+from pipeline.records import Certainty, Decision, GeocodeMethod, parse_candidates
 
 #: Feature types of the gazetteer whose point is a railway station.
 STATION_TYPES = ("station",)
@@ -384,3 +384,37 @@ def region_fallback(row: Row, gazetteer: Gazetteer) -> Point | None:
     if place is None or place.region_id not in gazetteer.regions:
         return None
     return region_point(gazetteer.regions[place.region_id])
+
+
+#: Decisions whose row names a gazetteer place to put on the map.
+PLACED_DECISIONS = frozenset({Decision.AUTO, Decision.REVIEW, Decision.OVERRIDE})
+
+
+def row_point(
+    row: Row,
+    override: Override | None,
+    offline: OfflinePlaces,
+    ask: Callable[[Row], Point | None] | None = None,
+) -> Point | None:
+    """A reconciled row's point by the offline rules (the geocode stage's and lookup's).
+
+    An override's own point wins; a row decided ``auto``, ``review`` or ``override``
+    gets its place's point (``ask``, an online provider, where the gazetteer has
+    none), else its region's centre, widened by the reading's doubt; a review row is
+    at most ``less-certain``. ``None``: an undecided row, or no point anywhere.
+    """
+    point = override_point(override) if override is not None else None
+    if point is not None:
+        return point
+    decision = row.get("decision", "").strip()
+    if decision not in PLACED_DECISIONS:
+        return None
+    point = offline_point(row, offline)
+    if point is None and ask is not None:
+        point = ask(row)
+    if point is None:
+        point = region_fallback(row, offline.gazetteer)
+    if point is None:
+        return None
+    point = widen(point, row, offline)
+    return at_most_less_certain(point) if decision == Decision.REVIEW else point

@@ -22,15 +22,13 @@ from pipeline.geocode.online import (
 )
 from pipeline.geocode.params import GeocodeParams, Provider
 from pipeline.geocode.points import (
+    PLACED_DECISIONS,
     OfflinePlaces,
     Point,
     at_most_less_certain,
     best_place_id,
-    offline_point,
     outside_reason,
-    override_point,
-    region_fallback,
-    widen,
+    row_point,
 )
 from pipeline.io import Row, merge_columns, read_csv, write_csv
 from pipeline.overrides import Override
@@ -68,29 +66,25 @@ def _geocode_row(
     online: OnlineGeocoder | None,
     tally: Tally,
 ) -> Point | None:
-    point = override_point(override) if override is not None else None
+    def ask(row: Row) -> Point | None:
+        assert online is not None
+        query = online_query(row, offline.gazetteer)
+        if not query:
+            return None
+        answer = online.fetch(query, where)
+        if answer is None:
+            tally.add("online_no_result")
+            return None
+        return online.point(answer, query)
+
+    point = row_point(row, override, offline, ask if online is not None else None)
     if point is not None:
         return point
-    decision = row.get("decision", "").strip()
-    if decision not in (Decision.AUTO, Decision.REVIEW, Decision.OVERRIDE):
+    if row.get("decision", "").strip() not in PLACED_DECISIONS:
         return _online_fallback(row, where, online, tally) if online is not None else None
-    point = offline_point(row, offline)
-    if point is None and online is not None:
-        query = online_query(row, offline.gazetteer)
-        if query:
-            answer = online.fetch(query, where)
-            if answer is not None:
-                point = online.point(answer, query)
-            else:
-                tally.add("online_no_result")
-    if point is None:
-        point = region_fallback(row, offline.gazetteer)
-    if point is None:
-        logger.warning("%s: no point for place %r", where, best_place_id(row))
-        tally.add("unplaced")
-        return None
-    point = widen(point, row, offline)
-    return at_most_less_certain(point) if decision == Decision.REVIEW else point
+    logger.warning("%s: no point for place %r", where, best_place_id(row))
+    tally.add("unplaced")
+    return None
 
 
 def _online_fallback(row: Row, where: str, online: OnlineGeocoder, tally: Tally) -> Point | None:
