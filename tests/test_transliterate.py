@@ -343,3 +343,18 @@ def test_a_cell_past_the_name_limit_is_kept_whole_and_flagged(tmp_path: Path) ->
     assert rows["a"]["katakana"] == huge and rows["a"]["name_flag"] == "too_long"
     assert rows["a"]["cyrillic_candidates"] == ""
     assert rows["b"]["cyrillic_candidates"].startswith("Чита")
+
+
+def test_bench_counts_the_workers_processor_time() -> None:
+    """`camps bench --only transliterate` reports CPU time with the pool's workers in it."""
+    import json
+
+    result = CliRunner().invoke(cli, ["bench", "--only", "transliterate", "--rows", "6000"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output[result.output.index("{") :])
+    assert report["names"] == 6000 and report["workers"] == 2
+    # The parent only waits and unpacks: without the workers' time this would be a
+    # small fraction of the wall-clock seconds.
+    assert report["cpu_seconds"] > 0.3 * report["seconds"]
+    rate = report["names"] / report["cpu_seconds"]  # of the rounded seconds
+    assert abs(report["per_cpu_second"] - rate) <= 0.01 * rate

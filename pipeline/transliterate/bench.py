@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import resource
 import time
 
 from pipeline import synthetic
@@ -19,6 +20,9 @@ def bench(
 
     Times what :func:`~pipeline.transliterate.stage.run` does for each distinct name
     (all added columns), in ``params.workers`` processes when there are enough names.
+    ``cpu_seconds`` is the processor time of that work, this process's and its
+    workers' (user and system), so ``per_cpu_second`` compares runs on a busy
+    machine, where the wall-clock rate depends on the other jobs.
     Without ``model`` a fresh one is built first (``build_seconds``, not in the rate),
     so no answer is remembered from before.
 
@@ -34,13 +38,24 @@ def bench(
         {kana_of_cyrillic(n) for _, _, names, *_ in geonames_places() for n in russian_names(names)}
     )
     names = [name for name, _ in synthetic.distinct_spellings(base, n)]
+    cpu = _cpu_seconds()
     started = time.perf_counter()
     _transliterate_all(names, p, model)  # what run() does: all columns, in p.workers processes
     seconds = time.perf_counter() - started
+    cpu = _cpu_seconds() - cpu
     return {
         "names": len(names),
         "workers": p.workers if len(names) >= _PARALLEL_MIN else 1,
         "seconds": round(seconds, 2),
         "per_second": round(len(names) / seconds),
+        "cpu_seconds": round(cpu, 2),
+        "per_cpu_second": round(len(names) / cpu) if cpu > 0 else 0,
         "build_seconds": round(build_seconds, 2),
     }
+
+
+def _cpu_seconds() -> float:
+    """User and system time of this process and of its finished (joined) workers."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    workers = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + workers.ru_utime + workers.ru_stime
