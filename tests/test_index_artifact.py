@@ -100,7 +100,7 @@ def test_load_index_uses_the_cache(
 ) -> None:
     monkeypatch.setenv("CAMPS_CACHE", str(tmp_path))
     same(load_index(BUILD), plain)
-    assert len(list(tmp_path.glob("reconcile-index-*.json.data"))) == 1
+    assert len(list(tmp_path.glob("reconcile-index-*.npz"))) == 1
     assert len(list(tmp_path.glob("gazetteer-*.json.data"))) == 1
     same(load_index(BUILD), plain)  # now from the saved files
 
@@ -132,7 +132,7 @@ def test_foreign_manifest_is_not_used(
     tmp_path: Path, gazetteer: places.Gazetteer, plain: Index, caplog: pytest.LogCaptureFixture
 ) -> None:
     path = artifact.save(plain, tmp_path)
-    manifest = path.with_name(path.name.replace(".json.data", ".json"))
+    manifest = path.with_suffix(".json")
     manifest.write_text('{"inputs": {"format": 0}, "sha256": "x"}', encoding="utf-8")
     with caplog.at_level(logging.WARNING):
         same(artifact.cached_index(gazetteer, tmp_path), plain)

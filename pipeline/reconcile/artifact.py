@@ -4,7 +4,9 @@
 gazetteer names into kana and folded keys, then grouping them); the index depends
 only on the loaded gazetteer (keyed by :attr:`pipeline.places.Gazetteer.key`, the
 digest of its build files and reader code) and on the code here, so it is saved
-as JSON in the cache folder of :mod:`pipeline.artifacts` (not among the gazetteer
+as numpy ``.npz`` arrays (read with ``allow_pickle=False``; each table's strings
+one UTF-8 byte array, its lists one array of numbers and their offsets)
+in the cache folder of :mod:`pipeline.artifacts` (not among the gazetteer
 stage's outputs: DVC's outputs stay those of ``camps gazetteer``). The file holds
 the keys and, for each, the numbers of the gazetteer's name rows it stands for;
 loading makes each key's entries only when a query first reads them
@@ -17,7 +19,7 @@ written, with a warning, leaves the index in memory.
 from __future__ import annotations
 
 import dataclasses
-import json
+import io
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -35,10 +37,10 @@ from pipeline.reconcile.model import load as load_model
 logger = logging.getLogger(__name__)
 
 #: Version of the file's layout: bump it when :func:`save` writes something else.
-FORMAT = 2
+FORMAT = 3
 KIND = "reconcile-index"
 _CODE = ("artifacts.py", "names", "records.py", "reconcile/index.py", "reconcile/artifact.py")
-_SUFFIX = ".json.data"
+_SUFFIX = ".npz"
 
 #: Makes the entry of a name row (its number in ``Gazetteer.names``), partial or whole.
 MakeEntry = Callable[[int, bool], NameEntry]
@@ -51,10 +53,41 @@ def inputs(gazetteer: Gazetteer) -> dict[str, Any]:
     return {"format": FORMAT, "gazetteer": gazetteer.key, "code": artifacts.code_digest(_CODE)}
 
 
-class Entries(Mapping[str, tuple[NameEntry, ...]]):
-    """Key → entries of a loaded index, each key's tuple made when first read."""
+#: The character that joins a table's strings in one byte array (no key holds it).
+_SEP = "\x00"
 
-    def __init__(self, rows: dict[str, list[int]], make: MakeEntry) -> None:
+
+def _strings(values: Sequence[str]) -> np.ndarray:
+    """Strings as one UTF-8 byte array, joined by :data:`_SEP`."""
+    if any(_SEP in value for value in values):
+        raise ValueError("a key holds the separator")
+    return np.frombuffer(_SEP.join(values).encode(), dtype=np.uint8)
+
+
+def _unstrings(data: np.ndarray, count: int) -> list[str]:
+    """The ``count`` strings of :func:`_strings`."""
+    values = data.tobytes().decode().split(_SEP) if count else []
+    if len(values) != count:
+        raise ValueError(f"{len(values)} strings, {count} expected")
+    return values
+
+
+def _offsets(lists: Sequence[Sequence[Any]]) -> np.ndarray:
+    """Where each list starts in their concatenation, and where the last ends."""
+    return np.cumsum([0, *map(len, lists)], dtype=np.int64)
+
+
+class Entries(Mapping[str, tuple[NameEntry, ...]]):
+    """Key → entries of a loaded index, each key's tuple made when first read.
+
+    ``rows[offsets[n]:offsets[n + 1]]`` are the name rows of the ``n``-th key.
+    """
+
+    def __init__(
+        self, keys: Sequence[str], offsets: np.ndarray, rows: np.ndarray, make: MakeEntry
+    ) -> None:
+        self._ids = dict(zip(keys, range(len(keys)), strict=True))
+        self._offsets = offsets
         self._rows = rows
         self._make = make
         self._made: dict[str, tuple[NameEntry, ...]] = {}
@@ -62,21 +95,30 @@ class Entries(Mapping[str, tuple[NameEntry, ...]]):
     def __getitem__(self, key: str) -> tuple[NameEntry, ...]:
         found = self._made.get(key)
         if found is None:
-            found = self._made[key] = tuple(self._make(row, False) for row in self._rows[key])
+            number = self._ids[key]
+            rows = self._rows[self._offsets[number] : self._offsets[number + 1]].tolist()
+            found = self._made[key] = tuple(self._make(row, False) for row in rows)
         return found
 
+    def __contains__(self, key: object) -> bool:
+        return key in self._ids
+
     def __iter__(self) -> Iterator[str]:
-        return iter(self._rows)
+        return iter(self._ids)
 
     def __len__(self) -> int:
-        return len(self._rows)
+        return len(self._ids)
 
 
 class EntryLists(Sequence[tuple[NameEntry, ...]]):
     """The entries of each kana key by number, each tuple made when first read."""
 
-    def __init__(self, rows: list[list[list[int]]], make: MakeEntry) -> None:
+    def __init__(
+        self, offsets: np.ndarray, rows: np.ndarray, partial: np.ndarray, make: MakeEntry
+    ) -> None:
+        self._offsets = offsets
         self._rows = rows
+        self._partial = partial
         self._make = make
         self._made: dict[int, tuple[NameEntry, ...]] = {}
 
@@ -88,15 +130,21 @@ class EntryLists(Sequence[tuple[NameEntry, ...]]):
         self, number: int | slice
     ) -> tuple[NameEntry, ...] | Sequence[tuple[NameEntry, ...]]:
         if isinstance(number, slice):
-            return [self[n] for n in range(len(self._rows))[number]]
+            return [self[n] for n in range(len(self))[number]]
         found = self._made.get(number)
         if found is None:
-            made = tuple(self._make(row, bool(partial)) for row, partial in self._rows[number])
+            if not -len(self) <= number < len(self):
+                raise IndexError(number)
+            number %= len(self)
+            start, end = self._offsets[number], self._offsets[number + 1]
+            rows = self._rows[start:end].tolist()
+            partial = self._partial[start:end].tolist()
+            made = tuple(self._make(r, bool(p)) for r, p in zip(rows, partial, strict=True))
             found = self._made[number] = made
         return found
 
     def __len__(self) -> int:
-        return len(self._rows)
+        return len(self._offsets) - 1
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Sequence):
@@ -106,8 +154,15 @@ class EntryLists(Sequence[tuple[NameEntry, ...]]):
     __hash__ = None  # type: ignore[assignment]
 
 
+def _table(arrays: dict[str, np.ndarray], name: str, table: Mapping[str, Any]) -> None:
+    """Save a mapping of keys to lists as ``name.keys``, ``name.offsets``, ``name.values``."""
+    arrays[f"{name}.keys"] = _strings(list(table))
+    arrays[f"{name}.count"] = np.asarray([len(table)], dtype=np.int64)
+    arrays[f"{name}.offsets"] = _offsets(list(table.values()))
+
+
 def encode(index: Index) -> bytes:
-    """The index (all but its gazetteer) as JSON, entries as numbers of name rows."""
+    """The index (all but its gazetteer) as ``.npz`` arrays, entries as numbers of name rows."""
     rows: dict[tuple[str, str, str, str], int] = {}
     for number, name in enumerate(index.gazetteer.names):
         rows.setdefault((name.place_id, name.name, name.script, name.period), number)
@@ -115,23 +170,38 @@ def encode(index: Index) -> bytes:
     def row(entry: NameEntry) -> int:
         return rows[(entry.place_id, entry.name, entry.script, entry.period)]
 
-    def whole(entries: Mapping[str, tuple[NameEntry, ...]]) -> dict[str, list[int]]:
+    arrays: dict[str, np.ndarray] = {}
+    kana = list(index.kana_entries)
+    arrays["kana.keys"] = _strings(index.kana_keys)
+    arrays["kana.count"] = np.asarray([len(index.kana_keys)], dtype=np.int64)
+    arrays["kana.offsets"] = _offsets(kana)
+    arrays["kana.rows"] = np.asarray([row(e) for es in kana for e in es], dtype=np.int32)
+    arrays["kana.partial"] = np.asarray([e.partial for es in kana for e in es], dtype=np.uint8)
+    for field in ("cyrillic", "latin"):
+        entries: Mapping[str, tuple[NameEntry, ...]] = getattr(index, field)
         # The exact maps hold whole names only (see build_index).
         assert not any(e.partial for es in entries.values() for e in es)
-        return {key: [row(e) for e in es] for key, es in entries.items()}
-
-    record = {
-        "kana_keys": list(index.kana_keys),
-        "kana_entries": [[[row(e), int(e.partial)] for e in es] for es in index.kana_entries],
-        "cyrillic": whole(index.cyrillic),
-        "latin": whole(index.latin),
-        "latin_by_place": {k: list(v) for k, v in index.latin_by_place.items()},
-        "region_keys": {k: list(v) for k, v in index.region_keys.items()},
-        "latin_keys": list(index.latin_keys),
-        "foreign_keys": dict(index.foreign_keys),
-        "postings": {gram: ids.tolist() for gram, ids in index.postings.items()},
-    }
-    return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode()
+        _table(arrays, field, entries)
+        arrays[f"{field}.rows"] = np.asarray(
+            [row(e) for es in entries.values() for e in es], dtype=np.int32
+        )
+    for field in ("latin_by_place", "region_keys"):
+        strings: Mapping[str, tuple[str, ...]] = getattr(index, field)
+        _table(arrays, field, strings)
+        arrays[f"{field}.values"] = _strings([v for vs in strings.values() for v in vs])
+    arrays["latin_keys"] = _strings(index.latin_keys)
+    arrays["latin_keys.count"] = np.asarray([len(index.latin_keys)], dtype=np.int64)
+    arrays["foreign.keys"] = _strings(list(index.foreign_keys))
+    arrays["foreign.count"] = np.asarray([len(index.foreign_keys)], dtype=np.int64)
+    arrays["foreign.values"] = np.asarray(list(index.foreign_keys.values()), dtype=np.int64)
+    _table(arrays, "postings", index.postings)
+    arrays["postings.values"] = np.concatenate(
+        [np.asarray(ids, dtype=np.int32) for ids in index.postings.values()]
+        or [np.zeros(0, dtype=np.int32)]
+    )
+    out = io.BytesIO()
+    np.savez(out, allow_pickle=False, **arrays)
+    return out.getvalue()
 
 
 def decode(data: bytes, gazetteer: Gazetteer) -> Index:
@@ -147,26 +217,64 @@ def decode(data: bytes, gazetteer: Gazetteer) -> Index:
             made[(row, partial)] = entry
         return entry
 
+    with np.load(io.BytesIO(data), allow_pickle=False) as saved:
+        raw = {name: saved[name] for name in saved.files}
+
+    def keys(name: str) -> list[str]:
+        return _unstrings(raw[f"{name}.keys"], int(raw[f"{name}.count"][0]))
+
+    def offsets(name: str, count: int, total: int) -> np.ndarray:
+        found = raw[f"{name}.offsets"]
+        if len(found) != count + 1 or found[0] != 0 or found[-1] != total:
+            raise ValueError(f"{name}: offsets do not fit")
+        if np.any(np.diff(found) < 0):
+            raise ValueError(f"{name}: offsets do not grow")
+        return found
+
+    def split(name: str, values: Sequence[Any]) -> dict[str, tuple[Any, ...]]:
+        names = keys(name)
+        ends = offsets(name, len(names), len(values)).tolist()
+        return {k: tuple(values[a:b]) for k, a, b in zip(names, ends, ends[1:], strict=False)}
+
     with artifacts.paused_gc():
-        raw = json.loads(data)
-        kana_keys = tuple(raw["kana_keys"])
-        kana_entries = raw["kana_entries"]
-        numbers = [row for es in kana_entries for row, _ in es]
-        numbers += [row for key in ("cyrillic", "latin") for rs in raw[key].values() for row in rs]
-        if len(kana_entries) != len(kana_keys) or any(not 0 <= n < len(names) for n in numbers):
+        kana_keys = tuple(keys("kana"))
+        numbers = [raw["kana.rows"], raw["cyrillic.rows"], raw["latin.rows"]]
+        if any(len(n) and (n.min() < 0 or n.max() >= len(names)) for n in numbers):
             raise ValueError("name rows that the gazetteer does not have")
+        if len(raw["kana.partial"]) != len(raw["kana.rows"]):
+            raise ValueError("kana: partial flags do not fit")
+        exact = {}
+        for name in ("cyrillic", "latin"):
+            found = keys(name)
+            ends = offsets(name, len(found), len(raw[f"{name}.rows"]))
+            exact[name] = Entries(found, ends, raw[f"{name}.rows"], make)
+        strings = {}
+        for name in ("latin_by_place", "region_keys"):
+            count = int(raw[f"{name}.offsets"][-1]) if len(raw[f"{name}.offsets"]) else 0
+            strings[name] = split(name, _unstrings(raw[f"{name}.values"], count))
+        postings = raw["postings.values"]
+        grams = keys("postings")
+        ends = offsets("postings", len(grams), len(postings)).tolist()
+        foreign = _unstrings(raw["foreign.keys"], int(raw["foreign.count"][0]))
+        if len(foreign) != len(raw["foreign.values"]):
+            raise ValueError("foreign: values do not fit")
         return Index(
             gazetteer=gazetteer,
             kana_keys=kana_keys,
-            kana_entries=EntryLists(kana_entries, make),
+            kana_entries=EntryLists(
+                offsets("kana", len(kana_keys), len(raw["kana.rows"])),
+                raw["kana.rows"],
+                raw["kana.partial"],
+                make,
+            ),
             key_ids={key: number for number, key in enumerate(kana_keys)},
-            postings={g: np.asarray(ids, dtype=np.int32) for g, ids in raw["postings"].items()},
-            cyrillic=Entries(raw["cyrillic"], make),
-            latin=Entries(raw["latin"], make),
-            latin_by_place={k: tuple(v) for k, v in raw["latin_by_place"].items()},
-            region_keys={k: tuple(v) for k, v in raw["region_keys"].items()},
-            latin_keys=tuple(raw["latin_keys"]),
-            foreign_keys={k: int(v) for k, v in raw["foreign_keys"].items()},
+            postings={g: postings[a:b] for g, a, b in zip(grams, ends, ends[1:], strict=False)},
+            cyrillic=exact["cyrillic"],
+            latin=exact["latin"],
+            latin_by_place=strings["latin_by_place"],
+            region_keys=strings["region_keys"],
+            latin_keys=tuple(_unstrings(raw["latin_keys"], int(raw["latin_keys.count"][0]))),
+            foreign_keys=dict(zip(foreign, raw["foreign.values"].tolist(), strict=True)),
         )
 
 
