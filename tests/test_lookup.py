@@ -116,9 +116,9 @@ def test_cli_lookup_says_where_for_several_names_in_english_and_japanese(  # typ
 def test_cli_lookup_postal_villages_need_their_region(runner, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     # The project's gazetteer built with the postal-code layer (gazetteer.postal: true)
     # from a real extract of GeoNames' postal codes: Тумнин (a station of the
-    # Komsomolsk–Sovetskaya Gavan line, no cities500 place) is found, but taken `auto`
-    # only where the region hint confirms it; the postal Чита of Tatarstan never
-    # wins over the town, with a hint for neither or none.
+    # Komsomolsk–Sovetskaya Gavan line, no cities500 place, curated from its postal
+    # code) is found once; the postal Чита of Tatarstan never wins over the town,
+    # with a hint for neither or none.
     from pipeline import gazetteer
 
     repo = Path(__file__).resolve().parent.parent
@@ -137,9 +137,11 @@ def test_cli_lookup_postal_villages_need_their_region(runner, tmp_path: Path) ->
     assert result.exit_code == 0, result.output
     got = json.loads(result.stdout)
     top = {q: got[q]["result"][0] for q in ("q0", "q1", "q2")}
-    # The learned score (issue 20) never saw a postal village: with its region it is
-    # the first candidate, surer than without, but below the calibrated auto threshold.
-    assert top["q0"]["id"] == top["q1"]["id"] == "zip:RU:682865"
-    assert top["q0"]["score"] > top["q1"]["score"] and not top["q1"]["match"]
+    # Tumnin is curated now (its point from this postal code): the postal place of the
+    # same name at that point merges into it instead of standing beside it; with its
+    # region it is surer than without.
+    assert top["q0"]["id"] == top["q1"]["id"] == "tumnin"
+    assert top["q0"]["score"] > top["q1"]["score"]
+    assert not any(c["id"] == "zip:RU:682865" for q in got.values() for c in q["result"])
     assert (top["q2"]["id"], top["q2"]["match"]) == ("chita", True)
     assert not any(c["match"] and c["id"].startswith("zip:") for c in got["q3"]["result"])

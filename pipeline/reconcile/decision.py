@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
 from collections.abc import Sequence
 
-from pipeline.names import fold_cyrillic, match_key
+from pipeline.names import fold_cyrillic
 from pipeline.overrides import Override
-from pipeline.places import DISTRICT, DISTRICT_KM, Place, is_postal
+from pipeline.places import Place, is_postal
 from pipeline.reconcile.index import Index
-from pipeline.reconcile.matching import by_ear_places, kana_hits
+from pipeline.reconcile.matching import by_ear_places
 from pipeline.reconcile.params import ReconcileParams
 from pipeline.reconcile.query import Query
-from pipeline.reconcile.regions import hinted_regions
+from pipeline.reconcile.regions import hint_reach, hinted_regions, reach_share
 from pipeline.reconcile.scoring import Candidate, Feature, candidates, place_distance_km
 from pipeline.records import Decision
 
@@ -155,58 +154,6 @@ def _generic_name(query: Query, best: Candidate) -> bool:
     return first in GENERIC_NAMES and best.feature(Feature.REGION) <= 0
 
 
-#: A district named in a hint: a -スキー (-ский) adjective before 地区, not 第N地区.
-_DISTRICT_HINT = re.compile(r"([\u30a1-\u30fc・]+スキー?)地区")
-#: Fuzzy ratio at which a hinted district's adjective is a curated district's name.
-DISTRICT_RATIO = 0.85
-
-
-def hinted_districts(hint: str, index: Index, params: ReconcileParams) -> tuple[Place, ...]:
-    """The curated districts a hint names (トウングコチエンスキー地区: Тунгокоченский район).
-
-    >>> hinted_districts("チタ州 第25地区", None, ReconcileParams())  # type: ignore[arg-type]
-    ()
-    """
-    out: dict[str, Place] = {}
-    for adjective in _DISTRICT_HINT.findall(hint):
-        for number, similarity in kana_hits(match_key(adjective), index, params):
-            if similarity < DISTRICT_RATIO:
-                continue
-            for entry in index.kana_entries[number]:
-                place = index.gazetteer.places[entry.place_id]
-                if place.feature_type == DISTRICT:
-                    out[place.place_id] = place
-    return tuple(out.values())
-
-
-#: A camp number followed by its seat in a hint: 第25地区スレチェンスク (camp area No. 25
-#: at Sretensk), as burial lists head their sections.
-_SEAT_HINT = re.compile(
-    r"第[0-9０-９一二三四五六七八九十百]+(?:地区|収容所|分所|支部)([\u30a1-\u30fc・]{3,})"
-)
-#: How far from its seat a camp area's branches lay: hundreds of km along a railway or a
-#: river (camp No. 25 at Sretensk held Vershino-Darasunsky, 150 km west).
-CAMP_AREA_KM = 300.0
-
-
-def hinted_seats(hint: str, index: Index) -> tuple[Place, ...]:
-    """The places a hint names as a camp area's seat (第25地区スレチェンスク: Sretensk).
-
-    Only a kana key that is exactly a gazetteer name, and not a district or a region.
-
-    >>> hinted_seats("チタ州 トウングコチエンスキー地区", None)  # type: ignore[arg-type]
-    ()
-    """
-    out: dict[str, Place] = {}
-    for town in _SEAT_HINT.findall(hint):
-        number = index.key_ids.get(match_key(town))
-        for entry in index.kana_entries[number] if number is not None else ():
-            place = index.gazetteer.places[entry.place_id]
-            if not entry.partial and place.feature_type not in (DISTRICT, "region"):
-                out[place.place_id] = place
-    return tuple(out.values())
-
-
 def district_first(
     query: Query, ranked: list[Candidate], index: Index, params: ReconcileParams
 ) -> list[Candidate]:
@@ -216,13 +163,12 @@ def district_first(
     the source's "トウングコチエンスキー地区" says which: the one within
     :data:`~pipeline.places.DISTRICT_KM` of the district's centre, the nearest first.
     A camp area's seat in the hint (第25地区スレチェンスク) does the same within
-    :data:`CAMP_AREA_KM`. The score is untouched (the row stays ``review`` while a
-    namesake rivals it).
+    :data:`~pipeline.reconcile.regions.CAMP_AREA_KM`. The score is untouched here (the
+    row stays ``review`` while a namesake rivals it).
     """
     if len(ranked) < 2 or "地区" not in query.region_hint:
         return ranked
-    near = [(d, DISTRICT_KM) for d in hinted_districts(query.region_hint, index, params)]
-    near += [(s, CAMP_AREA_KM) for s in hinted_seats(query.region_hint, index)]
+    near = hint_reach(query.region_hint, index, params)
     if not near:
         return ranked
     places = index.gazetteer.places
@@ -230,8 +176,7 @@ def district_first(
     tied = [c for c in ranked if c.evidence >= best.evidence - 0.02]
 
     def distance(c: Candidate) -> float:
-        # distance as a share of the hint's reach: inside when at most 1
-        return min(place_distance_km(places[c.place_id], p) / km for p, km in near)
+        return reach_share(places[c.place_id], near)
 
     inside = sorted((c for c in tied if distance(c) <= 1.0), key=distance)
     if not inside or inside[0].place_id == best.place_id:
@@ -252,7 +197,7 @@ def _by_ear_only(query: Query, best: Candidate, index: Index) -> bool:
     if best.feature(Feature.NAME_EXACT) > 0:
         return False
     reached = [
-        abs(value)
+        value
         for number, value in by_ear_places(query.key, index).items()
         if any(e.place_id == best.place_id for e in index.kana_entries[number])
     ]

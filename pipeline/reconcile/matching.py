@@ -124,7 +124,10 @@ def gather(query: Query, index: Index, params: ReconcileParams) -> dict[str, Hit
 #: a near spelling, not the name (sharpened like any near one, :func:`sharpen`).
 BY_EAR_SIMILARITY = 0.9
 #: Kana similarity of a name found by putting back a dropped -ск/-ский (コムソモル for
-#: Комсомольск): a partial claim, as one word of a compound is.
+#: Комсомольск): one change, costed like a sound change. The completed key is the
+#: place's whole name, not one word of a compound: it is not a partial match (counted
+#: partial as well, the truncation paid three times, and a by-ear truncation inside
+#: the hinted region lost to a lookalike rewrite's exact namesake far outside it).
 COMPLETED_SIMILARITY = 0.9
 #: Keys up to this long may combine two sound changes (ペガワト for Беговат), longer
 #: ones one: the same bound as the transliteration lexicon's look-up.
@@ -138,7 +141,9 @@ def by_ear_places(key: str, index: Index) -> dict[int, float]:
     right is never read as another by ear): every key that sound changes reach
     (:func:`pipeline.names.byear.by_ear_keys`), and each of these and the key itself
     with a dropped -ск/-ский put back (:func:`pipeline.names.byear.completed_keys`).
-    A completion scores as a partial match and below a by-ear reading of the same key.
+    A completion scores below a by-ear reading of the same key
+    (:data:`COMPLETED_SIMILARITY`); it is partial only where the name it reaches is
+    one word of a longer one, as any kana match is.
     """
     if not key or key in index.key_ids:
         return {}
@@ -153,10 +158,7 @@ def by_ear_places(key: str, index: Index) -> dict[int, float]:
         for completed in completed_keys(variant) if changes <= 1 else ():
             number = index.key_ids.get(completed)
             if number is not None:
-                # negative: a completion is a partial claim (see _by_ear_hits)
-                value_c = -COMPLETED_SIMILARITY * value
-                if -value_c > abs(found.get(number, 0.0)):
-                    found[number] = value_c
+                found[number] = max(found.get(number, 0.0), COMPLETED_SIMILARITY * value)
     return found
 
 
@@ -171,9 +173,7 @@ def _by_ear_hits(key: str, index: Index, factor: float, hits: dict[str, Hit]) ->
         for entry in index.kana_entries[number]:
             if entry.place_id in hits and hits[entry.place_id].exact > 0:
                 continue
-            if value < 0 and not entry.partial:
-                entry = dataclasses.replace(entry, partial=True)
-            hits[entry.place_id].add(entry, abs(value), False, factor)
+            hits[entry.place_id].add(entry, value, False, factor)
 
 
 def rank_evidence(rank: int, first: float, params: ReconcileParams) -> float:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from pipeline.area import haversine_km
 from pipeline.names import fold_latin, match_key, script_of
-from pipeline.places import Place, Region
+from pipeline.places import DISTRICT, DISTRICT_KM, Place, Region
 from pipeline.reconcile.index import Index, latin_region_key
+from pipeline.reconcile.matching import kana_hits
+from pipeline.reconcile.params import ReconcileParams
 from pipeline.reconcile.query import split_list
 
 
@@ -78,3 +81,85 @@ def lies_inside(place: Place, region: Region, regions: Mapping[str, Region]) -> 
     ):
         return False
     return haversine_km(place.lat, place.lon, region.lat, region.lon) <= region.radius_km
+
+
+#: A district named in a hint: a -スキー (-ский) adjective before 地区, not 第N地区.
+_DISTRICT_HINT = re.compile(r"([\u30a1-\u30fc・]+スキー?)地区")
+#: Fuzzy ratio at which a hinted district's adjective is a curated district's name.
+DISTRICT_RATIO = 0.85
+
+
+def hinted_districts(hint: str, index: Index, params: ReconcileParams) -> tuple[Place, ...]:
+    """The curated districts a hint names (トウングコチエンスキー地区: Тунгокоченский район).
+
+    >>> hinted_districts("チタ州 第25地区", None, ReconcileParams())  # type: ignore[arg-type]
+    ()
+    """
+    out: dict[str, Place] = {}
+    for adjective in _DISTRICT_HINT.findall(hint):
+        for number, similarity in kana_hits(match_key(adjective), index, params):
+            if similarity < DISTRICT_RATIO:
+                continue
+            for entry in index.kana_entries[number]:
+                place = index.gazetteer.places[entry.place_id]
+                if place.feature_type == DISTRICT:
+                    out[place.place_id] = place
+    return tuple(out.values())
+
+
+#: A camp number followed by its seat in a hint: 第25地区スレチェンスク (camp area No. 25
+#: at Sretensk), as burial lists head their sections.
+_SEAT_HINT = re.compile(
+    r"第[0-9０-９一二三四五六七八九十百]+(?:地区|収容所|分所|支部)([\u30a1-\u30fc・]{3,})"
+)
+#: How far from its seat a camp area's branches lay: hundreds of km along a railway or a
+#: river (camp No. 25 at Sretensk held Vershino-Darasunsky, 150 km west).
+CAMP_AREA_KM = 300.0
+
+
+def hinted_seats(hint: str, index: Index) -> tuple[Place, ...]:
+    """The places a hint names as a camp area's seat (第25地区スレチェンスク: Sretensk).
+
+    Only a kana key that is exactly a gazetteer name, and not a district or a region.
+
+    >>> hinted_seats("チタ州 トウングコチエンスキー地区", None)  # type: ignore[arg-type]
+    ()
+    """
+    out: dict[str, Place] = {}
+    for town in _SEAT_HINT.findall(hint):
+        number = index.key_ids.get(match_key(town))
+        for entry in index.kana_entries[number] if number is not None else ():
+            place = index.gazetteer.places[entry.place_id]
+            if not entry.partial and place.feature_type not in (DISTRICT, "region"):
+                out[place.place_id] = place
+    return tuple(out.values())
+
+
+def hint_reach(hint: str, index: Index, params: ReconcileParams) -> list[tuple[Place, float]]:
+    """The places a hint names below its region, each with how far its reach goes.
+
+    A district (トウングコチエンスキー地区) reaches :data:`~pipeline.places.DISTRICT_KM`
+    from its centre, a camp area's seat (第25地区スレチェンスク) :data:`CAMP_AREA_KM`;
+    none without a 地区 in the hint.
+    """
+    if "地区" not in hint:
+        return []
+    near = [(d, DISTRICT_KM) for d in hinted_districts(hint, index, params)]
+    return near + [(s, CAMP_AREA_KM) for s in hinted_seats(hint, index)]
+
+
+def reach_share(place: Place, near: Sequence[tuple[Place, float]]) -> float:
+    """How far a place lies from the nearest hinted place, as a share of its reach.
+
+    Inside when at most 1; infinite without a point or without a hinted place.
+    """
+    return min(
+        (_distance_km(place, p) / km for p, km in near),
+        default=math.inf,
+    )
+
+
+def _distance_km(a: Place, b: Place) -> float:
+    if a.lat is None or a.lon is None or b.lat is None or b.lon is None:
+        return math.inf
+    return haversine_km(a.lat, a.lon, b.lat, b.lon)

@@ -12,13 +12,13 @@ from rapidfuzz import fuzz, process
 
 from pipeline.area import haversine_km
 from pipeline.names import fold_latin
-from pipeline.places import Place
+from pipeline.places import DISTRICT_KM, Place, Region
 from pipeline.reconcile.index import Index
 from pipeline.reconcile.matching import Hit, gather, sharpen
 from pipeline.reconcile.model import ScoreModel, terms
 from pipeline.reconcile.params import ReconcileParams
 from pipeline.reconcile.query import Query, split_list
-from pipeline.reconcile.regions import hinted_regions, lies_inside
+from pipeline.reconcile.regions import hinted_districts, hinted_regions, lies_inside, reach_share
 from pipeline.records import FEATURE_LABELS, in_use_during_internment
 
 
@@ -151,17 +151,20 @@ def featurize(
     evidences = [
         max(hit.evidence, 0.9 * sharpen(lat)) for (_, hit), lat in zip(kept, latins, strict=True)
     ]
-    uniques, shadows = _neighbours(kept, evidences, index, params)
+    places = index.gazetteer.places
+    region_values = [_region_value(places[place_id], regions, index) for place_id, _ in kept]
+    # A district in the hint rules out the namesakes beyond its reach as rivals of the
+    # places within it (see _neighbours); a camp's seat, whose area reaches hundreds of
+    # km, only orders equal readings (decision.district_first).
+    reach = [(d, DISTRICT_KM) for d in hinted_districts(query.region_hint, index, params)]
+    ruled_out = [bool(reach) and reach_share(places[pid], reach) > 1.0 for pid, _ in kept]
+    uniques, shadows = _neighbours(kept, evidences, ruled_out, index, params)
     out = []
-    for (place_id, hit), latin, evidence, unique, shadowed in zip(
-        kept, latins, evidences, uniques, shadows, strict=True
+    for (place_id, hit), latin, evidence, unique, shadowed, region in zip(
+        kept, latins, evidences, uniques, shadows, region_values, strict=True
     ):
-        place = index.gazetteer.places[place_id]
+        place = places[place_id]
         soviet = 1.0 if in_use_during_internment(hit.period) else 0.0
-        region = 0.0
-        if regions:
-            inside = any(lies_inside(place, r, index.gazetteer.regions) for r in regions)
-            region = 1.0 if inside else -1.0
         features = (
             (Feature.NAME_EXACT, hit.exact),
             (Feature.KANA, hit.kana),
@@ -177,6 +180,14 @@ def featurize(
         values = terms({str(f): v for f, v in features}, evidence, shadowed)
         out.append(Featured(place_id, place.name, features, hit.matched, evidence, values))
     return out
+
+
+def _region_value(place: Place, regions: Sequence[Region], index: Index) -> float:
+    """+1 inside a hinted 1945 unit, -1 outside all of them, 0 without a hint."""
+    if not regions:
+        return 0.0
+    inside = any(lies_inside(place, r, index.gazetteer.regions) for r in regions)
+    return 1.0 if inside else -1.0
 
 
 def score_featured(featured: Sequence[Featured], model: ScoreModel) -> list[Candidate]:
@@ -206,6 +217,7 @@ def score_hits(
 def _neighbours(
     kept: Sequence[tuple[str, Hit]],
     evidences: Sequence[float],
+    ruled_out: Sequence[bool],
     index: Index,
     params: ReconcileParams,
 ) -> tuple[list[float], list[bool]]:
@@ -215,6 +227,11 @@ def _neighbours(
     than the same match shared with far-off namesakes or near readings
     (``unique``: no place farther than ``rival_km`` within ``unique_gap`` of its
     evidence); the decision still looks at rivals, this lets the score say so.
+    A namesake that the source's district rules out (``ruled_out``: farther than
+    :data:`~pipeline.places.DISTRICT_KM` from the centre of the hint's
+    トウングコチエンスキー地区) is no rival of a place within it: ベルシーナ・ダランスキー村
+    of that district is Вершино-Дарасунский, and Дарасун of Karymsky district does not
+    share its name.
     A place within ``rival_km`` of one with better evidence (ties: the curated
     one, then the larger, then the smaller id) is *shadowed*: a second entry of
     the same town, or a lesser neighbour, that must not take the town's probability.
@@ -231,7 +248,11 @@ def _neighbours(
     for i, (place_id, _) in enumerate(kept):
         unique, shadowed = 1.0, False
         for j, (other_id, _) in enumerate(kept):
-            near_evidence = unique and evidences[j] >= evidences[i] - params.unique_gap
+            near_evidence = (
+                unique
+                and evidences[j] >= evidences[i] - params.unique_gap
+                and (ruled_out[i] or not ruled_out[j])
+            )
             better = not shadowed and rank[j] > rank[i]
             if j == i or not (near_evidence or better):
                 continue  # the distance (the costly part) only when it decides something
