@@ -617,3 +617,22 @@ def test_arrow_export_of_10000_rows_equals_the_in_memory_write(
     ]
     key = lambda f: f["properties"]["record_id"]  # noqa: E731
     assert sorted(parts, key=key) == written["features"]
+
+
+def test_shared_feature_parts_equal_each_row_made_alone() -> None:
+    """Linked Places features made with the collection's shared parts are the bytes each
+    row gives alone, on a register that repeats names (some with odd spacing)."""
+    from pipeline import places
+    from pipeline.export.lpf import lpf_feature
+
+    rows = register_rows(600, seed=3)
+    for row in rows[::7]:
+        row["katakana"] = f"  {row['katakana']} "  # the same name written with spaces
+    for row in rows[::11]:
+        row["katakana_variants"] = "/".join(filter(None, [row.get("katakana_variants", ""), "ー"]))
+    camps = [p for p in export.prepare(rows, Path("register.csv")) if p.point is not None]
+    assert len({p.row["katakana"] for p in camps}) < len(camps) / 3  # names repeat
+    facts = export.place_facts(places.load(Path(__file__).parent.parent / "gazetteer" / "build"))
+    together = export.linked_places(camps, PARAMS, facts)["features"]
+    alone = [lpf_feature(p, PARAMS, facts) for p in camps]
+    assert json.dumps(together, ensure_ascii=False) == json.dumps(alone, ensure_ascii=False)

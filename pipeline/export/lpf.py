@@ -189,9 +189,7 @@ def geonames_id(row: Mapping[str, str], facts: PlaceFacts | None = None) -> str 
     return None
 
 
-def _types_and_classes(
-    row: Mapping[str, str], facts: PlaceFacts | None
-) -> tuple[list[dict[str, Any]], list[str]]:
+def _types_and_classes(facts: PlaceFacts | None) -> tuple[list[dict[str, Any]], list[str]]:
     """The camp's AAT type, the place's (when known), and the GeoNames classes."""
     camp_id, camp_label = CAMP_TYPE
     types: list[dict[str, Any]] = [
@@ -236,30 +234,79 @@ def _point_citations(
     return citations(source) or [{"label": "unknown"}]
 
 
+class Shared:
+    """The parts of features that rows of one collection share, each made once.
+
+    A register repeats a few thousand names many times: the rows of one name at one
+    place have the same names, types, citations and country. Made once per key and
+    reused (the features are only serialised after, never changed), they are the
+    same bytes as when each row made its own.
+    """
+
+    def __init__(self, facts: Mapping[str, PlaceFacts] | None = None) -> None:
+        self.facts = facts or {}
+        self._names: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        self._types: dict[str, tuple[list[dict[str, Any]], list[str]]] = {}
+        self._points: dict[tuple[str, str, str | None], list[dict[str, str]]] = {}
+        self._countries: dict[tuple[float, float], list[str]] = {}
+        self.when = camp_when()
+
+    def names(self, row: Mapping[str, str], place_id: str) -> list[dict[str, Any]]:
+        key = (place_id, *(row.get(column, "") for column in NAME_COLUMNS))
+        if key not in self._names:
+            self._names[key] = _names(row, self.facts.get(place_id))
+        return self._names[key]
+
+    def types(self, place_id: str) -> tuple[list[dict[str, Any]], list[str]]:
+        if place_id not in self._types:
+            self._types[place_id] = _types_and_classes(self.facts.get(place_id))
+        return self._types[place_id]
+
+    def point_citations(self, source: str, place_id: str, gid: str | None) -> list[dict[str, str]]:
+        key = (source, place_id, gid)
+        if key not in self._points:
+            self._points[key] = _point_citations(source, self.facts.get(place_id), gid)
+        return self._points[key]
+
+    def country(self, point: tuple[float, float]) -> list[str]:
+        if point not in self._countries:
+            self._countries[point] = country_codes(point)
+        return self._countries[point]
+
+
+#: The row cells :func:`_names` reads: rows equal in them (and in place) share names.
+NAME_COLUMNS = ("katakana", "katakana_variants", "romaji", "source", "geocode_source", "place_name")
+
+
 def lpf_feature(
-    placed: Placed, params: ExportParams, facts: Mapping[str, PlaceFacts] | None = None
+    placed: Placed,
+    params: ExportParams,
+    facts: Mapping[str, PlaceFacts] | None = None,
+    shared: Shared | None = None,
 ) -> dict[str, Any]:
-    """One Linked Places feature of a placed row."""
+    """One Linked Places feature of a placed row (``shared``: the collection's made parts)."""
+    shared = shared or Shared(facts)
     row, point = placed.row, placed.point
     assert point is not None
-    place = (facts or {}).get(row.get("place_id", "").strip())
+    place_id = row.get("place_id", "").strip()
+    place = shared.facts.get(place_id)
     title = row.get("place_name", "").strip() or row.get("romaji", "").strip() or row["katakana"]
     certainty = row.get("certainty", "").strip() or Certainty.UNCERTAIN.value
     gid = geonames_id(row, place)
-    point_citations = _point_citations(row.get("geocode_source", "").strip(), place, gid)
-    types, fclasses = _types_and_classes(row, place)
+    point_citations = shared.point_citations(row.get("geocode_source", "").strip(), place_id, gid)
+    types, fclasses = shared.types(place_id)
     feature: dict[str, Any] = {
         "@id": params.lpf_base_uri + placed.record_id,
         "type": "Feature",
         "properties": {
             "title": title.strip(),
-            "ccodes": country_codes(point),
+            "ccodes": shared.country(point),
             "fclasses": fclasses,
             "symbol_class": placed.symbol_class.value,
             "decision": row["decision"].strip(),
         },
-        "when": camp_when(),
-        "names": _names(row, place),
+        "when": shared.when,
+        "names": shared.names(row, place_id),
         "types": types,
         "geometry": {
             "type": "GeometryCollection",
@@ -269,7 +316,7 @@ def lpf_feature(
                     "coordinates": [round(point[0], 6), round(point[1], 6)],
                     "certainty": certainty,
                     "citations": point_citations,
-                    "when": camp_when(),
+                    "when": shared.when,
                 }
             ],
         },
@@ -284,7 +331,8 @@ def linked_places(
 ) -> dict[str, Any]:
     """The Linked Places FeatureCollection of every placed row (for the World Historical
     Gazetteer); camps.lp.tsv is written from the same features."""
-    features = [lpf_feature(p, params, facts) for p in camps]
+    shared = Shared(facts)
+    features = [lpf_feature(p, params, facts, shared) for p in camps]
     return {
         "type": "FeatureCollection",
         "@context": LPF_CONTEXT,
