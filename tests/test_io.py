@@ -171,3 +171,33 @@ def test_sigterm_as_the_temporary_file_is_made_leaves_no_file(
     finally:
         signal.signal(signal.SIGTERM, previous)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_workbook_keeps_headers_types_widths_and_text(tmp_path: Path) -> None:
+    """results.xlsx's writer: bold frozen header (also on a sheet with no rows), numbers
+    as numbers, formula-like text kept text, over-long text cut to Excel's limit, the same
+    bytes twice."""
+    from openpyxl import load_workbook
+
+    from pipeline.io import write_xlsx
+    from pipeline.io.workbook import EXCEL_CELL_LIMIT
+
+    rows = [["=HYPERLINK(1)", 0.93, 3], ["", None, "ハバロフスク"], ["x" * 40_000, -1.5, "@a"]]
+    sheets = [("results", ["text", "score", "名前"], rows), ("about", ["about", "value"], [])]
+    target = tmp_path / "book.xlsx"
+    write_xlsx(target, sheets, {"名前": 20})
+    first = target.read_bytes()
+    write_xlsx(target, sheets, {"名前": 20})
+    assert target.read_bytes() == first
+    book = load_workbook(target)
+    assert book.sheetnames == ["results", "about"]
+    results, about = book["results"], book["about"]
+    assert results.freeze_panes == about.freeze_panes == "A2"
+    assert [c.value for c in about[1]] == ["about", "value"] and about.max_row == 1
+    assert all(c.font.b for c in results[1])
+    values = list(results.iter_rows(min_row=2, values_only=True))
+    assert values[0] == ("'=HYPERLINK(1)", 0.93, 3)
+    assert values[1] == (None, None, "ハバロフスク")
+    assert len(values[2][0]) == EXCEL_CELL_LIMIT and values[2][1:] == (-1.5, "@a")
+    assert results["A2"].data_type == "s"
+    assert results.column_dimensions["C"].width > results.column_dimensions["B"].width

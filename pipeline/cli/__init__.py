@@ -10,6 +10,7 @@ options and the error-to-exit-code group, ``stages`` the stage commands and
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 
@@ -45,9 +46,17 @@ def _exit_on_sigterm(signum: int, frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
+#: Collect young objects every 50,000 allocations, not 700: a stage keeps a register's
+#: rows alive (hundreds of thousands of dicts), and at Python's default each young
+#: collection and the older ones it sets off walk them again; measured on a 100,000-row
+#: export, 77 s against 47 s at these (the same as no collector at all).
+GC_THRESHOLDS = (50_000, 50, 100)
+
+
 def main() -> None:
     """Entry point of the ``camps`` console script."""
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    gc.set_threshold(*GC_THRESHOLDS)
     cli(prog_name="camps")
 
 
