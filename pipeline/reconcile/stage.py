@@ -77,8 +77,13 @@ def resolve_all(
     """Resolve distinct queries, on ``params.workers`` processes for big inputs.
 
     Forked workers inherit the index built by this process, so none builds its own.
+    The queries are matched in the order of their kana keys, so that the spellings
+    and hints of one name fall in one chunk and share its near keys
+    (:attr:`Index.near_keys`); the result keeps the order of ``queries``.
     """
     started = time.perf_counter()
+    given = queries
+    queries = sorted(queries, key=lambda q: q.key)
     workers = params.workers if len(queries) >= params.parallel_min else 1
     size = max(200, len(queries) // (workers * 8))
     chunks = [list(queries[i : i + size]) for i in range(0, len(queries), size)]
@@ -100,7 +105,8 @@ def resolve_all(
         workers,
         time.perf_counter() - started,
     )
-    return dict(zip(queries, outcomes, strict=True))
+    found = dict(zip(queries, outcomes, strict=True))
+    return {query: found[query] for query in given}
 
 
 def _resolve_chunk_with(
