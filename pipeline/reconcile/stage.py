@@ -19,7 +19,7 @@ from pipeline.reconcile.camp_numbers import CAMP_AREA_COLUMN, read_camp_areas, t
 from pipeline.reconcile.decision import Outcome, apply_override, resolve
 from pipeline.reconcile.index import Index, load_index
 from pipeline.reconcile.params import ReconcileParams
-from pipeline.reconcile.query import Query, query_of_row
+from pipeline.reconcile.query import Query, queries_of_rows
 from pipeline.records import RECONCILE_COLUMNS, TRANSLITERATE_COLUMNS, Decision, assign_record_ids
 
 logger = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ def reconcile_rows(
     Each distinct query (name, hint, transliterations) is matched once.
     """
     if queries is None:
-        queries = [query_of_row(row) for row in rows]
+        queries = queries_of_rows(rows)
     cache = resolve_all(list(dict.fromkeys(queries)), index, params)
     counts = {str(d): 0 for d in Decision}
     columns: dict[Query, dict[str, str]] = {}  # the candidates' JSON, once per distinct name
