@@ -23,6 +23,7 @@ from pipeline.geocode.online import (
 from pipeline.geocode.params import GeocodeParams, Provider
 from pipeline.geocode.points import (
     PLACED_DECISIONS,
+    ROW_POINT_COLUMNS,
     OfflinePlaces,
     Point,
     at_most_less_certain,
@@ -46,6 +47,20 @@ PRINCIPAL_AREA_NOTE = (
 
 
 @dataclass
+class Placed:
+    """What placing rows worked out once, for the rows that share it (one run's memo).
+
+    ``points``: by the row's :data:`~pipeline.geocode.points.ROW_POINT_COLUMNS`
+    (offline, no override: nothing else decides the point); ``reasons``: by point,
+    why it lies outside the area; ``columns``: by point, its output cells.
+    """
+
+    points: dict[tuple[str, ...], Point | None] = dataclasses.field(default_factory=dict)
+    reasons: dict[Point, str | None] = dataclasses.field(default_factory=dict)
+    columns: dict[Point, dict[str, str]] = dataclasses.field(default_factory=dict)
+
+
+@dataclass
 class Tally:
     """What placing the rows came to: counts by method, problems, rows left unasked."""
 
@@ -65,6 +80,7 @@ def _geocode_row(
     offline: OfflinePlaces,
     online: OnlineGeocoder | None,
     tally: Tally,
+    placed: Placed,
 ) -> Point | None:
     def ask(row: Row) -> Point | None:
         assert online is not None
@@ -77,7 +93,14 @@ def _geocode_row(
             return None
         return online.point(answer, query)
 
-    point = row_point(row, override, offline, ask if online is not None else None)
+    if override is None and online is None:
+        cells = tuple(row.get(column, "") for column in ROW_POINT_COLUMNS)
+        if cells in placed.points:
+            point = placed.points[cells]
+        else:
+            point = placed.points[cells] = row_point(row, None, offline)
+    else:
+        point = row_point(row, override, offline, ask if online is not None else None)
     if point is not None:
         return point
     if row.get("decision", "").strip() not in PLACED_DECISIONS:
@@ -186,13 +209,20 @@ def geocode_rows(
     """
     tally = Tally()
     decided = ov.finder(overrides)
+    placed = Placed()
+    empty = dict.fromkeys(GEOCODE_COLUMNS, "")
     for n, row in enumerate(rows, 2):
         rid = row.get("record_id", "")
         where = f"{source}: row {n} (record_id {rid}, {row.get('katakana', '')})"
         # The rule of the reconcile stage: by record_id, else by the row's katakana.
         override = decided.find_row(row)
-        point = _place_row(row, where, override, offline, online, tally)
-        row.update(point.columns() if point else dict.fromkeys(GEOCODE_COLUMNS, ""))
+        point = _place_row(row, where, override, offline, online, tally, placed)
+        if point is None:
+            row.update(empty)
+        else:
+            if point not in placed.columns:
+                placed.columns[point] = point.columns()
+            row.update(placed.columns[point])
         tally.add(str(point.method) if point else "no_point")
     return tally
 
@@ -204,10 +234,11 @@ def _place_row(
     offline: OfflinePlaces,
     online: OnlineGeocoder | None,
     tally: Tally,
+    placed: Placed,
 ) -> Point | None:
     """Geocode one row and check its point; problems go to the tally, not the output."""
     try:
-        point = _geocode_row(row, where, override, offline, online, tally)
+        point = _geocode_row(row, where, override, offline, online, tally, placed)
     except OnlineStopped:
         tally.left.append(row.get("record_id", "") or where)
         return None
@@ -216,7 +247,9 @@ def _place_row(
         return None
     if point is None:
         return None
-    reason = outside_reason(point)
+    if point not in placed.reasons:
+        placed.reasons[point] = outside_reason(point)
+    reason = placed.reasons[point]
     if reason is not None:
         tally.problems.append(
             f"{where}: the {point.method} point {reason} ({point.source}): fix the "

@@ -492,17 +492,15 @@ def write_csv(target: Path, columns: Sequence[str], rows: Iterable[Row]) -> None
     Every cell goes through :func:`guard`, so none opens as a formula in a spreadsheet.
     """
     with atomic_path(target) as tmp, tmp.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(columns), lineterminator="\n")
+        names = list(columns)
+        writer = csv.writer(handle, lineterminator="\n")
         # With LF line ends the csv module does not quote a cell holding a bare CR,
         # which a reader then loses; quote such rows in full.
-        quoted = csv.DictWriter(
-            handle, fieldnames=list(columns), lineterminator="\n", quoting=csv.QUOTE_ALL
-        )
-        writer.writeheader()
+        quoted = csv.writer(handle, lineterminator="\n", quoting=csv.QUOTE_ALL)
+        writer.writerow(names)
         for row in rows:
-            cells = {name: guard(row.get(name, "")) for name in columns}
-            has_cr = any("\r" in value for value in cells.values())
-            (quoted if has_cr else writer).writerow(cells)
+            cells = [guard(row.get(name, "")) for name in names]
+            (quoted if "\r" in "".join(cells) else writer).writerow(cells)
 
 
 def merge_columns(existing: Sequence[str], added: Sequence[str]) -> list[str]:
