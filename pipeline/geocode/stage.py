@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,7 @@ from pipeline.geocode.points import (
     outside_reason,
     row_point,
 )
-from pipeline.io import Row, merge_columns, read_csv, write_csv
+from pipeline.io import CHUNK_ROWS, Row, merge_columns, read_csv_chunks, write_csv
 from pipeline.overrides import Override
 from pipeline.places import load
 from pipeline.records import GEOCODE_COLUMNS, Decision
@@ -146,6 +146,7 @@ def run(
     params: GeocodeParams,
     encoding: str | None = None,
     geocoder: Geocoder | None = None,
+    chunk_rows: int = CHUNK_ROWS,
 ) -> dict[str, Any]:
     """Add lat, lon, geocode_method, geocode_source, certainty, uncertainty_km to each row.
 
@@ -158,17 +159,43 @@ def run(
     not offline). A point outside the former USSR and Mongolia, or a failed
     online request, is reported with its row; with ``fail_on_error`` (default)
     the stage then fails and writes nothing, else the row keeps an empty point.
+
+    The rows stream: ``chunk_rows`` at a time are read, placed and written, so
+    memory does not grow with the register (the points of distinct names are kept).
     """
     provider = params.check()
-    header, rows = read_csv(
-        Path(input_path), ("katakana", "decision"), encoding=encoding, min_rows=1
+    header, chunks = read_csv_chunks(
+        Path(input_path), ("katakana", "decision"), encoding, min_rows=1, chunk_rows=chunk_rows
     )
     offline = OfflinePlaces(load(Path(gazetteer_dir)), params.doubt())
     overrides = ov.read(Path(overrides_path), offline.gazetteer.places)
     if geocoder is None and provider is not Provider.OFFLINE:
         geocoder = make_online_geocoder(params)
     online = OnlineGeocoder(geocoder, params) if geocoder is not None else None
-    tally = geocode_rows(rows, offline, overrides, online, str(input_path))
+    tally, placed = Tally(), Placed()
+    count = 0
+
+    def geocoded() -> Iterator[Row]:
+        nonlocal count
+        for chunk in chunks:
+            geocode_rows(chunk, offline, overrides, online, str(input_path), tally, placed, count)
+            count += len(chunk)
+            yield from chunk
+        _check_tally(tally, online, params)  # raises here: the output is not written
+
+    write_csv(Path(output_path), merge_columns(header, GEOCODE_COLUMNS), geocoded())
+    logger.info("geocode: %s", PRINCIPAL_AREA_NOTE)
+    report: dict[str, Any] = {"rows": count, **dict(sorted(tally.counts.items()))}
+    report["problems"] = len(tally.problems)
+    if tally.left:
+        report["online_left"] = len(tally.left)
+    if online is not None:
+        report["requests"] = online.requests
+    return report
+
+
+def _check_tally(tally: Tally, online: OnlineGeocoder | None, params: GeocodeParams) -> None:
+    """Log the problems of a run; with ``fail_on_error``, raise them."""
     if tally.left:
         tally.problems.append(
             f"{online.stopped if online else ''}: {len(tally.left)} row(s) left unasked: "
@@ -183,15 +210,6 @@ def run(
                 f"{len(tally.problems)} row(s) could not be geocoded; nothing was written:\n"
                 + "\n".join(tally.problems)
             )
-    write_csv(Path(output_path), merge_columns(header, GEOCODE_COLUMNS), rows)
-    logger.info("geocode: %s", PRINCIPAL_AREA_NOTE)
-    report: dict[str, Any] = {"rows": len(rows), **dict(sorted(tally.counts.items()))}
-    report["problems"] = len(tally.problems)
-    if tally.left:
-        report["online_left"] = len(tally.left)
-    if online is not None:
-        report["requests"] = online.requests
-    return report
 
 
 def geocode_rows(
@@ -200,18 +218,23 @@ def geocode_rows(
     overrides: Sequence[Override],
     online: OnlineGeocoder | None = None,
     source: str = "rows",
+    tally: Tally | None = None,
+    placed: Placed | None = None,
+    before: int = 0,
 ) -> Tally:
     """Fill the geocode columns of ``rows`` in place, as the stage does; return the tally.
 
     ``camps serve --review`` calls it too, on the rows a decision changes, so the
     web map redraws them as the next ``camps geocode`` will write them.
-    ``source`` names the rows in messages (the input file).
+    ``source`` names the rows in messages (the input file). A stage that streams
+    passes the ``tally`` and ``placed`` of its run to each chunk, and ``before``,
+    the rows of the chunks before it (for the row numbers in messages).
     """
-    tally = Tally()
+    tally = tally if tally is not None else Tally()
+    placed = placed if placed is not None else Placed()
     decided = ov.finder(overrides)
-    placed = Placed()
     empty = dict.fromkeys(GEOCODE_COLUMNS, "")
-    for n, row in enumerate(rows, 2):
+    for n, row in enumerate(rows, before + 2):
         rid = row.get("record_id", "")
         where = f"{source}: row {n} (record_id {rid}, {row.get('katakana', '')})"
         # The rule of the reconcile stage: by record_id, else by the row's katakana.

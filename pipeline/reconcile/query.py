@@ -100,12 +100,15 @@ QUERY_COLUMNS = (
 )
 
 
-def queries_of_rows(rows: Iterable[Row]) -> list[Query]:
+def queries_of_rows(
+    rows: Iterable[Row], made: dict[tuple[str, ...], Query] | None = None
+) -> list[Query]:
     """:func:`query_of_row` of each row, made once per distinct :data:`QUERY_COLUMNS`.
 
     A register repeats its names many times: the repeats share one query object.
+    ``made`` keeps the queries made (by their cells) from one call to the next.
     """
-    made: dict[tuple[str, ...], Query] = {}
+    made = {} if made is None else made
     out = []
     for row in rows:
         cells = tuple(row.get(column, "") for column in QUERY_COLUMNS)
