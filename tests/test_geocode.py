@@ -9,13 +9,13 @@ import json
 import statistics
 from collections.abc import Iterator
 from pathlib import Path
-from typing import ClassVar
 
 import pytest
 from click.testing import CliRunner
 from fake_geocoder import FakeNominatim, serve
 from geopy.geocoders import Nominatim
 from geopy.location import Location
+from read_spy import ReadSpy
 
 from pipeline import geocode
 from pipeline import overrides as ov
@@ -687,24 +687,14 @@ def test_streaming_run_equals_geocoding_the_rows_in_memory(
 
 def test_row_point_reads_only_row_point_columns(reconciled: Path) -> None:
     # Rows equal in ROW_POINT_COLUMNS share one point: row_point must read nothing else.
-    class Spy(dict[str, str]):
-        read: ClassVar[set[str]] = set()
-
-        def get(self, key: str, default: str | None = None) -> str | None:  # type: ignore[override]
-            Spy.read.add(key)
-            return super().get(key, default)
-
-        def __getitem__(self, key: str) -> str:
-            Spy.read.add(key)
-            return super().__getitem__(key)
-
+    ReadSpy.read.clear()
     offline = OfflinePlaces(load(TINY), GeocodeParams().doubt())
     extra = [
         _row("c1", "第7地区", "", "review", camp_area_hint="gn:2025339", region_hint="チタ州"),
         _row("c2", "チタ第24地区", "gn:2025339", "auto", camp_no_hint="24"),
         _row("c3", "ハバロフスク地方第十六地区", "", "review"),
     ]
-    points = [row_point(Spy(row), None, offline) for row in _repeated(reconciled) + extra]
-    assert Spy.read <= set(ROW_POINT_COLUMNS) and "candidates" in Spy.read
-    assert CAMP_AREA_COLUMN in Spy.read and "camp_no_hint" in Spy.read
+    points = [row_point(ReadSpy(row), None, offline) for row in _repeated(reconciled) + extra]
+    assert ReadSpy.read <= set(ROW_POINT_COLUMNS) and "candidates" in ReadSpy.read
+    assert CAMP_AREA_COLUMN in ReadSpy.read and "camp_no_hint" in ReadSpy.read
     assert sum(p is not None for p in points) > 30

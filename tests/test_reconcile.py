@@ -5,9 +5,9 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
-from typing import ClassVar
 
 import pytest
+from read_spy import ReadSpy
 
 from pipeline import overrides as overrides_file
 from pipeline import reconcile as rc
@@ -637,18 +637,8 @@ def test_streaming_run_equals_reconciling_the_rows_in_memory(tmp_path: Path) -> 
 
 def test_queries_of_rows_reads_only_the_query_columns(tmp_path: Path) -> None:
     # Rows equal in QUERY_COLUMNS share a query: query_of_row must read nothing else.
-    class Spy(dict[str, str]):
-        read: ClassVar[set[str]] = set()
-
-        def get(self, key: str, default: str | None = None) -> str | None:  # type: ignore[override]
-            Spy.read.add(key)
-            return super().get(key, default)
-
-        def __getitem__(self, key: str) -> str:
-            Spy.read.add(key)
-            return super().__getitem__(key)
-
+    ReadSpy.read.clear()
     _, rows = read_csv(_transliterated(tmp_path, RAW))
-    queries = rc.queries_of_rows([Spy(row | {"region": "Chita Oblast"}) for row in rows])
-    assert Spy.read == set(rc.QUERY_COLUMNS)
+    queries = rc.queries_of_rows([ReadSpy(row | {"region": "Chita Oblast"}) for row in rows])
+    assert ReadSpy.read == set(rc.QUERY_COLUMNS)
     assert queries[1] is queries[2] and queries[0] is not queries[1]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import csv
+import itertools
 import logging
 import re
 import stat
@@ -296,10 +297,11 @@ def read_csv_chunks(
 ) -> tuple[list[str], Iterator[list[Row]]]:
     """:func:`read_csv` as the column names and the rows in lists of ``chunk_rows``.
 
-    The header is read and checked at once; the rows as the chunks are taken, so
-    a stage that writes each chunk out before it takes the next holds one chunk,
-    not the file. A bad row raises when its chunk is read (a stage writing
-    through :func:`write_csv` then leaves no output); too few rows, at the end.
+    The header and the first chunk are read and checked at once; the other rows as
+    the chunks are taken, so a stage that writes each chunk out before it takes the
+    next holds one chunk, not the file. A bad row in a later chunk raises when its
+    chunk is read (a stage writing through :func:`write_csv` then leaves no output);
+    fewer than ``min_rows`` rows, at the end (at once when the first chunk is all).
     """
     path = Path(path)
     refuse_special_file(path)
@@ -346,7 +348,10 @@ def read_csv_chunks(
                 f"{path}: has a header but no rows: add at least one row under the header"
             )
 
-    return [name for name in header if name], chunks()
+    # The first chunk now: a bad first row, or a header alone, fails the call itself.
+    rest = chunks()
+    first = next(rest, None)
+    return [name for name in header if name], itertools.chain([first] if first else [], rest)
 
 
 @contextlib.contextmanager
