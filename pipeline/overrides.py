@@ -328,6 +328,8 @@ class Finder:
         record_id = row.get("record_id", "")
         if record_id and record_id in self.by_record:
             return self.by_record[record_id]
+        if not (self.by_region or self.by_name):
+            return None  # no name to key (the costly part, on every row of a register)
         key = key_of(row.get("katakana", ""))
         if not key:
             return None
@@ -364,6 +366,8 @@ def stale(overrides: Sequence[Override], rows: Iterable[Mapping[str, str]]) -> l
 
     Reported by the reconcile stage (count and names), never dropped from the file.
     """
+    if not overrides:
+        return []
     records: set[str] = set()
     keys: set[str] = set()
     regions: set[str] = set()

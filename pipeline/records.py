@@ -7,6 +7,7 @@ import enum
 import logging
 import math
 import re
+from collections.abc import Iterable
 
 logger = logging.getLogger(__name__)
 
@@ -488,49 +489,81 @@ def assign_record_ids(rows: list[dict[str, str]], source: str) -> list[str]:
     >>> assign_record_ids(rows, "x.csv"), [r["record_id"] for r in rows]
     ([], ['r-6d62d45412', 'r-6d62d45412-2', '7'])
     """
-    import hashlib
-
-    problems: list[str] = []
-    seen: dict[str, int] = {}
-    trimmed: list[int] = []
-    for number, row in enumerate(rows, start=2):
-        raw = row.get("record_id", "")
-        given = raw.strip()
-        if not given:
-            continue
-        if given != raw:
-            trimmed.append(number)
-        if given in seen:
-            problems.append(
-                f"{source}: row {number}, column record_id: '{given}' repeats row "
-                f"{seen[given]}: give each row its own id or leave the column empty"
-            )
-        seen.setdefault(given, number)
-        row["record_id"] = given
-    if trimmed:
-        shown = ", ".join(map(str, trimmed[:10])) + (" …" if len(trimmed) > 10 else "")
-        logger.warning(
-            "%s: column record_id: spaces around %d id(s) dropped (rows %s)",
-            source,
-            len(trimmed),
-            shown,
-        )
-    taken = set(seen)
-    occurrences: dict[str, int] = {}
-    for row in rows:
-        if row.get("record_id", "").strip():
-            continue
-        name = row.get("katakana", "").strip()
-        base = "r-" + hashlib.sha1(name.encode("utf-8")).hexdigest()[:10]
-        count = occurrences.get(base, 0) + 1
-        made = base if count == 1 else f"{base}-{count}"
-        while made in taken:
-            count += 1
-            made = f"{base}-{count}"
-        occurrences[base] = count
-        taken.add(made)
-        row["record_id"] = made
+    ids = RecordIds(source)
+    ids.see(rows)
+    problems = ids.checked()
+    ids.assign(rows)
     return problems
+
+
+class RecordIds:
+    """:func:`assign_record_ids` over a file read in chunks, in two passes.
+
+    :meth:`see` every chunk (the ids the file gives), :meth:`checked`, then
+    :meth:`assign` every chunk again, in the same order: the ids are those
+    :func:`assign_record_ids` gives the whole file.
+    """
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+        self.seen: dict[str, int] = {}
+        self.trimmed: list[int] = []
+        self.problems: list[str] = []
+        self.rows = 0
+        self.occurrences: dict[str, int] = {}
+        self.taken: set[str] = set()
+
+    def see(self, rows: Iterable[dict[str, str]]) -> None:
+        """Note the ids that the rows give (the next rows of the file), trimmed."""
+        for number, row in enumerate(rows, start=self.rows + 2):
+            self.rows += 1
+            raw = row.get("record_id", "")
+            given = raw.strip()
+            if not given:
+                continue
+            if given != raw:
+                self.trimmed.append(number)
+            if given in self.seen:
+                self.problems.append(
+                    f"{self.source}: row {number}, column record_id: '{given}' repeats row "
+                    f"{self.seen[given]}: give each row its own id or leave the column empty"
+                )
+            self.seen.setdefault(given, number)
+            row["record_id"] = given
+
+    def checked(self) -> list[str]:
+        """The problems of the ids seen (repeats); log the ids that were trimmed."""
+        if self.trimmed:
+            more = " …" if len(self.trimmed) > 10 else ""
+            shown = ", ".join(map(str, self.trimmed[:10])) + more
+            logger.warning(
+                "%s: column record_id: spaces around %d id(s) dropped (rows %s)",
+                self.source,
+                len(self.trimmed),
+                shown,
+            )
+        self.taken = set(self.seen)
+        return self.problems
+
+    def assign(self, rows: Iterable[dict[str, str]]) -> None:
+        """Trim the rows' given ids and make the missing ones (the next rows of the file)."""
+        import hashlib
+
+        for row in rows:
+            given = row.get("record_id", "").strip()
+            if given:
+                row["record_id"] = given
+                continue
+            name = row.get("katakana", "").strip()
+            base = "r-" + hashlib.sha1(name.encode("utf-8")).hexdigest()[:10]
+            count = self.occurrences.get(base, 0) + 1
+            made = base if count == 1 else f"{base}-{count}"
+            while made in self.taken:
+                count += 1
+                made = f"{base}-{count}"
+            self.occurrences[base] = count
+            self.taken.add(made)
+            row["record_id"] = made
 
 
 def check_raw_rows(rows: list[dict[str, str]], source: str) -> list[str]:

@@ -15,13 +15,21 @@ from click.testing import CliRunner
 from fake_geocoder import FakeNominatim, serve
 from geopy.geocoders import Nominatim
 from geopy.location import Location
+from read_spy import ReadSpy
 
 from pipeline import geocode
+from pipeline import overrides as ov
 from pipeline.area import country_of, haversine_km
 from pipeline.cli import cli
 from pipeline.errors import GazetteerError, GeocoderError, ParamsError
 from pipeline.geocode import GazetteerGeocoder, GeocodeParams, run
-from pipeline.io import read_csv, write_csv
+from pipeline.geocode.points import (
+    CAMP_AREA_COLUMN,
+    ROW_POINT_COLUMNS,
+    OfflinePlaces,
+    row_point,
+)
+from pipeline.io import merge_columns, read_csv, write_csv
 from pipeline.places import Gazetteer, load
 from pipeline.records import GEOCODE_COLUMNS
 
@@ -636,3 +644,57 @@ def test_camp_number_rows_through_the_stage_commands(
     for row in [*rows.values(), *tied.values()]:
         if row["geocode_method"] == "region_centroid" or "地区" in row["katakana"]:
             assert row["certainty"] in ("less-certain", "uncertain", ""), row["record_id"]
+
+
+def _repeated(reconciled: Path) -> list[dict[str, str]]:
+    """The fixture's rows, each name in a run of three (a run crosses every chunk
+    boundary of sizes 1-4), one copy with another score, and odd cells."""
+    rows = []
+    for n, row in enumerate(_read(reconciled)):
+        for copy in range(3):
+            rows.append(row | {"record_id": f"{row['record_id']}-{copy}"})
+        rows.append(row | {"record_id": f"{row['record_id']}-s", "score": f"0.{n + 5}"})
+    rows.append(_row("odd1", "", "", "unresolved"))
+    rows.append(_row("odd2", '=チタ,"駅"', "gn:2025339", "auto", place_name="Chita"))
+    return rows
+
+
+def test_streaming_run_equals_geocoding_the_rows_in_memory(
+    tmp_path: Path, reconciled: Path
+) -> None:
+    source = _write(tmp_path / "repeated.csv", _repeated(reconciled))
+    accept = {"record_id": "r1-1", "katakana": "ハバロフスク", "decision": "accept"}
+    overrides = _overrides(tmp_path, [accept | {"lat": "48.4", "lon": "135.1"}])
+    # In memory: every row read, placed and written at once.
+    header, rows = read_csv(source)
+    offline = OfflinePlaces(load(TINY), GeocodeParams().doubt())
+    tally = geocode.geocode_rows(rows, offline, ov.read(overrides, offline.gazetteer.places))
+    write_csv(tmp_path / "memory.csv", merge_columns(header, GEOCODE_COLUMNS), rows)
+    expected = (tmp_path / "memory.csv").read_bytes()
+    assert [r["geocode_method"] for r in rows[:4]] == ["place", "override", "place", "place"]
+    for chunk_rows in (1, 2, 4, 10_000):
+        out = tmp_path / f"chunks-{chunk_rows}.csv"
+        report = run(source, out, TINY, overrides, GeocodeParams(), chunk_rows=chunk_rows)
+        assert out.read_bytes() == expected, chunk_rows
+        assert report == {"rows": len(rows), **dict(sorted(tally.counts.items())), "problems": 0}
+    # A bad point in the last chunk: the row is named and nothing is written.
+    harbin = {"record_id": "odd2", "lat": "45.75", "lon": "126.65", "decision": "accept"}
+    out = tmp_path / "failed.csv"
+    with pytest.raises(GeocoderError, match=rf"row {len(rows) + 1} \(record_id odd2.*lies in CN"):
+        run(source, out, TINY, _overrides(tmp_path, [harbin]), GeocodeParams(), chunk_rows=2)
+    assert not out.exists()
+
+
+def test_row_point_reads_only_row_point_columns(reconciled: Path) -> None:
+    # Rows equal in ROW_POINT_COLUMNS share one point: row_point must read nothing else.
+    ReadSpy.read.clear()
+    offline = OfflinePlaces(load(TINY), GeocodeParams().doubt())
+    extra = [
+        _row("c1", "第7地区", "", "review", camp_area_hint="gn:2025339", region_hint="チタ州"),
+        _row("c2", "チタ第24地区", "gn:2025339", "auto", camp_no_hint="24"),
+        _row("c3", "ハバロフスク地方第十六地区", "", "review"),
+    ]
+    points = [row_point(ReadSpy(row), None, offline) for row in _repeated(reconciled) + extra]
+    assert ReadSpy.read <= set(ROW_POINT_COLUMNS) and "candidates" in ReadSpy.read
+    assert CAMP_AREA_COLUMN in ReadSpy.read and "camp_no_hint" in ReadSpy.read
+    assert sum(p is not None for p in points) > 30

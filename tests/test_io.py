@@ -9,7 +9,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from pipeline.errors import InputDataError, OutputError
-from pipeline.io import atomic_path, read_csv, write_csv
+from pipeline.io import atomic_path, read_csv, read_csv_chunks, write_csv
 
 HEADER = "katakana,notes\n"
 
@@ -201,3 +201,20 @@ def test_workbook_keeps_headers_types_widths_and_text(tmp_path: Path) -> None:
     assert len(values[2][0]) == EXCEL_CELL_LIMIT and values[2][1:] == (-1.5, "@a")
     assert results["A2"].data_type == "s"
     assert results.column_dimensions["C"].width > results.column_dimensions["B"].width
+
+
+def test_read_csv_chunks_give_the_rows_of_read_csv(tmp_path: Path) -> None:
+    # Blank lines, an unnamed empty column, CRLF, a BOM and a quoted multi-line note.
+    text = '\ufeffkatakana,notes,\r\nチタ,a,\r\n\r\nチタ,"two\nlines",\r\n,b,\r\nカンスク,,\r\n'
+    path = tmp_path / "register.csv"
+    path.write_bytes(text.encode("utf-8"))
+    header, rows = read_csv(path)
+    for size in (1, 2, 3, 100):
+        names, chunks = read_csv_chunks(path, chunk_rows=size)
+        got = list(chunks)
+        assert names == header == ["katakana", "notes"]
+        assert [row for chunk in got for row in chunk] == rows and len(rows) == 4
+        assert all(0 < len(chunk) <= size for chunk in got)
+    _, chunks = read_csv_chunks(tmp_path / "register.csv", min_rows=5, chunk_rows=2)
+    with pytest.raises(InputDataError, match="no rows"):
+        list(chunks)

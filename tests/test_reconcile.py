@@ -7,16 +7,23 @@ import json
 from pathlib import Path
 
 import pytest
+from read_spy import ReadSpy
 
 from pipeline import overrides as overrides_file
 from pipeline import reconcile as rc
 from pipeline import transliterate as tr
 from pipeline.cli import cli
 from pipeline.errors import InputDataError
-from pipeline.io import read_csv, write_csv
+from pipeline.io import merge_columns, read_csv, write_csv
 from pipeline.lookup import query_of
 from pipeline.places import Gazetteer, Name, Place, Region
-from pipeline.records import FEATURE_LABELS, OVERRIDE_COLUMNS, Decision
+from pipeline.records import (
+    FEATURE_LABELS,
+    OVERRIDE_COLUMNS,
+    RECONCILE_COLUMNS,
+    Decision,
+    assign_record_ids,
+)
 from pipeline.transliterate import TransliterateParams
 
 DATA = Path(__file__).parent / "data"
@@ -577,3 +584,61 @@ def test_two_sound_changes_or_a_completion_is_review_never_auto(
         rows, index, [], PARAMS, [query_of(kana, model, TransliterateParams(), "沿海州")]
     )
     assert (rows[0]["place_id"], rows[0]["decision"]) == (place, "review")
+
+
+def _made_id(katakana: str) -> str:
+    """The record id the stage makes for the first unnamed row of this name."""
+    import hashlib
+
+    return "r-" + hashlib.sha1(katakana.encode("utf-8")).hexdigest()[:10]
+
+
+def test_streaming_run_equals_reconciling_the_rows_in_memory(tmp_path: Path) -> None:
+    # Repeated names (a run of four ハバロフスク crosses every chunk boundary of sizes
+    # 1-3), odd cells (Latin, half-width, a formula start, commas and quotes, a camp
+    # number alone) and rows without an id; a later row gives the id the stage would
+    # make for an earlier unnamed one, so made ids depend on the whole file.
+    names = ["ハバロフスク"] * 4 + ["スパスク", "ﾊﾊﾞﾛﾌｽｸ", "Khabarovsk", "=チタ", "ロンドン"]
+    names += ['スパスク,"駅"', "第7地区", "スパスク", "ハバロフスク", "ロンドン"]
+    raw = [{"record_id": f"x{i}", "katakana": k, "notes": f"n{i}"} for i, k in enumerate(names)]
+    source = _transliterated(tmp_path, raw)
+    columns, rows = read_csv(source)
+    for row in rows[1:3] + rows[10:12]:
+        row["record_id"] = ""
+    rows[12]["record_id"] = _made_id("ハバロフスク")  # the first unnamed row's made id
+    write_csv(source, columns, rows)
+    overrides = _write(
+        tmp_path / "overrides.csv",
+        [
+            dict.fromkeys(OVERRIDE_COLUMNS, "")
+            | {"katakana": "スパスク", "place_id": "spassk-karaganda", "decision": "accept"},
+            # the id made for the first unnamed ハバロフスク (its bare made id is row 14's)
+            dict.fromkeys(OVERRIDE_COLUMNS, "")
+            | {"record_id": _made_id("ハバロフスク") + "-2", "decision": "reject"},
+        ],
+    )
+    index = rc.load_index(TINY)
+    decisions = overrides_file.read(overrides, index.gazetteer.places)
+    # In memory: every row read, given ids, reconciled and written at once.
+    columns, rows = read_csv(source)
+    assert not assign_record_ids(rows, str(source))
+    counts = rc.reconcile_rows(rows, index, decisions, PARAMS)
+    out_columns = merge_columns(merge_columns(columns, ["record_id"]), RECONCILE_COLUMNS)
+    write_csv(tmp_path / "memory.csv", out_columns, rows)
+    expected = (tmp_path / "memory.csv").read_bytes()
+    assert rows[1]["record_id"] == _made_id("ハバロフスク") + "-2"  # the bare id is row 14's
+    assert [r["decision"] for r in rows[:3]] == ["auto", "unresolved", "auto"]
+    for chunk_rows in (1, 2, 3, 10_000):
+        out = tmp_path / f"chunks-{chunk_rows}.csv"
+        report = rc.run(source, out, TINY, overrides, PARAMS, chunk_rows=chunk_rows)
+        assert out.read_bytes() == expected, chunk_rows
+        assert report == {"rows": len(names), **counts, "stale_decisions": 0}
+
+
+def test_queries_of_rows_reads_only_the_query_columns(tmp_path: Path) -> None:
+    # Rows equal in QUERY_COLUMNS share a query: query_of_row must read nothing else.
+    ReadSpy.read.clear()
+    _, rows = read_csv(_transliterated(tmp_path, RAW))
+    queries = rc.queries_of_rows([ReadSpy(row | {"region": "Chita Oblast"}) for row in rows])
+    assert ReadSpy.read == set(rc.QUERY_COLUMNS)
+    assert queries[1] is queries[2] and queries[0] is not queries[1]

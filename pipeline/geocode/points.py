@@ -390,6 +390,22 @@ def region_fallback(row: Row, gazetteer: Gazetteer) -> Point | None:
 PLACED_DECISIONS = frozenset({Decision.AUTO, Decision.REVIEW, Decision.OVERRIDE})
 
 
+#: Every column :func:`row_point` reads (without an override or an online provider):
+#: rows equal in these get one point, so the geocode stage places each once.
+ROW_POINT_COLUMNS = (
+    "katakana",
+    "katakana_normalized",
+    "camp_no_hint",
+    CAMP_AREA_COLUMN,
+    "region_hint",
+    "place_id",
+    "candidates",
+    "decision",
+    "score",
+    "cyrillic_candidates",
+)
+
+
 def row_point(
     row: Row,
     override: Override | None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from pipeline.geocode.online import (
 from pipeline.geocode.params import GeocodeParams, Provider
 from pipeline.geocode.points import (
     PLACED_DECISIONS,
+    ROW_POINT_COLUMNS,
     OfflinePlaces,
     Point,
     at_most_less_certain,
@@ -30,7 +31,7 @@ from pipeline.geocode.points import (
     outside_reason,
     row_point,
 )
-from pipeline.io import Row, merge_columns, read_csv, write_csv
+from pipeline.io import CHUNK_ROWS, Row, merge_columns, read_csv_chunks, write_csv
 from pipeline.overrides import Override
 from pipeline.places import load
 from pipeline.records import GEOCODE_COLUMNS, Decision
@@ -43,6 +44,20 @@ PRINCIPAL_AREA_NOTE = (
     "(NOTE 2 of the ministry's map): a point marks the place a camp or camp district "
     "was named after, within uncertainty_km, not the site of a single compound."
 )
+
+
+@dataclass
+class Placed:
+    """What placing rows worked out once, for the rows that share it (one run's memo).
+
+    ``points``: by the row's :data:`~pipeline.geocode.points.ROW_POINT_COLUMNS`
+    (offline, no override: nothing else decides the point); ``reasons``: by point,
+    why it lies outside the area; ``columns``: by point, its output cells.
+    """
+
+    points: dict[tuple[str, ...], Point | None] = dataclasses.field(default_factory=dict)
+    reasons: dict[Point, str | None] = dataclasses.field(default_factory=dict)
+    columns: dict[Point, dict[str, str]] = dataclasses.field(default_factory=dict)
 
 
 @dataclass
@@ -65,6 +80,7 @@ def _geocode_row(
     offline: OfflinePlaces,
     online: OnlineGeocoder | None,
     tally: Tally,
+    placed: Placed,
 ) -> Point | None:
     def ask(row: Row) -> Point | None:
         assert online is not None
@@ -77,7 +93,14 @@ def _geocode_row(
             return None
         return online.point(answer, query)
 
-    point = row_point(row, override, offline, ask if online is not None else None)
+    if override is None and online is None:
+        cells = tuple(row.get(column, "") for column in ROW_POINT_COLUMNS)
+        if cells in placed.points:
+            point = placed.points[cells]
+        else:
+            point = placed.points[cells] = row_point(row, None, offline)
+    else:
+        point = row_point(row, override, offline, ask if online is not None else None)
     if point is not None:
         return point
     if row.get("decision", "").strip() not in PLACED_DECISIONS:
@@ -123,6 +146,7 @@ def run(
     params: GeocodeParams,
     encoding: str | None = None,
     geocoder: Geocoder | None = None,
+    chunk_rows: int = CHUNK_ROWS,
 ) -> dict[str, Any]:
     """Add lat, lon, geocode_method, geocode_source, certainty, uncertainty_km to each row.
 
@@ -135,17 +159,43 @@ def run(
     not offline). A point outside the former USSR and Mongolia, or a failed
     online request, is reported with its row; with ``fail_on_error`` (default)
     the stage then fails and writes nothing, else the row keeps an empty point.
+
+    The rows stream: ``chunk_rows`` at a time are read, placed and written, so
+    memory does not grow with the register (the points of distinct names are kept).
     """
     provider = params.check()
-    header, rows = read_csv(
-        Path(input_path), ("katakana", "decision"), encoding=encoding, min_rows=1
+    header, chunks = read_csv_chunks(
+        Path(input_path), ("katakana", "decision"), encoding, min_rows=1, chunk_rows=chunk_rows
     )
     offline = OfflinePlaces(load(Path(gazetteer_dir)), params.doubt())
     overrides = ov.read(Path(overrides_path), offline.gazetteer.places)
     if geocoder is None and provider is not Provider.OFFLINE:
         geocoder = make_online_geocoder(params)
     online = OnlineGeocoder(geocoder, params) if geocoder is not None else None
-    tally = geocode_rows(rows, offline, overrides, online, str(input_path))
+    tally, placed = Tally(), Placed()
+    count = 0
+
+    def geocoded() -> Iterator[Row]:
+        nonlocal count
+        for chunk in chunks:
+            geocode_rows(chunk, offline, overrides, online, str(input_path), tally, placed, count)
+            count += len(chunk)
+            yield from chunk
+        _check_tally(tally, online, params)  # raises here: the output is not written
+
+    write_csv(Path(output_path), merge_columns(header, GEOCODE_COLUMNS), geocoded())
+    logger.info("geocode: %s", PRINCIPAL_AREA_NOTE)
+    report: dict[str, Any] = {"rows": count, **dict(sorted(tally.counts.items()))}
+    report["problems"] = len(tally.problems)
+    if tally.left:
+        report["online_left"] = len(tally.left)
+    if online is not None:
+        report["requests"] = online.requests
+    return report
+
+
+def _check_tally(tally: Tally, online: OnlineGeocoder | None, params: GeocodeParams) -> None:
+    """Log the problems of a run; with ``fail_on_error``, raise them."""
     if tally.left:
         tally.problems.append(
             f"{online.stopped if online else ''}: {len(tally.left)} row(s) left unasked: "
@@ -160,15 +210,6 @@ def run(
                 f"{len(tally.problems)} row(s) could not be geocoded; nothing was written:\n"
                 + "\n".join(tally.problems)
             )
-    write_csv(Path(output_path), merge_columns(header, GEOCODE_COLUMNS), rows)
-    logger.info("geocode: %s", PRINCIPAL_AREA_NOTE)
-    report: dict[str, Any] = {"rows": len(rows), **dict(sorted(tally.counts.items()))}
-    report["problems"] = len(tally.problems)
-    if tally.left:
-        report["online_left"] = len(tally.left)
-    if online is not None:
-        report["requests"] = online.requests
-    return report
 
 
 def geocode_rows(
@@ -177,22 +218,34 @@ def geocode_rows(
     overrides: Sequence[Override],
     online: OnlineGeocoder | None = None,
     source: str = "rows",
+    tally: Tally | None = None,
+    placed: Placed | None = None,
+    before: int = 0,
 ) -> Tally:
     """Fill the geocode columns of ``rows`` in place, as the stage does; return the tally.
 
     ``camps serve --review`` calls it too, on the rows a decision changes, so the
     web map redraws them as the next ``camps geocode`` will write them.
-    ``source`` names the rows in messages (the input file).
+    ``source`` names the rows in messages (the input file). A stage that streams
+    passes the ``tally`` and ``placed`` of its run to each chunk, and ``before``,
+    the rows of the chunks before it (for the row numbers in messages).
     """
-    tally = Tally()
+    tally = tally if tally is not None else Tally()
+    placed = placed if placed is not None else Placed()
     decided = ov.finder(overrides)
-    for n, row in enumerate(rows, 2):
+    empty = dict.fromkeys(GEOCODE_COLUMNS, "")
+    for n, row in enumerate(rows, before + 2):
         rid = row.get("record_id", "")
         where = f"{source}: row {n} (record_id {rid}, {row.get('katakana', '')})"
         # The rule of the reconcile stage: by record_id, else by the row's katakana.
         override = decided.find_row(row)
-        point = _place_row(row, where, override, offline, online, tally)
-        row.update(point.columns() if point else dict.fromkeys(GEOCODE_COLUMNS, ""))
+        point = _place_row(row, where, override, offline, online, tally, placed)
+        if point is None:
+            row.update(empty)
+        else:
+            if point not in placed.columns:
+                placed.columns[point] = point.columns()
+            row.update(placed.columns[point])
         tally.add(str(point.method) if point else "no_point")
     return tally
 
@@ -204,10 +257,11 @@ def _place_row(
     offline: OfflinePlaces,
     online: OnlineGeocoder | None,
     tally: Tally,
+    placed: Placed,
 ) -> Point | None:
     """Geocode one row and check its point; problems go to the tally, not the output."""
     try:
-        point = _geocode_row(row, where, override, offline, online, tally)
+        point = _geocode_row(row, where, override, offline, online, tally, placed)
     except OnlineStopped:
         tally.left.append(row.get("record_id", "") or where)
         return None
@@ -216,7 +270,9 @@ def _place_row(
         return None
     if point is None:
         return None
-    reason = outside_reason(point)
+    if point not in placed.reasons:
+        placed.reasons[point] = outside_reason(point)
+    reason = placed.reasons[point]
     if reason is not None:
         tally.problems.append(
             f"{where}: the {point.method} point {reason} ({point.source}): fix the "

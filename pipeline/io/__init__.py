@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from pipeline.io.csvfile import (
     _ENCODING_NAMES,
+    CHUNK_ROWS,
     Row,
     _open_text,
     _parse_csv,
@@ -37,6 +38,7 @@ from pipeline.io.csvfile import (
     decode,
     merge_columns,
     read_csv,
+    read_csv_chunks,
     write_csv,
 )
 from pipeline.io.files import (
@@ -82,6 +84,7 @@ from pipeline.io.sheets import cell_text, column_letter, read_sheet, read_table
 from pipeline.io.workbook import read_xlsx_sheet, write_excel_csv, write_xlsx
 
 __all__ = [
+    "CHUNK_ROWS",
     "FIXED_TIMESTAMP",
     "GPKG_METADATA_DDL",
     "GPKG_METADATA_EXTENSION",
@@ -119,6 +122,7 @@ __all__ = [
     "output_set",
     "read_boundaries",
     "read_csv",
+    "read_csv_chunks",
     "read_json",
     "read_sheet",
     "read_table",

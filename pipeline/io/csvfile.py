@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import codecs
+import contextlib
 import csv
+import itertools
 import logging
 import re
 import stat
@@ -278,6 +280,29 @@ def read_csv(
     file is parsed as it is read, so a register of 100,000 rows never sits in
     memory as one string beside its rows.
     """
+    header, chunks = read_csv_chunks(path, required, encoding, min_rows, chunk_rows=sys.maxsize)
+    return header, [row for chunk in chunks for row in chunk]
+
+
+#: Rows per chunk of :func:`read_csv_chunks` (a stage that streams holds about this many).
+CHUNK_ROWS = 5_000
+
+
+def read_csv_chunks(
+    path: Path,
+    required: Sequence[str] = (),
+    encoding: str | None = None,
+    min_rows: int = 0,
+    chunk_rows: int = CHUNK_ROWS,
+) -> tuple[list[str], Iterator[list[Row]]]:
+    """:func:`read_csv` as the column names and the rows in lists of ``chunk_rows``.
+
+    The header and the first chunk are read and checked at once; the other rows as
+    the chunks are taken, so a stage that writes each chunk out before it takes the
+    next holds one chunk, not the file. A bad row in a later chunk raises when its
+    chunk is read (a stage writing through :func:`write_csv` then leaves no output);
+    fewer than ``min_rows`` rows, at the end (at once when the first chunk is all).
+    """
     path = Path(path)
     refuse_special_file(path)
     kind = file_kind(path)
@@ -294,17 +319,49 @@ def read_csv(
         raise InputDataError(f"{path}: permission denied: make it readable") from None
     if delimiter != ",":
         logger.info("%s: cells are separated by %r, not commas; reading it so", path, delimiter)
-    with handle:
-        try:
-            header, rows = _parse_csv(handle, path, required, delimiter)
-        except UnicodeDecodeError as exc:
-            decode(path.read_bytes(), path, encoding)  # raises, naming the likely encoding
-            raise InputDataError(f"{path}: cannot be decoded ({exc})") from None
-    if len(rows) < min_rows:
-        raise InputDataError(
-            f"{path}: has a header but no rows: add at least one row under the header"
-        )
-    return header, rows
+    try:
+        with _decoding(path, encoding):
+            records = _records(csv.reader(handle, strict=True, delimiter=delimiter), path)
+            header = clean_header(next(records, (1, []))[1])
+            check_header(str(path), header, required)
+    except BaseException:
+        handle.close()
+        raise
+
+    def chunks() -> Iterator[list[Row]]:
+        count = 0
+        with handle, _decoding(path, encoding):
+            kept: list[tuple[int, list[str]]] = []
+            for line_no, cells in records:
+                checked = _row_cells(path, header, line_no, cells, delimiter)
+                if checked is not None:
+                    kept.append((line_no, checked))
+                if len(kept) >= chunk_rows:
+                    count += len(kept)
+                    yield _rows_of(path, header, kept)
+                    kept = []
+            if kept:
+                count += len(kept)
+                yield _rows_of(path, header, kept)
+        if count < min_rows:
+            raise InputDataError(
+                f"{path}: has a header but no rows: add at least one row under the header"
+            )
+
+    # The first chunk now: a bad first row, or a header alone, fails the call itself.
+    rest = chunks()
+    first = next(rest, None)
+    return [name for name in header if name], itertools.chain([first] if first else [], rest)
+
+
+@contextlib.contextmanager
+def _decoding(path: Path, encoding: str | None) -> Iterator[None]:
+    """Turn a decoding error while parsing into one that names the likely encoding."""
+    try:
+        yield
+    except UnicodeDecodeError as exc:
+        decode(path.read_bytes(), path, encoding)  # raises, naming the likely encoding
+        raise InputDataError(f"{path}: cannot be decoded ({exc})") from None
 
 
 def clean_header(cells: Sequence[str]) -> list[str]:
@@ -378,25 +435,38 @@ def _parse_csv(
     records = _records(csv.reader(handle, strict=True, delimiter=delimiter), path)
     header = clean_header(next(records, (1, []))[1])
     check_header(str(path), header, required)
-    width = len(header)
     kept: list[tuple[int, list[str]]] = []
     for line_no, cells in records:
-        cells = [unguard(cell) for cell in cells]
-        if not any(cell.strip() for cell in cells):
-            continue  # a blank line (or one of quoted spaces), not a record
-        if len(cells) != width:
-            if any(c.strip() for c in cells[width:]):
-                what = {",": "commas", ";": "semicolons", "\t": "tabs"}[delimiter]
-                raise InputDataError(
-                    f"{path}: line {line_no}: {len(cells)} cells but {width} columns: "
-                    f"quote cells that contain {what}"
-                )
-            cells = (cells + [""] * width)[:width]
-        _refuse_swallowed_rows(path, line_no, header, cells, delimiter)
-        kept.append((line_no, cells))
-    header, kept = drop_unnamed_columns(str(path), header, kept)
-    rows = [dict(zip(header, cells, strict=True)) for _, cells in kept]
-    return header, rows
+        checked = _row_cells(path, header, line_no, cells, delimiter)
+        if checked is not None:
+            kept.append((line_no, checked))
+    return [name for name in header if name], _rows_of(path, header, kept)
+
+
+def _row_cells(
+    path: Path, header: Sequence[str], line_no: int, cells: list[str], delimiter: str
+) -> list[str] | None:
+    """One record's cells, checked and padded to the header; None for a blank line."""
+    cells = [unguard(cell) for cell in cells]
+    if not any(cell.strip() for cell in cells):
+        return None  # a blank line (or one of quoted spaces), not a record
+    width = len(header)
+    if len(cells) != width:
+        if any(c.strip() for c in cells[width:]):
+            what = {",": "commas", ";": "semicolons", "\t": "tabs"}[delimiter]
+            raise InputDataError(
+                f"{path}: line {line_no}: {len(cells)} cells but {width} columns: "
+                f"quote cells that contain {what}"
+            )
+        cells = (cells + [""] * width)[:width]
+    _refuse_swallowed_rows(path, line_no, header, cells, delimiter)
+    return cells
+
+
+def _rows_of(path: Path, header: list[str], kept: list[tuple[int, list[str]]]) -> list[Row]:
+    """Checked records as rows, unnamed empty columns left out."""
+    names, kept = drop_unnamed_columns(str(path), header, kept)
+    return [dict(zip(names, cells, strict=True)) for _, cells in kept]
 
 
 def _records(reader: Any, path: Path) -> Iterator[tuple[int, list[str]]]:
@@ -492,17 +562,15 @@ def write_csv(target: Path, columns: Sequence[str], rows: Iterable[Row]) -> None
     Every cell goes through :func:`guard`, so none opens as a formula in a spreadsheet.
     """
     with atomic_path(target) as tmp, tmp.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(columns), lineterminator="\n")
+        names = list(columns)
+        writer = csv.writer(handle, lineterminator="\n")
         # With LF line ends the csv module does not quote a cell holding a bare CR,
         # which a reader then loses; quote such rows in full.
-        quoted = csv.DictWriter(
-            handle, fieldnames=list(columns), lineterminator="\n", quoting=csv.QUOTE_ALL
-        )
-        writer.writeheader()
+        quoted = csv.writer(handle, lineterminator="\n", quoting=csv.QUOTE_ALL)
+        writer.writerow(names)
         for row in rows:
-            cells = {name: guard(row.get(name, "")) for name in columns}
-            has_cr = any("\r" in value for value in cells.values())
-            (quoted if has_cr else writer).writerow(cells)
+            cells = [guard(row.get(name, "")) for name in names]
+            (quoted if "\r" in "".join(cells) else writer).writerow(cells)
 
 
 def merge_columns(existing: Sequence[str], added: Sequence[str]) -> list[str]:

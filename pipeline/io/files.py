@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from pipeline.errors import InputDataError, OutputError
+from pipeline.errors import InputDataError, OutputError, PipelineError
 
 
 @contextlib.contextmanager
@@ -66,6 +66,8 @@ def _is_write_error(exc: BaseException) -> bool:
     """A failure of the write itself: the OS, SQLite (the GeoPackage) or GDAL (pyogrio)."""
     import sqlite3
 
+    if isinstance(exc, PipelineError):
+        return False  # raised by what makes the rows (a stage that streams), said as it is
     if isinstance(exc, OSError | sqlite3.Error):
         return True
     return type(exc).__module__.startswith("pyogrio")

@@ -73,7 +73,14 @@ from pipeline.reconcile.index import Index, NameEntry, build_index, load_index
 from pipeline.reconcile.matching import by_ear_places, gather, rank_evidence
 from pipeline.reconcile.model import ScoreModel
 from pipeline.reconcile.params import LATIN_EXACT, ReconcileParams
-from pipeline.reconcile.query import Query, make_query, query_of_row, split_list
+from pipeline.reconcile.query import (
+    QUERY_COLUMNS,
+    Query,
+    make_query,
+    queries_of_rows,
+    query_of_row,
+    split_list,
+)
 from pipeline.reconcile.regions import hinted_regions
 from pipeline.reconcile.scoring import (
     Candidate,
@@ -88,6 +95,7 @@ from pipeline.reconcile.stage import reconcile_rows, resolve_all, run
 
 __all__ = [
     "LATIN_EXACT",
+    "QUERY_COLUMNS",
     "Candidate",
     "Feature",
     "Featured",
@@ -108,6 +116,7 @@ __all__ = [
     "hinted_regions",
     "load_index",
     "make_query",
+    "queries_of_rows",
     "query_of_row",
     "rank_evidence",
     "reconcile_rows",

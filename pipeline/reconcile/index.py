@@ -84,6 +84,12 @@ class Index:
     foreign_keys: Mapping[str, int] = dataclasses.field(default_factory=dict)
     #: the learned score (None: features only, as ``camps calibrate`` needs them)
     model: ScoreModel | None = None
+    #: :func:`~pipeline.reconcile.matching.kana_hits` of each kana key asked, by
+    #: (key, block_size, fuzzy_floor): filled as names are matched, since the spellings
+    #: of a register share keys (100,000 rows: 26,764 distinct names, 13,109 keys)
+    near_keys: dict[tuple[str, int, float], tuple[tuple[int, float], ...]] = dataclasses.field(
+        default_factory=dict, init=False, compare=False, repr=False
+    )
 
 
 def _kana_forms(name: str, script: str) -> list[tuple[str, bool]]:

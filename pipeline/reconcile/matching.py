@@ -67,8 +67,22 @@ class Hit:
             self.matched = f"{entry.name} ({entry.script})"
 
 
-def kana_hits(query_key: str, index: Index, params: ReconcileParams) -> list[tuple[int, float]]:
-    """Keys near ``query_key``: the exact one and those found through shared bigrams."""
+def kana_hits(
+    query_key: str, index: Index, params: ReconcileParams
+) -> tuple[tuple[int, float], ...]:
+    """Keys near ``query_key``: the exact one and those found through shared bigrams.
+
+    Worked out once per key and index (kept in :attr:`Index.near_keys`): the many
+    spellings and hints of one name in a register come to the same key.
+    """
+    memo = (query_key, params.block_size, params.fuzzy_floor)
+    known = index.near_keys.get(memo)
+    if known is None:
+        known = index.near_keys[memo] = tuple(_kana_hits(query_key, index, params))
+    return known
+
+
+def _kana_hits(query_key: str, index: Index, params: ReconcileParams) -> list[tuple[int, float]]:
     found: dict[int, float] = {}
     exact = index.key_ids.get(query_key)
     if exact is not None:

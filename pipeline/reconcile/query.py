@@ -8,7 +8,7 @@ transliterates.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from pipeline.io import Row
 from pipeline.names import latin_of_cyrillic, match_key, script_of, split_name
@@ -87,6 +87,36 @@ def make_query(
         romaji=romaji,
         flag=parts.flag,
     )
+
+
+#: The columns :func:`query_of_row` reads: rows equal in these make one query.
+QUERY_COLUMNS = (
+    "katakana",
+    "region_hint",
+    "region",
+    "cyrillic_candidates",
+    "latin_candidates",
+    "romaji",
+)
+
+
+def queries_of_rows(
+    rows: Iterable[Row], made: dict[tuple[str, ...], Query] | None = None
+) -> list[Query]:
+    """:func:`query_of_row` of each row, made once per distinct :data:`QUERY_COLUMNS`.
+
+    A register repeats its names many times: the repeats share one query object.
+    ``made`` keeps the queries made (by their cells) from one call to the next.
+    """
+    made = {} if made is None else made
+    out = []
+    for row in rows:
+        cells = tuple(row.get(column, "") for column in QUERY_COLUMNS)
+        query = made.get(cells)
+        if query is None:
+            query = made[cells] = query_of_row(row)
+        out.append(query)
+    return out
 
 
 def query_of_row(row: Row) -> Query:

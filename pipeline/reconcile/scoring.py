@@ -93,14 +93,19 @@ class Candidate:
         }
 
 
-def _latin_similarity(query: Query, place_id: str, index: Index) -> float:
+def _latin_forms(query: Query) -> list[str]:
+    """The query's Latin forms compared with a place's Latin names, folded.
+
+    Romaji is a weak form of the name (habarofusuku) but it is all a raw cell may give.
+    """
+    return [fold_latin(lat) for lat in (*query.latin[:2], query.romaji) if lat]
+
+
+def _latin_similarity(forms: Sequence[str], place_id: str, index: Index) -> float:
     names = index.latin_by_place.get(place_id, ())
     best = 0.0
-    # Romaji is a weak form of the name (habarofusuku) but it is all a raw cell may give.
-    for lat in (*query.latin[:2], query.romaji):
-        if not lat:
-            continue
-        found = process.extractOne(fold_latin(lat), names, scorer=fuzz.ratio)
+    for form in forms:
+        found = process.extractOne(form, names, scorer=fuzz.ratio)
         if found is not None:
             best = max(best, found[1] / 100.0)
     return best
@@ -147,7 +152,8 @@ def featurize(
     regions = hinted_regions(query.region_hint, index)
     ranked = sorted(hits.items(), key=lambda item: (-item[1].evidence, item[0]))
     kept = ranked[: max(4 * params.top_k, 20)]
-    latins = [_latin_similarity(query, place_id, index) for place_id, _ in kept]
+    forms = _latin_forms(query)
+    latins = [_latin_similarity(forms, place_id, index) for place_id, _ in kept]
     evidences = [
         max(hit.evidence, 0.9 * sharpen(lat)) for (_, hit), lat in zip(kept, latins, strict=True)
     ]
