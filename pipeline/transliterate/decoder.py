@@ -32,8 +32,8 @@ class Decoder:
     position q are the expansions of the (pruned) hypotheses at q - 1 … q - 4 by
     the unit between. They depend only on the kana before q and on whether
     kana[q] is ン/ー (see ``strict`` in :meth:`Model.decode`), so a name sharing a
-    prefix with the previous one reuses its columns: in sorted input (``run``
-    sorts the distinct names) that skips about two positions in three. Expanding
+    prefix with the previous one reuses its columns: in the stage's order of the
+    distinct names (by name) that skips about two positions in three. Expanding
     one model state by one unit is memoised too: the (Cyrillic chunk, next
     state, weighted log-probability minus cost) of every option of the unit.
     The result is the one of a plain left-to-right beam search.
