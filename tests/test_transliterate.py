@@ -6,7 +6,9 @@ The text library it stands on (normalisation, keys, romaji) is tested in test_na
 from __future__ import annotations
 
 import csv
+import dataclasses
 import math
+import re
 import time
 from pathlib import Path
 
@@ -358,3 +360,155 @@ def test_bench_counts_the_workers_processor_time() -> None:
     assert report["cpu_seconds"] > 0.3 * report["seconds"]
     rate = report["names"] / report["cpu_seconds"]  # of the rounded seconds
     assert abs(report["per_cpu_second"] - rate) <= 0.01 * rate
+
+
+# --- The optimised search against straightforward references, on real spellings ---------
+#
+# The decoder shares columns and expansions between names, the lexicon remembers what a
+# key reaches, and ``spells`` searches for any alignment instead of the cheapest: each is
+# compared here with a plain version that does every name from scratch.
+
+
+def _real_spellings(n: int = 1_500) -> list[str]:
+    """Real register spellings (realnames_dev, gold) and misspellings of them, in stage order."""
+    raw = Path(__file__).parents[1] / "raw"
+    names = [
+        row["katakana"]
+        for name in ("realnames_dev.csv", "gold_dev.csv")
+        for row in csv.DictReader((raw / name).open(encoding="utf-8"))
+    ]
+    from pipeline import synthetic
+
+    return stage.name_order(text for text, _ in synthetic.distinct_spellings(names, n))
+
+
+def _reference_decode(
+    model: tr.Model, kana: str, beam: int, lm_weight: float, limit: int, strict: bool = True
+) -> list[tuple[str, float]]:
+    """The beam search of :class:`Decoder` done plainly: no memo, no shared columns."""
+    from pipeline.transliterate.decoder import MARGIN, VOWEL_END
+
+    options, step = model.channel, model.lm.step
+    longest = max(map(len, options))
+    columns: list[list[tuple[str, str, float]]] = [[("", lm.START, 0.0)]]
+
+    def column(q: int, needs_vowel: bool) -> tuple[dict[str, float], dict[str, str]]:
+        scores: dict[str, float] = {}
+        states: dict[str, str] = {}
+        best = floor = -math.inf
+        for length in range(min(longest, q), 0, -1):
+            unit = kana[q - length : q]
+            for text, state, score in columns[q - length] if unit in options else ():
+                found = []
+                for cyr, form, cost in options[unit]:
+                    if not (needs_vowel and cyr and cyr[-1] not in VOWEL_END):
+                        logp, new_state = step(state, form)
+                        found.append((cyr, new_state, lm_weight * logp - cost))
+                found.sort(key=lambda item: -item[2])
+                for cyr, new_state, delta in found:
+                    value = score + delta
+                    if value < floor:
+                        break
+                    if value > scores.get(text + cyr, -math.inf):
+                        scores[text + cyr], states[text + cyr] = value, new_state
+                        if value > best:
+                            best, floor = value, value - MARGIN
+        return scores, states
+
+    for q in range(1, len(kana)):
+        scores, states = column(q, strict and kana[q] in ("ン", "ー"))
+        kept = sorted(scores.items(), key=lambda item: item[1], reverse=True)[:beam]
+        columns.append([(t, states[t], v) for t, v in kept if v >= kept[0][1] - MARGIN])
+    scores, states = column(len(kana), False)
+    for text, state in states.items():
+        scores[text] += lm_weight * step(state, "$")[0]
+    finals = sorted(scores.items(), key=lambda item: item[1], reverse=True)[:limit]
+    if not finals and strict:
+        return _reference_decode(model, kana, beam, lm_weight, limit, strict=False)
+    return finals
+
+
+def _reference_hits(model: tr.Model, name: str, limit: int) -> dict[str, float]:
+    """:meth:`Lexicon.hits` without its memo, with the costed alignment for ``spells``."""
+    from pipeline.names import plain_kana
+    from pipeline.names.byear import by_ear_keys
+    from pipeline.transliterate import lexicon as lx
+
+    lex = model.lexicon
+    key, plain = match_key(name), plain_kana(name)
+    hits: dict[str, float] = {}
+    for known in lex.names.get(key, ())[:limit]:
+        target = re.sub(r"(.)\1", r"\1", re.sub(r"[\s\-]", "", known.lower().replace("ё", "е")))
+        kana = name.replace("・", "")
+        aligned = channel.align(kana, target, channel.options(), channel.max_unit())
+        fits = (
+            plain in lex.spelled.get(known, ())
+            or plain == lx.standard_kana(known)
+            or aligned is not None
+        )
+        hits.setdefault(known, lx._EXACT_BONUS if fits else lx._NEAR_BONUS)
+    bare = {key[len(p) :] for p in lx.affix_keys()[0] if key.startswith(p)}
+    bare |= {key[: -len(s)] for s in lx.affix_keys()[1] if key.endswith(s)}
+    near: set[str] = set()
+    if len(key) >= lx.NEAR_MIN:
+        near = {found for v in lx.deletions(key) for found in lex.near.get(v, ())} - {key}
+    found_keys = [(b, lx._AFFIX_BONUS) for b in sorted(b for b in bare if len(b) >= 3)]
+    found_keys += [(f, lx._NEAR_BONUS) for f in sorted(near) if lx.plausible_edit(key, f)]
+    if len(key) >= 3 and key not in lex.names:
+        depth = 2 if len(key) <= lx._BY_EAR_DEPTH2_MAX else 1
+        found_keys += [(v, lx._BY_EAR_BONUS * c) for v, c in by_ear_keys(key, depth=depth).items()]
+    for other, bonus in found_keys:
+        for known in lex.names.get(other, ())[:limit]:
+            hits.setdefault(known, bonus)
+    return hits
+
+
+def test_decoder_gives_the_plain_beam_search_on_real_spellings(model: tr.Model) -> None:
+    names = [n for n in dict.fromkeys(split_of(t) for t in _real_spellings()) if n]
+    assert len(names) > 800
+    for name in names:  # one decoder in stage order: shared prefixes and expansions
+        assert model.decode(name, 10, 1.0, limit=15) == _reference_decode(model, name, 10, 1.0, 15)
+
+
+def test_lexicon_hits_give_the_plain_lookup_on_real_spellings(model: tr.Model) -> None:
+    names = [n for n in dict.fromkeys(split_of(t) for t in _real_spellings()) if n]
+    keys = {match_key(n) for n in names}
+    assert len(keys) < len(names)  # names share keys, so the memo is used
+    for name in names:
+        for limit in (10, 2):
+            assert model.lexicon.hits(name, limit) == _reference_hits(model, name, limit)
+            assert list(model.lexicon.hits(name, limit)) == list(
+                _reference_hits(model, name, limit)
+            )
+
+
+def test_spells_agrees_with_the_costed_alignment() -> None:
+    pairs = [("ボロシロフ", "ворошилов"), ("スパスク", "спаск"), ("ヴォルホフ", "болхов")]
+    kana = ("タイシェト", "ハバロフスク", "ウラジオストク", "スーチャン")
+    pairs += [(k, t) for k in kana for t in ("тайшет", "хабаровск", "владивосток", "сучан")]
+    for kana, target in pairs:
+        expected = channel.align(kana, target, channel.options(), channel.max_unit()) is not None
+        assert channel.readable(kana, target, channel.chunks(), channel.max_unit()) is expected
+
+
+def test_stage_gives_the_same_readings_in_any_order(model: tr.Model) -> None:
+    texts = _real_spellings(600)
+    params = tr.TransliterateParams(workers=1)
+    # The same learned tables with no memo of any earlier answer (a model built anew
+    # could differ in the last bits of its scores: sums over hash-ordered counts).
+    fresh = tr.Model(
+        model.hold_out,
+        dataclasses.replace(model.lexicon, reached={}),
+        model.lm,
+        model.channel,
+        model.n_names,
+    )
+    forward = stage._transliterate_all(texts, params, model)
+    for text in reversed(sorted(texts)):  # another order: other prefixes, other memo
+        assert tr.transliterate_name(text, fresh, params) == forward[text]
+
+
+def split_of(text: str) -> str:
+    from pipeline.names import split_name
+
+    return split_name(text).name

@@ -5,6 +5,7 @@ Every other module of :mod:`pipeline.names` starts from :func:`normalize`.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -113,13 +114,16 @@ def _normalize_once(text: str) -> str:
     return unicodedata.normalize("NFKC", text.strip("・ "))
 
 
+@functools.lru_cache(maxsize=200_000)
 def normalize(text: str) -> str:
     """Normalise a katakana cell: NFKC, hiragana to katakana, one separator, notes removed.
 
     Half-width kana become full-width, every separator (・ ･ ＝ = - ‐ space …)
     becomes one ・, long-vowel marks become ー, and parenthetical notes such as
     "(Diet record 1950)" are dropped, and the typesetting slips of :func:`repairs`
-    (二 for ニ, small for large kana) are repaired. Idempotent and total on ``str``.
+    (二 for ニ, small for large kana) are repaired. Idempotent and total on ``str``;
+    memoised, as the transliterate stage asks it twice for each cell (for the cell
+    and inside :func:`~pipeline.names.split_name`) and again for each name.
 
     >>> normalize("ﾊﾊﾞﾛﾌｽｸ")
     'ハバロフスク'

@@ -230,4 +230,45 @@ def spells(kana: str, known: str) -> bool:
     False
     """
     target = re.sub(r"(.)\1", r"\1", re.sub(r"[\s\-]", "", known.lower().replace("ё", "е")))
-    return align(kana.replace("・", ""), target, options(), max_unit()) is not None
+    return readable(kana.replace("・", ""), target, chunks(), max_unit())
+
+
+@functools.lru_cache(maxsize=1)
+def chunks() -> dict[str, tuple[str, ...]]:
+    """Kana unit → the distinct Cyrillic chunks of its :func:`options`, ё as е."""
+    return {
+        unit: tuple(dict.fromkeys(cyr.replace("ё", "е") for cyr, _ in choices))
+        for unit, choices in options().items()
+    }
+
+
+def readable(kana: str, target: str, chunks: dict[str, tuple[str, ...]], longest: int) -> bool:
+    """Whether :func:`align` finds a segmentation (``chunks`` from :func:`chunks`).
+
+    The same graph as :func:`align`'s (kana position, target position), searched
+    depth first for any path instead of the cheapest: it visits only the pairs
+    that a prefix of ``target`` reaches and stops at the first full reading, where
+    the costed table walks every pair (``lexicon.hits`` asks this for each exact key).
+
+    >>> readable("ボロシロフ", "ворошилов", chunks(), max_unit())
+    True
+    >>> readable("ヴォルホフ", "болхов", chunks(), max_unit())
+    False
+    """
+    n, m = len(kana), len(target)
+    seen = {(0, 0)}
+    todo = [(0, 0)]
+    while todo:
+        i, j = todo.pop()
+        if i == n:
+            if j == m:
+                return True
+            continue
+        for end in range(i + 1, min(i + longest, n) + 1):
+            for chunk in chunks.get(kana[i:end], ()):
+                if target.startswith(chunk, j):
+                    pair = (end, j + len(chunk))
+                    if pair not in seen:
+                        seen.add(pair)
+                        todo.append(pair)
+    return False

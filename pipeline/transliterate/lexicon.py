@@ -32,6 +32,9 @@ _BY_EAR_BONUS = -1.0
 #: ones one, which keeps the look-up to a few dozen keys.
 _BY_EAR_DEPTH2_MAX = 5
 
+#: Keys whose :meth:`Lexicon._reached` is remembered at most (then it starts again).
+_REACHED_MAX = 200_000
+
 #: Keys shorter than this get no edit-distance look-up: チタ is one edit from too much.
 NEAR_MIN = 4
 
@@ -70,6 +73,10 @@ class Lexicon:
     near: Mapping[str, Sequence[str]]
     #: Katakana spellings GeoNames gives a lexicon name (ウラジオストク for Владивосток).
     spelled: dict[str, frozenset[str]]
+    #: (key, limit) → what :meth:`_reached` found for it, filled as names are looked up.
+    reached: dict[tuple[str, int], tuple[tuple[str, float], ...]] = dataclasses.field(
+        default_factory=dict, repr=False, compare=False
+    )
 
     @classmethod
     def learn(cls, counts: Counter[str], corpus: Corpus) -> Lexicon:
@@ -94,12 +101,6 @@ class Lexicon:
         """Lexicon names whose key equals, or nearly equals, the key of ``name``, with a bonus."""
         key = match_key(name)
         hits: dict[str, float] = {}
-
-        def put(keys: Iterable[str], bonus: float) -> None:
-            for found in keys:
-                for known in self.names.get(found, ())[:limit]:
-                    hits.setdefault(known, bonus)
-
         plain = plain_kana(name)
         for known in self.names.get(key, ())[:limit]:
             # A key folds ヴ into ブ and drops long marks: ヴォルホフ has the key of
@@ -110,6 +111,30 @@ class Lexicon:
                 or spells(name, known)
             )
             hits.setdefault(known, _EXACT_BONUS if fits else _NEAR_BONUS)
+        reached = self.reached.get((key, limit))
+        if reached is None:
+            reached = self._reached(key, limit)
+            if len(self.reached) >= _REACHED_MAX:  # bound the memory on huge inputs
+                self.reached.clear()
+            self.reached[key, limit] = reached
+        for known, bonus in reached:
+            hits.setdefault(known, bonus)
+        return hits
+
+    def _reached(self, key: str, limit: int) -> tuple[tuple[str, float], ...]:
+        """The names :meth:`hits` finds beyond the key itself, in its order, first bonus kept.
+
+        They depend on the key alone (an affix dropped, one edit, sound changes), and
+        the spellings of a register share keys (the 59,500 distinct names of the
+        transliterate bench have 17,000), so :meth:`hits` looks them up once per key.
+        """
+        out: dict[str, float] = {}
+
+        def put(keys: Iterable[str], bonus: float) -> None:
+            for other in keys:
+                for known in self.names.get(other, ())[:limit]:
+                    out.setdefault(known, bonus)
+
         bare = {key[len(p) :] for p in affix_keys()[0] if key.startswith(p)}
         bare |= {key[: -len(s)] for s in affix_keys()[1] if key.endswith(s)}
         put(sorted(b for b in bare if len(b) >= 3), _AFFIX_BONUS)
@@ -120,8 +145,8 @@ class Lexicon:
             depth = 2 if len(key) <= _BY_EAR_DEPTH2_MAX else 1
             for variant, changes in by_ear_keys(key, depth=depth).items():
                 for known in self.names.get(variant, ())[:limit]:
-                    hits.setdefault(known, _BY_EAR_BONUS * changes)
-        return hits
+                    out.setdefault(known, _BY_EAR_BONUS * changes)
+        return tuple(out.items())
 
 
 def plausible_edit(key: str, other: str) -> bool:
