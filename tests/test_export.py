@@ -620,9 +620,10 @@ def test_arrow_export_of_10000_rows_equals_the_in_memory_write(
 
 
 def test_shared_feature_parts_equal_each_row_made_alone() -> None:
-    """Linked Places features made with the collection's shared parts are the bytes each
-    row gives alone, on a register that repeats names (some with odd spacing)."""
+    """Linked Places features and result cells made with the collection's shared parts
+    are what each row gives alone, on a register that repeats names (some with odd spacing)."""
     from pipeline import places
+    from pipeline.export import results
     from pipeline.export.lpf import lpf_feature
 
     rows = register_rows(600, seed=3)
@@ -636,3 +637,7 @@ def test_shared_feature_parts_equal_each_row_made_alone() -> None:
     together = export.linked_places(camps, PARAMS, facts)["features"]
     alone = [lpf_feature(p, PARAMS, facts) for p in camps]
     assert json.dumps(together, ensure_ascii=False) == json.dumps(alone, ensure_ascii=False)
+    # and the results sheet's cells (Cyrillic, Latin, country once per name and point)
+    readings = results.Readings()
+    shared = [results.result_of(p, "", readings) for p in camps]
+    assert shared == [results.result_of(p, "") for p in camps]

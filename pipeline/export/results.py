@@ -130,21 +130,57 @@ def _region(row: dict[str, str]) -> str:
     return " | ".join(dict.fromkeys(h.strip() for h in hints if h.strip()))
 
 
-def result_of(placed: Placed, rival: str) -> dict[str, str]:
-    """The readable result columns of one row, as text; ``rival`` is its best_rival."""
+class Readings:
+    """The result cells that rows of one name share, each worked out once.
+
+    A register repeats a few thousand names many times: rows with the same place
+    id, candidates and Cyrillic readings have the same Cyrillic and Latin names,
+    and rows at one point the same country. Kept per :func:`write_results` call,
+    they are the same cells as when each row made its own.
+    """
+
+    def __init__(self) -> None:
+        self._names: dict[tuple[str, str, str], tuple[str, str]] = {}
+        self._countries: dict[tuple[float, float], str] = {}
+
+    def names(self, row: dict[str, str]) -> tuple[str, str]:
+        """The row's Cyrillic name and its BGN/PCGN Latin (:func:`cyrillic_of`)."""
+        key = (
+            row.get("place_id", ""),
+            row.get("candidates", ""),
+            row.get("cyrillic_candidates", ""),
+        )
+        if key not in self._names:
+            cyrillic = cyrillic_of(row)
+            self._names[key] = (cyrillic, latin_of_cyrillic(cyrillic) if cyrillic else "")
+        return self._names[key]
+
+    def country(self, point: tuple[float, float]) -> str:
+        """The point's country code (:func:`pipeline.area.country_of`)."""
+        if point not in self._countries:
+            self._countries[point] = area.country_of(point[1], point[0])
+        return self._countries[point]
+
+
+def result_of(placed: Placed, rival: str, readings: Readings | None = None) -> dict[str, str]:
+    """The readable result columns of one row, as text; ``rival`` is its best_rival.
+
+    ``readings`` shares the per-name work between the rows of one register.
+    """
+    readings = readings or Readings()
     row = placed.row
     point = placed.point
-    cyrillic = cyrillic_of(row) if row.get("place_id") or point else ""
+    cyrillic, latin = readings.names(row) if row.get("place_id") or point else ("", "")
     decision = row.get("decision", "").strip()
     radius = row.get("uncertainty_km", "").strip()
     return {
         "place": row.get("place_name", "").strip(),
         "cyrillic": cyrillic,
-        "latin": latin_of_cyrillic(cyrillic) if cyrillic else "",
+        "latin": latin,
         "lat": f"{point[1]:.6f}" if point else "",
         "lon": f"{point[0]:.6f}" if point else "",
         "region": _region(row),
-        "country": area.country_of(point[1], point[0]) if point else "",
+        "country": readings.country(point) if point else "",
         "decision": f"{decision} ({DECISION_WORDS[decision]})"
         if decision in DECISION_WORDS
         else "",
@@ -192,10 +228,11 @@ def write_results(
     own, heads = result_header(columns)
     own = [c for c in own if not _a_copy(c, own, placed)]
     by_id = {p.record_id: p for p in placed}
+    readings = Readings()
     text_rows: list[dict[str, str]] = []
     for record_id in order if order is not None else sorted(by_id):
         p = by_id[record_id]
-        found = result_of(p, rivals[record_id])
+        found = result_of(p, rivals[record_id], readings)
         text_rows.append(
             {c: p.row.get(c, "") for c in own}
             | {h: found[c] for h, c in zip(heads, RESULT_COLUMNS, strict=True)}
