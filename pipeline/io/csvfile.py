@@ -321,6 +321,8 @@ def read_csv_chunks(
         logger.info("%s: cells are separated by %r, not commas; reading it so", path, delimiter)
     try:
         with _decoding(path, encoding):
+            # strict: a quote that never closes is an error at the end of the file, not
+            # one cell that silently swallows every later row (the csv module's default).
             records = _records(csv.reader(handle, strict=True, delimiter=delimiter), path)
             header = clean_header(next(records, (1, []))[1])
             check_header(str(path), header, required)
@@ -425,22 +427,6 @@ def drop_unnamed_columns(
     return [header[i] for i in keep], [
         (number, [cells[i] for i in keep if i < len(cells)]) for number, cells in records
     ]
-
-
-def _parse_csv(
-    handle: TextIO, path: Path, required: Sequence[str], delimiter: str = ","
-) -> tuple[list[str], list[Row]]:
-    # strict: a quote that never closes is an error at the end of the file, not one
-    # cell that silently swallows every later row (the csv module's default).
-    records = _records(csv.reader(handle, strict=True, delimiter=delimiter), path)
-    header = clean_header(next(records, (1, []))[1])
-    check_header(str(path), header, required)
-    kept: list[tuple[int, list[str]]] = []
-    for line_no, cells in records:
-        checked = _row_cells(path, header, line_no, cells, delimiter)
-        if checked is not None:
-            kept.append((line_no, checked))
-    return [name for name in header if name], _rows_of(path, header, kept)
 
 
 def _row_cells(
