@@ -33,7 +33,7 @@ library :mod:`pipeline.names`, never another stage.
 
 from pipeline.export.citations import citations
 from pipeline.export.layers import MAP_SOURCES, metadata, preview
-from pipeline.export.lpf import LPF_CONTEXT, country_codes, geonames_id, linked_places, place_facts
+from pipeline.export.lpf import LPF_CONTEXT, geonames_id, linked_places, place_facts
 from pipeline.export.params import ExportParams
 from pipeline.export.rows import (
     PLACED,
@@ -58,7 +58,6 @@ __all__ = [
     "Placed",
     "check_partition",
     "citations",
-    "country_codes",
     "geonames_id",
     "label_for",
     "linked_places",

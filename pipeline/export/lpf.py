@@ -18,10 +18,10 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pipeline import area, geonames, places
+from pipeline import geonames, places
 from pipeline.export.citations import citations, geonames_of
 from pipeline.export.params import ExportParams
-from pipeline.export.rows import Placed
+from pipeline.export.rows import Countries, Placed
 from pipeline.records import Certainty
 from pipeline.validate import PERIOD
 
@@ -157,21 +157,6 @@ def _names(row: Mapping[str, str], facts: PlaceFacts | None) -> list[dict[str, A
     return list(unique.values())
 
 
-def country_codes(point: tuple[float, float]) -> list[str]:
-    """ISO alpha-2 code of the point's country, by the one code path every stage uses.
-
-    :func:`pipeline.area.country_of` (the nearest GeoNames place, as the geocode
-    stage does) gives a coastal point that a coarse coastline misses its country
-    still (WHG refuses a feature with empty ``ccodes``).
-
-    >>> country_codes((140.28, 48.97))  # Sovetskaya Gavan, on the coast
-    ['RU']
-    >>> country_codes((106.92, 47.92))  # Ulaanbaatar
-    ['MN']
-    """
-    return [area.country_of(point[1], point[0])]
-
-
 def geonames_id(row: Mapping[str, str], facts: PlaceFacts | None = None) -> str | None:
     """The row's GeoNames id: from a ``gn:`` place id, the point's source or the gazetteer.
 
@@ -243,12 +228,14 @@ class Shared:
     same bytes as when each row made its own.
     """
 
-    def __init__(self, facts: Mapping[str, PlaceFacts] | None = None) -> None:
+    def __init__(
+        self, facts: Mapping[str, PlaceFacts] | None = None, countries: Countries | None = None
+    ) -> None:
         self.facts = facts or {}
+        self.countries = countries or Countries()
         self._names: dict[tuple[str, ...], list[dict[str, Any]]] = {}
         self._types: dict[str, tuple[list[dict[str, Any]], list[str]]] = {}
         self._points: dict[tuple[str, str, str | None], list[dict[str, str]]] = {}
-        self._countries: dict[tuple[float, float], list[str]] = {}
         self.when = camp_when()
 
     def names(self, row: Mapping[str, str], place_id: str) -> list[dict[str, Any]]:
@@ -267,11 +254,6 @@ class Shared:
         if key not in self._points:
             self._points[key] = _point_citations(source, self.facts.get(place_id), gid)
         return self._points[key]
-
-    def country(self, point: tuple[float, float]) -> list[str]:
-        if point not in self._countries:
-            self._countries[point] = country_codes(point)
-        return self._countries[point]
 
 
 #: The row cells :func:`_names` reads: rows equal in them (and in place) share names.
@@ -300,7 +282,7 @@ def lpf_feature(
         "type": "Feature",
         "properties": {
             "title": title.strip(),
-            "ccodes": shared.country(point),
+            "ccodes": [shared.countries.of(point)],
             "fclasses": fclasses,
             "symbol_class": placed.symbol_class.value,
             "decision": row["decision"].strip(),
@@ -327,11 +309,15 @@ def lpf_feature(
 
 
 def linked_places(
-    camps: Sequence[Placed], params: ExportParams, facts: Mapping[str, PlaceFacts] | None = None
+    camps: Sequence[Placed],
+    params: ExportParams,
+    facts: Mapping[str, PlaceFacts] | None = None,
+    countries: Countries | None = None,
 ) -> dict[str, Any]:
     """The Linked Places FeatureCollection of every placed row (for the World Historical
-    Gazetteer); camps.lp.tsv is written from the same features."""
-    shared = Shared(facts)
+    Gazetteer); camps.lp.tsv is written from the same features. ``countries``: the
+    export's memo of each point's country."""
+    shared = Shared(facts, countries)
     features = [lpf_feature(p, params, facts, shared) for p in camps]
     return {
         "type": "FeatureCollection",

@@ -17,8 +17,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from pipeline import area, io, style
-from pipeline.export.rows import Placed
+from pipeline import io, style
+from pipeline.export.rows import Countries, Placed
 from pipeline.names import latin_of_cyrillic, script_of
 from pipeline.records import STAGE_COLUMNS, GeocodeMethod
 
@@ -135,13 +135,13 @@ class Readings:
 
     A register repeats a few thousand names many times: rows with the same place
     id, candidates and Cyrillic readings have the same Cyrillic and Latin names,
-    and rows at one point the same country. Kept per :func:`write_results` call,
-    they are the same cells as when each row made its own.
+    and rows at one point the same country (``countries``, the export's memo). Kept
+    per :func:`write_results` call, they are the same cells as when each row made its own.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, countries: Countries | None = None) -> None:
+        self.countries = countries or Countries()
         self._names: dict[tuple[str, str, str], tuple[str, str]] = {}
-        self._countries: dict[tuple[float, float], str] = {}
 
     def names(self, row: dict[str, str]) -> tuple[str, str]:
         """The row's Cyrillic name and its BGN/PCGN Latin (:func:`cyrillic_of`)."""
@@ -154,12 +154,6 @@ class Readings:
             cyrillic = cyrillic_of(row)
             self._names[key] = (cyrillic, latin_of_cyrillic(cyrillic) if cyrillic else "")
         return self._names[key]
-
-    def country(self, point: tuple[float, float]) -> str:
-        """The point's country code (:func:`pipeline.area.country_of`)."""
-        if point not in self._countries:
-            self._countries[point] = area.country_of(point[1], point[0])
-        return self._countries[point]
 
 
 def result_of(placed: Placed, rival: str, readings: Readings | None = None) -> dict[str, str]:
@@ -180,7 +174,7 @@ def result_of(placed: Placed, rival: str, readings: Readings | None = None) -> d
         "lat": f"{point[1]:.6f}" if point else "",
         "lon": f"{point[0]:.6f}" if point else "",
         "region": _region(row),
-        "country": readings.country(point) if point else "",
+        "country": readings.countries.of(point) if point else "",
         "decision": f"{decision} ({DECISION_WORDS[decision]})"
         if decision in DECISION_WORDS
         else "",
@@ -218,17 +212,19 @@ def write_results(
     rivals: Mapping[str, str],
     order: Sequence[str] | None = None,
     about: style.LayerMetadata | None = None,
+    countries: Countries | None = None,
 ) -> None:
     """Write ``results.xlsx`` and ``results.csv`` into the set's folder, rows in ``order``.
 
     ``rivals`` is each record id's best_rival (the candidates table found them, once
     per distinct candidate list). ``order`` is the record ids as the register gave
     them (the layers are sorted by id; a person's sheet keeps its own order).
+    ``countries`` is the export's memo of each point's country.
     """
     own, heads = result_header(columns)
     own = [c for c in own if not _a_copy(c, own, placed)]
     by_id = {p.record_id: p for p in placed}
-    readings = Readings()
+    readings = Readings(countries)
     text_rows: list[dict[str, str]] = []
     for record_id in order if order is not None else sorted(by_id):
         p = by_id[record_id]

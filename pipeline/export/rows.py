@@ -12,6 +12,7 @@ import math
 from collections.abc import Sequence
 from pathlib import Path
 
+from pipeline import area
 from pipeline.controls import for_files, has_control
 from pipeline.errors import InputDataError
 from pipeline.records import (
@@ -32,6 +33,33 @@ REAL_COLUMNS = ("score", "lat", "lon", "uncertainty_km")
 #: Columns the export adds: why the row has its class, and the text of its map label.
 REASON_COLUMN = "unresolved_reason"
 PLACED = (Decision.AUTO, Decision.OVERRIDE, Decision.REVIEW)
+
+
+class Countries:
+    """The country code of each point (:func:`pipeline.area.country_of`), once per point.
+
+    Rows at one place share their point; one export's Linked Places features and
+    results sheet share this memo, so each point is looked up once.
+    """
+
+    def __init__(self) -> None:
+        self._codes: dict[tuple[float, float], str] = {}
+
+    def of(self, point: tuple[float, float]) -> str:
+        """ISO alpha-2 code of the country of ``point`` (lon, lat), by the one code path
+        every stage uses.
+
+        :func:`pipeline.area.country_of` (the nearest GeoNames place, as the geocode
+        stage does) gives a coastal point that a coarse coastline misses its country
+        still (WHG refuses a Linked Places feature with empty ``ccodes``).
+
+        >>> countries = Countries()
+        >>> countries.of((140.28, 48.97)), countries.of((106.92, 47.92))  # Sovetskaya Gavan
+        ('RU', 'MN')
+        """
+        if point not in self._codes:
+            self._codes[point] = area.country_of(point[1], point[0])
+        return self._codes[point]
 
 
 @dataclasses.dataclass(frozen=True)

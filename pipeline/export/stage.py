@@ -33,6 +33,7 @@ from pipeline.export.results import write_results
 from pipeline.export.rows import (
     REASON_COLUMN,
     REQUIRED,
+    Countries,
     Placed,
     added,
     check_partition,
@@ -120,7 +121,8 @@ def write_layers(
     io.write_csv(out / "candidates.csv", found.columns, ranked.csv_rows(found))
     by_class = write_geojsons(out / "camps.geojson", out / "by_class", camps_frame)
     del camps_frame, table  # a register's frames are large; what follows needs neither
-    lpf = linked_places(camps, params, facts)
+    countries = Countries()  # each point's country, for the LPF features and the results
+    lpf = linked_places(camps, params, facts, countries)
     io.write_feature_collection(out / "camps.lpf.json", lpf)
     tsv_rows = (
         lptsv_row(feature, p.record_id, p.row.get("uncertainty_km", ""))
@@ -140,6 +142,7 @@ def write_layers(
         {record_id: cells["best_rival"] for record_id, cells in found.per_row.items()},
         order,
         metadata(params, len(camps), register=register),
+        countries,
     )
     outputs.add(out / "camps.gpkg", out / "camps.geojson", out / "camps.lpf.json")
     outputs.add(out / "camps.lp.tsv", out / "candidates.csv")
