@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
@@ -73,7 +74,9 @@ def write_xlsx(
         records = _records(target, name, names, rows)
         first = next(records, None)
         # An empty sheet still has its header: the library takes it from the rows.
-        data: Any = pd.DataFrame(columns=names) if first is None else _chain(first, records)
+        data: Any = itertools.chain([first], records)
+        if first is None:
+            data = pd.DataFrame(columns=names)
         sized = {h: float((widths or {}).get(h, min(40, max(10, len(h) + 2)))) for h in names}
         book = book.freeze(row=1, col=0, sheet=name).sheet(name, data, column_widths=sized)
     book.save()
@@ -91,11 +94,6 @@ def _records(
                 "than Excel opens: use the CSV beside it (or split the register)"
             )
         yield dict(zip(header, (_cell(v) for v in values), strict=True))
-
-
-def _chain(first: dict[str, Any], rest: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
-    yield first
-    yield from rest
 
 
 #: The time written into a workbook: fixed, so two runs give the same bytes (DVC, manifest).
