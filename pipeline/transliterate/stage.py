@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import functools
 import gc
 import logging
@@ -12,7 +11,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from pipeline import pool
 from pipeline.errors import InputDataError
@@ -47,9 +46,8 @@ def latin_candidates(cyrillic: Sequence[str]) -> list[str]:
 MAX_NAME_CHARS = 1_000
 
 
-@dataclasses.dataclass(frozen=True)
-class Transliteration:
-    """Everything the stage adds for one distinct cell."""
+class Transliteration(NamedTuple):
+    """Everything the stage adds for one distinct cell (a tuple: made 100,000 times a run)."""
 
     normalized: str
     parts: NameParts
@@ -67,25 +65,65 @@ def transliterate_name(
     >>> t.parts.region_hint, t.romaji, t.cyrillic[0], t.latin[0]
     ('クラスノヤルスク', 'Kansuku', 'Канск', 'Kansk')
     """
-    params = params or TransliterateParams()
-    if len(text) > MAX_NAME_CHARS:
-        return Transliteration(text, NameParts("", flag="too_long"), "", (), ())
-    parts = split_name(text)  # parts.name is normalised already
-    found = model.candidates(parts.name, params.top_k, params.beam, params.lm_weight)
-    cyrillic = tuple(name for name, _ in found)
-    return Transliteration(
-        normalized=normalize(text),
-        parts=parts,
-        romaji=romanize(parts.name) if is_readable(parts.flag) else "",
-        cyrillic=cyrillic,
-        latin=tuple(latin_candidates(cyrillic)),
-    )
+    return Transliterator(model, params)(text)
+
+
+class Transliterator:
+    """:func:`transliterate_name` for many cells, each name's readings made once.
+
+    A register spells one name in many cells (イルクーツク州ギムラ, ギムラ駅, ｷﾞﾑﾗ):
+    the parts differ, the romaji and the Cyrillic and Latin candidates of the
+    name do not, so they are kept by name (in the bench, 100,000 cells have 59,000
+    names).
+    """
+
+    def __init__(self, model: Model, params: TransliterateParams | None = None) -> None:
+        self.model, self.params = model, params or TransliterateParams()
+        #: (name, readable) → romaji, Cyrillic and Latin candidates.
+        self.readings: dict[tuple[str, bool], tuple[str, tuple[str, ...], tuple[str, ...]]] = {}
+
+    def __call__(self, text: str) -> Transliteration:
+        if len(text) > MAX_NAME_CHARS:
+            return Transliteration(text, NameParts("", flag="too_long"), "", (), ())
+        parts = split_name(text)  # parts.name is normalised already
+        key = (parts.name, is_readable(parts.flag))
+        readings = self.readings.get(key)
+        if readings is None:
+            p = self.params
+            found = self.model.candidates(parts.name, p.top_k, p.beam, p.lm_weight)
+            cyrillic = tuple([name for name, _ in found])
+            romaji = romanize(parts.name) if key[1] else ""
+            readings = self.readings[key] = (romaji, cyrillic, tuple(latin_candidates(cyrillic)))
+        return Transliteration(normalize(text), parts, *readings)
 
 
 #: Below this many distinct names a process pool costs more than it saves.
 _PARALLEL_MIN = 5_000
-#: Names per task sent to a worker: contiguous in sorted order, so they share prefixes.
-_CHUNK = 2_000
+#: Names per task sent to a worker, at most and at least (the last tasks).
+_RUN_MAX, _RUN_MIN = 12_000, 500
+
+
+def run_sizes(count: int, workers: int) -> list[int]:
+    """How many names each task takes: a share of what is left, smaller towards the end.
+
+    A task is a run of consecutive names (in :func:`name_order` they share
+    prefixes and states, so a worker's caches serve the whole run); the runs
+    shrink as the work runs out ("guided" scheduling), so that no worker is left
+    with a big run while the other waits: with equal runs of 12,000 names a
+    worker idled up to a second at the end of the bench's 100,000.
+
+    >>> run_sizes(100_000, 2)[:3], run_sizes(100_000, 2)[-3:], sum(run_sizes(100_000, 2))
+    ([12000, 12000, 12000], [500, 500, 190], 100000)
+    >>> run_sizes(7, 2)
+    [4, 3]
+    """
+    sizes: list[int] = []
+    left, share = count, -(-count // workers)  # every worker has work, however few names
+    while left > 0:
+        size = min(left, share, max(_RUN_MIN, min(_RUN_MAX, left // (2 * workers))))
+        sizes.append(size)
+        left -= size
+    return sizes
 
 
 _FIELD, _ROW = "\x1f", "\x1e"  # ASCII unit and record separators
@@ -135,11 +173,14 @@ def _transliterate_chunk(texts: list[str], params: TransliterateParams) -> str |
     rows: list[str] = []
     model = _worker_model
     assert model is not None, "a worker starts with _worker_start(model)"
-    done = [(text, transliterate_name(text, model, params)) for text in texts]
+    transliterate = Transliterator(model, params)
+    done = [(text, transliterate(text)) for text in texts]
     for text, t in done:
         fields = [text, t.romaji, "|".join(t.cyrillic), "|".join(t.latin)]
-        if not (t.normalized == text and t.parts == NameParts(text)):
-            fields += [t.normalized, *dataclasses.astuple(t.parts)]
+        p = t.parts
+        split = (p.name, p.region_hint, p.feature_hint, p.camp_no, p.flag)
+        if not (t.normalized == text and split == (text, "", "", "", "")):
+            fields += [t.normalized, *split]
         rows.append(_FIELD.join(fields))
     packed = _ROW.join(rows)
     if packed.count(_ROW) != len(rows) - 1 or any(_FIELD in text or "|" in text for text in texts):
@@ -148,19 +189,25 @@ def _transliterate_chunk(texts: list[str], params: TransliterateParams) -> str |
 
 
 def _unpack(packed: str) -> Iterator[tuple[str, Transliteration]]:
-    """The rows of :func:`_transliterate_chunk` back as (text, Transliteration)."""
+    """The rows of :func:`_transliterate_chunk` back as (text, Transliteration).
+
+    The cells of one name sit together and share its readings: they are split once.
+    """
+    shared = ("", "", "")
+    readings: tuple[str, tuple[str, ...], tuple[str, ...]] = ("", (), ())
     for row in packed.split(_ROW):
         text, romaji, cyrillic, latin, *rest = row.split(_FIELD)
-        yield (
-            text,
-            Transliteration(
-                rest[0] if rest else text,
-                NameParts(*rest[1:]) if rest else NameParts(text),
+        if (romaji, cyrillic, latin) != shared:
+            shared = (romaji, cyrillic, latin)
+            readings = (
                 romaji,
                 tuple(cyrillic.split("|")) if cyrillic else (),
                 tuple(latin.split("|")) if latin else (),
-            ),
-        )
+            )
+        if rest:
+            yield text, Transliteration(rest[0], NameParts(*rest[1:]), *readings)
+        else:
+            yield text, Transliteration(text, NameParts(text), *readings)
 
 
 def _worker_start(model: Model) -> None:
@@ -201,25 +248,24 @@ def _transliterate_all(
     if params.workers <= 1 or len(ordered) < _PARALLEL_MIN or not pool.can_fork():
         with _collector_paused():
             shown = progress(ordered, len(ordered), "transliterate", logger, min_step=1000)
+            transliterate = Transliterator(model, params)
             for text in shown:
-                results[text] = transliterate_name(text, model, params)
+                results[text] = transliterate(text)
         return results
-    size = min(_CHUNK, -(-len(ordered) // params.workers))
-    chunks = [ordered[i : i + size] for i in range(0, len(ordered), size)]
+    runs, start = [], 0
+    for size in run_sizes(len(ordered), params.workers):
+        runs.append(ordered[start : start + size])
+        start += size
     worker = functools.partial(_transliterate_chunk, params=params)
     gc.freeze()  # the model is shared with the workers: keep the collector off its pages
     try:
-        # Workers take runs of consecutive chunks (a quarter of their share at a
-        # time): fewer states for each one's caches, and still a balanced load.
-        per_worker = max(1, len(chunks) // (4 * params.workers))
         with _collector_paused():
             for done_chunk in pool.map_chunks(
                 worker,
-                chunks,
+                runs,
                 params.workers,
                 label="transliterate",
                 initializer=functools.partial(_worker_start, model),
-                batch=per_worker,
             ):
                 results.update(_unpack(done_chunk) if isinstance(done_chunk, str) else done_chunk)
     finally:
