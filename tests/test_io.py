@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -203,18 +204,23 @@ def test_workbook_keeps_headers_types_widths_and_text(tmp_path: Path) -> None:
     assert results.column_dimensions["C"].width > results.column_dimensions["B"].width
 
 
-def test_read_csv_chunks_give_the_rows_of_read_csv(tmp_path: Path) -> None:
+def test_read_csv_chunks_give_the_rows_of_read_csv(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     # Blank lines, an unnamed empty column, CRLF, a BOM and a quoted multi-line note.
     text = '\ufeffkatakana,notes,\r\nチタ,a,\r\n\r\nチタ,"two\nlines",\r\n,b,\r\nカンスク,,\r\n'
     path = tmp_path / "register.csv"
     path.write_bytes(text.encode("utf-8"))
     header, rows = read_csv(path)
     for size in (1, 2, 3, 100):
-        names, chunks = read_csv_chunks(path, chunk_rows=size)
-        got = list(chunks)
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="pipeline.io"):
+            names, chunks = read_csv_chunks(path, chunk_rows=size)
+            got = list(chunks)
         assert names == header == ["katakana", "notes"]
         assert [row for chunk in got for row in chunk] == rows and len(rows) == 4
         assert all(0 < len(chunk) <= size for chunk in got)
+        assert caplog.text.count("unnamed empty column(s) left out") == 1, size  # once a file
     _, chunks = read_csv_chunks(tmp_path / "register.csv", min_rows=5, chunk_rows=2)
     with pytest.raises(InputDataError, match="no rows"):
         list(chunks)

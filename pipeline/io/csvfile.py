@@ -339,12 +339,12 @@ def read_csv_chunks(
                 if checked is not None:
                     kept.append((line_no, checked))
                 if len(kept) >= chunk_rows:
+                    yield _rows_of(path, header, kept, first=count == 0)
                     count += len(kept)
-                    yield _rows_of(path, header, kept)
                     kept = []
             if kept:
+                yield _rows_of(path, header, kept, first=count == 0)
                 count += len(kept)
-                yield _rows_of(path, header, kept)
         if count < min_rows:
             raise InputDataError(
                 f"{path}: has a header but no rows: add at least one row under the header"
@@ -403,11 +403,13 @@ def drop_unnamed_columns(
     records: list[tuple[int, list[str]]],
     label: str = "line",
     column_name: Callable[[int], str] = lambda i: str(i + 1),
+    say: bool = True,
 ) -> tuple[list[str], list[tuple[int, list[str]]]]:
     """Drop columns with an empty name and no cells (``katakana,,`` from a spreadsheet).
 
     An unnamed column that holds data is refused with the row and the fix: its
-    cells would have no name in any output.
+    cells would have no name in any output. ``say``: log the columns left out
+    (a file read in chunks says it once, at its first).
 
     >>> drop_unnamed_columns("a.csv", ["katakana", "", ""], [(2, ["チタ", "", ""])])
     (['katakana'], [(2, ['チタ'])])
@@ -423,7 +425,8 @@ def drop_unnamed_columns(
                     f"this column no name but it holds {cells[i][:40]!r}: name it in row 1"
                 )
     keep = [i for i, name in enumerate(header) if name]
-    logger.info("%s: %d unnamed empty column(s) left out", where, len(unnamed))
+    if say:
+        logger.info("%s: %d unnamed empty column(s) left out", where, len(unnamed))
     return [header[i] for i in keep], [
         (number, [cells[i] for i in keep if i < len(cells)]) for number, cells in records
     ]
@@ -449,9 +452,11 @@ def _row_cells(
     return cells
 
 
-def _rows_of(path: Path, header: list[str], kept: list[tuple[int, list[str]]]) -> list[Row]:
-    """Checked records as rows, unnamed empty columns left out."""
-    names, kept = drop_unnamed_columns(str(path), header, kept)
+def _rows_of(
+    path: Path, header: list[str], kept: list[tuple[int, list[str]]], first: bool
+) -> list[Row]:
+    """Checked records as rows, unnamed empty columns left out (said at the ``first`` chunk)."""
+    names, kept = drop_unnamed_columns(str(path), header, kept, say=first)
     return [dict(zip(names, cells, strict=True)) for _, cells in kept]
 
 
