@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -131,6 +132,44 @@ def test_round_trip_keeps_every_row_and_column(
     write_csv(path, ["katakana", "notes"], rows)
     _, back = read_csv(path)
     assert back == [r for r in rows if any(v.strip() for v in r.values())]
+
+
+#: What the reader looks for in a record: quotes of a guarded formula, blanks, line
+#: breaks of both kinds, and what looks like a row swallowed by an open quote.
+PIECES = ["'", "'=", "-1", " ", "\t", "\r", "\n", "\r\n", "a", "チ", ",", "a,a,a"]
+
+
+def _cells_one_by_one(header: list[str], cells: list[str]) -> list[str] | None:
+    """What the reader makes of a record, each check made cell by cell (the plain way)."""
+    from pipeline.io.csvfile import _refuse_swallowed_rows, unguard
+
+    cells = [unguard(cell) for cell in cells]
+    if not any(cell.strip() for cell in cells):
+        return None
+    if len(cells) != len(header):
+        if any(c.strip() for c in cells[len(header) :]):
+            raise InputDataError("ragged")
+        cells = (cells + [""] * len(header))[: len(header)]
+    _refuse_swallowed_rows(Path("a.csv"), 2, header, cells)
+    return cells
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(PIECES), max_size=4).map("".join), min_size=1, max_size=4))
+def test_a_record_is_checked_as_cell_by_cell(cells: list[str]) -> None:
+    # The reader looks at a record's text at once and cell by cell only when needed.
+    from pipeline.io.csvfile import _row_cells
+
+    header = ["katakana", "notes", "region"]
+
+    def outcome(read: Callable[[], list[str] | None]) -> list[str] | str | None:
+        try:
+            return read()
+        except InputDataError:
+            return "refused"
+
+    expected = outcome(lambda: _cells_one_by_one(header, cells))
+    assert outcome(lambda: _row_cells(Path("a.csv"), header, 2, list(cells), ",")) == expected
 
 
 def test_a_quote_left_open_is_refused_in_every_stage_file(tmp_path: Path) -> None:
