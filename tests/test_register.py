@@ -323,6 +323,7 @@ def test_unmistakable_encodings_are_read(encoding: str, tmp_path: Path, runner: 
     out = tmp_path / "t.csv"
     result = transliterate(runner, source, out)
     assert result.exit_code == 0, result.output
+    assert result.stderr.count("; reading it as") == 1, result.stderr  # once, read twice
     assert [(r["record_id"], r["katakana"], r["notes"]) for r in read_out(out)] == [
         ("r1", "ライチハ", "収容所"),
         ("r2", "チタ", "病院"),
@@ -337,7 +338,7 @@ def test_semicolon_and_tab_separated(separator: str, tmp_path: Path, runner: Cli
     out = tmp_path / "t.csv"
     result = transliterate(runner, source, out)
     assert result.exit_code == 0, result.output
-    assert "separated by" in result.stderr
+    assert result.stderr.count("separated by") == 1, result.stderr  # once, read twice
     got = read_out(out)
     assert [(r["record_id"], r["notes"]) for r in got] == [("r1", "収容所, 第7"), ("r2", "病院")]
 

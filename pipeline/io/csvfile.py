@@ -113,22 +113,24 @@ _ENCODING_NAMES = {
 }
 
 
-def _auto_encoding(head: bytes, path: Path) -> str:
+def _auto_encoding(head: bytes, path: Path, say: bool = True) -> str:
     """The encoding to read a file in when none is given: what its first bytes prove.
 
     UTF-16 (with or without BOM) and ISO-2022-JP cannot be mistaken for anything
-    else and are read as such (logged); everything else is read as UTF-8, with
-    or without BOM, and a legacy encoding is named by :func:`decode`'s error.
+    else and are read as such (logged, with ``say``); everything else is read as
+    UTF-8, with or without BOM, and a legacy encoding is named by :func:`decode`'s
+    error.
     """
+    note = logger.info if say else logger.debug
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        logger.info("%s: UTF-16 with a byte-order mark; reading it as UTF-16", path)
+        note("%s: UTF-16 with a byte-order mark; reading it as UTF-16", path)
         return "utf-16"
     bare = _utf16_without_bom(head)
     if bare:
-        logger.info("%s: UTF-16 without a byte-order mark; reading it as %s", path, bare)
+        note("%s: UTF-16 without a byte-order mark; reading it as %s", path, bare)
         return bare
     if any(escape in head for escape in _ISO2022_ESCAPES):
-        logger.info("%s: ISO-2022-JP (JIS escapes); reading it as ISO-2022-JP", path)
+        note("%s: ISO-2022-JP (JIS escapes); reading it as ISO-2022-JP", path)
         return "iso2022_jp"
     return "utf-8-sig"
 
@@ -198,10 +200,11 @@ def decode(data: bytes, path: Path, encoding: str | None = None) -> str:
         ) from None
 
 
-def _open_text(path: Path, encoding: str | None) -> TextIO:
+def _open_text(path: Path, encoding: str | None, say: bool = True) -> TextIO:
     """Open a CSV file as text: ``encoding``, BOM'd UTF-16, or UTF-8 with or without BOM.
 
     A FIFO, socket or device is refused, not read: it could wait for ever (issue 21).
+    ``say``: log the encoding found (not when the file is opened again).
     """
     mode = path.stat().st_mode
     if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
@@ -213,7 +216,7 @@ def _open_text(path: Path, encoding: str | None) -> TextIO:
         return path.open(encoding=check_encoding(encoding), newline="")
     with path.open("rb") as raw:
         head = raw.read(_HEAD_BYTES)
-    return path.open(encoding=_auto_encoding(head, path), newline="")
+    return path.open(encoding=_auto_encoding(head, path, say), newline="")
 
 
 def detect_delimiter(head: str) -> str:
@@ -258,7 +261,7 @@ def detect_delimiter(head: str) -> str:
 def _header_lines(path: Path, encoding: str | None) -> str:
     """The first lines of a CSV file as text ('' when they cannot be decoded)."""
     try:
-        with _open_text(path, encoding) as handle:
+        with _open_text(path, encoding, say=False) as handle:  # said when opened to read
             return handle.read(_HEAD_BYTES)
     except UnicodeDecodeError:
         return ""
@@ -294,6 +297,7 @@ def read_csv_chunks(
     encoding: str | None = None,
     min_rows: int = 0,
     chunk_rows: int = CHUNK_ROWS,
+    say: bool = True,
 ) -> tuple[list[str], Iterator[list[Row]]]:
     """:func:`read_csv` as the column names and the rows in lists of ``chunk_rows``.
 
@@ -302,6 +306,8 @@ def read_csv_chunks(
     next holds one chunk, not the file. A bad row in a later chunk raises when its
     chunk is read (a stage writing through :func:`write_csv` then leaves no output);
     fewer than ``min_rows`` rows, at the end (at once when the first chunk is all).
+    ``say``: log how the file is read (its encoding, separator, unnamed columns);
+    a stage that reads a file again passes False.
     """
     path = Path(path)
     refuse_special_file(path)
@@ -314,10 +320,10 @@ def read_csv_chunks(
         )
     try:
         delimiter = detect_delimiter(_header_lines(path, encoding))
-        handle = _open_text(path, encoding)
+        handle = _open_text(path, encoding, say)
     except PermissionError:
         raise InputDataError(f"{path}: permission denied: make it readable") from None
-    if delimiter != ",":
+    if delimiter != "," and say:
         logger.info("%s: cells are separated by %r, not commas; reading it so", path, delimiter)
     try:
         with _decoding(path, encoding):
@@ -339,11 +345,11 @@ def read_csv_chunks(
                 if checked is not None:
                     kept.append((line_no, checked))
                 if len(kept) >= chunk_rows:
-                    yield _rows_of(path, header, kept, first=count == 0)
+                    yield _rows_of(path, header, kept, first=say and count == 0)
                     count += len(kept)
                     kept = []
             if kept:
-                yield _rows_of(path, header, kept, first=count == 0)
+                yield _rows_of(path, header, kept, first=say and count == 0)
                 count += len(kept)
         if count < min_rows:
             raise InputDataError(

@@ -89,8 +89,8 @@ def open_table(
                 "leave out --sheet"
             )
 
-        def again() -> Iterator[list[Row]]:
-            return read_csv_chunks(path, required, encoding, min_rows, chunk_rows)[1]
+        def again() -> Iterator[list[Row]]:  # read as before: said once
+            return read_csv_chunks(path, required, encoding, min_rows, chunk_rows, say=False)[1]
 
         columns, first = read_csv_chunks(path, required, encoding, min_rows, chunk_rows)
         return Table(columns, first, again)
