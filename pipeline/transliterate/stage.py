@@ -15,6 +15,7 @@ from typing import Any, NamedTuple
 
 from pipeline import pool
 from pipeline.errors import InputDataError
+from pipeline.io import CHUNK_ROWS, Row, merge_columns, open_table, write_csv
 from pipeline.names import (
     NameParts,
     is_readable,
@@ -24,6 +25,8 @@ from pipeline.names import (
     split_name,
 )
 from pipeline.progress import progress
+from pipeline.records import TRANSLITERATE_COLUMNS, RecordIds, check_raw_rows, columns_taken
+from pipeline.register import NAME_COLUMN, KanaCounts, choose_columns, must_guess
 from pipeline.transliterate.artifact import default_model
 from pipeline.transliterate.model import Model
 from pipeline.transliterate.params import TransliterateParams
@@ -283,6 +286,7 @@ def run(
     sheet: str | None = None,
     name_column: str | None = None,
     region_column: str | None = None,
+    chunk_rows: int = CHUNK_ROWS,
 ) -> dict[str, int]:
     """Add romaji and ranked Russian forms to every row of a register (CSV or workbook).
 
@@ -290,8 +294,15 @@ def run(
     katakana (Latin, kanji, mixed, empty) are kept and flagged in ``name_flag``.
     ``model`` defaults to the stage's (:func:`default_model`, every place).
     ``sheet``, ``name_column`` and ``region_column`` choose what is read
-    (:func:`pipeline.register.read_register`: by default the first sheet with
+    (:func:`pipeline.register.choose_columns`: by default the first sheet with
     cells, ``katakana`` or the one column of katakana, and ``region``).
+
+    A CSV register is read ``chunk_rows`` rows at a time, twice: first for its
+    distinct names and to check its rows and record ids, then to write each
+    row with its name's columns, so memory grows with the distinct names, not
+    the rows (a third time, before the second, when the column of names is
+    found by its cells). A workbook is held whole (calamine reads a sheet at
+    once) and gone through the same way.
 
     Raises
     ------
@@ -299,40 +310,66 @@ def run(
         The file cannot be read, has no column of names, repeats a ``record_id``, or
         has a column a stage writes (``lat``, ``decision`` …).
     """
-    from pipeline.io import merge_columns, write_csv
-    from pipeline.records import (
-        TRANSLITERATE_COLUMNS,
-        assign_record_ids,
-        check_raw_rows,
-        columns_taken,
-    )
-    from pipeline.register import read_register
-
-    columns, rows = read_register(input_path, encoding, sheet, name_column, region_column)
-    problems = columns_taken(columns, str(input_path))
-    problems = problems or assign_record_ids(rows, str(input_path))
-    problems += check_raw_rows(rows, str(input_path))
-    if problems:
-        raise InputDataError("\n".join(problems))
-    distinct = sorted({row["katakana"] for row in rows})
-    results = _transliterate_all(distinct, params, model or default_model())
+    where = str(input_path)
+    table = open_table(Path(input_path), (), encoding, 1, sheet, chunk_rows)
+    guess = must_guess(table.columns, name_column)
+    # Every row is read before any problem is raised, as when the file was read whole:
+    # a bad byte in the last line is what the user hears of first.
+    known = None if guess else (name_column or NAME_COLUMN)
+    counts: Counter[str] = Counter()
+    kana = KanaCounts([c for c in table.columns if c != "record_id"] if guess else [])
+    ids = RecordIds(where)
+    raw_problems: list[str] = []
+    for chunk in table.chunks():
+        if known in table.columns:
+            counts.update(row[known] for row in chunk)
+        if guess:
+            kana.add(chunk)
+        raw_problems += check_raw_rows(chunk, where, start=ids.rows + 2)
+        ids.see(chunk)  # ids.rows: the rows seen so far
+    chosen = choose_columns(where, table.columns, kana.shares(), name_column, region_column)
+    problems = columns_taken(chosen.columns, where) or ids.checked()
+    if problems or raw_problems:
+        raise InputDataError("\n".join(problems + raw_problems))
+    if guess:
+        for chunk in table.chunks():
+            counts.update(row[chosen.name] for row in chunk)
+    results = _transliterate_all(sorted(counts), params, model or default_model())
+    added = {text: _added_columns(result) for text, result in results.items()}
+    del results
     flagged: Counter[str] = Counter()
-    for row in rows:
-        result = results[row["katakana"]]
-        row.update(
-            katakana_normalized=result.normalized,
-            region_hint=result.parts.region_hint,
-            romaji=result.romaji,
-            latin_candidates="|".join(result.latin),
-            cyrillic_candidates="|".join(result.cyrillic),
-            name_flag=result.parts.flag,
-            feature_hint=result.parts.feature_hint,
-            camp_no_hint=result.parts.camp_no,
-        )
-        if result.parts.flag:
-            flagged[result.parts.flag] += 1
+    for text, n in counts.items():
+        if added[text]["name_flag"]:
+            flagged[added[text]["name_flag"]] += n
     for flag, count in sorted(flagged.items()):
         logger.warning("%s: %d row(s) kept and flagged name_flag=%s", input_path, count, flag)
-    out_columns = merge_columns(["record_id"], [*columns, *TRANSLITERATE_COLUMNS])
-    write_csv(output_path, out_columns, rows)
-    return {"rows": len(rows), "distinct": len(distinct), "flagged": sum(flagged.values())}
+
+    def transliterated() -> Iterator[Row]:
+        for chunk in table.chunks():
+            chosen.apply(chunk)
+            ids.assign(chunk)
+            try:
+                for row in chunk:
+                    row.update(added[row[NAME_COLUMN]])
+            except KeyError:
+                raise InputDataError(f"{where}: changed while it was read: run again") from None
+            yield from chunk
+
+    out_columns = merge_columns(["record_id"], [*chosen.columns, *TRANSLITERATE_COLUMNS])
+    write_csv(output_path, out_columns, transliterated())
+    rows = sum(counts.values())
+    return {"rows": rows, "distinct": len(counts), "flagged": sum(flagged.values())}
+
+
+def _added_columns(result: Transliteration) -> dict[str, str]:
+    """The columns the stage adds to each row of a name."""
+    return {
+        "katakana_normalized": result.normalized,
+        "region_hint": result.parts.region_hint,
+        "romaji": result.romaji,
+        "latin_candidates": "|".join(result.latin),
+        "cyrillic_candidates": "|".join(result.cyrillic),
+        "name_flag": result.parts.flag,
+        "feature_hint": result.parts.feature_hint,
+        "camp_no_hint": result.parts.camp_no,
+    }
