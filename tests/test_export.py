@@ -622,9 +622,10 @@ def test_arrow_export_of_10000_rows_equals_the_in_memory_write(
 def test_shared_feature_parts_equal_each_row_made_alone() -> None:
     """Linked Places features and result cells made with the collection's shared parts
     are what each row gives alone, on a register that repeats names (some with odd spacing)."""
-    from pipeline import places
+    from pipeline import io, places
     from pipeline.export import results
-    from pipeline.export.lpf import lpf_feature
+    from pipeline.export.lpf import Features, lpf_feature
+    from pipeline.export.lptsv import lptsv_of, lptsv_row, lptsv_text
 
     rows = register_rows(600, seed=3)
     for row in rows[::7]:
@@ -637,7 +638,38 @@ def test_shared_feature_parts_equal_each_row_made_alone() -> None:
     together = export.linked_places(camps, PARAMS, facts)["features"]
     alone = [lpf_feature(p, PARAMS, facts) for p in camps]
     assert json.dumps(together, ensure_ascii=False) == json.dumps(alone, ensure_ascii=False)
+    # the stage's texts: each body encoded once, the row's @id put in; the same bytes
+    features = Features(PARAMS, facts)
+    assert [features.text(p) for p in camps] == [io.feature_json(f) for f in alone]
+    lines = (
+        lptsv_row(f, p.record_id, p.row.get("uncertainty_km", ""))
+        for f, p in zip(alone, camps, strict=True)
+    )
+    assert lptsv_of(camps, features) == lptsv_text(lines)
     # and the results sheet's cells (Cyrillic, Latin, country once per name and point)
     readings = results.Readings()
     shared = [results.result_of(p, "", readings) for p in camps]
     assert shared == [results.result_of(p, "") for p in camps]
+
+
+def test_rows_alike_but_for_their_id_are_placed_once_and_share_their_strings() -> None:
+    """Rows equal in every cell but record_id keep one copy of their strings and one
+    check, and come out as each row placed alone; a row that differs in one cell is
+    its own."""
+    from pipeline.export.rows import _place, alike_key
+
+    rows = register_rows(300, seed=5)
+    rows[7] = rows[3] | {"record_id": rows[7]["record_id"], "romaji": "other"}
+    copies = [dict(row) for row in rows]  # distinct strings, as a CSV reader makes them
+    _, kept = export.without_controls(list(rows[0]), iter(copies), Path("register.csv"))
+    assert kept == rows
+    by_body: dict[tuple[tuple[str, str], ...], dict[str, str]] = {}
+    for row in kept:
+        first = by_body.setdefault(alike_key(row), row)
+        assert first["candidates"] is row["candidates"]
+    assert len(by_body) < len(kept) / 2  # the register repeats its rows
+    assert alike_key(kept[7]) != alike_key(kept[3])
+    placed = export.prepare(kept, Path("register.csv"))
+    alone = sorted((_place(row, "") for row in kept), key=lambda p: p.record_id)
+    assert placed == alone
+    assert all(p.body == alike_key(p.row) for p in placed)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from pipeline import area
@@ -73,27 +73,63 @@ class Placed:
     label: str
     point: tuple[float, float] | None  # (lon, lat)
     reason: str  # why it is unresolved; empty for a row drawn on the map
+    #: The row's cells but its record id (:func:`alike_key`), kept by :func:`prepare`.
+    alike: tuple[tuple[str, str], ...] | None = dataclasses.field(
+        default=None, compare=False, repr=False
+    )
 
     @property
     def record_id(self) -> str:
         return self.row["record_id"]
 
+    @property
+    def body(self) -> tuple[tuple[str, str], ...]:
+        """What rows alike but for their record id share: every other cell, in order.
+
+        Every output of a row but its record id is a function of these cells, so
+        the export makes each output once per body and puts the id in per row.
+        """
+        return self.alike if self.alike is not None else alike_key(self.row)
+
+
+def alike_key(row: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    """Every cell of ``row`` but its record id, in order (rows equal in it are alike).
+
+    >>> alike_key({"record_id": "a", "katakana": "チタ"})
+    (('katakana', 'チタ'),)
+    """
+    cells = dict(row)
+    cells.pop("record_id", None)
+    return tuple(cells.items())
+
 
 def without_controls(
-    columns: Sequence[str], rows: Sequence[dict[str, str]], source: Path
+    columns: Sequence[str], rows: Iterable[dict[str, str]], source: Path
 ) -> tuple[list[str], list[dict[str, str]]]:
     """The header and rows with every control character as U+FFFD (logged, counted).
 
     Done once, before any file is written, so every file of the set holds the
     same text (:func:`pipeline.controls.for_files`; GDAL would cut a name at NUL
     in the GeoPackage and GeoJSON and not in the Linked Places file).
+
+    Rows alike but for their record id (:func:`alike_key`) come back holding the
+    first one's strings: a register names one camp thousands of times, and each
+    copy of its candidates cell is some 2 KB. ``rows`` may be a generator (over a
+    file's chunks), so the rows as read are never all held at once.
     """
     out: list[dict[str, str]] = []
     replaced = 0
+    first: dict[tuple[tuple[str, str], ...], dict[str, str]] = {}
     for row in rows:
-        if any(has_control(k) or has_control(v) for k, v in row.items()):
+        # one search of the joined text: the pattern matches single characters
+        if has_control("".join(row)) or has_control("".join(row.values())):
             replaced += 1
             row = {for_files(k): for_files(v) for k, v in row.items()}
+        kept = first.setdefault(alike_key(row), row)
+        if kept is not row:
+            record_id = row["record_id"]
+            row = dict(kept)  # the same keys in the same order, and the same strings
+            row["record_id"] = record_id
         out.append(row)
     if replaced:
         logger.warning(
@@ -109,6 +145,8 @@ def prepare(rows: Sequence[dict[str, str]], source: Path) -> list[Placed]:
     seen: dict[str, int] = {}
     placed: list[Placed] = []
     checked: set[str] = set()  # candidates cells parsed already: a register repeats them
+    # rows alike but for their id are checked and placed once (the check reads no id)
+    alike: dict[tuple[tuple[str, str], ...], Placed] = {}
     for number, row in enumerate(rows, start=2):
         record_id = row["record_id"].strip()
         if not record_id:
@@ -122,7 +160,15 @@ def prepare(rows: Sequence[dict[str, str]], source: Path) -> list[Placed]:
                 f"{seen[record_id]}: each row needs its own id"
             )
         seen[record_id] = number
-        placed.append(_place(row, f"{source}: row {number}", checked))
+        key = alike_key(row)
+        done = alike.get(key)
+        if done is None:
+            done = alike[key] = dataclasses.replace(
+                _place(row, f"{source}: row {number}", checked), alike=key
+            )
+            placed.append(done)
+        else:
+            placed.append(dataclasses.replace(done, row=row))
     return sorted(placed, key=lambda p: p.record_id)
 
 

@@ -24,9 +24,9 @@ from pipeline.export.layers import (
     write_geojsons,
     write_geopackage,
 )
-from pipeline.export.lpf import PlaceFacts, linked_places, place_facts
+from pipeline.export.lpf import Features, PlaceFacts, place_facts
 from pipeline.export.lptsv import COLUMNS as LPTSV_COLUMNS
-from pipeline.export.lptsv import lptsv_row, lptsv_text
+from pipeline.export.lptsv import lptsv_of
 from pipeline.export.params import ExportParams
 from pipeline.export.places import places_frame
 from pipeline.export.results import write_results
@@ -66,8 +66,12 @@ def run(
         A row breaks the geocode stage's contract (the message names file, row,
         column and fix); nothing has been written then.
     """
-    columns, rows = io.read_csv(Path(input_path), required=REQUIRED, encoding=encoding, min_rows=1)
-    columns, rows = without_controls(columns, rows, Path(input_path))
+    columns, chunks = io.read_csv_chunks(
+        Path(input_path), required=REQUIRED, encoding=encoding, min_rows=1
+    )
+    # chunk by chunk: rows alike but for their id keep one copy of their strings
+    rows_read = (row for chunk in chunks for row in chunk)
+    columns, rows = without_controls(columns, rows_read, Path(input_path))
     placed = prepare(rows, Path(input_path))
     camps = [p for p in placed if p.point is not None]
     unresolved = [p for p in placed if p.point is None]
@@ -122,14 +126,10 @@ def write_layers(
     by_class = write_geojsons(out / "camps.geojson", out / "by_class", camps_frame)
     del camps_frame, table  # a register's frames are large; what follows needs neither
     countries = Countries()  # each point's country, for the LPF features and the results
-    lpf = linked_places(camps, params, facts, countries)
-    io.write_feature_collection(out / "camps.lpf.json", lpf)
-    tsv_rows = (
-        lptsv_row(feature, p.record_id, p.row.get("uncertainty_km", ""))
-        for feature, p in zip(lpf["features"], camps, strict=True)
-    )
-    io.write_text(out / "camps.lp.tsv", lptsv_text(tsv_rows))
-    del lpf
+    features = Features(params, facts, countries)  # each body's feature made once
+    io.write_feature_collection(out / "camps.lpf.json", features.collection(camps))
+    io.write_text(out / "camps.lp.tsv", lptsv_of(camps, features))
+    del features
     io.write_csv(
         out / "unresolved.csv",
         [*out_columns, REASON_COLUMN],

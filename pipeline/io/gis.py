@@ -294,11 +294,22 @@ def write_figure(target: Path, figure: Any, dpi: int = 150) -> None:
         figure.savefig(tmp, format="png", dpi=dpi, metadata={"Software": None}, bbox_inches="tight")
 
 
+def feature_json(value: Any) -> str:
+    """``value`` as one compact line of JSON, as :func:`write_feature_collection` writes
+    each feature (UTF-8 text kept, no spaces).
+
+    >>> feature_json({"type": "Feature", "properties": {"title": "Чита"}})
+    '{"type":"Feature","properties":{"title":"Чита"}}'
+    """
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
 def write_feature_collection(target: Path, data: dict[str, Any]) -> None:
     """Write a FeatureCollection atomically with one compact feature per line.
 
     A line per feature keeps diffs readable and lets the C encoder do the work:
     pretty-printing 100,000 features takes Python's pure-Python encoder ~20 s.
+    A feature given as ``str`` is taken as its text already (:func:`feature_json`).
     """
     head = {key: value for key, value in data.items() if key != "features"}
     # the head's members, pretty, without its closing brace
@@ -308,5 +319,5 @@ def write_feature_collection(target: Path, data: dict[str, Any]) -> None:
         # Features may be a generator: each is encoded and written as it comes.
         for number, feature in enumerate(data["features"]):
             handle.write(",\n    " if number else "\n    ")
-            handle.write(json.dumps(feature, ensure_ascii=False, separators=(",", ":")))
+            handle.write(feature if isinstance(feature, str) else feature_json(feature))
         handle.write("\n  ]\n}\n")
