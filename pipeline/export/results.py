@@ -13,7 +13,7 @@ as numbers.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -225,19 +225,34 @@ def write_results(
     own = [c for c in own if not _a_copy(c, own, placed)]
     by_id = {p.record_id: p for p in placed}
     readings = Readings(countries)
-    text_rows: list[dict[str, str]] = []
-    for record_id in order if order is not None else sorted(by_id):
-        p = by_id[record_id]
-        found = result_of(p, rivals[record_id], readings)
-        text_rows.append(
-            {c: p.row.get(c, "") for c in own}
-            | {h: found[c] for h, c in zip(heads, RESULT_COLUMNS, strict=True)}
-        )
+    numbers = [c in NUMBER_COLUMNS for c in RESULT_COLUMNS]
+    # rows alike but for their id (and with one rival) have the same result cells:
+    # made once per body, as text and as the workbook's values
+    made: dict[tuple[tuple[tuple[str, str], ...], str], tuple[list[str], list[Any]]] = {}
+
+    def rows() -> Iterator[tuple[list[str], list[str], list[Any]]]:
+        for record_id in order if order is not None else sorted(by_id):
+            p = by_id[record_id]
+            rival = rivals[record_id]
+            cells = made.get((p.body, rival))
+            if cells is None:
+                found = result_of(p, rival, readings)
+                texts = [found[c] for c in RESULT_COLUMNS]
+                values = [_value(t, n) for t, n in zip(texts, numbers, strict=True)]
+                cells = made[(p.body, rival)] = (texts, values)
+            yield [p.row.get(c, "") for c in own], *cells
+
     header = [*own, *heads]
     out = outputs.folder
+    text_rows = (dict(zip(header, [*mine, *texts], strict=True)) for mine, texts, _ in rows())
     io.write_excel_csv(out / "results.csv", header, text_rows)
-    numbers = {h for h, c in zip(heads, RESULT_COLUMNS, strict=True) if c in NUMBER_COLUMNS}
-    cells = ([_value(r[h], h in numbers) for h in header] for r in text_rows)
+    cells: Iterator[list[Any]] = ([*mine, *values] for mine, _, values in rows())
+    if len(set(header)) < len(header):  # a register's own result_X column: the dict's cell
+        numbered = {h for h, c in zip(heads, RESULT_COLUMNS, strict=True) if c in NUMBER_COLUMNS}
+        cells = (
+            [_value(r[h], h in numbered) for h in header]
+            for r in (dict(zip(header, [*m, *t], strict=True)) for m, t, _ in rows())
+        )
     widths = {h: 14 for h in heads} | {"best_rival": 36, "decision": 24}
     sheets: list[tuple[str, Sequence[str], Any]] = [("results", header, cells)]
     if about is not None:
