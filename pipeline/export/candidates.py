@@ -46,7 +46,8 @@ TABLE_REALS = ("score",)
 class Candidates:
     """The rows' join keys and best rivals, and the table they join to."""
 
-    per_row: dict[str, dict[str, str]]  # record id -> {name_key, best_rival}
+    #: record id -> {name_key, best_rival}; rows alike but for their id share one dict
+    per_row: dict[str, dict[str, str]]
     columns: list[str]
     rows: list[dict[str, Any]]
     #: feature column -> what the feature measures (the reconcile stage's words)
@@ -83,7 +84,12 @@ def collect(placed: Sequence[Placed]) -> Candidates:
     per_row: dict[str, dict[str, str]] = {}
     parsed: dict[str, list[dict[str, Any]]] = {}
     rivals: dict[tuple[str, str], str] = {}  # (place id, candidates JSON) -> best rival
+    of_body: dict[tuple[tuple[str, str], ...], dict[str, str]] = {}  # rows alike but for id
     for p in placed:
+        cells = of_body.get(p.body)
+        if cells is not None:  # its name and list have their key already: the same cells
+            per_row[p.record_id] = cells
+            continue
         name = p.row.get("katakana_normalized", "").strip() or p.row.get("katakana", "").strip()
         text = p.row.get("candidates", "").strip()
         key = keys.get((name, text))
@@ -96,7 +102,8 @@ def collect(placed: Sequence[Placed]) -> Candidates:
         place = p.row.get("place_id", "")
         if (place, text) not in rivals:
             rivals[(place, text)] = best_rival(p.row)
-        per_row[p.record_id] = {"name_key": key, "best_rival": rivals[(place, text)]}
+        cells = of_body[p.body] = {"name_key": key, "best_rival": rivals[(place, text)]}
+        per_row[p.record_id] = cells
     features: dict[str, str] = {}
     for found in parsed.values():
         for cand in found:
