@@ -103,6 +103,22 @@ def alike_key(row: dict[str, str]) -> tuple[tuple[str, str], ...]:
     return tuple(cells.items())
 
 
+def one_per_body(placed: Iterable[Placed]) -> list[Placed]:
+    """The first row of each body (:attr:`Placed.body`), in order: what an output that
+    drops repeats (a marker's names, the preview's points) needs to look at.
+
+    >>> names = (("a", "チタ"), ("b", "チタ"), ("c", "ウ"))
+    >>> rows = [{"record_id": i, "katakana": k} for i, k in names]
+    >>> placed = [Placed(r, SymbolClass.UNKNOWN, "", "", "", None, "") for r in rows]
+    >>> [p.record_id for p in one_per_body(placed)]
+    ['a', 'c']
+    """
+    first: dict[tuple[tuple[str, str], ...], Placed] = {}
+    for p in placed:
+        first.setdefault(p.body, p)
+    return list(first.values())
+
+
 def without_controls(
     columns: Sequence[str], rows: Iterable[dict[str, str]], source: Path
 ) -> tuple[list[str], list[dict[str, str]]]:
