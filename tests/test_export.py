@@ -673,3 +673,44 @@ def test_rows_alike_but_for_their_id_are_placed_once_and_share_their_strings() -
     alone = sorted((_place(row, "") for row in kept), key=lambda p: p.record_id)
     assert placed == alone
     assert all(p.body == alike_key(p.row) for p in placed)
+
+
+def test_by_class_parts_cut_from_camps_geojson_are_the_bytes_gdal_writes(tmp_path: Path) -> None:
+    """Each part cut from camps.geojson's lines is what GDAL writes for the part's rows
+    (empty parts, text with quotes, newlines and kana included); a file not laid out
+    one feature a line is not cut."""
+    import geopandas
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import shapely
+
+    from pipeline.io import gis
+
+    classes = ["small", "unknown", "small", "over_10000", "unknown", "small"]
+    frame = geopandas.GeoDataFrame(
+        {
+            "record_id": [f"r{i}" for i in range(len(classes))],
+            "note": ['a "quoted"\nline', "チタ, Чита", "", "tab\there", "}, {", "last"],
+            "score": [0.5, None, 1e-6, 3.0, 2.5, 0.0],
+            "symbol_class": classes,
+        },
+        geometry=shapely.points([(130.0 + i, 45.0 - i / 3) for i in range(len(classes))]),
+        crs="EPSG:4326",
+    )
+    names = ("small", "unknown", "over_10000", "over_20000")
+    parts = {k: tmp_path / "cut" / f"{k}.geojson" for k in names}
+    counts = gis.write_geojson_split(tmp_path / "camps.geojson", frame, "symbol_class", parts)
+    assert counts == {"small": 3, "unknown": 2, "over_10000": 1, "over_20000": 0}
+    again = {k: tmp_path / "again" / f"{k}.geojson" for k in names}
+    assert gis._split_geojson(tmp_path / "camps.geojson", classes, again) == counts  # was cut
+    table = pa.table(frame.to_arrow(geometry_encoding="WKB"))
+    for name in names:
+        alone = tmp_path / "gdal" / f"{name}.geojson"
+        part = table.filter(pc.equal(table["symbol_class"], name))
+        gis._write_arrow_geojson(alone, part, "EPSG:4326", "geometry", None)
+        assert parts[name].read_bytes() == alone.read_bytes(), name
+    odd = tmp_path / "odd.geojson"
+    odd.write_text('{"type": "FeatureCollection", "name": "odd", "features": []}\n')
+    elsewhere = {"small": tmp_path / "none" / "small.geojson"}
+    assert gis._split_geojson(odd, ["small"], elsewhere) is None
+    assert not elsewhere["small"].exists()
