@@ -656,7 +656,9 @@ def test_rows_alike_but_for_their_id_are_placed_once_and_share_their_strings() -
     """Rows equal in every cell but record_id keep one copy of their strings and one
     check, and come out as each row placed alone; a row that differs in one cell is
     its own."""
+    from pipeline.export import candidates as ranked
     from pipeline.export.rows import _place, alike_key
+    from pipeline.records import parse_candidates
 
     rows = register_rows(300, seed=5)
     rows[7] = rows[3] | {"record_id": rows[7]["record_id"], "romaji": "other"}
@@ -673,6 +675,11 @@ def test_rows_alike_but_for_their_id_are_placed_once_and_share_their_strings() -
     alone = sorted((_place(row, "") for row in kept), key=lambda p: p.record_id)
     assert placed == alone
     assert all(p.body == alike_key(p.row) for p in placed)
+    # the candidates cells parsed by the check serve the candidates table
+    lists: dict[str, list[dict[str, object]]] = {}
+    assert export.prepare(kept, Path("register.csv"), lists) == placed
+    assert lists == {c: parse_candidates(c) for c in {row["candidates"] for row in kept}}
+    assert ranked.collect(placed, lists) == ranked.collect(placed)
 
 
 def test_by_class_parts_cut_from_camps_geojson_are_the_bytes_gdal_writes(tmp_path: Path) -> None:
@@ -714,3 +721,41 @@ def test_by_class_parts_cut_from_camps_geojson_are_the_bytes_gdal_writes(tmp_pat
     elsewhere = {"small": tmp_path / "none" / "small.geojson"}
     assert gis._split_geojson(odd, ["small"], elsewhere) is None
     assert not elsewhere["small"].exists()
+
+
+@pytest.mark.parametrize("clash", [False, True])
+def test_results_workbook_holds_the_csvs_cells(tmp_path: Path, clash: bool) -> None:
+    """Each workbook row is its CSV row (numbers as numbers), in the register's order; with
+    a register column named as a renamed result column (result_region beside region) too."""
+    from openpyxl import load_workbook
+
+    rows = fixture_rows()[::-1]
+    if clash:
+        rows = [
+            {
+                k: v
+                for c, v in row.items()
+                for k, v in ((c, v), ("result_region", "own"))[: 1 + (c == "region")]
+            }
+            for row in rows
+        ]
+    export.run(write_rows(tmp_path / "g.csv", rows), tmp_path / "out", QUIET)
+    out = tmp_path / "out"
+    with (out / "results.csv").open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle)
+        header, *texts = list(reader)
+    assert (header.count("result_region") == 2) is clash
+    book = load_workbook(out / "results.xlsx", read_only=True)
+    sheet = list(book["results"].iter_rows(values_only=True))
+    book.close()
+    # a sheet's columns are named: of two alike names, the later (the result's) is kept
+    assert len(sheet) == len(texts) + 1
+    numbers = {"lat", "lon", "score", "radius_km"}
+    for cells, values in zip(texts, sheet[1:], strict=True):
+        expected = {
+            h: float(t) if h in numbers and t else (t if t else None)
+            for h, t in zip(header, cells, strict=True)
+        }
+        assert dict(zip(sheet[0], values, strict=True)) == expected
+        assert clash or list(values) == list(expected.values())
+    assert [c[0] for c in texts] == [r["record_id"] for r in rows]

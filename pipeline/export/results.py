@@ -119,8 +119,18 @@ def cyrillic_of(row: dict[str, str]) -> str:
 
 def best_rival(row: dict[str, str]) -> str:
     """The best candidate that is not the row's place: "name (id, score)", or ""."""
-    for cand in _candidates(row):
-        if cand.get("id") != row.get("place_id"):
+    return best_rival_of(_candidates(row), row.get("place_id"))
+
+
+def best_rival_of(found: Sequence[Mapping[str, Any]], place_id: str | None) -> str:
+    """:func:`best_rival` of a row whose candidates (parsed) are ``found``.
+
+    >>> best_rival_of([{"id": "a", "name": "A", "score": 0.9},
+    ...                {"id": "b", "name": "B", "score": 0.25}], "a")
+    'B (b, 0.25)'
+    """
+    for cand in found:
+        if cand.get("id") != place_id:
             return f"{cand.get('name', '')} ({cand.get('id', '')}, {float(cand['score']):.2f})"
     return ""
 
@@ -247,12 +257,6 @@ def write_results(
     text_rows = (dict(zip(header, [*mine, *texts], strict=True)) for mine, texts, _ in rows())
     io.write_excel_csv(out / "results.csv", header, text_rows)
     cells: Iterator[list[Any]] = ([*mine, *values] for mine, _, values in rows())
-    if len(set(header)) < len(header):  # a register's own result_X column: the dict's cell
-        numbered = {h for h, c in zip(heads, RESULT_COLUMNS, strict=True) if c in NUMBER_COLUMNS}
-        cells = (
-            [_value(r[h], h in numbered) for h in header]
-            for r in (dict(zip(header, [*m, *t], strict=True)) for m, t, _ in rows())
-        )
     widths = {h: 14 for h in heads} | {"best_rival": 36, "decision": 24}
     sheets: list[tuple[str, Sequence[str], Any]] = [("results", header, cells)]
     if about is not None:

@@ -82,6 +82,20 @@ class Placed:
     def record_id(self) -> str:
         return self.row["record_id"]
 
+    def alike_row(self, row: dict[str, str]) -> Placed:
+        """``row``, alike this one but for its record id, placed (what :func:`prepare`
+        gives it; :func:`dataclasses.replace` is several times slower)."""
+        return Placed(
+            row,
+            self.symbol_class,
+            self.class_basis,
+            self.figure,
+            self.label,
+            self.point,
+            self.reason,
+            self.alike,
+        )
+
     @property
     def body(self) -> tuple[tuple[str, str], ...]:
         """What rows alike but for their record id share: every other cell, in order.
@@ -156,11 +170,22 @@ def without_controls(
     return [for_files(c) for c in columns], out
 
 
-def prepare(rows: Sequence[dict[str, str]], source: Path) -> list[Placed]:
-    """Check every row and place it; sorted by record id so reruns give the same files."""
+#: A candidates cell and its list as :func:`pipeline.records.parse_candidates` gives it.
+Parsed = dict[str, list[dict[str, object]]]
+
+
+def prepare(
+    rows: Sequence[dict[str, str]], source: Path, parsed: Parsed | None = None
+) -> list[Placed]:
+    """Check every row and place it; sorted by record id so reruns give the same files.
+
+    ``parsed``, when given, gets each distinct candidates cell's list (the check
+    parses it), so the candidates table need not parse the JSON again.
+    """
     seen: dict[str, int] = {}
     placed: list[Placed] = []
-    checked: set[str] = set()  # candidates cells parsed already: a register repeats them
+    # candidates cells parsed already (a register repeats them), with their lists if kept
+    checked: dict[str, list[dict[str, object]] | None] = {}
     # rows alike but for their id are checked and placed once (the check reads no id)
     alike: dict[tuple[tuple[str, str], ...], Placed] = {}
     for number, row in enumerate(rows, start=2):
@@ -180,31 +205,38 @@ def prepare(rows: Sequence[dict[str, str]], source: Path) -> list[Placed]:
         done = alike.get(key)
         if done is None:
             done = alike[key] = dataclasses.replace(
-                _place(row, f"{source}: row {number}", checked), alike=key
+                _place(row, f"{source}: row {number}", checked, parsed is not None), alike=key
             )
             placed.append(done)
         else:
-            placed.append(dataclasses.replace(done, row=row))
+            placed.append(done.alike_row(row))
+    if parsed is not None:
+        parsed.update((cell, found) for cell, found in checked.items() if found is not None)
     return sorted(placed, key=lambda p: p.record_id)
 
 
-def _place(row: dict[str, str], where: str, checked: set[str] | None = None) -> Placed:
+def _place(
+    row: dict[str, str],
+    where: str,
+    checked: dict[str, list[dict[str, object]] | None] | None = None,
+    keep: bool = False,
+) -> Placed:
     """Check one row's values and decide where it goes.
 
     ``checked`` holds the candidates cells found good on earlier rows (each
-    distinct cell is parsed once).
+    distinct cell is parsed once), with the parsed list when ``keep``.
     """
     decision = _decision(row["decision"], where)
     cell = row.get("candidates", "")
     if checked is None or cell not in checked:
         try:
-            parse_candidates(cell)
+            found = parse_candidates(cell)
         except ValueError as exc:
             raise InputDataError(
                 f"{where}, column candidates: {exc}: rerun the reconcile stage to rebuild it"
             ) from None
         if checked is not None:
-            checked.add(cell)
+            checked[cell] = found if keep else None
     for column in ("score", "uncertainty_km"):
         real(row.get(column, ""), where, column)
     for column in INTEGER_COLUMNS:

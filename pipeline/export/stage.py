@@ -34,6 +34,7 @@ from pipeline.export.rows import (
     REASON_COLUMN,
     REQUIRED,
     Countries,
+    Parsed,
     Placed,
     added,
     check_partition,
@@ -72,7 +73,8 @@ def run(
     # chunk by chunk: rows alike but for their id keep one copy of their strings
     rows_read = (row for chunk in chunks for row in chunk)
     columns, rows = without_controls(columns, rows_read, Path(input_path))
-    placed = prepare(rows, Path(input_path))
+    lists: Parsed = {}  # each distinct candidates cell parsed once, for the candidates table
+    placed = prepare(rows, Path(input_path), lists)
     camps = [p for p in placed if p.point is not None]
     unresolved = [p for p in placed if p.point is None]
     check_partition(rows, camps, unresolved)
@@ -80,7 +82,9 @@ def run(
     out = Path(output_dir)
     with io.output_set(out) as outputs:
         order = [row["record_id"].strip() for row in rows]
-        by_class = write_layers(outputs, columns, camps, unresolved, params, facts, order, register)
+        by_class = write_layers(
+            outputs, columns, camps, unresolved, params, facts, order, register, lists
+        )
         outputs.rows.update(input=len(rows), camps=len(camps), unresolved=len(unresolved))
     report = {"rows": len(rows), "camps": len(camps), "unresolved": len(unresolved)}
     report |= {f"class_{name}": count for name, count in by_class.items()}
@@ -96,18 +100,22 @@ def write_layers(
     facts: Mapping[str, PlaceFacts] | None = None,
     order: Sequence[str] | None = None,
     register: str = "",
+    lists: Parsed | None = None,
 ) -> dict[str, int]:
     """Write every export file into the set's folder; return the rows of each class.
 
     ``order`` is the record ids in the register's order (``results.*`` keep it);
-    a ``register``'s run is titled as that register in every file.
+    a ``register``'s run is titled as that register in every file. ``lists``: the
+    candidates cells :func:`~pipeline.export.rows.prepare` parsed (emptied once used).
     """
     if register:
         params = dataclasses.replace(params, title=register_title(register))
     out = outputs.folder
     out_columns = io.merge_columns(columns, EXPORT_COLUMNS)
     # each name's candidates once, in their own table; the rows keep a key and the rival
-    found = ranked.collect(sorted([*camps, *unresolved], key=lambda p: p.record_id))
+    found = ranked.collect(sorted([*camps, *unresolved], key=lambda p: p.record_id), lists)
+    if lists is not None:
+        lists.clear()  # the lists are large; the table holds what the layers need
     layer_columns = ranked.layer_columns(out_columns)
     camps_frame = points_frame(camps, layer_columns, found.per_row)
     table = attributes_frame(unresolved, [*layer_columns, REASON_COLUMN], found.per_row)
