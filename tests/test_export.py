@@ -622,9 +622,10 @@ def test_arrow_export_of_10000_rows_equals_the_in_memory_write(
 def test_shared_feature_parts_equal_each_row_made_alone() -> None:
     """Linked Places features and result cells made with the collection's shared parts
     are what each row gives alone, on a register that repeats names (some with odd spacing)."""
-    from pipeline import places
+    from pipeline import io, places
     from pipeline.export import results
-    from pipeline.export.lpf import lpf_feature
+    from pipeline.export.lpf import Features, lpf_feature
+    from pipeline.export.lptsv import lptsv_of, lptsv_row, lptsv_text
 
     rows = register_rows(600, seed=3)
     for row in rows[::7]:
@@ -637,7 +638,124 @@ def test_shared_feature_parts_equal_each_row_made_alone() -> None:
     together = export.linked_places(camps, PARAMS, facts)["features"]
     alone = [lpf_feature(p, PARAMS, facts) for p in camps]
     assert json.dumps(together, ensure_ascii=False) == json.dumps(alone, ensure_ascii=False)
+    # the stage's texts: each body encoded once, the row's @id put in; the same bytes
+    features = Features(PARAMS, facts)
+    assert [features.text(p) for p in camps] == [io.feature_json(f) for f in alone]
+    lines = (
+        lptsv_row(f, p.record_id, p.row.get("uncertainty_km", ""))
+        for f, p in zip(alone, camps, strict=True)
+    )
+    assert lptsv_of(camps, features) == lptsv_text(lines)
     # and the results sheet's cells (Cyrillic, Latin, country once per name and point)
     readings = results.Readings()
     shared = [results.result_of(p, "", readings) for p in camps]
     assert shared == [results.result_of(p, "") for p in camps]
+
+
+def test_rows_alike_but_for_their_id_are_placed_once_and_share_their_strings() -> None:
+    """Rows equal in every cell but record_id keep one copy of their strings and one
+    check, and come out as each row placed alone; a row that differs in one cell is
+    its own."""
+    from pipeline.export import candidates as ranked
+    from pipeline.export.rows import _place, alike_key
+    from pipeline.records import parse_candidates
+
+    rows = register_rows(300, seed=5)
+    rows[7] = rows[3] | {"record_id": rows[7]["record_id"], "romaji": "other"}
+    copies = [dict(row) for row in rows]  # distinct strings, as a CSV reader makes them
+    _, kept = export.without_controls(list(rows[0]), iter(copies), Path("register.csv"))
+    assert kept == rows
+    by_body: dict[tuple[tuple[str, str], ...], dict[str, str]] = {}
+    for row in kept:
+        first = by_body.setdefault(alike_key(row), row)
+        assert first["candidates"] is row["candidates"]
+    assert len(by_body) < len(kept) / 2  # the register repeats its rows
+    assert alike_key(kept[7]) != alike_key(kept[3])
+    placed = export.prepare(kept, Path("register.csv"))
+    alone = sorted((_place(row, "") for row in kept), key=lambda p: p.record_id)
+    assert placed == alone
+    assert all(p.body == alike_key(p.row) for p in placed)
+    # the candidates cells parsed by the check serve the candidates table
+    lists: dict[str, list[dict[str, object]]] = {}
+    assert export.prepare(kept, Path("register.csv"), lists) == placed
+    assert lists == {c: parse_candidates(c) for c in {row["candidates"] for row in kept}}
+    assert ranked.collect(placed, lists) == ranked.collect(placed)
+
+
+def test_by_class_parts_cut_from_camps_geojson_are_the_bytes_gdal_writes(tmp_path: Path) -> None:
+    """Each part cut from camps.geojson's lines is what GDAL writes for the part's rows
+    (empty parts, text with quotes, newlines and kana included); a file not laid out
+    one feature a line is not cut."""
+    import geopandas
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import shapely
+
+    from pipeline.io import gis
+
+    classes = ["small", "unknown", "small", "over_10000", "unknown", "small"]
+    frame = geopandas.GeoDataFrame(
+        {
+            "record_id": [f"r{i}" for i in range(len(classes))],
+            "note": ['a "quoted"\nline', "チタ, Чита", "", "tab\there", "}, {", "last"],
+            "score": [0.5, None, 1e-6, 3.0, 2.5, 0.0],
+            "symbol_class": classes,
+        },
+        geometry=shapely.points([(130.0 + i, 45.0 - i / 3) for i in range(len(classes))]),
+        crs="EPSG:4326",
+    )
+    names = ("small", "unknown", "over_10000", "over_20000")
+    parts = {k: tmp_path / "cut" / f"{k}.geojson" for k in names}
+    counts = gis.write_geojson_split(tmp_path / "camps.geojson", frame, "symbol_class", parts)
+    assert counts == {"small": 3, "unknown": 2, "over_10000": 1, "over_20000": 0}
+    again = {k: tmp_path / "again" / f"{k}.geojson" for k in names}
+    assert gis._split_geojson(tmp_path / "camps.geojson", classes, again) == counts  # was cut
+    table = pa.table(frame.to_arrow(geometry_encoding="WKB"))
+    for name in names:
+        alone = tmp_path / "gdal" / f"{name}.geojson"
+        part = table.filter(pc.equal(table["symbol_class"], name))
+        gis._write_arrow_geojson(alone, part, "EPSG:4326", "geometry", None)
+        assert parts[name].read_bytes() == alone.read_bytes(), name
+    odd = tmp_path / "odd.geojson"
+    odd.write_text('{"type": "FeatureCollection", "name": "odd", "features": []}\n')
+    elsewhere = {"small": tmp_path / "none" / "small.geojson"}
+    assert gis._split_geojson(odd, ["small"], elsewhere) is None
+    assert not elsewhere["small"].exists()
+
+
+@pytest.mark.parametrize("clash", [False, True])
+def test_results_workbook_holds_the_csvs_cells(tmp_path: Path, clash: bool) -> None:
+    """Each workbook row is its CSV row (numbers as numbers), in the register's order; with
+    a register column named as a renamed result column (result_region beside region) too."""
+    from openpyxl import load_workbook
+
+    rows = fixture_rows()[::-1]
+    if clash:
+        rows = [
+            {
+                k: v
+                for c, v in row.items()
+                for k, v in ((c, v), ("result_region", "own"))[: 1 + (c == "region")]
+            }
+            for row in rows
+        ]
+    export.run(write_rows(tmp_path / "g.csv", rows), tmp_path / "out", QUIET)
+    out = tmp_path / "out"
+    with (out / "results.csv").open(encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle)
+        header, *texts = list(reader)
+    assert (header.count("result_region") == 2) is clash
+    book = load_workbook(out / "results.xlsx", read_only=True)
+    sheet = list(book["results"].iter_rows(values_only=True))
+    book.close()
+    # a sheet's columns are named: of two alike names, the later (the result's) is kept
+    assert len(sheet) == len(texts) + 1
+    numbers = {"lat", "lon", "score", "radius_km"}
+    for cells, values in zip(texts, sheet[1:], strict=True):
+        expected = {
+            h: float(t) if h in numbers and t else (t if t else None)
+            for h, t in zip(header, cells, strict=True)
+        }
+        assert dict(zip(sheet[0], values, strict=True)) == expected
+        assert clash or list(values) == list(expected.values())
+    assert [c[0] for c in texts] == [r["record_id"] for r in rows]

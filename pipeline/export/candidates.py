@@ -19,8 +19,8 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
-from pipeline.export.results import best_rival
-from pipeline.export.rows import Placed
+from pipeline.export.results import best_rival_of
+from pipeline.export.rows import Parsed, Placed
 from pipeline.records import FEATURE_LABELS, parse_candidates
 
 #: What replaces the ``candidates`` column in the layers: the join key and the best rival.
@@ -46,7 +46,8 @@ TABLE_REALS = ("score",)
 class Candidates:
     """The rows' join keys and best rivals, and the table they join to."""
 
-    per_row: dict[str, dict[str, str]]  # record id -> {name_key, best_rival}
+    #: record id -> {name_key, best_rival}; rows alike but for their id share one dict
+    per_row: dict[str, dict[str, str]]
     columns: list[str]
     rows: list[dict[str, Any]]
     #: feature column -> what the feature measures (the reconcile stage's words)
@@ -72,18 +73,25 @@ def layer_columns(columns: Sequence[str]) -> list[str]:
     return out
 
 
-def collect(placed: Sequence[Placed]) -> Candidates:
+def collect(placed: Sequence[Placed], lists: Parsed | None = None) -> Candidates:
     """Key every row by its name and list each distinct candidate list once.
 
     ``placed`` is in record-id order (:func:`pipeline.export.rows.prepare`), so
-    the keys and the table are the same on every run.
+    the keys and the table are the same on every run. ``lists`` holds candidates
+    cells parsed already (by :func:`~pipeline.export.rows.prepare`).
     """
+    lists = lists or {}
     keys: dict[tuple[str, str], str] = {}  # (normalised name, candidates JSON) -> key
     lists_of_name: dict[str, int] = {}
     per_row: dict[str, dict[str, str]] = {}
     parsed: dict[str, list[dict[str, Any]]] = {}
     rivals: dict[tuple[str, str], str] = {}  # (place id, candidates JSON) -> best rival
+    of_body: dict[tuple[tuple[str, str], ...], dict[str, str]] = {}  # rows alike but for id
     for p in placed:
+        cells = of_body.get(p.body)
+        if cells is not None:  # its name and list have their key already: the same cells
+            per_row[p.record_id] = cells
+            continue
         name = p.row.get("katakana_normalized", "").strip() or p.row.get("katakana", "").strip()
         text = p.row.get("candidates", "").strip()
         key = keys.get((name, text))
@@ -92,11 +100,14 @@ def collect(placed: Sequence[Placed]) -> Candidates:
             lists_of_name[name] = number
             key = name if number == 1 else f"{name} #{number}"
             keys[(name, text)] = key
-            parsed[key] = parse_candidates(text)  # checked by rows.prepare already
+            # checked by rows.prepare already
+            cell = p.row.get("candidates", "")
+            parsed[key] = lists[cell] if cell in lists else parse_candidates(text)
         place = p.row.get("place_id", "")
         if (place, text) not in rivals:
-            rivals[(place, text)] = best_rival(p.row)
-        per_row[p.record_id] = {"name_key": key, "best_rival": rivals[(place, text)]}
+            rivals[(place, text)] = best_rival_of(parsed[key], place)
+        cells = of_body[p.body] = {"name_key": key, "best_rival": rivals[(place, text)]}
+        per_row[p.record_id] = cells
     features: dict[str, str] = {}
     for found in parsed.values():
         for cand in found:

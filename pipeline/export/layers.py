@@ -16,6 +16,7 @@ from pipeline.export.rows import (
     Placed,
     added,
     integer,
+    one_per_body,
     real,
 )
 from pipeline.export.sld import build_sld
@@ -47,24 +48,43 @@ def _typed(
     import pandas as pd
 
     more = extra or {}
-    records = []
+    kinds = [
+        integer if name in INTEGER_COLUMNS else real if name in REAL_COLUMNS else None
+        for name in columns
+    ]
+    # rows alike but for their id (and with the same extra cells) have the same typed
+    # values but the record id's: made once per body
+    made: dict[tuple[object, ...], list[Any]] = {}
+    at_id = list(columns).index("record_id") if "record_id" in columns else -1
+    values: list[list[Any]] = []
     for p in placed:
-        merged = p.row | added(p) | dict(more.get(p.record_id, {}))  # once per row
-        records.append({name: merged.get(name, "") for name in columns})
-    for record, p in zip(records, placed, strict=True):
-        if REASON_COLUMN in columns:
-            record[REASON_COLUMN] = p.reason
-    frame = pd.DataFrame.from_records(records, columns=list(columns))
-    for name in columns:
-        if name in INTEGER_COLUMNS:
-            values = [integer(v, "", name) for v in frame[name]]
-            frame[name] = pd.array(values, dtype="Int64")
-        elif name in REAL_COLUMNS:
-            frame[name] = [real(v, "", name) for v in frame[name]]
-            frame[name] = frame[name].astype("float64")
-        else:
-            frame[name] = frame[name].astype(object)
-    return frame
+        added_cells = more.get(p.record_id, {})
+        key = (p.body, *added_cells.items())
+        typed = made.get(key)
+        if typed is None:
+            merged = p.row | added(p) | dict(added_cells)
+            if REASON_COLUMN in columns:
+                merged[REASON_COLUMN] = p.reason
+            texts = [merged.get(name, "") for name in columns]
+            typed = made[key] = [
+                kind(text, "", name) if kind else text
+                for kind, text, name in zip(kinds, texts, columns, strict=True)
+            ]
+        if at_id >= 0:
+            typed = list(typed)
+            typed[at_id] = p.record_id
+        values.append(typed)
+    by_column = list(zip(*values, strict=True)) if values else [() for _ in columns]
+    dtypes = {integer: "Int64", real: "float64", None: object}
+    return pd.DataFrame(
+        {
+            name: pd.array(list(cells), dtype="Int64")
+            if kind is integer
+            else pd.Series(list(cells), dtype=dtypes[kind])
+            for name, kind, cells in zip(columns, kinds, by_column, strict=True)
+        },
+        columns=list(columns),
+    )
 
 
 def points_frame(
@@ -311,7 +331,7 @@ def preview(camps: Sequence[Placed], boundaries: Any, title: str) -> Any:
             _preview_label(p),
             p.row["decision"].strip() == Decision.REVIEW,
         )
-        for p in camps
+        for p in one_per_body(camps)
         if p.point is not None
     ]
     points = list(dict.fromkeys(points))  # a register repeats its places: draw each once

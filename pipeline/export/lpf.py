@@ -15,10 +15,10 @@ with its AAT preferred plural label; none is made up here.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
-from pipeline import geonames, places
+from pipeline import geonames, io, places
 from pipeline.export.citations import citations, geonames_of
 from pipeline.export.params import ExportParams
 from pipeline.export.rows import Countries, Placed
@@ -308,6 +308,72 @@ def lpf_feature(
     return feature
 
 
+class Features:
+    """Each placed row's Linked Places feature and its JSON text, made once per body.
+
+    Rows alike but for their record id (:attr:`~pipeline.export.rows.Placed.body`)
+    have features that differ in ``@id`` only, its first member: the body's feature
+    is made and encoded once, and each row's text is that text with its own ``@id``
+    put in, the same bytes as encoding the row's own feature (the test suite checks
+    it against :func:`linked_places`).
+    """
+
+    def __init__(
+        self,
+        params: ExportParams,
+        facts: Mapping[str, PlaceFacts] | None = None,
+        countries: Countries | None = None,
+    ) -> None:
+        self.params = params
+        self.shared = Shared(facts, countries)
+        self._made: dict[tuple[tuple[str, str], ...], tuple[dict[str, Any], str]] = {}
+
+    def of(self, placed: Placed) -> dict[str, Any]:
+        """The feature of ``placed``'s body (its ``@id`` is the first alike row's)."""
+        return self._made_for(placed)[0]
+
+    def text(self, placed: Placed) -> str:
+        """The row's feature as :func:`pipeline.io.feature_json` writes it."""
+        rest = self._made_for(placed)[1]
+        return _id_member(self.params.lpf_base_uri + placed.record_id) + rest
+
+    def collection(self, camps: Sequence[Placed]) -> dict[str, Any]:
+        """The FeatureCollection of :func:`linked_places`, its features as JSON text
+        made as they are written (:func:`pipeline.io.write_feature_collection`)."""
+        texts: Iterator[str] = (self.text(p) for p in camps)
+        return _collection(self.params, texts)
+
+    def _made_for(self, placed: Placed) -> tuple[dict[str, Any], str]:
+        key = placed.body
+        made = self._made.get(key)
+        if made is None:
+            feature = lpf_feature(placed, self.params, shared=self.shared)
+            head = _id_member(feature["@id"])
+            text = io.feature_json(feature)
+            assert text.startswith(head), "@id is a feature's first member"
+            made = self._made[key] = (feature, text[len(head) :])
+        return made
+
+
+def _id_member(identifier: str) -> str:
+    """A feature's JSON text up to its first member, ``@id``, and the comma after it.
+
+    >>> _id_member("urn:x:1")
+    '{"@id":"urn:x:1",'
+    """
+    return '{"@id":' + io.feature_json(identifier) + ","
+
+
+def _collection(params: ExportParams, features: Any) -> dict[str, Any]:
+    return {
+        "type": "FeatureCollection",
+        "@context": LPF_CONTEXT,
+        "title": params.title,
+        "attribution": geonames.CREDIT,
+        "features": features,
+    }
+
+
 def linked_places(
     camps: Sequence[Placed],
     params: ExportParams,
@@ -318,11 +384,4 @@ def linked_places(
     Gazetteer); camps.lp.tsv is written from the same features. ``countries``: the
     export's memo of each point's country."""
     shared = Shared(facts, countries)
-    features = [lpf_feature(p, params, facts, shared) for p in camps]
-    return {
-        "type": "FeatureCollection",
-        "@context": LPF_CONTEXT,
-        "title": params.title,
-        "attribution": geonames.CREDIT,
-        "features": features,
-    }
+    return _collection(params, [lpf_feature(p, params, facts, shared) for p in camps])

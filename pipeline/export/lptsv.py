@@ -12,10 +12,12 @@ the file has no quoting, so a tab, newline or ``;`` inside a value becomes a spa
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from pipeline.export.citations import geonames_of
+from pipeline.export.lpf import Features
+from pipeline.export.rows import Placed
 
 COLUMNS = (
     "id",
@@ -93,4 +95,20 @@ def lptsv_text(rows: Iterable[Mapping[str, str]]) -> str:
     """The TSV text: a header and one line per row, unquoted (tsv_0.5.md)."""
     lines = ["\t".join(COLUMNS)]
     lines += ["\t".join(row.get(c, "") for c in COLUMNS) for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def lptsv_of(camps: Sequence[Placed], features: Features) -> str:
+    """:func:`lptsv_text` of the placed rows' features (``features``: the export's),
+    each body's line after its id made once: alike rows differ in their id only."""
+    assert COLUMNS[0] == "id"
+    tails: dict[tuple[tuple[str, str], ...], str] = {}
+    lines = ["\t".join(COLUMNS)]
+    for placed in camps:
+        tail = tails.get(placed.body)
+        if tail is None:
+            uncertainty = placed.row.get("uncertainty_km", "")
+            row = lptsv_row(features.of(placed), placed.record_id, uncertainty)
+            tail = tails[placed.body] = "\t".join(row.get(c, "") for c in COLUMNS[1:])
+        lines.append(placed.record_id + "\t" + tail)
     return "\n".join(lines) + "\n"

@@ -13,7 +13,7 @@ as numbers.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -119,8 +119,18 @@ def cyrillic_of(row: dict[str, str]) -> str:
 
 def best_rival(row: dict[str, str]) -> str:
     """The best candidate that is not the row's place: "name (id, score)", or ""."""
-    for cand in _candidates(row):
-        if cand.get("id") != row.get("place_id"):
+    return best_rival_of(_candidates(row), row.get("place_id"))
+
+
+def best_rival_of(found: Sequence[Mapping[str, Any]], place_id: str | None) -> str:
+    """:func:`best_rival` of a row whose candidates (parsed) are ``found``.
+
+    >>> best_rival_of([{"id": "a", "name": "A", "score": 0.9},
+    ...                {"id": "b", "name": "B", "score": 0.25}], "a")
+    'B (b, 0.25)'
+    """
+    for cand in found:
+        if cand.get("id") != place_id:
             return f"{cand.get('name', '')} ({cand.get('id', '')}, {float(cand['score']):.2f})"
     return ""
 
@@ -225,19 +235,28 @@ def write_results(
     own = [c for c in own if not _a_copy(c, own, placed)]
     by_id = {p.record_id: p for p in placed}
     readings = Readings(countries)
-    text_rows: list[dict[str, str]] = []
-    for record_id in order if order is not None else sorted(by_id):
-        p = by_id[record_id]
-        found = result_of(p, rivals[record_id], readings)
-        text_rows.append(
-            {c: p.row.get(c, "") for c in own}
-            | {h: found[c] for h, c in zip(heads, RESULT_COLUMNS, strict=True)}
-        )
+    numbers = [c in NUMBER_COLUMNS for c in RESULT_COLUMNS]
+    # rows alike but for their id (and with one rival) have the same result cells:
+    # made once per body, as text and as the workbook's values
+    made: dict[tuple[tuple[tuple[str, str], ...], str], tuple[list[str], list[Any]]] = {}
+
+    def rows() -> Iterator[tuple[list[str], list[str], list[Any]]]:
+        for record_id in order if order is not None else sorted(by_id):
+            p = by_id[record_id]
+            rival = rivals[record_id]
+            cells = made.get((p.body, rival))
+            if cells is None:
+                found = result_of(p, rival, readings)
+                texts = [found[c] for c in RESULT_COLUMNS]
+                values = [_value(t, n) for t, n in zip(texts, numbers, strict=True)]
+                cells = made[(p.body, rival)] = (texts, values)
+            yield [p.row.get(c, "") for c in own], *cells
+
     header = [*own, *heads]
     out = outputs.folder
+    text_rows = (dict(zip(header, [*mine, *texts], strict=True)) for mine, texts, _ in rows())
     io.write_excel_csv(out / "results.csv", header, text_rows)
-    numbers = {h for h, c in zip(heads, RESULT_COLUMNS, strict=True) if c in NUMBER_COLUMNS}
-    cells = ([_value(r[h], h in numbers) for h in header] for r in text_rows)
+    cells: Iterator[list[Any]] = ([*mine, *values] for mine, _, values in rows())
     widths = {h: 14 for h in heads} | {"best_rival": 36, "decision": 24}
     sheets: list[tuple[str, Sequence[str], Any]] = [("results", header, cells)]
     if about is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from pipeline import area
@@ -73,27 +73,93 @@ class Placed:
     label: str
     point: tuple[float, float] | None  # (lon, lat)
     reason: str  # why it is unresolved; empty for a row drawn on the map
+    #: The row's cells but its record id (:func:`alike_key`), kept by :func:`prepare`.
+    alike: tuple[tuple[str, str], ...] | None = dataclasses.field(
+        default=None, compare=False, repr=False
+    )
 
     @property
     def record_id(self) -> str:
         return self.row["record_id"]
 
+    def alike_row(self, row: dict[str, str]) -> Placed:
+        """``row``, alike this one but for its record id, placed (what :func:`prepare`
+        gives it; :func:`dataclasses.replace` is several times slower)."""
+        return Placed(
+            row,
+            self.symbol_class,
+            self.class_basis,
+            self.figure,
+            self.label,
+            self.point,
+            self.reason,
+            self.alike,
+        )
+
+    @property
+    def body(self) -> tuple[tuple[str, str], ...]:
+        """What rows alike but for their record id share: every other cell, in order.
+
+        Every output of a row but its record id is a function of these cells, so
+        the export makes each output once per body and puts the id in per row.
+        """
+        return self.alike if self.alike is not None else alike_key(self.row)
+
+
+def alike_key(row: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    """Every cell of ``row`` but its record id, in order (rows equal in it are alike).
+
+    >>> alike_key({"record_id": "a", "katakana": "チタ"})
+    (('katakana', 'チタ'),)
+    """
+    cells = dict(row)
+    cells.pop("record_id", None)
+    return tuple(cells.items())
+
+
+def one_per_body(placed: Iterable[Placed]) -> list[Placed]:
+    """The first row of each body (:attr:`Placed.body`), in order: what an output that
+    drops repeats (a marker's names, the preview's points) needs to look at.
+
+    >>> names = (("a", "チタ"), ("b", "チタ"), ("c", "ウ"))
+    >>> rows = [{"record_id": i, "katakana": k} for i, k in names]
+    >>> placed = [Placed(r, SymbolClass.UNKNOWN, "", "", "", None, "") for r in rows]
+    >>> [p.record_id for p in one_per_body(placed)]
+    ['a', 'c']
+    """
+    first: dict[tuple[tuple[str, str], ...], Placed] = {}
+    for p in placed:
+        first.setdefault(p.body, p)
+    return list(first.values())
+
 
 def without_controls(
-    columns: Sequence[str], rows: Sequence[dict[str, str]], source: Path
+    columns: Sequence[str], rows: Iterable[dict[str, str]], source: Path
 ) -> tuple[list[str], list[dict[str, str]]]:
     """The header and rows with every control character as U+FFFD (logged, counted).
 
     Done once, before any file is written, so every file of the set holds the
     same text (:func:`pipeline.controls.for_files`; GDAL would cut a name at NUL
     in the GeoPackage and GeoJSON and not in the Linked Places file).
+
+    Rows alike but for their record id (:func:`alike_key`) come back holding the
+    first one's strings: a register names one camp thousands of times, and each
+    copy of its candidates cell is some 2 KB. ``rows`` may be a generator (over a
+    file's chunks), so the rows as read are never all held at once.
     """
     out: list[dict[str, str]] = []
     replaced = 0
+    first: dict[tuple[tuple[str, str], ...], dict[str, str]] = {}
     for row in rows:
-        if any(has_control(k) or has_control(v) for k, v in row.items()):
+        # one search of the joined text: the pattern matches single characters
+        if has_control("".join(row)) or has_control("".join(row.values())):
             replaced += 1
             row = {for_files(k): for_files(v) for k, v in row.items()}
+        kept = first.setdefault(alike_key(row), row)
+        if kept is not row:
+            record_id = row["record_id"]
+            row = dict(kept)  # the same keys in the same order, and the same strings
+            row["record_id"] = record_id
         out.append(row)
     if replaced:
         logger.warning(
@@ -104,11 +170,24 @@ def without_controls(
     return [for_files(c) for c in columns], out
 
 
-def prepare(rows: Sequence[dict[str, str]], source: Path) -> list[Placed]:
-    """Check every row and place it; sorted by record id so reruns give the same files."""
+#: A candidates cell and its list as :func:`pipeline.records.parse_candidates` gives it.
+Parsed = dict[str, list[dict[str, object]]]
+
+
+def prepare(
+    rows: Sequence[dict[str, str]], source: Path, parsed: Parsed | None = None
+) -> list[Placed]:
+    """Check every row and place it; sorted by record id so reruns give the same files.
+
+    ``parsed``, when given, gets each distinct candidates cell's list (the check
+    parses it), so the candidates table need not parse the JSON again.
+    """
     seen: dict[str, int] = {}
     placed: list[Placed] = []
-    checked: set[str] = set()  # candidates cells parsed already: a register repeats them
+    # candidates cells parsed already (a register repeats them), with their lists if kept
+    checked: dict[str, list[dict[str, object]] | None] = {}
+    # rows alike but for their id are checked and placed once (the check reads no id)
+    alike: dict[tuple[tuple[str, str], ...], Placed] = {}
     for number, row in enumerate(rows, start=2):
         record_id = row["record_id"].strip()
         if not record_id:
@@ -122,27 +201,42 @@ def prepare(rows: Sequence[dict[str, str]], source: Path) -> list[Placed]:
                 f"{seen[record_id]}: each row needs its own id"
             )
         seen[record_id] = number
-        placed.append(_place(row, f"{source}: row {number}", checked))
+        key = alike_key(row)
+        done = alike.get(key)
+        if done is None:
+            done = alike[key] = dataclasses.replace(
+                _place(row, f"{source}: row {number}", checked, parsed is not None), alike=key
+            )
+            placed.append(done)
+        else:
+            placed.append(done.alike_row(row))
+    if parsed is not None:
+        parsed.update((cell, found) for cell, found in checked.items() if found is not None)
     return sorted(placed, key=lambda p: p.record_id)
 
 
-def _place(row: dict[str, str], where: str, checked: set[str] | None = None) -> Placed:
+def _place(
+    row: dict[str, str],
+    where: str,
+    checked: dict[str, list[dict[str, object]] | None] | None = None,
+    keep: bool = False,
+) -> Placed:
     """Check one row's values and decide where it goes.
 
     ``checked`` holds the candidates cells found good on earlier rows (each
-    distinct cell is parsed once).
+    distinct cell is parsed once), with the parsed list when ``keep``.
     """
     decision = _decision(row["decision"], where)
     cell = row.get("candidates", "")
     if checked is None or cell not in checked:
         try:
-            parse_candidates(cell)
+            found = parse_candidates(cell)
         except ValueError as exc:
             raise InputDataError(
                 f"{where}, column candidates: {exc}: rerun the reconcile stage to rebuild it"
             ) from None
         if checked is not None:
-            checked.add(cell)
+            checked[cell] = found if keep else None
     for column in ("score", "uncertainty_km"):
         real(row.get(column, ""), where, column)
     for column in INTEGER_COLUMNS:

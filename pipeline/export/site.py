@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import geonames, io, style
-from pipeline.export.rows import Placed, real
+from pipeline.export.rows import Placed, one_per_body, real
 from pipeline.records import LEGEND, Decision, GeocodeMethod
 
 logger = logging.getLogger(__name__)
@@ -203,9 +203,10 @@ def feature(rows: Sequence[Placed]) -> dict[str, Any]:
     assert placed.point is not None
     candidates = _candidates(row)
     cyrillic = _matched_cyrillic(row, candidates)
-    names = [name for p in rows for name in _names(p.row, cyrillic)]
+    distinct = one_per_body(rows)  # alike rows add no name and no source
+    names = [name for p in distinct for name in _names(p.row, cyrillic)]
     spellings = Counter(p.row.get("katakana", "").strip() for p in rows)
-    sources = {link["text"]: link for p in rows for link in source_links(p.row)}
+    sources = {link["text"]: link for p in distinct for link in source_links(p.row)}
     detainees = row.get("detainees", "").strip()
     properties = {
         "id": placed.record_id,

@@ -24,9 +24,9 @@ from pipeline.export.layers import (
     write_geojsons,
     write_geopackage,
 )
-from pipeline.export.lpf import PlaceFacts, linked_places, place_facts
+from pipeline.export.lpf import Features, PlaceFacts, place_facts
 from pipeline.export.lptsv import COLUMNS as LPTSV_COLUMNS
-from pipeline.export.lptsv import lptsv_row, lptsv_text
+from pipeline.export.lptsv import lptsv_of
 from pipeline.export.params import ExportParams
 from pipeline.export.places import places_frame
 from pipeline.export.results import write_results
@@ -34,6 +34,7 @@ from pipeline.export.rows import (
     REASON_COLUMN,
     REQUIRED,
     Countries,
+    Parsed,
     Placed,
     added,
     check_partition,
@@ -66,9 +67,14 @@ def run(
         A row breaks the geocode stage's contract (the message names file, row,
         column and fix); nothing has been written then.
     """
-    columns, rows = io.read_csv(Path(input_path), required=REQUIRED, encoding=encoding, min_rows=1)
-    columns, rows = without_controls(columns, rows, Path(input_path))
-    placed = prepare(rows, Path(input_path))
+    columns, chunks = io.read_csv_chunks(
+        Path(input_path), required=REQUIRED, encoding=encoding, min_rows=1
+    )
+    # chunk by chunk: rows alike but for their id keep one copy of their strings
+    rows_read = (row for chunk in chunks for row in chunk)
+    columns, rows = without_controls(columns, rows_read, Path(input_path))
+    lists: Parsed = {}  # each distinct candidates cell parsed once, for the candidates table
+    placed = prepare(rows, Path(input_path), lists)
     camps = [p for p in placed if p.point is not None]
     unresolved = [p for p in placed if p.point is None]
     check_partition(rows, camps, unresolved)
@@ -76,7 +82,9 @@ def run(
     out = Path(output_dir)
     with io.output_set(out) as outputs:
         order = [row["record_id"].strip() for row in rows]
-        by_class = write_layers(outputs, columns, camps, unresolved, params, facts, order, register)
+        by_class = write_layers(
+            outputs, columns, camps, unresolved, params, facts, order, register, lists
+        )
         outputs.rows.update(input=len(rows), camps=len(camps), unresolved=len(unresolved))
     report = {"rows": len(rows), "camps": len(camps), "unresolved": len(unresolved)}
     report |= {f"class_{name}": count for name, count in by_class.items()}
@@ -92,18 +100,22 @@ def write_layers(
     facts: Mapping[str, PlaceFacts] | None = None,
     order: Sequence[str] | None = None,
     register: str = "",
+    lists: Parsed | None = None,
 ) -> dict[str, int]:
     """Write every export file into the set's folder; return the rows of each class.
 
     ``order`` is the record ids in the register's order (``results.*`` keep it);
-    a ``register``'s run is titled as that register in every file.
+    a ``register``'s run is titled as that register in every file. ``lists``: the
+    candidates cells :func:`~pipeline.export.rows.prepare` parsed (emptied once used).
     """
     if register:
         params = dataclasses.replace(params, title=register_title(register))
     out = outputs.folder
     out_columns = io.merge_columns(columns, EXPORT_COLUMNS)
     # each name's candidates once, in their own table; the rows keep a key and the rival
-    found = ranked.collect(sorted([*camps, *unresolved], key=lambda p: p.record_id))
+    found = ranked.collect(sorted([*camps, *unresolved], key=lambda p: p.record_id), lists)
+    if lists is not None:
+        lists.clear()  # the lists are large; the table holds what the layers need
     layer_columns = ranked.layer_columns(out_columns)
     camps_frame = points_frame(camps, layer_columns, found.per_row)
     table = attributes_frame(unresolved, [*layer_columns, REASON_COLUMN], found.per_row)
@@ -122,14 +134,10 @@ def write_layers(
     by_class = write_geojsons(out / "camps.geojson", out / "by_class", camps_frame)
     del camps_frame, table  # a register's frames are large; what follows needs neither
     countries = Countries()  # each point's country, for the LPF features and the results
-    lpf = linked_places(camps, params, facts, countries)
-    io.write_feature_collection(out / "camps.lpf.json", lpf)
-    tsv_rows = (
-        lptsv_row(feature, p.record_id, p.row.get("uncertainty_km", ""))
-        for feature, p in zip(lpf["features"], camps, strict=True)
-    )
-    io.write_text(out / "camps.lp.tsv", lptsv_text(tsv_rows))
-    del lpf
+    features = Features(params, facts, countries)  # each body's feature made once
+    io.write_feature_collection(out / "camps.lpf.json", features.collection(camps))
+    io.write_text(out / "camps.lp.tsv", lptsv_of(camps, features))
+    del features
     io.write_csv(
         out / "unresolved.csv",
         [*out_columns, REASON_COLUMN],

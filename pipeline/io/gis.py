@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import logging
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -230,11 +232,80 @@ def write_geojson_split(
     crs = frame.crs.to_string() if frame.crs is not None else None
     geometry = frame.geometry.name
     _write_arrow_geojson(target, table, crs, geometry, geometry_type)
+    if parts and len(table):
+        split = _split_geojson(target, table[column].to_pylist(), parts)
+        if split is not None:
+            return split
     counts: dict[str, int] = {}
     for value, path in (parts or {}).items():
         part = table.filter(pc.equal(table[column], value)) if len(table) else table
         _write_arrow_geojson(path, part, crs, geometry, geometry_type)
         counts[value] = len(part)
+    return counts
+
+
+class _NotGdalsLayout(Exception):
+    """A GeoJSON file GDAL wrote is not laid out as :func:`_split_geojson` expects."""
+
+
+#: How GDAL's GeoJSON writer lays out a collection: a header of one member a line up
+#: to the features' bracket, one feature a line (",\n" between), then the closing.
+_FEATURES_OPEN = '"features": [\n'
+_FEATURE_START = '{ "type": "Feature", '
+_CLOSING = "\n]\n}\n"
+_PLAIN_NAME = re.compile(r"[A-Za-z0-9_]+")
+
+
+def _split_geojson(
+    target: Path, values: Sequence[Any], parts: dict[str, Path]
+) -> dict[str, int] | None:
+    """Each part's GeoJSON cut from the file GDAL just wrote, one line per feature.
+
+    ``values`` is each feature's value of the split column, in the file's order. A
+    part is GDAL's header with the part's name, its features' lines and GDAL's
+    closing: the bytes GDAL writes for those rows (the test suite compares them),
+    without encoding the rows a second time. ``None`` (nothing written) when the
+    file is not laid out so, or a name is not plain: the caller lets GDAL write.
+    """
+    names = {value: Path(path).stem for value, path in parts.items()}
+    if not all(_PLAIN_NAME.fullmatch(n) for n in [*names.values(), Path(target).stem]):
+        return None
+    counts = dict.fromkeys(parts, 0)
+    try:
+        with contextlib.ExitStack() as stack, Path(target).open(encoding="utf-8") as source:
+            header = ""
+            for line in source:
+                header += line
+                if line.endswith(_FEATURES_OPEN):
+                    break
+            own = f'"name": "{Path(target).stem}",\n'
+            if not header.endswith(_FEATURES_OPEN) or header.count(own) != 1:
+                raise _NotGdalsLayout
+            handles = {}
+            for value, path in parts.items():
+                tmp = stack.enter_context(atomic_path(path, suffix=".geojson"))
+                handle = stack.enter_context(tmp.open("w", encoding="utf-8", newline="\n"))
+                handle.write(header.replace(own, f'"name": "{names[value]}",\n'))
+                handles[value] = handle
+            read = 0
+            for line in source:
+                if read == len(values) or not line.startswith(_FEATURE_START):
+                    break
+                feature = line.removesuffix("\n").removesuffix(",")
+                value = values[read]
+                read += 1
+                if value in handles:
+                    handles[value].write(",\n" + feature if counts[value] else feature)
+                    counts[value] += 1
+            else:
+                line = ""
+            if read != len(values) or line + source.read() != _CLOSING.removeprefix("\n"):
+                raise _NotGdalsLayout
+            for handle in handles.values():
+                handle.write(_CLOSING)
+    except _NotGdalsLayout:
+        logger.debug("%s: not GDAL's one-feature-a-line layout; writing the parts anew", target)
+        return None
     return counts
 
 
@@ -294,11 +365,22 @@ def write_figure(target: Path, figure: Any, dpi: int = 150) -> None:
         figure.savefig(tmp, format="png", dpi=dpi, metadata={"Software": None}, bbox_inches="tight")
 
 
+def feature_json(value: Any) -> str:
+    """``value`` as one compact line of JSON, as :func:`write_feature_collection` writes
+    each feature (UTF-8 text kept, no spaces).
+
+    >>> feature_json({"type": "Feature", "properties": {"title": "Чита"}})
+    '{"type":"Feature","properties":{"title":"Чита"}}'
+    """
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
 def write_feature_collection(target: Path, data: dict[str, Any]) -> None:
     """Write a FeatureCollection atomically with one compact feature per line.
 
     A line per feature keeps diffs readable and lets the C encoder do the work:
     pretty-printing 100,000 features takes Python's pure-Python encoder ~20 s.
+    A feature given as ``str`` is taken as its text already (:func:`feature_json`).
     """
     head = {key: value for key, value in data.items() if key != "features"}
     # the head's members, pretty, without its closing brace
@@ -308,5 +390,5 @@ def write_feature_collection(target: Path, data: dict[str, Any]) -> None:
         # Features may be a generator: each is encoded and written as it comes.
         for number, feature in enumerate(data["features"]):
             handle.write(",\n    " if number else "\n    ")
-            handle.write(json.dumps(feature, ensure_ascii=False, separators=(",", ":")))
+            handle.write(feature if isinstance(feature, str) else feature_json(feature))
         handle.write("\n  ]\n}\n")
