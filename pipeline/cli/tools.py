@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from pipeline.artifacts import paused_gc
 from pipeline.cli import cli
 from pipeline.cli.options import (
     _report,
@@ -74,11 +75,13 @@ def lookup(
 
     t_params = load_section(params_path, "transliterate", transliterate.TransliterateParams)
     r_params = load_section(params_path, "reconcile", reconcile.ReconcileParams)
-    index = reconcile.load_index(gazetteer_dir)
-    found = overrides.read(overrides_path, index.gazetteer.places)
-    model = transliterate.default_model()
     g_params = load_section(params_path, "geocode", geocode.GeocodeParams)
-    geocoder = geocode.OfflinePlaces(index.gazetteer, g_params.doubt())
+    # What loads lives until the command ends: no collector pass over it (see paused_gc).
+    with paused_gc(freeze=True):
+        index = reconcile.load_index(gazetteer_dir)
+        found = overrides.read(overrides_path, index.gazetteer.places)
+        model = transliterate.default_model()
+        geocoder = geocode.OfflinePlaces(index.gazetteer, g_params.doubt())
     results = [
         tool.lookup(name, index, found, model, t_params, r_params, top, geocoder) for name in names
     ]

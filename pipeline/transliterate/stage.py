@@ -14,7 +14,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from pipeline import pool
 from pipeline.errors import InputDataError
 from pipeline.names import (
     NameParts,
@@ -24,7 +23,6 @@ from pipeline.names import (
     romanize,
     split_name,
 )
-from pipeline.progress import progress
 from pipeline.transliterate.artifact import default_model
 from pipeline.transliterate.model import Model
 from pipeline.transliterate.params import TransliterateParams
@@ -196,6 +194,11 @@ def _transliterate_all(
     goes to a bar on a terminal, else to the log every twentieth of the way on big
     inputs (:func:`pipeline.progress.progress`).
     """
+    # The pool (multiprocessing) and the progress bar: imported here, as ``camps lookup``
+    # transliterates a name or two in this process and starts faster without them.
+    from pipeline import pool
+    from pipeline.progress import progress
+
     ordered = name_order(distinct)
     results: dict[str, Transliteration] = {}
     if params.workers <= 1 or len(ordered) < _PARALLEL_MIN or not pool.can_fork():
