@@ -22,9 +22,9 @@ import json
 import logging
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 T = TypeVar("T")
 
@@ -209,3 +209,68 @@ def load_or_make(
     else:
         log.info("%s: saved %s", what, saved)
     return made
+
+
+#: The byte that ends each string of :class:`Strings` (no name or key holds it).
+SEP = b"\x00"
+
+
+class Strings(Sequence[str]):
+    """Strings saved as one UTF-8 byte string, each ended by :data:`SEP`, and where each starts.
+
+    A string is made when it is read (``raw``, ``[n]``), or all at once, in C, when
+    the whole sequence is listed or iterated (:meth:`listed`): 124,000 gazetteer names
+    made one by one cost more than the lookup that reads a few hundred of them.
+    ``starts`` holds one more number than there are strings (the end of the last
+    string and its separator); any sequence of ints (an ``array``, a numpy array).
+    """
+
+    def __init__(self, data: bytes, starts: Sequence[int]) -> None:
+        count = len(starts) - 1
+        if count < 0 or starts[0] != 0 or starts[count] != (len(data) + 1 if count else 0):
+            raise ValueError("string offsets do not fit their bytes")
+        if data.count(SEP) != max(count - 1, 0):
+            raise ValueError(f"{data.count(SEP) + 1 if data else 0} strings, {count} expected")
+        self._data = data
+        self._starts = starts
+        self._listed: list[str] | None = None
+
+    @classmethod
+    def encode(cls, values: Iterable[str]) -> tuple[bytes, list[int]]:
+        """The bytes and starts of ``values`` (ValueError if one holds the separator)."""
+        encoded = [v.encode() for v in values]
+        if any(SEP in v for v in encoded):
+            raise ValueError("a string holds the separator")
+        starts = [0]
+        for value in encoded:
+            starts.append(starts[-1] + len(value) + 1)
+        return SEP.join(encoded), starts
+
+    def raw(self, number: int) -> bytes:
+        """The UTF-8 bytes of the ``number``-th string (from 0)."""
+        return self._data[self._starts[number] : self._starts[number + 1] - 1]
+
+    def listed(self) -> list[str]:
+        """Every string, made at once (and kept)."""
+        if self._listed is None:
+            self._listed = self._data.decode().split(SEP.decode()) if len(self) else []
+        return self._listed
+
+    @overload
+    def __getitem__(self, number: int) -> str: ...
+    @overload
+    def __getitem__(self, number: slice) -> list[str]: ...
+    def __getitem__(self, number: int | slice) -> str | list[str]:
+        if isinstance(number, slice):
+            return self.listed()[number]
+        if self._listed is not None:
+            return self._listed[number]
+        if not -len(self) <= number < len(self):
+            raise IndexError(number)
+        return self.raw(number % len(self)).decode()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.listed())
+
+    def __len__(self) -> int:
+        return len(self._starts) - 1

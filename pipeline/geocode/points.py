@@ -87,7 +87,7 @@ class PlaceRows:
     """
 
     def __init__(self, names: Sequence[Name]) -> None:
-        self._ids = name_column(names, "place_id")
+        self._ids = list(name_column(names, "place_id"))  # all at once (in C when saved)
         self._names = name_column(names, "name")
         self._scripts = name_column(names, "script")
         count = len(self._ids)

@@ -21,12 +21,12 @@ import json
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, TypeVar, overload
+from typing import Any, TypeVar
 
 import numpy as np
 
 from pipeline import artifacts, geonames
-from pipeline.artifacts import ArtifactError
+from pipeline.artifacts import ArtifactError, Strings
 from pipeline.transliterate.lexicon import Lexicon
 from pipeline.transliterate.lm import LanguageModel, Row
 from pipeline.transliterate.model import Model, build_model
@@ -37,7 +37,7 @@ logger = logging.getLogger(__name__)
 V = TypeVar("V")
 
 #: Version of the artifact's layout: bump it when :func:`save` writes something else.
-FORMAT = 2
+FORMAT = 3
 #: The artifact's file names start with this.
 KIND = "transliteration"
 #: The code the model is learned with: a change to any of it makes another artifact.
@@ -72,46 +72,19 @@ def _strings(values: Any) -> np.ndarray:
     return np.asarray(list(values), dtype=np.str_) if values else np.zeros(0, dtype="<U1")
 
 
-class Strings(Sequence[str]):
-    """Strings saved as one UTF-8 byte array and where each starts: one made when read."""
-
-    def __init__(self, data: np.ndarray, starts: np.ndarray) -> None:
-        if len(starts) == 0 or starts[0] != 0 or starts[-1] != len(data):
-            raise ValueError("string offsets do not fit their bytes")
-        if np.any(np.diff(starts) < 0):
-            raise ValueError("string offsets do not grow")
-        self._data = data.tobytes()
-        self._starts = starts
-
-    def raw(self, number: int) -> bytes:
-        """The UTF-8 bytes of the ``number``-th string."""
-        return self._data[self._starts[number] : self._starts[number + 1]]
-
-    @overload
-    def __getitem__(self, number: int) -> str: ...
-    @overload
-    def __getitem__(self, number: slice) -> list[str]: ...
-    def __getitem__(self, number: int | slice) -> str | list[str]:
-        if isinstance(number, slice):
-            return [self[n] for n in range(len(self))[number]]
-        if not -len(self) <= number < len(self):
-            raise IndexError(number)
-        return self.raw(number % len(self)).decode()
-
-    def __len__(self) -> int:
-        return len(self._starts) - 1
-
-
 def _string_arrays(name: str, values: Sequence[str]) -> dict[str, np.ndarray]:
-    encoded = [v.encode() for v in values]
+    data, starts = Strings.encode(values)
     return {
-        f"{name}.bytes": np.frombuffer(b"".join(encoded), dtype=np.uint8),
-        f"{name}.starts": np.cumsum([0, *map(len, encoded)], dtype=np.int64),
+        f"{name}.bytes": np.frombuffer(data, dtype=np.uint8),
+        f"{name}.starts": np.asarray(starts, dtype=np.int64),
     }
 
 
 def _loaded_strings(arrays: Any, name: str) -> Strings:
-    return Strings(arrays[f"{name}.bytes"], arrays[f"{name}.starts"])
+    starts = arrays[f"{name}.starts"]
+    if np.any(np.diff(starts) < 1):
+        raise ValueError(f"{name}: string offsets do not grow")
+    return Strings(arrays[f"{name}.bytes"].tobytes(), starts)
 
 
 class Table(Mapping[str, V]):
@@ -192,7 +165,7 @@ def _lists(arrays: Any, name: str, kind: Callable[[list[str]], V]) -> Table[V]:
         raise ValueError(f"{name}: offsets do not grow")
 
     def value(number: int) -> V:
-        return kind(values[int(offsets[number]) : int(offsets[number + 1])])
+        return kind([values[n] for n in range(offsets[number], offsets[number + 1])])
 
     return Table(keys, value)
 
