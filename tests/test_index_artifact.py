@@ -14,6 +14,7 @@ import logging
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from pipeline import area, artifacts, places
@@ -234,3 +235,23 @@ def test_world_points_round_trip_and_truncation(
         again = area.world_points(tmp_path)
     assert "truncated or foreign; building it again" in caplog.text
     assert all((a == b).all() for a, b in zip(read, again, strict=True))
+
+
+def test_exact_entries_are_found_by_bisection_in_sorted_keys(
+    tmp_path: Path, gazetteer: places.Gazetteer, plain: Index
+) -> None:
+    """The exact maps are saved by sorted key and searched by bisection: each key of the
+    built index is found with its entries, others are absent, unsorted keys refused."""
+    artifact.cached_index(gazetteer, tmp_path)
+    loaded = artifact.load(tmp_path, gazetteer)
+    for field in ("cyrillic", "latin"):
+        table, built = getattr(loaded, field), getattr(plain, field)
+        assert isinstance(table, artifact.Entries) and list(table) == sorted(built)
+        some = sorted(built)[::251]
+        assert [table[key] for key in some] == [built[key] for key in some]
+        assert "" not in table and "zzzz-no-such-name" not in table and 7 not in table
+        assert table.get("zzzz-no-such-name") is None
+    assert loaded.latin_keys == tuple(sorted(plain.latin)) == plain.latin_keys
+    rows = np.zeros(0, dtype=np.int32)
+    with pytest.raises(ValueError, match="keys not sorted"):
+        artifact.Entries(["b", "a"], np.zeros(3, dtype=np.int64), rows, lambda row, part: None)  # type: ignore[arg-type, return-value]
