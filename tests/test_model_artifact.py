@@ -232,3 +232,35 @@ def test_lookup_with_unwritable_cache_warns_and_answers(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "cannot be written" in done.stderr and "built in memory only" in done.stderr
     assert "Хабаровск" in done.stdout
+
+
+def test_untouched_artifact_is_not_hashed_again_a_touched_one_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The manifest records the stat of the file its checksum was taken of: that file is
+    read without hashing; the same number of bytes written over it (a new mtime), or
+    another file put in its place, is hashed again and refused."""
+    made_of = {"format": 0, "what": "test"}
+    path = artifacts.write(tmp_path, "probe", made_of, b"0123456789" * 100, ".bin")
+    real = artifacts.hashlib.sha256
+    hashed: list[int] = []
+
+    def counting(data: bytes = b"") -> object:
+        if len(data) == 1000:  # the artifact's bytes, not a file name's digest
+            hashed.append(len(data))
+        return real(data)
+
+    monkeypatch.setattr(artifacts.hashlib, "sha256", counting)
+    assert artifacts.read(tmp_path, "probe", made_of, ".bin") == b"0123456789" * 100
+    assert hashed == []
+    before = path.stat().st_mtime_ns
+    path.write_bytes(b"9123456789" * 100)  # same size, other bytes
+    os.utime(path, ns=(before + 1_000_000, before + 1_000_000))
+    with pytest.raises(artifacts.ArtifactError, match="checksum differs"):
+        artifacts.read(tmp_path, "probe", made_of, ".bin")
+    assert hashed == [1000]
+    other = tmp_path / "other.bin"
+    other.write_bytes(b"0123456789" * 100)  # the same bytes in another file: verifies
+    os.replace(other, path)
+    assert artifacts.read(tmp_path, "probe", made_of, ".bin") == b"0123456789" * 100
+    assert hashed == [1000, 1000]
