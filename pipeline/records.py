@@ -566,11 +566,12 @@ class RecordIds:
             row["record_id"] = made
 
 
-def check_raw_rows(rows: list[dict[str, str]], source: str) -> list[str]:
+def check_raw_rows(rows: Iterable[dict[str, str]], source: str, start: int = 2) -> list[str]:
     """Problems in the optional raw columns that later stages rely on, one line each.
 
     ``symbol_class`` must be a class id of the legend and ``detainees`` a count, so
-    that a typo fails at the first stage with its row, not at export.
+    that a typo fails at the first stage with its row, not at export. ``start`` is
+    the row number of the first of ``rows`` (a later chunk of a file starts further).
 
     >>> rows = [{"katakana": "チタ", "symbol_class": "big", "detainees": "many"}]
     >>> for problem in check_raw_rows(rows, "a.csv"):
@@ -580,7 +581,7 @@ def check_raw_rows(rows: list[dict[str, str]], source: str) -> list[str]:
     """
     classes = ", ".join(c.value for c in SymbolClass)
     problems = []
-    for number, row in enumerate(rows, start=2):
+    for number, row in enumerate(rows, start=start):
         printed = row.get("symbol_class", "").strip()
         if printed and printed not in {c.value for c in SymbolClass}:
             problems.append(

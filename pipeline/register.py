@@ -1,7 +1,7 @@
 """A user's register as the stages take it in: its file, its name and region columns.
 
 A register is whatever a user keeps: a CSV file or a workbook
-(:func:`pipeline.io.read_table`), with the place names in a column called
+(:func:`pipeline.io.open_table`), with the place names in a column called
 ``katakana`` or in one named as the user named it (死亡場所, "place of death"),
 and the 1945 region, if any, in ``region`` or another column. The stages read
 ``katakana`` and ``region``; this module finds the user's columns and, when
@@ -17,13 +17,13 @@ It imports :mod:`pipeline.io`, :mod:`pipeline.errors` and the standard library.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import unicodedata
-from collections.abc import Iterable, Sequence
-from pathlib import Path
+from collections.abc import Iterable, Mapping, Sequence
 
 from pipeline.errors import InputDataError
-from pipeline.io import Row, read_table
+from pipeline.io import Row
 
 logger = logging.getLogger(__name__)
 
@@ -34,27 +34,56 @@ REGION_COLUMN = "region"
 KANA_SHARE = 0.5
 
 
-def read_register(
-    path: Path,
-    encoding: str | None = None,
-    sheet: str | None = None,
+@dataclasses.dataclass(frozen=True)
+class Columns:
+    """A register's columns as the stages read them, and where they come from.
+
+    ``name`` and ``region`` are the user's columns of names and regions;
+    ``columns`` are the register's with ``katakana`` (and ``region``) in them:
+    the user's column renamed when it is ``katakana`` spelled otherwise, else
+    a copy at the end.
+    """
+
+    columns: list[str]
+    name: str
+    region: str | None
+    renamed: tuple[tuple[str, str], ...] = ()
+    copied: tuple[tuple[str, str], ...] = ()
+
+    def apply(self, rows: Iterable[Row]) -> None:
+        """Give ``rows`` (as the file has them) the columns :attr:`columns` names."""
+        for row in rows:
+            for chosen, wanted in self.renamed:
+                row[wanted] = row.pop(chosen)
+            for chosen, wanted in self.copied:
+                row[wanted] = row[chosen]
+
+
+def choose_columns(
+    where: str,
+    columns: Sequence[str],
+    shares: Mapping[str, float],
     name_column: str | None = None,
     region_column: str | None = None,
-) -> tuple[list[str], list[Row]]:
-    """The register's columns and rows, with ``katakana`` (and ``region``) to read.
+) -> Columns:
+    """Find the register's column of names and of regions (options first).
+
+    ``shares`` is each column's :func:`kana_share`, read only when the column
+    of names is to be guessed (:func:`must_guess`).
+
+    >>> choose_columns("a.csv", ["id", "死亡場所"], {"id": 0.0, "死亡場所": 1.0}).copied
+    (('死亡場所', 'katakana'),)
 
     Raises
     ------
     InputDataError
-        The file cannot be read, has no rows, or no column of names can be
-        found: the message lists the columns found and the option to pass.
+        No column of names can be found, or a column the stages write is there
+        already: the message lists the columns found and the option to pass.
     """
-    path = Path(path)
-    columns, rows = read_table(path, encoding=encoding, min_rows=1, sheet=sheet)
-    where = str(path)
-    name = find_name_column(where, columns, rows, name_column)
+    name = find_name_column(where, columns, shares, name_column)
     region = find_region_column(where, columns, region_column)
-    columns = list(columns)
+    out = list(columns)
+    renamed, copied = [], []
     for chosen, wanted, option in (
         (name, NAME_COLUMN, "--name-column"),
         (region, REGION_COLUMN, "--region-column"),
@@ -67,32 +96,33 @@ def read_register(
             logger.warning(
                 "%s: column %r is read as %s, the name the outputs give it", where, chosen, wanted
             )
-            columns[columns.index(chosen)] = wanted
-            for row in rows:
-                row[wanted] = row.pop(chosen)
+            out[out.index(chosen)] = wanted
+            renamed.append((chosen, wanted))
             continue
-        clash = next(
-            (c for c in columns if c != chosen and header_key(c) == header_key(wanted)), None
-        )
+        clash = next((c for c in out if c != chosen and header_key(c) == header_key(wanted)), None)
         if clash is not None:
             raise InputDataError(
                 f"{where}: row 1, column {clash}: {option} {chosen} is the column to read, "
                 f"but the stages write it as {wanted} and the file has a column {clash!r} "
                 f"already: rename that column (e.g. to my_{wanted}) or pass {option} {clash}"
             )
-        for row in rows:
-            row[wanted] = row[chosen]
-        columns.append(wanted)
-    return columns, rows
+        copied.append((chosen, wanted))
+        out.append(wanted)
+    return Columns(out, name, region, tuple(renamed), tuple(copied))
+
+
+def must_guess(columns: Sequence[str], given: str | None = None) -> bool:
+    """Whether the column of names is found by its cells (none given, no ``katakana``)."""
+    return given is None and NAME_COLUMN not in columns
 
 
 def find_name_column(
-    where: str, columns: Sequence[str], rows: Sequence[Row], given: str | None = None
+    where: str, columns: Sequence[str], shares: Mapping[str, float], given: str | None = None
 ) -> str:
     """The column that holds the names: ``given``, else ``katakana``, else the one
-    column whose cells hold katakana.
+    column whose cells hold katakana (``shares``: each column's :func:`kana_share`).
 
-    >>> find_name_column("a.csv", ["id", "死亡場所"], [{"id": "1", "死亡場所": "チタ"}])
+    >>> find_name_column("a.csv", ["id", "死亡場所"], {"id": 0.0, "死亡場所": 1.0})
     '死亡場所'
     """
     if given is not None:
@@ -104,8 +134,7 @@ def find_name_column(
         )
     if NAME_COLUMN in columns:
         return NAME_COLUMN
-    shares = {c: kana_share(row.get(c, "") for row in rows) for c in columns if c != "record_id"}
-    kana = [c for c, share in shares.items() if share >= KANA_SHARE]
+    kana = [c for c in columns if c != "record_id" and shares.get(c, 0.0) >= KANA_SHARE]
     if len(kana) == 1:
         logger.info(
             "%s: reading names from column %r (%.0f%% of its cells are katakana): "
@@ -151,10 +180,30 @@ def kana_share(cells: Iterable[str]) -> float:
     >>> kana_share(["チタ", "ｶﾝｽｸ", "山田", ""]), kana_share(["ちた"]), kana_share([])
     (0.6666666666666666, 0.0, 0.0)
     """
-    filled = [c for c in cells if c.strip()]
-    if not filled:
-        return 0.0
-    return sum(1 for c in filled if any(_is_katakana(ch) for ch in c)) / len(filled)
+    counts = KanaCounts(["cell"])
+    counts.add({"cell": cell} for cell in cells)
+    return counts.shares()["cell"]
+
+
+class KanaCounts:
+    """Filled cells and cells with katakana of each column, added up chunk by chunk."""
+
+    def __init__(self, columns: Sequence[str]) -> None:
+        self.filled = dict.fromkeys(columns, 0)
+        self.kana = dict.fromkeys(columns, 0)
+
+    def add(self, rows: Iterable[Row]) -> None:
+        """Count the cells of the next rows."""
+        for row in rows:
+            for column in self.filled:
+                cell = row.get(column, "")
+                if cell.strip():
+                    self.filled[column] += 1
+                    self.kana[column] += any(_is_katakana(ch) for ch in cell)
+
+    def shares(self) -> dict[str, float]:
+        """Each column's :func:`kana_share` of the rows added."""
+        return {c: self.kana[c] / n if n else 0.0 for c, n in self.filled.items()}
 
 
 def _is_katakana(char: str) -> bool:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -132,6 +134,44 @@ def test_round_trip_keeps_every_row_and_column(
     assert back == [r for r in rows if any(v.strip() for v in r.values())]
 
 
+#: What the reader looks for in a record: quotes of a guarded formula, blanks, line
+#: breaks of both kinds, and what looks like a row swallowed by an open quote.
+PIECES = ["'", "'=", "-1", " ", "\t", "\r", "\n", "\r\n", "a", "チ", ",", "a,a,a"]
+
+
+def _cells_one_by_one(header: list[str], cells: list[str]) -> list[str] | None:
+    """What the reader makes of a record, each check made cell by cell (the plain way)."""
+    from pipeline.io.csvfile import _refuse_swallowed_rows, unguard
+
+    cells = [unguard(cell) for cell in cells]
+    if not any(cell.strip() for cell in cells):
+        return None
+    if len(cells) != len(header):
+        if any(c.strip() for c in cells[len(header) :]):
+            raise InputDataError("ragged")
+        cells = (cells + [""] * len(header))[: len(header)]
+    _refuse_swallowed_rows(Path("a.csv"), 2, header, cells)
+    return cells
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(PIECES), max_size=4).map("".join), min_size=1, max_size=4))
+def test_a_record_is_checked_as_cell_by_cell(cells: list[str]) -> None:
+    # The reader looks at a record's text at once and cell by cell only when needed.
+    from pipeline.io.csvfile import _row_cells
+
+    header = ["katakana", "notes", "region"]
+
+    def outcome(read: Callable[[], list[str] | None]) -> list[str] | str | None:
+        try:
+            return read()
+        except InputDataError:
+            return "refused"
+
+    expected = outcome(lambda: _cells_one_by_one(header, cells))
+    assert outcome(lambda: _row_cells(Path("a.csv"), header, 2, list(cells), ",")) == expected
+
+
 def test_a_quote_left_open_is_refused_in_every_stage_file(tmp_path: Path) -> None:
     # Every stage reads its input through read_csv: the later stages' files too.
     columns = (Path(__file__).parent / "data" / "geocoded_tiny.csv").read_text(encoding="utf-8")
@@ -203,18 +243,23 @@ def test_workbook_keeps_headers_types_widths_and_text(tmp_path: Path) -> None:
     assert results.column_dimensions["C"].width > results.column_dimensions["B"].width
 
 
-def test_read_csv_chunks_give_the_rows_of_read_csv(tmp_path: Path) -> None:
+def test_read_csv_chunks_give_the_rows_of_read_csv(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     # Blank lines, an unnamed empty column, CRLF, a BOM and a quoted multi-line note.
     text = '\ufeffkatakana,notes,\r\nチタ,a,\r\n\r\nチタ,"two\nlines",\r\n,b,\r\nカンスク,,\r\n'
     path = tmp_path / "register.csv"
     path.write_bytes(text.encode("utf-8"))
     header, rows = read_csv(path)
     for size in (1, 2, 3, 100):
-        names, chunks = read_csv_chunks(path, chunk_rows=size)
-        got = list(chunks)
+        caplog.clear()
+        with caplog.at_level(logging.INFO, logger="pipeline.io"):
+            names, chunks = read_csv_chunks(path, chunk_rows=size)
+            got = list(chunks)
         assert names == header == ["katakana", "notes"]
         assert [row for chunk in got for row in chunk] == rows and len(rows) == 4
         assert all(0 < len(chunk) <= size for chunk in got)
+        assert caplog.text.count("unnamed empty column(s) left out") == 1, size  # once a file
     _, chunks = read_csv_chunks(tmp_path / "register.csv", min_rows=5, chunk_rows=2)
     with pytest.raises(InputDataError, match="no rows"):
         list(chunks)

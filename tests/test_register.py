@@ -303,6 +303,19 @@ def test_euc_jp_is_named_right(tmp_path: Path, runner: CliRunner) -> None:
     assert [r["katakana"] for r in read_out(out)] == ["ライチハ", "チタ"]
 
 
+def test_a_bad_byte_in_the_last_line_of_a_long_file(tmp_path: Path, runner: CliRunner) -> None:
+    # The last line is read in a later chunk than the first (the stage streams): it
+    # still fails the run with one line naming the file and the byte, and no output.
+    good = "record_id,katakana\n" + "".join(f"r{i},チタ\n" for i in range(12_000))
+    source = tmp_path / "long.csv"
+    source.write_bytes(good.encode("utf-8") + "r-last,カンスク\n".encode("cp932"))
+    out = tmp_path / "t.csv"
+    result = transliterate(runner, source, out)
+    offset = len(good.encode("utf-8")) + len("r-last,")
+    refused(result, out, "long.csv is not UTF-8", f"first bad byte at offset {offset}: re-save")
+    assert result.stderr.strip().count("\n") == 0, result.stderr
+
+
 @pytest.mark.parametrize("encoding", ["iso2022_jp", "utf-16-le", "utf-16-be"])
 def test_unmistakable_encodings_are_read(encoding: str, tmp_path: Path, runner: CliRunner) -> None:
     source = tmp_path / "enc.csv"
@@ -310,6 +323,7 @@ def test_unmistakable_encodings_are_read(encoding: str, tmp_path: Path, runner: 
     out = tmp_path / "t.csv"
     result = transliterate(runner, source, out)
     assert result.exit_code == 0, result.output
+    assert result.stderr.count("; reading it as") == 1, result.stderr  # once, read twice
     assert [(r["record_id"], r["katakana"], r["notes"]) for r in read_out(out)] == [
         ("r1", "ライチハ", "収容所"),
         ("r2", "チタ", "病院"),
@@ -324,7 +338,7 @@ def test_semicolon_and_tab_separated(separator: str, tmp_path: Path, runner: Cli
     out = tmp_path / "t.csv"
     result = transliterate(runner, source, out)
     assert result.exit_code == 0, result.output
-    assert "separated by" in result.stderr
+    assert result.stderr.count("separated by") == 1, result.stderr  # once, read twice
     got = read_out(out)
     assert [(r["record_id"], r["notes"]) for r in got] == [("r1", "収容所, 第7"), ("r2", "病院")]
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import hashlib
 import math
 import re
 import time
@@ -22,6 +23,7 @@ from pipeline.cli import cli
 from pipeline.errors import InputDataError
 from pipeline.io import read_csv, write_csv
 from pipeline.names import lenient, match_key
+from pipeline.records import TRANSLITERATE_COLUMNS, assign_record_ids
 from pipeline.transliterate import channel, corpus, lm, stage
 from pipeline.transliterate.decoder import Decoder
 from pipeline.transliterate.lm import LanguageModel
@@ -142,6 +144,131 @@ def test_run_rejects_duplicate_record_ids(tmp_path: Path) -> None:
     with pytest.raises(InputDataError, match="repeats row 2"):
         tr.run(source, tmp_path / "out.csv", tr.TransliterateParams())
     assert not (tmp_path / "out.csv").exists()
+
+
+#: Repeated names (a run of five ハバロフスク crosses every chunk boundary of sizes 1-4),
+#: blank and odd cells: half-width, Latin, kanji, a formula start, commas and quotes,
+#: spaces only, a region prefix, a camp number alone.
+STREAMED = ["ハバロフスク"] * 5 + ["チタ", "", "ﾊﾊﾞﾛﾌｽｸ", "Karaganda", "伯力", "=チタ"]
+STREAMED += ['カンスク,"駅"', "  ", "チタ州チタ", "第7地区", "チタ", "", "ハバロフスク"]
+
+
+def _in_memory(rows: list[dict[str, str]], source: Path, model: tr.Model) -> list[dict[str, str]]:
+    """The stage's rows as it made them with the register read whole: ids, then columns."""
+    assert not assign_record_ids(rows, str(source))
+    for row in rows:
+        t = stage.transliterate_name(row["katakana"], model, tr.TransliterateParams())
+        row.update(
+            katakana_normalized=t.normalized,
+            region_hint=t.parts.region_hint,
+            romaji=t.romaji,
+            latin_candidates="|".join(t.latin),
+            cyrillic_candidates="|".join(t.cyrillic),
+            name_flag=t.parts.flag,
+            feature_hint=t.parts.feature_hint,
+            camp_no_hint=t.parts.camp_no,
+        )
+    return rows
+
+
+def test_streaming_run_equals_transliterating_the_rows_in_memory(
+    tmp_path: Path, model: tr.Model
+) -> None:
+    # Rows without an id, one with spaces around it, and a later row that gives the
+    # id the stage makes for an earlier unnamed one: made ids depend on the whole file.
+    raw = [
+        {"record_id": f"x{i}", "katakana": k, "detainees": "", "notes": f"n{i}"}
+        for i, k in enumerate(STREAMED)
+    ]
+    for row in raw[1:4] + raw[12:14]:
+        row["record_id"] = ""
+    raw[6]["record_id"] = " x6 "
+    made = "r-" + hashlib.sha1("ハバロフスク".encode()).hexdigest()[:10]  # the first unnamed's
+    raw[15]["record_id"] = made
+    raw[9]["detainees"] = "about 3,000"
+    source = tmp_path / "raw.csv"
+    columns = ["record_id", "katakana", "detainees", "notes"]
+    write_csv(source, columns, raw)
+    expected = _in_memory(read_csv(source)[1], source, model)
+    assert expected[1]["record_id"] == made + "-2"
+    assert expected[6]["record_id"] == "x6" and expected[6]["name_flag"] == "empty"
+    write_csv(tmp_path / "memory.csv", [*columns, *TRANSLITERATE_COLUMNS], expected)
+    flags = [row["name_flag"] for row in expected]
+    report = {"rows": len(raw), "distinct": len(set(STREAMED)), "flagged": sum(map(bool, flags))}
+    assert report["flagged"] >= 5
+    for chunk_rows in (1, 2, 3, 4, 10_000):
+        out = tmp_path / f"chunks-{chunk_rows}.csv"
+        got = tr.run(source, out, tr.TransliterateParams(), model=model, chunk_rows=chunk_rows)
+        assert out.read_bytes() == (tmp_path / "memory.csv").read_bytes(), chunk_rows
+        assert got == report
+
+
+@pytest.mark.parametrize("header", ["死亡場所", "Katakana"])
+def test_streaming_finds_the_column_of_names_by_its_cells(
+    header: str, tmp_path: Path, model: tr.Model
+) -> None:
+    # No column katakana: the names are found by their cells, counted over every
+    # chunk (the notes hold katakana in a third of their cells, but in the last
+    # row, where the name is Latin), and copied (死亡場所) or renamed (Katakana).
+    names = [*STREAMED[:12], "Karaganda"]
+    source = tmp_path / "raw.csv"
+    rows = [
+        {"record_id": f"x{i}", header: name, "備考": "チタ" if i % 3 == 0 else "病院"}
+        for i, name in enumerate(names)
+    ]
+    write_csv(source, ["record_id", header, "備考"], rows)
+    whole = tmp_path / "whole.csv"
+    tr.run(source, whole, tr.TransliterateParams(), model=model, chunk_rows=10_000)
+    columns, rows = read_csv(whole)
+    assert [row["katakana"] for row in rows] == names
+    assert (header in columns) == (header == "死亡場所")  # copied, or renamed
+    for chunk_rows in (1, 2, 4):
+        out = tmp_path / f"chunks-{chunk_rows}.csv"
+        tr.run(source, out, tr.TransliterateParams(), model=model, chunk_rows=chunk_rows)
+        assert out.read_bytes() == whole.read_bytes(), chunk_rows
+
+
+def test_problems_of_later_chunks_are_named_by_their_rows(tmp_path: Path) -> None:
+    # Every row is read before a problem is raised, as when the file was read whole:
+    # ids first, then the raw columns, each with its row counted over all chunks.
+    source = tmp_path / "raw.csv"
+    source.write_text(
+        "record_id,katakana,symbol_class\na,チタ,\nb,チタ,\nc,カンスク,big\nb,チタ,\n",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out.csv"
+    with pytest.raises(InputDataError) as caught:
+        tr.run(source, out, tr.TransliterateParams(), chunk_rows=1)
+    lines = str(caught.value).splitlines()
+    assert len(lines) == 2, lines
+    assert lines[0].startswith(f"{source}: row 5, column record_id: 'b' repeats row 3")
+    assert lines[1].startswith(f"{source}: row 4, column symbol_class: 'big' is not a class")
+    assert not out.exists()
+    # A ragged row in the last chunk: named, and nothing is written.
+    source.write_text("katakana\nチタ\nチタ\nチタ,x\n", encoding="utf-8")
+    with pytest.raises(InputDataError, match="line 4: 2 cells but 1 columns"):
+        tr.run(source, out, tr.TransliterateParams(), chunk_rows=1)
+    assert not out.exists() and not list(tmp_path.glob(".out.csv*"))
+
+
+def test_a_register_changed_between_the_reads_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The file is read again to be written: a name it did not have the first time is
+    # an error with the fix, not a KeyError, and nothing is written.
+    source = tmp_path / "raw.csv"
+    source.write_text("katakana\nチタ\nチタ\n", encoding="utf-8")
+    first_read = stage._transliterate_all
+
+    def edit_then_transliterate(*args: object, **kwargs: object) -> object:
+        source.write_text("katakana\nチタ\nカンスク\n", encoding="utf-8")
+        return first_read(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(stage, "_transliterate_all", edit_then_transliterate)
+    out = tmp_path / "out.csv"
+    with pytest.raises(InputDataError, match=r"raw\.csv: changed while it was read: run again"):
+        tr.run(source, out, tr.TransliterateParams(), chunk_rows=1)
+    assert not out.exists() and not list(tmp_path.glob(".out.csv*"))
 
 
 def test_gold_and_heldout_scores_meet_a_floor(model: tr.Model, held_out: tr.Model) -> None:

@@ -11,7 +11,7 @@ decided in one place. The package owns every file the pipeline reads or writes:
 - :mod:`pipeline.io.kinds`: what an input file is from its bytes (text, a
   workbook, or a gzip, zip, PDF, encrypted workbook or pipe to refuse);
 - :mod:`pipeline.io.sheets`: registers in a workbook (xlsx, ods, xls, through
-  python-calamine) and :func:`read_table`, the one reader of a user's register;
+  python-calamine) and :func:`open_table`, the one reader of a user's register;
 - :mod:`pipeline.io.workbook`: ``.xlsx`` workbooks out and back (openpyxl) and
   CSV with a BOM, for what a person opens in Excel;
 - :mod:`pipeline.io.gis`: GeoPackage, GeoJSON (and Linked Places
@@ -84,7 +84,7 @@ if TYPE_CHECKING:
         write_geojson_split,
         write_gpkg,
     )
-    from pipeline.io.sheets import cell_text, column_letter, read_sheet, read_table
+    from pipeline.io.sheets import Table, cell_text, column_letter, open_table, read_sheet
     from pipeline.io.workbook import read_xlsx_sheet, write_excel_csv, write_xlsx
 
 #: Imported when first used (:mod:`pipeline.lazy`): not every command needs them.
@@ -111,10 +111,11 @@ __getattr__ = lazy.exports(
         "write_geojson": ".gis",
         "write_geojson_split": ".gis",
         "write_gpkg": ".gis",
+        "Table": ".sheets",
         "cell_text": ".sheets",
         "column_letter": ".sheets",
+        "open_table": ".sheets",
         "read_sheet": ".sheets",
-        "read_table": ".sheets",
         "read_xlsx_sheet": ".workbook",
         "write_excel_csv": ".workbook",
         "write_xlsx": ".workbook",
@@ -135,6 +136,7 @@ __all__ = [
     "GpkgLayer",
     "OutputSet",
     "Row",
+    "Table",
     "_add_qgis_tables",
     "_alive",
     "_geometry_column",
@@ -156,13 +158,13 @@ __all__ = [
     "gpkg_datetime",
     "merge_columns",
     "natural_earth_path",
+    "open_table",
     "output_set",
     "read_boundaries",
     "read_csv",
     "read_csv_chunks",
     "read_json",
     "read_sheet",
-    "read_table",
     "read_xlsx_sheet",
     "unsealed_files",
     "write_csv",

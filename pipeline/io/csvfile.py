@@ -113,22 +113,24 @@ _ENCODING_NAMES = {
 }
 
 
-def _auto_encoding(head: bytes, path: Path) -> str:
+def _auto_encoding(head: bytes, path: Path, say: bool = True) -> str:
     """The encoding to read a file in when none is given: what its first bytes prove.
 
     UTF-16 (with or without BOM) and ISO-2022-JP cannot be mistaken for anything
-    else and are read as such (logged); everything else is read as UTF-8, with
-    or without BOM, and a legacy encoding is named by :func:`decode`'s error.
+    else and are read as such (logged, with ``say``); everything else is read as
+    UTF-8, with or without BOM, and a legacy encoding is named by :func:`decode`'s
+    error.
     """
+    note = logger.info if say else logger.debug
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        logger.info("%s: UTF-16 with a byte-order mark; reading it as UTF-16", path)
+        note("%s: UTF-16 with a byte-order mark; reading it as UTF-16", path)
         return "utf-16"
     bare = _utf16_without_bom(head)
     if bare:
-        logger.info("%s: UTF-16 without a byte-order mark; reading it as %s", path, bare)
+        note("%s: UTF-16 without a byte-order mark; reading it as %s", path, bare)
         return bare
     if any(escape in head for escape in _ISO2022_ESCAPES):
-        logger.info("%s: ISO-2022-JP (JIS escapes); reading it as ISO-2022-JP", path)
+        note("%s: ISO-2022-JP (JIS escapes); reading it as ISO-2022-JP", path)
         return "iso2022_jp"
     return "utf-8-sig"
 
@@ -198,10 +200,11 @@ def decode(data: bytes, path: Path, encoding: str | None = None) -> str:
         ) from None
 
 
-def _open_text(path: Path, encoding: str | None) -> TextIO:
+def _open_text(path: Path, encoding: str | None, say: bool = True) -> TextIO:
     """Open a CSV file as text: ``encoding``, BOM'd UTF-16, or UTF-8 with or without BOM.
 
     A FIFO, socket or device is refused, not read: it could wait for ever (issue 21).
+    ``say``: log the encoding found (not when the file is opened again).
     """
     mode = path.stat().st_mode
     if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
@@ -213,7 +216,7 @@ def _open_text(path: Path, encoding: str | None) -> TextIO:
         return path.open(encoding=check_encoding(encoding), newline="")
     with path.open("rb") as raw:
         head = raw.read(_HEAD_BYTES)
-    return path.open(encoding=_auto_encoding(head, path), newline="")
+    return path.open(encoding=_auto_encoding(head, path, say), newline="")
 
 
 def detect_delimiter(head: str) -> str:
@@ -258,7 +261,7 @@ def detect_delimiter(head: str) -> str:
 def _header_lines(path: Path, encoding: str | None) -> str:
     """The first lines of a CSV file as text ('' when they cannot be decoded)."""
     try:
-        with _open_text(path, encoding) as handle:
+        with _open_text(path, encoding, say=False) as handle:  # said when opened to read
             return handle.read(_HEAD_BYTES)
     except UnicodeDecodeError:
         return ""
@@ -294,6 +297,7 @@ def read_csv_chunks(
     encoding: str | None = None,
     min_rows: int = 0,
     chunk_rows: int = CHUNK_ROWS,
+    say: bool = True,
 ) -> tuple[list[str], Iterator[list[Row]]]:
     """:func:`read_csv` as the column names and the rows in lists of ``chunk_rows``.
 
@@ -302,6 +306,8 @@ def read_csv_chunks(
     next holds one chunk, not the file. A bad row in a later chunk raises when its
     chunk is read (a stage writing through :func:`write_csv` then leaves no output);
     fewer than ``min_rows`` rows, at the end (at once when the first chunk is all).
+    ``say``: log how the file is read (its encoding, separator, unnamed columns);
+    a stage that reads a file again passes False.
     """
     path = Path(path)
     refuse_special_file(path)
@@ -314,10 +320,10 @@ def read_csv_chunks(
         )
     try:
         delimiter = detect_delimiter(_header_lines(path, encoding))
-        handle = _open_text(path, encoding)
+        handle = _open_text(path, encoding, say)
     except PermissionError:
         raise InputDataError(f"{path}: permission denied: make it readable") from None
-    if delimiter != ",":
+    if delimiter != "," and say:
         logger.info("%s: cells are separated by %r, not commas; reading it so", path, delimiter)
     try:
         with _decoding(path, encoding):
@@ -339,12 +345,12 @@ def read_csv_chunks(
                 if checked is not None:
                     kept.append((line_no, checked))
                 if len(kept) >= chunk_rows:
+                    yield _rows_of(path, header, kept, first=say and count == 0)
                     count += len(kept)
-                    yield _rows_of(path, header, kept)
                     kept = []
             if kept:
+                yield _rows_of(path, header, kept, first=say and count == 0)
                 count += len(kept)
-                yield _rows_of(path, header, kept)
         if count < min_rows:
             raise InputDataError(
                 f"{path}: has a header but no rows: add at least one row under the header"
@@ -403,11 +409,13 @@ def drop_unnamed_columns(
     records: list[tuple[int, list[str]]],
     label: str = "line",
     column_name: Callable[[int], str] = lambda i: str(i + 1),
+    say: bool = True,
 ) -> tuple[list[str], list[tuple[int, list[str]]]]:
     """Drop columns with an empty name and no cells (``katakana,,`` from a spreadsheet).
 
     An unnamed column that holds data is refused with the row and the fix: its
-    cells would have no name in any output.
+    cells would have no name in any output. ``say``: log the columns left out
+    (a file read in chunks says it once, at its first).
 
     >>> drop_unnamed_columns("a.csv", ["katakana", "", ""], [(2, ["チタ", "", ""])])
     (['katakana'], [(2, ['チタ'])])
@@ -423,7 +431,8 @@ def drop_unnamed_columns(
                     f"this column no name but it holds {cells[i][:40]!r}: name it in row 1"
                 )
     keep = [i for i, name in enumerate(header) if name]
-    logger.info("%s: %d unnamed empty column(s) left out", where, len(unnamed))
+    if say:
+        logger.info("%s: %d unnamed empty column(s) left out", where, len(unnamed))
     return [header[i] for i in keep], [
         (number, [cells[i] for i in keep if i < len(cells)]) for number, cells in records
     ]
@@ -433,8 +442,14 @@ def _row_cells(
     path: Path, header: Sequence[str], line_no: int, cells: list[str], delimiter: str
 ) -> list[str] | None:
     """One record's cells, checked and padded to the header; None for a blank line."""
-    cells = [unguard(cell) for cell in cells]
-    if not any(cell.strip() for cell in cells):
+    # Each check looks at the row's text once, in C, and cell by cell only when the
+    # text has what it looks for (a quote, a line break): most rows have neither, and
+    # a million-row register is read twice by a stage that streams.
+    text = "".join(cells)
+    if "'" in text:
+        cells = [unguard(cell) for cell in cells]
+        text = "".join(cells)
+    if not text.strip():
         return None  # a blank line (or one of quoted spaces), not a record
     width = len(header)
     if len(cells) != width:
@@ -445,13 +460,16 @@ def _row_cells(
                 f"quote cells that contain {what}"
             )
         cells = (cells + [""] * width)[:width]
-    _refuse_swallowed_rows(path, line_no, header, cells, delimiter)
+    if "\n" in text or "\r" in text:
+        _refuse_swallowed_rows(path, line_no, header, cells, delimiter)
     return cells
 
 
-def _rows_of(path: Path, header: list[str], kept: list[tuple[int, list[str]]]) -> list[Row]:
-    """Checked records as rows, unnamed empty columns left out."""
-    names, kept = drop_unnamed_columns(str(path), header, kept)
+def _rows_of(
+    path: Path, header: list[str], kept: list[tuple[int, list[str]]], first: bool
+) -> list[Row]:
+    """Checked records as rows, unnamed empty columns left out (said at the ``first`` chunk)."""
+    names, kept = drop_unnamed_columns(str(path), header, kept, say=first)
     return [dict(zip(names, cells, strict=True)) for _, cells in kept]
 
 

@@ -1,7 +1,7 @@
 """Registers in a workbook: ``.xlsx``, ``.ods`` and ``.xls`` read as text rows.
 
 python-calamine (Rust's calamine) reads all three, fast and without a
-spreadsheet program; ``read_table`` sends CSV files to :mod:`pipeline.io.csvfile`
+spreadsheet program; :func:`open_table` sends CSV files to :mod:`pipeline.io.csvfile`
 and workbooks here. A cell becomes the text the user sees in it (a record id
 12 stays ``"12"``, a date ``1946-03-01``), a formula its saved value, a cell
 merged down a column its value in every row it covers. What cannot be read
@@ -17,13 +17,20 @@ import logging
 import math
 import re
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree
 
 from pipeline.errors import InputDataError
-from pipeline.io.csvfile import Row, check_header, clean_header, drop_unnamed_columns, read_csv
+from pipeline.io.csvfile import (
+    CHUNK_ROWS,
+    Row,
+    check_header,
+    clean_header,
+    drop_unnamed_columns,
+    read_csv_chunks,
+)
 from pipeline.io.kinds import file_kind, refuse_special_file
 
 logger = logging.getLogger("pipeline.io")
@@ -32,18 +39,45 @@ logger = logging.getLogger("pipeline.io")
 Span = tuple[tuple[int, int], tuple[int, int]]
 
 
-def read_table(
+class Table:
+    """A register opened to be read in chunks of rows, as many times as a stage needs.
+
+    A CSV file is read again at each :meth:`chunks` (:func:`read_csv_chunks`: a
+    stage holds one chunk, not the file); a workbook is read whole once (calamine
+    reads a sheet at once) and its rows handed out again in chunks.
+    """
+
+    def __init__(
+        self,
+        columns: list[str],
+        first: Iterator[list[Row]],
+        again: Callable[[], Iterator[list[Row]]],
+    ) -> None:
+        self.columns = columns
+        self._first: Iterator[list[Row]] | None = first
+        self._again = again
+
+    def chunks(self) -> Iterator[list[Row]]:
+        """The rows in lists of at most the chunk size, in the file's order."""
+        first, self._first = self._first, None
+        return first if first is not None else self._again()
+
+
+def open_table(
     path: Path,
     required: Sequence[str] = (),
     encoding: str | None = None,
     min_rows: int = 0,
     sheet: str | None = None,
-) -> tuple[list[str], list[Row]]:
-    """Read a register, CSV or workbook, into its column names and rows of text.
+    chunk_rows: int = CHUNK_ROWS,
+) -> Table:
+    """Open a register, CSV or workbook, to read its column names and rows of text.
 
     ``sheet`` names the workbook's sheet (or its number, from 1); by default the
     first sheet with cells is read, and the others are named in the log.
-    ``encoding`` applies to CSV files only.
+    ``encoding`` applies to CSV files only. A CSV file's header and first chunk
+    are read and checked at once, a bad row in a later chunk when its chunk is
+    read (:func:`read_csv_chunks`).
     """
     path = Path(path)
     refuse_special_file(path)
@@ -54,12 +88,22 @@ def read_table(
                 f"{path}: --sheet {sheet}: this is a CSV file, which has no sheets: "
                 "leave out --sheet"
             )
-        return read_csv(path, required, encoding, min_rows)
+
+        def again() -> Iterator[list[Row]]:  # read as before: said once
+            return read_csv_chunks(path, required, encoding, min_rows, chunk_rows, say=False)[1]
+
+        columns, first = read_csv_chunks(path, required, encoding, min_rows, chunk_rows)
+        return Table(columns, first, again)
     if encoding:
         logger.warning(
             "%s: a workbook (%s) carries its own encoding: --encoding ignored", path, kind
         )
-    return read_sheet(path, kind, required, min_rows, sheet)
+    columns, rows = read_sheet(path, kind, required, min_rows, sheet)
+
+    def held() -> Iterator[list[Row]]:
+        return (rows[i : i + chunk_rows] for i in range(0, len(rows), chunk_rows))
+
+    return Table(columns, held(), held)
 
 
 def read_sheet(

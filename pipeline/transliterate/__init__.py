@@ -28,8 +28,8 @@ held-out split), ``toponyms`` (the OpenCorpora list), ``lm`` (the 5-gram model),
 ``lexicon`` (known names), ``model`` (the :class:`Model`), ``artifact`` (the model
 saved and verified in a cache folder, :func:`cached_model`), ``stage`` (``run``
 and the process pool), ``evaluation`` (gold and held-out scores), ``bench``.
-May import :mod:`pipeline.names`, :mod:`pipeline.errors`, :mod:`pipeline.io` and
-:mod:`pipeline.records`, never another stage.
+May import :mod:`pipeline.names`, :mod:`pipeline.errors`, :mod:`pipeline.io`,
+:mod:`pipeline.records` and :mod:`pipeline.register`, never another stage.
 """
 
 from typing import TYPE_CHECKING

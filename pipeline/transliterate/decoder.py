@@ -116,6 +116,7 @@ class Decoder:
         """
         scores: dict[str, float] = {}
         states: dict[str, str] = {}
+        score_of = scores.get
         options, columns = self.options, self.columns
         steps = self.steps[needs_vowel]
         low = best = floor = -math.inf
@@ -136,7 +137,7 @@ class Decoder:
                     if value < floor:
                         break  # the rest of ``found`` is worse still
                     key = text + cyr
-                    if value > scores.get(key, low):
+                    if value > score_of(key, low):
                         scores[key] = value
                         states[key] = new_state
                         if value > best:

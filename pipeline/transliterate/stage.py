@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import functools
 import gc
 import logging
@@ -12,9 +11,10 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from pipeline.errors import InputDataError
+from pipeline.io import CHUNK_ROWS, Row, merge_columns, write_csv
 from pipeline.names import (
     NameParts,
     is_readable,
@@ -23,6 +23,8 @@ from pipeline.names import (
     romanize,
     split_name,
 )
+from pipeline.records import TRANSLITERATE_COLUMNS, RecordIds, check_raw_rows, columns_taken
+from pipeline.register import NAME_COLUMN, KanaCounts, choose_columns, must_guess
 from pipeline.transliterate.artifact import default_model
 from pipeline.transliterate.model import Model
 from pipeline.transliterate.params import TransliterateParams
@@ -45,9 +47,8 @@ def latin_candidates(cyrillic: Sequence[str]) -> list[str]:
 MAX_NAME_CHARS = 1_000
 
 
-@dataclasses.dataclass(frozen=True)
-class Transliteration:
-    """Everything the stage adds for one distinct cell."""
+class Transliteration(NamedTuple):
+    """Everything the stage adds for one distinct cell (a tuple: made 100,000 times a run)."""
 
     normalized: str
     parts: NameParts
@@ -65,25 +66,65 @@ def transliterate_name(
     >>> t.parts.region_hint, t.romaji, t.cyrillic[0], t.latin[0]
     ('クラスノヤルスク', 'Kansuku', 'Канск', 'Kansk')
     """
-    params = params or TransliterateParams()
-    if len(text) > MAX_NAME_CHARS:
-        return Transliteration(text, NameParts("", flag="too_long"), "", (), ())
-    parts = split_name(text)  # parts.name is normalised already
-    found = model.candidates(parts.name, params.top_k, params.beam, params.lm_weight)
-    cyrillic = tuple(name for name, _ in found)
-    return Transliteration(
-        normalized=normalize(text),
-        parts=parts,
-        romaji=romanize(parts.name) if is_readable(parts.flag) else "",
-        cyrillic=cyrillic,
-        latin=tuple(latin_candidates(cyrillic)),
-    )
+    return Transliterator(model, params)(text)
+
+
+class Transliterator:
+    """:func:`transliterate_name` for many cells, each name's readings made once.
+
+    A register spells one name in many cells (イルクーツク州ギムラ, ギムラ駅, ｷﾞﾑﾗ):
+    the parts differ, the romaji and the Cyrillic and Latin candidates of the
+    name do not, so they are kept by name (in the bench, 100,000 cells have 59,000
+    names).
+    """
+
+    def __init__(self, model: Model, params: TransliterateParams | None = None) -> None:
+        self.model, self.params = model, params or TransliterateParams()
+        #: (name, readable) → romaji, Cyrillic and Latin candidates.
+        self.readings: dict[tuple[str, bool], tuple[str, tuple[str, ...], tuple[str, ...]]] = {}
+
+    def __call__(self, text: str) -> Transliteration:
+        if len(text) > MAX_NAME_CHARS:
+            return Transliteration(text, NameParts("", flag="too_long"), "", (), ())
+        parts = split_name(text)  # parts.name is normalised already
+        key = (parts.name, is_readable(parts.flag))
+        readings = self.readings.get(key)
+        if readings is None:
+            p = self.params
+            found = self.model.candidates(parts.name, p.top_k, p.beam, p.lm_weight)
+            cyrillic = tuple([name for name, _ in found])
+            romaji = romanize(parts.name) if key[1] else ""
+            readings = self.readings[key] = (romaji, cyrillic, tuple(latin_candidates(cyrillic)))
+        return Transliteration(normalize(text), parts, *readings)
 
 
 #: Below this many distinct names a process pool costs more than it saves.
 _PARALLEL_MIN = 5_000
-#: Names per task sent to a worker: contiguous in sorted order, so they share prefixes.
-_CHUNK = 2_000
+#: Names per task sent to a worker, at most and at least (the last tasks).
+_RUN_MAX, _RUN_MIN = 12_000, 500
+
+
+def run_sizes(count: int, workers: int) -> list[int]:
+    """How many names each task takes: a share of what is left, smaller towards the end.
+
+    A task is a run of consecutive names (in :func:`name_order` they share
+    prefixes and states, so a worker's caches serve the whole run); the runs
+    shrink as the work runs out ("guided" scheduling), so that no worker is left
+    with a big run while the other waits: with equal runs of 12,000 names a
+    worker idled up to a second at the end of the bench's 100,000.
+
+    >>> run_sizes(100_000, 2)[:3], run_sizes(100_000, 2)[-3:], sum(run_sizes(100_000, 2))
+    ([12000, 12000, 12000], [500, 500, 190], 100000)
+    >>> run_sizes(7, 2)
+    [4, 3]
+    """
+    sizes: list[int] = []
+    left, share = count, -(-count // workers)  # every worker has work, however few names
+    while left > 0:
+        size = min(left, share, max(_RUN_MIN, min(_RUN_MAX, left // (2 * workers))))
+        sizes.append(size)
+        left -= size
+    return sizes
 
 
 _FIELD, _ROW = "\x1f", "\x1e"  # ASCII unit and record separators
@@ -133,11 +174,14 @@ def _transliterate_chunk(texts: list[str], params: TransliterateParams) -> str |
     rows: list[str] = []
     model = _worker_model
     assert model is not None, "a worker starts with _worker_start(model)"
-    done = [(text, transliterate_name(text, model, params)) for text in texts]
+    transliterate = Transliterator(model, params)
+    done = [(text, transliterate(text)) for text in texts]
     for text, t in done:
         fields = [text, t.romaji, "|".join(t.cyrillic), "|".join(t.latin)]
-        if not (t.normalized == text and t.parts == NameParts(text)):
-            fields += [t.normalized, *dataclasses.astuple(t.parts)]
+        p = t.parts
+        split = (p.name, p.region_hint, p.feature_hint, p.camp_no, p.flag)
+        if not (t.normalized == text and split == (text, "", "", "", "")):
+            fields += [t.normalized, *split]
         rows.append(_FIELD.join(fields))
     packed = _ROW.join(rows)
     if packed.count(_ROW) != len(rows) - 1 or any(_FIELD in text or "|" in text for text in texts):
@@ -146,19 +190,25 @@ def _transliterate_chunk(texts: list[str], params: TransliterateParams) -> str |
 
 
 def _unpack(packed: str) -> Iterator[tuple[str, Transliteration]]:
-    """The rows of :func:`_transliterate_chunk` back as (text, Transliteration)."""
+    """The rows of :func:`_transliterate_chunk` back as (text, Transliteration).
+
+    The cells of one name sit together and share its readings: they are split once.
+    """
+    shared = ("", "", "")
+    readings: tuple[str, tuple[str, ...], tuple[str, ...]] = ("", (), ())
     for row in packed.split(_ROW):
         text, romaji, cyrillic, latin, *rest = row.split(_FIELD)
-        yield (
-            text,
-            Transliteration(
-                rest[0] if rest else text,
-                NameParts(*rest[1:]) if rest else NameParts(text),
+        if (romaji, cyrillic, latin) != shared:
+            shared = (romaji, cyrillic, latin)
+            readings = (
                 romaji,
                 tuple(cyrillic.split("|")) if cyrillic else (),
                 tuple(latin.split("|")) if latin else (),
-            ),
-        )
+            )
+        if rest:
+            yield text, Transliteration(rest[0], NameParts(*rest[1:]), *readings)
+        else:
+            yield text, Transliteration(text, NameParts(text), *readings)
 
 
 def _worker_start(model: Model) -> None:
@@ -204,25 +254,24 @@ def _transliterate_all(
     if params.workers <= 1 or len(ordered) < _PARALLEL_MIN or not pool.can_fork():
         with _collector_paused():
             shown = progress(ordered, len(ordered), "transliterate", logger, min_step=1000)
+            transliterate = Transliterator(model, params)
             for text in shown:
-                results[text] = transliterate_name(text, model, params)
+                results[text] = transliterate(text)
         return results
-    size = min(_CHUNK, -(-len(ordered) // params.workers))
-    chunks = [ordered[i : i + size] for i in range(0, len(ordered), size)]
+    runs, start = [], 0
+    for size in run_sizes(len(ordered), params.workers):
+        runs.append(ordered[start : start + size])
+        start += size
     worker = functools.partial(_transliterate_chunk, params=params)
     gc.freeze()  # the model is shared with the workers: keep the collector off its pages
     try:
-        # Workers take runs of consecutive chunks (a quarter of their share at a
-        # time): fewer states for each one's caches, and still a balanced load.
-        per_worker = max(1, len(chunks) // (4 * params.workers))
         with _collector_paused():
             for done_chunk in pool.map_chunks(
                 worker,
-                chunks,
+                runs,
                 params.workers,
                 label="transliterate",
                 initializer=functools.partial(_worker_start, model),
-                batch=per_worker,
             ):
                 results.update(_unpack(done_chunk) if isinstance(done_chunk, str) else done_chunk)
     finally:
@@ -240,6 +289,7 @@ def run(
     sheet: str | None = None,
     name_column: str | None = None,
     region_column: str | None = None,
+    chunk_rows: int = CHUNK_ROWS,
 ) -> dict[str, int]:
     """Add romaji and ranked Russian forms to every row of a register (CSV or workbook).
 
@@ -247,8 +297,15 @@ def run(
     katakana (Latin, kanji, mixed, empty) are kept and flagged in ``name_flag``.
     ``model`` defaults to the stage's (:func:`default_model`, every place).
     ``sheet``, ``name_column`` and ``region_column`` choose what is read
-    (:func:`pipeline.register.read_register`: by default the first sheet with
+    (:func:`pipeline.register.choose_columns`: by default the first sheet with
     cells, ``katakana`` or the one column of katakana, and ``region``).
+
+    A CSV register is read ``chunk_rows`` rows at a time, twice: first for its
+    distinct names and to check its rows and record ids, then to write each
+    row with its name's columns, so memory grows with the distinct names, not
+    the rows (a third time, before the second, when the column of names is
+    found by its cells). A workbook is held whole (calamine reads a sheet at
+    once) and gone through the same way.
 
     Raises
     ------
@@ -256,40 +313,69 @@ def run(
         The file cannot be read, has no column of names, repeats a ``record_id``, or
         has a column a stage writes (``lat``, ``decision`` …).
     """
-    from pipeline.io import merge_columns, write_csv
-    from pipeline.records import (
-        TRANSLITERATE_COLUMNS,
-        assign_record_ids,
-        check_raw_rows,
-        columns_taken,
-    )
-    from pipeline.register import read_register
+    # The workbook readers (python-calamine): imported here, not by ``camps lookup``.
+    from pipeline.io import open_table
 
-    columns, rows = read_register(input_path, encoding, sheet, name_column, region_column)
-    problems = columns_taken(columns, str(input_path))
-    problems = problems or assign_record_ids(rows, str(input_path))
-    problems += check_raw_rows(rows, str(input_path))
-    if problems:
-        raise InputDataError("\n".join(problems))
-    distinct = sorted({row["katakana"] for row in rows})
-    results = _transliterate_all(distinct, params, model or default_model())
+    where = str(input_path)
+    table = open_table(Path(input_path), (), encoding, 1, sheet, chunk_rows)
+    guess = must_guess(table.columns, name_column)
+    # Every row is read before any problem is raised, as when the file was read whole:
+    # a bad byte in the last line is what the user hears of first.
+    known = None if guess else (name_column or NAME_COLUMN)
+    counts: Counter[str] = Counter()
+    kana = KanaCounts([c for c in table.columns if c != "record_id"] if guess else [])
+    ids = RecordIds(where)
+    raw_problems: list[str] = []
+    for chunk in table.chunks():
+        if known in table.columns:
+            counts.update(row[known] for row in chunk)
+        if guess:
+            kana.add(chunk)
+        raw_problems += check_raw_rows(chunk, where, start=ids.rows + 2)
+        ids.see(chunk)  # ids.rows: the rows seen so far
+    chosen = choose_columns(where, table.columns, kana.shares(), name_column, region_column)
+    problems = columns_taken(chosen.columns, where) or ids.checked()
+    if problems or raw_problems:
+        raise InputDataError("\n".join(problems + raw_problems))
+    if guess:
+        for chunk in table.chunks():
+            counts.update(row[chosen.name] for row in chunk)
+    results = _transliterate_all(sorted(counts), params, model or default_model())
+    added = {text: _added_columns(result) for text, result in results.items()}
+    del results
     flagged: Counter[str] = Counter()
-    for row in rows:
-        result = results[row["katakana"]]
-        row.update(
-            katakana_normalized=result.normalized,
-            region_hint=result.parts.region_hint,
-            romaji=result.romaji,
-            latin_candidates="|".join(result.latin),
-            cyrillic_candidates="|".join(result.cyrillic),
-            name_flag=result.parts.flag,
-            feature_hint=result.parts.feature_hint,
-            camp_no_hint=result.parts.camp_no,
-        )
-        if result.parts.flag:
-            flagged[result.parts.flag] += 1
+    for text, n in counts.items():
+        if added[text]["name_flag"]:
+            flagged[added[text]["name_flag"]] += n
     for flag, count in sorted(flagged.items()):
         logger.warning("%s: %d row(s) kept and flagged name_flag=%s", input_path, count, flag)
-    out_columns = merge_columns(["record_id"], [*columns, *TRANSLITERATE_COLUMNS])
-    write_csv(output_path, out_columns, rows)
-    return {"rows": len(rows), "distinct": len(distinct), "flagged": sum(flagged.values())}
+
+    def transliterated() -> Iterator[Row]:
+        for chunk in table.chunks():
+            chosen.apply(chunk)
+            ids.assign(chunk)
+            try:
+                for row in chunk:
+                    row.update(added[row[NAME_COLUMN]])
+            except KeyError:
+                raise InputDataError(f"{where}: changed while it was read: run again") from None
+            yield from chunk
+
+    out_columns = merge_columns(["record_id"], [*chosen.columns, *TRANSLITERATE_COLUMNS])
+    write_csv(output_path, out_columns, transliterated())
+    rows = sum(counts.values())
+    return {"rows": rows, "distinct": len(counts), "flagged": sum(flagged.values())}
+
+
+def _added_columns(result: Transliteration) -> dict[str, str]:
+    """The columns the stage adds to each row of a name."""
+    return {
+        "katakana_normalized": result.normalized,
+        "region_hint": result.parts.region_hint,
+        "romaji": result.romaji,
+        "latin_candidates": "|".join(result.latin),
+        "cyrillic_candidates": "|".join(result.cyrillic),
+        "name_flag": result.parts.flag,
+        "feature_hint": result.parts.feature_hint,
+        "camp_no_hint": result.parts.camp_no,
+    }
