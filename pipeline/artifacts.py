@@ -22,9 +22,9 @@ import json
 import logging
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 T = TypeVar("T")
 
@@ -55,19 +55,27 @@ def cache_dir() -> Path:
 
 
 @contextlib.contextmanager
-def paused_gc() -> Iterator[None]:
+def paused_gc(freeze: bool = False) -> Iterator[None]:
     """Pause the cyclic garbage collector while a load makes many small objects.
 
     Each of the collector's passes walks every object alive, so making the 120,000
     names of the gazetteer, or the lists of a saved artifact, beside it costs
     seconds (1.4 s against 0.2 s for the index's keys); the objects made hold no
     cycles, and the collector is resumed (when it was on) on the way out.
+
+    With ``freeze``, what is alive on the way out is moved to the collector's
+    permanent generation (``gc.freeze``), so no later pass walks it either: for a
+    command whose loaded gazetteer, index and model live until it ends
+    (``camps lookup``: the first young pass over them cost 30-40 ms of its half
+    second, as ``camps serve`` freezes the same objects).
     """
     was_on = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
+        if freeze:
+            gc.freeze()
         if was_on:
             gc.enable()
 
@@ -136,17 +144,33 @@ def write(folder: Path, kind: str, made_of: dict[str, Any], data: bytes, suffix:
     """Save ``data`` and its manifest (atomically); the artifact's path. OSError if unwritable."""
     artifact, manifest = paths(folder, kind, made_of, suffix)
     folder.mkdir(parents=True, exist_ok=True)
-    record = {"inputs": made_of, "sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+    record: dict[str, Any] = {
+        "inputs": made_of,
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "bytes": len(data),
+    }
     _write(artifact, data)
+    record["stat"] = _stat(artifact)
     _write(manifest, json.dumps(record, indent=1, sort_keys=True).encode())
     return artifact
+
+
+def _stat(path: Path) -> list[int]:
+    """What says a file was not touched: its size, modification time (ns) and inode."""
+    found = path.stat()
+    return [found.st_size, found.st_mtime_ns, found.st_ino]
 
 
 def read(folder: Path, kind: str, made_of: dict[str, Any], suffix: str) -> bytes:
     """The verified bytes of the artifact of ``kind`` for exactly these inputs.
 
     Raises FileNotFoundError when there is none, :class:`ArtifactError` when the
-    manifest names other inputs or the bytes differ from its checksum.
+    manifest names other inputs or the bytes differ from its checksum. The bytes
+    are hashed again unless the file is the one :func:`write` took the checksum of:
+    the same size, modification time (ns) and inode as the manifest records, as
+    :func:`file_digest` trusts a stat for the inputs (hashing the 50 MB that a
+    lookup loads cost 40 ms of its half second); a file cut short, written over or
+    put in its place has another stat and is hashed.
     """
     artifact, manifest = paths(folder, kind, made_of, suffix)
     try:
@@ -156,6 +180,9 @@ def read(folder: Path, kind: str, made_of: dict[str, Any], suffix: str) -> bytes
     if not isinstance(record, dict) or record.get("inputs") != made_of:
         raise ArtifactError(f"{manifest}: made from other inputs")
     data = artifact.read_bytes()
+    seen = _stat(artifact)
+    if record.get("stat") == seen and seen[0] == len(data):
+        return data  # the very file the checksum was taken of (see above)
     if hashlib.sha256(data).hexdigest() != record.get("sha256"):
         raise ArtifactError(
             f"{artifact}: checksum differs from its manifest "
@@ -201,3 +228,68 @@ def load_or_make(
     else:
         log.info("%s: saved %s", what, saved)
     return made
+
+
+#: The byte that ends each string of :class:`Strings` (no name or key holds it).
+SEP = b"\x00"
+
+
+class Strings(Sequence[str]):
+    """Strings saved as one UTF-8 byte string, each ended by :data:`SEP`, and where each starts.
+
+    A string is made when it is read (``raw``, ``[n]``), or all at once, in C, when
+    the whole sequence is listed or iterated (:meth:`listed`): 124,000 gazetteer names
+    made one by one cost more than the lookup that reads a few hundred of them.
+    ``starts`` holds one more number than there are strings (the end of the last
+    string and its separator); any sequence of ints (an ``array``, a numpy array).
+    """
+
+    def __init__(self, data: bytes, starts: Sequence[int]) -> None:
+        count = len(starts) - 1
+        if count < 0 or starts[0] != 0 or starts[count] != (len(data) + 1 if count else 0):
+            raise ValueError("string offsets do not fit their bytes")
+        if data.count(SEP) != max(count - 1, 0):
+            raise ValueError(f"{data.count(SEP) + 1 if data else 0} strings, {count} expected")
+        self._data = data
+        self._starts = starts
+        self._listed: list[str] | None = None
+
+    @classmethod
+    def encode(cls, values: Iterable[str]) -> tuple[bytes, list[int]]:
+        """The bytes and starts of ``values`` (ValueError if one holds the separator)."""
+        encoded = [v.encode() for v in values]
+        if any(SEP in v for v in encoded):
+            raise ValueError("a string holds the separator")
+        starts = [0]
+        for value in encoded:
+            starts.append(starts[-1] + len(value) + 1)
+        return SEP.join(encoded), starts
+
+    def raw(self, number: int) -> bytes:
+        """The UTF-8 bytes of the ``number``-th string (from 0)."""
+        return self._data[self._starts[number] : self._starts[number + 1] - 1]
+
+    def listed(self) -> list[str]:
+        """Every string, made at once (and kept)."""
+        if self._listed is None:
+            self._listed = self._data.decode().split(SEP.decode()) if len(self) else []
+        return self._listed
+
+    @overload
+    def __getitem__(self, number: int) -> str: ...
+    @overload
+    def __getitem__(self, number: slice) -> list[str]: ...
+    def __getitem__(self, number: int | slice) -> str | list[str]:
+        if isinstance(number, slice):
+            return self.listed()[number]
+        if self._listed is not None:
+            return self._listed[number]
+        if not -len(self) <= number < len(self):
+            raise IndexError(number)
+        return self.raw(number % len(self)).decode()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.listed())
+
+    def __len__(self) -> int:
+        return len(self._starts) - 1

@@ -24,6 +24,8 @@ import dataclasses
 import logging
 import os
 import random
+import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -204,3 +206,92 @@ def format_report(report: dict[str, object]) -> str:
             "bytes per row: " + ", ".join(f"{k} {v:,}" for k, v in sizes.items())  # type: ignore[attr-defined]
         )
     return "\n".join(lines)
+
+
+# --------------------------------------------------------------- camps lookup start-up
+
+#: The names ``camps bench --only lookup`` asks for: the first, then the further ones
+#: (camp places of raw/camps.csv, in the spellings the map prints).
+LOOKUP_NAMES = (
+    "ライチハ",
+    "タイシェト",
+    "チタ",
+    "カラガンダ",
+    "ハバロフスク",
+    "コムソモリスク",
+    "ウランバートル",
+    "ブカチャチャ",
+    "イルクーツク",
+    "ナホトカ",
+    "アルチョム",
+    "スーチャン",
+    "スパスク",
+    "タシケント",
+    "クラスノヤルスク",
+    "ノリリスク",
+    "マガダン",
+    "ジェズカズガン",
+    "カダラ",
+    "モゴチャ",
+    "ウランウデ",
+)
+
+
+def _timed(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall and CPU seconds (user + system) of one command in a fresh process."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    # No timeout: with one, the wait polls in steps of up to 50 ms, and the wall time
+    # would be rounded up to them.
+    subprocess.run(argv, env=env, check=True, stdout=subprocess.DEVNULL)
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return wall, cpu
+
+
+def bench_lookup(
+    gazetteer_dir: Path,
+    overrides_path: Path,
+    params_path: Path,
+    runs: int = 5,
+    bytecode: bool | None = None,
+) -> dict[str, object]:
+    """``camps -q lookup`` as a user's shell starts it: one name, then 1 + 20 names.
+
+    Each run is a fresh process (the artifacts come from the cache, which a first,
+    untimed run fills); ``bytecode`` sets ``PYTHONDONTWRITEBYTECODE`` (None: as
+    the environment has it). Times are the median and range of ``runs`` runs; a
+    further name costs the difference of the medians over 20.
+    """
+    camps = Path(sys.executable).with_name("camps")
+    argv = [str(camps)] if camps.exists() else [sys.executable, "-m", "pipeline"]
+    argv += ["-q", "lookup", "--gazetteer", str(gazetteer_dir), "--overrides", str(overrides_path)]
+    argv += ["--params", str(params_path)]
+    env = dict(os.environ)
+    if bytecode is True:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+    elif bytecode is False:
+        env["PYTHONDONTWRITEBYTECODE"] = "1"
+    _timed([*argv, LOOKUP_NAMES[0]], env)  # fills the cache (and the bytecode) if need be
+    report: dict[str, object] = {
+        "bytecode_written": "PYTHONDONTWRITEBYTECODE" not in env,
+        "runs": runs,
+    }
+    medians = {}
+    for label, names in (("one_name", LOOKUP_NAMES[:1]), ("names_21", LOOKUP_NAMES)):
+        times = [_timed([*argv, *names], env) for _ in range(runs)]
+        walls, cpus = sorted(w for w, _ in times), sorted(c for _, c in times)
+        medians[label] = statistics.median(walls), statistics.median(cpus)
+        report[label] = {
+            "wall_s": round(medians[label][0], 3),
+            "wall_range_s": [round(walls[0], 3), round(walls[-1], 3)],
+            "cpu_s": round(medians[label][1], 3),
+            "cpu_range_s": [round(cpus[0], 3), round(cpus[-1], 3)],
+        }
+    further = len(LOOKUP_NAMES) - 1
+    report["further_name_ms"] = {
+        "wall": round(1000 * (medians["names_21"][0] - medians["one_name"][0]) / further, 1),
+        "cpu": round(1000 * (medians["names_21"][1] - medians["one_name"][1]) / further, 1),
+    }
+    return report

@@ -38,7 +38,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -210,7 +210,7 @@ def score_rows(
     }
 
 
-def _reciprocal_rank(row: Row, gold: GoldRow, places: dict[str, Place]) -> float:
+def _reciprocal_rank(row: Row, gold: GoldRow, places: Mapping[str, Place]) -> float:
     import json
 
     for rank, cand in enumerate(json.loads(row["candidates"]), start=1):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -44,3 +45,21 @@ def test_bench_runs_every_stage_and_keeps_every_row(repo: Path, tmp_path: Path) 
     with (tmp_path / "geocode.csv").open(encoding="utf-8") as handle:
         assert len(list(csv.DictReader(handle))) == 300
     assert (tmp_path / "out" / "camps.gpkg").exists()
+
+
+def test_lookup_bench_times_fresh_processes_of_the_named_files(repo: Path, tmp_path: Path) -> None:
+    """`camps bench --only lookup` reports one name and 1 + 20 names in fresh processes
+    (no timing asserted: speed lives in the README); a gazetteer that is not there
+    fails the bench instead of timing an error."""
+    report = bench.bench_lookup(
+        repo / "gazetteer/build", repo / "gazetteer/overrides.csv", repo / "params.yaml", runs=1
+    )
+    assert set(report) == {"bytecode_written", "runs", "one_name", "names_21", "further_name_ms"}
+    for label in ("one_name", "names_21"):
+        timing = report[label]
+        assert isinstance(timing, dict) and timing["wall_s"] > 0 and timing["cpu_s"] > 0
+    assert len(set(bench.LOOKUP_NAMES)) == 21
+    raw = {row["katakana"] for row in csv.DictReader((repo / "raw/camps.csv").open())}
+    assert set(bench.LOOKUP_NAMES) <= raw
+    with pytest.raises(subprocess.CalledProcessError):
+        bench.bench_lookup(tmp_path, tmp_path / "overrides.csv", repo / "params.yaml", runs=1)

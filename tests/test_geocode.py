@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import json
+import random
 import statistics
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,10 +28,11 @@ from pipeline.geocode.points import (
     CAMP_AREA_COLUMN,
     ROW_POINT_COLUMNS,
     OfflinePlaces,
+    PlaceRows,
     row_point,
 )
 from pipeline.io import merge_columns, read_csv, write_csv
-from pipeline.places import Gazetteer, load
+from pipeline.places import Gazetteer, Name, load
 from pipeline.records import GEOCODE_COLUMNS
 
 TINY = Path(__file__).parent / "data" / "gazetteer_tiny"
@@ -698,3 +700,37 @@ def test_row_point_reads_only_row_point_columns(reconciled: Path) -> None:
     assert ReadSpy.read <= set(ROW_POINT_COLUMNS) and "candidates" in ReadSpy.read
     assert CAMP_AREA_COLUMN in ReadSpy.read and "camp_no_hint" in ReadSpy.read
     assert sum(p is not None for p in points) > 30
+
+
+def _walked(names: list[Name] | tuple[Name, ...]) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """Each place's names and first Cyrillic name by walking every name (the old way)."""
+    every: dict[str, list[str]] = {}
+    cyrillic: dict[str, str] = {}
+    for name in names:
+        every.setdefault(name.place_id, []).append(name.name)
+        if name.script == "Cyrl":
+            cyrillic.setdefault(name.place_id, name.name)
+    return every, cyrillic
+
+
+def test_place_rows_give_what_walking_all_names_gives(built_gazetteer: Path) -> None:
+    """Each place's names are found from its first and last row: the same lists as a
+    walk over every name, on the repo's gazetteer (a place's names kept together) and
+    on the same names shuffled (a place's rows apart), unknown places absent."""
+    gazetteer = load(built_gazetteer)
+    names = tuple(gazetteer.names)
+    shuffled = list(names[:5000])
+    random.Random(7).shuffle(shuffled)
+    for order in (names, tuple(shuffled)):
+        rows = PlaceRows(order)
+        every, cyrillic = _walked(order)
+        assert len(every) > 300 and len(cyrillic) > 300
+        assert {p: rows.names[p] for p in every} == every
+        assert {p: rows.cyrillic[p] for p in cyrillic} == cyrillic
+        assert dict(rows.cyrillic) == cyrillic  # a place with no Cyrillic name is absent
+        assert rows.names.get("no such place") is None and "no such place" not in rows.cyrillic
+    offline = OfflinePlaces(gazetteer)
+    every, cyrillic = _walked(names)
+    some = sorted(every)[::97]
+    assert [offline.all_names_of.get(p) for p in some] == [every[p] for p in some]
+    assert [offline.cyrillic_names.get(p, "") for p in some] == [cyrillic.get(p, "") for p in some]

@@ -8,13 +8,16 @@ what is read and built from scratch, field by field.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 import logging
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from pipeline import area, places
+from pipeline import area, artifacts, places
 from pipeline.geocode import artifact as geocode_artifact
 from pipeline.geocode.points import index_names
 from pipeline.reconcile import artifact, build_index, load_index
@@ -73,13 +76,62 @@ def test_truncated_gazetteer_is_read_again(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     places.load(BUILD, tmp_path)
-    (path,) = tmp_path.glob("gazetteer-*.json.data")
+    (path,) = tmp_path.glob("gazetteer-*.data")
     path.write_bytes(path.read_bytes()[:1000])
     with caplog.at_level(logging.WARNING):
         loaded = places.load(BUILD, tmp_path)
     assert "truncated or foreign; reading the CSVs again" in caplog.text
     assert loaded == places.read(BUILD)
     places.load_saved(tmp_path, places.inputs(BUILD))  # rewritten, verifies
+
+
+def test_saved_gazetteer_makes_only_what_is_read(tmp_path: Path) -> None:
+    """Places and names of a saved gazetteer are made when read, and equal those of
+    the CSVs: each place by id, each name by number, a whole column at once."""
+    places.load(BUILD, tmp_path)  # read from the CSVs and saved
+    saved = places.load(BUILD, tmp_path)
+    plain = places.read(BUILD)
+    assert isinstance(saved.places, places.Places) and isinstance(saved.names, places.Names)
+    assert saved.places == plain.places and list(saved.places) == list(plain.places)
+    assert "chita" in saved.places and "no such place" not in saved.places
+    assert saved.places["chita"] == plain.places["chita"]
+    for number in (0, 1, len(plain.names) // 2, len(plain.names) - 1, -1):
+        assert saved.names[number] == plain.names[number]
+    for field in places.NAME_COLUMNS:
+        column = places.name_column(saved.names, field)
+        assert list(column) == [getattr(n, field) for n in plain.names], field
+
+
+@pytest.mark.parametrize(
+    "damage", ["another layout", "columns cut short", "a name more", "not JSON"]
+)
+def test_saved_gazetteer_that_does_not_fit_is_unreadable(
+    tmp_path: Path, damage: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Bytes that pass their checksum (a hand-made manifest) but are no gazetteer of this
+    layout: refused with the reason, and read again from the CSVs, never used."""
+    made_of = places.inputs(BUILD)
+    path = places.save(places.read(BUILD), tmp_path, made_of)
+    data = path.read_bytes()
+    if damage == "another layout":
+        data = b"camps gazetteer 2\n" + data[len(places.MAGIC) :]
+    elif damage == "columns cut short":
+        data = data[:-4]
+    elif damage == "a name more":
+        assert b"\x00Chita\x00" in data
+        data = data.replace(b"\x00Chita\x00", b"\x00Chi\x00a\x00", 1)  # one name more
+    else:
+        data = data[: len(places.MAGIC) + 8] + b"x" + data[len(places.MAGIC) + 9 :]
+    path.write_bytes(data)
+    _, manifest = artifacts.paths(tmp_path, places.KIND, made_of, ".data")
+    digest = hashlib.sha256(data).hexdigest()
+    manifest.write_text(json.dumps({"inputs": made_of, "sha256": digest}))
+    with pytest.raises(artifacts.ArtifactError, match="unreadable"):
+        places.load_saved(tmp_path, made_of)
+    with caplog.at_level(logging.WARNING):
+        loaded = places.load(BUILD, tmp_path)
+    assert "unreadable" in caplog.text and "reading the CSVs again" in caplog.text
+    assert loaded == places.read(BUILD)
 
 
 def test_index_round_trip(
@@ -101,7 +153,7 @@ def test_load_index_uses_the_cache(
     monkeypatch.setenv("CAMPS_CACHE", str(tmp_path))
     same(load_index(BUILD), plain)
     assert len(list(tmp_path.glob("reconcile-index-*.npz"))) == 1
-    assert len(list(tmp_path.glob("gazetteer-*.json.data"))) == 1
+    assert len(list(tmp_path.glob("gazetteer-*.data"))) == 1
     same(load_index(BUILD), plain)  # now from the saved files
 
 
@@ -183,3 +235,23 @@ def test_world_points_round_trip_and_truncation(
         again = area.world_points(tmp_path)
     assert "truncated or foreign; building it again" in caplog.text
     assert all((a == b).all() for a, b in zip(read, again, strict=True))
+
+
+def test_exact_entries_are_found_by_bisection_in_sorted_keys(
+    tmp_path: Path, gazetteer: places.Gazetteer, plain: Index
+) -> None:
+    """The exact maps are saved by sorted key and searched by bisection: each key of the
+    built index is found with its entries, others are absent, unsorted keys refused."""
+    artifact.cached_index(gazetteer, tmp_path)
+    loaded = artifact.load(tmp_path, gazetteer)
+    for field in ("cyrillic", "latin"):
+        table, built = getattr(loaded, field), getattr(plain, field)
+        assert isinstance(table, artifact.Entries) and list(table) == sorted(built)
+        some = sorted(built)[::251]
+        assert [table[key] for key in some] == [built[key] for key in some]
+        assert "" not in table and "zzzz-no-such-name" not in table and 7 not in table
+        assert table.get("zzzz-no-such-name") is None
+    assert loaded.latin_keys == tuple(sorted(plain.latin)) == plain.latin_keys
+    rows = np.zeros(0, dtype=np.int32)
+    with pytest.raises(ValueError, match="keys not sorted"):
+        artifact.Entries(["b", "a"], np.zeros(3, dtype=np.int64), rows, lambda row, part: None)  # type: ignore[arg-type, return-value]

@@ -6,6 +6,8 @@ import dataclasses
 import json
 from pathlib import Path
 
+import pytest
+
 from pipeline import lookup
 from pipeline import reconcile as rc
 from pipeline import transliterate as tr
@@ -145,3 +147,45 @@ def test_cli_lookup_postal_villages_need_their_region(runner, tmp_path: Path) ->
     assert not any(c["id"] == "zip:RU:682865" for q in got.values() for c in q["result"])
     assert (top["q2"]["id"], top["q2"]["match"]) == ("chita", True)
     assert not any(c["match"] and c["id"].startswith("zip:") for c in got["q3"]["result"])
+
+
+def test_cli_lookup_imports_only_what_a_lookup_needs(tmp_path: Path) -> None:
+    """`camps lookup` starts in half a second: it never imports the process pool, the
+    workbook and GIS modules of pipeline.io, the stages' `run` modules, geopy or
+    pandas; the names exported lazily by the packages still resolve (pipeline.lazy)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from pipeline.cli import main\n"
+        "sys.argv = ['camps', '-q', 'lookup', 'ライチハ']\n"
+        "try:\n    main()\n"
+        "finally:\n    print(sorted(sys.modules), file=sys.stderr)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Raichikhinsk" in done.stdout
+    loaded = done.stderr
+    for module in (
+        "multiprocessing",
+        "pipeline.pool",
+        "pipeline.io.sheets",
+        "pipeline.io.gis",
+        "pipeline.io.workbook",
+        "pipeline.reconcile.stage",
+        "pipeline.transliterate.evaluation",
+        "geopy",
+        "pandas",
+        "pyogrio",
+    ):
+        assert f"'{module}'" not in loaded, module
+    from pipeline import io
+
+    assert rc.run.__module__ == "pipeline.reconcile.stage"
+    assert tr.gold_pairs.__module__ == "pipeline.transliterate.evaluation"
+    assert io.write_gpkg.__module__ == "pipeline.io.gis" and io.read_sheet.__name__ == "read_sheet"
+    with pytest.raises(AttributeError, match="no_such_name"):
+        rc.no_such_name  # noqa: B018

@@ -67,6 +67,49 @@ def test_round_trip_same_candidates(built: Model, folder: Path) -> None:
     assert all(loaded.lm.rows[s] == row for s, row in built.lm.rows.items())
 
 
+def test_loaded_tables_equal_the_learned_ones(built: Model, folder: Path) -> None:
+    """The lexicon's tables and the letter counts, searched in the saved arrays, hold
+    what the learned dicts hold, key by key; a key that is not there is absent."""
+    loaded = artifact.load(folder, artifact.inputs())
+    pairs = [
+        (loaded.lexicon.names, built.lexicon.names),
+        (loaded.lexicon.near, built.lexicon.near),
+        (loaded.lexicon.spelled, built.lexicon.spelled),
+        (loaded.lm.grams, built.lm.grams),
+        (loaded.lm.contexts, built.lm.contexts),
+        (loaded.lm.weight, built.lm.weight),
+    ]
+    for table, learned in pairs:
+        assert isinstance(table, artifact.Table)
+        assert len(table) == len(learned) and set(table) == set(learned)
+        assert all(table[key] == value for key, value in learned.items())
+        for missing in ("", "ー" * 40, "ЯЯЯЯЯЯ", "zz"):
+            if missing not in learned:
+                assert missing not in table and table.get(missing) is None
+    assert loaded.lm.contexts[""] == built.lm.contexts[""]  # the empty context is a key
+    assert 3 not in loaded.lexicon.names  # not a string: absent, no error
+
+
+def test_table_offsets_that_do_not_fit_are_unreadable(tmp_path: Path, built: Model) -> None:
+    """Arrays that pass the checksum but whose offsets run past their strings."""
+    import hashlib
+    import io
+
+    import numpy as np
+
+    made_of = artifact.inputs()
+    arrays = artifact._arrays(built)
+    arrays["near.offsets"] = arrays["near.offsets"] + 1
+    buffer = io.BytesIO()
+    np.savez(buffer, allow_pickle=False, **arrays)
+    path, manifest = artifact.paths(tmp_path, made_of)
+    path.write_bytes(buffer.getvalue())
+    digest = hashlib.sha256(buffer.getvalue()).hexdigest()
+    manifest.write_text(json.dumps({"inputs": made_of, "sha256": digest}))
+    with pytest.raises(artifact.ArtifactError, match=r"unreadable .*near: offsets do not fit"):
+        artifact.load(tmp_path, made_of)
+
+
 def test_cached_model_loads_without_building(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     def no_build(hold_out: bool = False) -> Model:
         raise AssertionError("built although a good artifact is there")
@@ -189,3 +232,35 @@ def test_lookup_with_unwritable_cache_warns_and_answers(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert "cannot be written" in done.stderr and "built in memory only" in done.stderr
     assert "Хабаровск" in done.stdout
+
+
+def test_untouched_artifact_is_not_hashed_again_a_touched_one_is(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The manifest records the stat of the file its checksum was taken of: that file is
+    read without hashing; the same number of bytes written over it (a new mtime), or
+    another file put in its place, is hashed again and refused."""
+    made_of = {"format": 0, "what": "test"}
+    path = artifacts.write(tmp_path, "probe", made_of, b"0123456789" * 100, ".bin")
+    real = artifacts.hashlib.sha256
+    hashed: list[int] = []
+
+    def counting(data: bytes = b"") -> object:
+        if len(data) == 1000:  # the artifact's bytes, not a file name's digest
+            hashed.append(len(data))
+        return real(data)
+
+    monkeypatch.setattr(artifacts.hashlib, "sha256", counting)
+    assert artifacts.read(tmp_path, "probe", made_of, ".bin") == b"0123456789" * 100
+    assert hashed == []
+    before = path.stat().st_mtime_ns
+    path.write_bytes(b"9123456789" * 100)  # same size, other bytes
+    os.utime(path, ns=(before + 1_000_000, before + 1_000_000))
+    with pytest.raises(artifacts.ArtifactError, match="checksum differs"):
+        artifacts.read(tmp_path, "probe", made_of, ".bin")
+    assert hashed == [1000]
+    other = tmp_path / "other.bin"
+    other.write_bytes(b"0123456789" * 100)  # the same bytes in another file: verifies
+    os.replace(other, path)
+    assert artifacts.read(tmp_path, "probe", made_of, ".bin") == b"0123456789" * 100
+    assert hashed == [1000, 1000]

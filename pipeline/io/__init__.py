@@ -26,6 +26,9 @@ they did when this was one module.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from pipeline import lazy
 from pipeline.io.csvfile import (
     _ENCODING_NAMES,
     CHUNK_ROWS,
@@ -57,31 +60,69 @@ from pipeline.io.files import (
     write_manifest,
     write_text,
 )
-from pipeline.io.gis import (
-    FIXED_TIMESTAMP,
-    GPKG_METADATA_DDL,
-    GPKG_METADATA_EXTENSION,
-    GPKG_VERSION,
-    LAYER_STYLES_DDL,
-    QGIS_METADATA_URI,
-    GpkgLayer,
-    _add_qgis_tables,
-    _geometry_column,
-    _insert_metadata,
-    _insert_styles,
-    feature_json,
-    gdal_timestamp,
-    gpkg_datetime,
-    natural_earth_path,
-    read_boundaries,
-    write_feature_collection,
-    write_figure,
-    write_geojson,
-    write_geojson_split,
-    write_gpkg,
+
+if TYPE_CHECKING:
+    from pipeline.io.gis import (
+        FIXED_TIMESTAMP,
+        GPKG_METADATA_DDL,
+        GPKG_METADATA_EXTENSION,
+        GPKG_VERSION,
+        LAYER_STYLES_DDL,
+        QGIS_METADATA_URI,
+        GpkgLayer,
+        _add_qgis_tables,
+        _geometry_column,
+        _insert_metadata,
+        _insert_styles,
+        feature_json,
+        gdal_timestamp,
+        gpkg_datetime,
+        natural_earth_path,
+        read_boundaries,
+        write_feature_collection,
+        write_figure,
+        write_geojson,
+        write_geojson_split,
+        write_gpkg,
+    )
+    from pipeline.io.sheets import Table, cell_text, column_letter, open_table, read_sheet
+    from pipeline.io.workbook import read_xlsx_sheet, write_excel_csv, write_xlsx
+
+#: Imported when first used (:mod:`pipeline.lazy`): not every command needs them.
+__getattr__ = lazy.exports(
+    __name__,
+    {
+        "FIXED_TIMESTAMP": ".gis",
+        "GPKG_METADATA_DDL": ".gis",
+        "GPKG_METADATA_EXTENSION": ".gis",
+        "GPKG_VERSION": ".gis",
+        "LAYER_STYLES_DDL": ".gis",
+        "QGIS_METADATA_URI": ".gis",
+        "GpkgLayer": ".gis",
+        "_add_qgis_tables": ".gis",
+        "_geometry_column": ".gis",
+        "_insert_metadata": ".gis",
+        "_insert_styles": ".gis",
+        "feature_json": ".gis",
+        "gdal_timestamp": ".gis",
+        "gpkg_datetime": ".gis",
+        "natural_earth_path": ".gis",
+        "read_boundaries": ".gis",
+        "write_feature_collection": ".gis",
+        "write_figure": ".gis",
+        "write_geojson": ".gis",
+        "write_geojson_split": ".gis",
+        "write_gpkg": ".gis",
+        "Table": ".sheets",
+        "cell_text": ".sheets",
+        "column_letter": ".sheets",
+        "open_table": ".sheets",
+        "read_sheet": ".sheets",
+        "read_xlsx_sheet": ".workbook",
+        "write_excel_csv": ".workbook",
+        "write_xlsx": ".workbook",
+    },
 )
-from pipeline.io.sheets import Table, cell_text, column_letter, open_table, read_sheet
-from pipeline.io.workbook import read_xlsx_sheet, write_excel_csv, write_xlsx
 
 __all__ = [
     "CHUNK_ROWS",

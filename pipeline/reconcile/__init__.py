@@ -67,6 +67,9 @@ gazetteer's records), :mod:`pipeline.area`, :mod:`pipeline.overrides`,
 :mod:`pipeline.errors`; never click, never another stage.
 """
 
+from typing import TYPE_CHECKING
+
+from pipeline import lazy
 from pipeline.reconcile.bench import bench, synthetic_queries
 from pipeline.reconcile.decision import Outcome, apply_override, decide, resolve
 from pipeline.reconcile.index import Index, NameEntry, build_index, load_index
@@ -91,7 +94,19 @@ from pipeline.reconcile.scoring import (
     score_featured,
     score_hits,
 )
-from pipeline.reconcile.stage import reconcile_rows, resolve_all, run
+
+if TYPE_CHECKING:
+    from pipeline.reconcile.stage import reconcile_rows, resolve_all, run
+
+#: Imported when first used (:mod:`pipeline.lazy`): not every command needs them.
+__getattr__ = lazy.exports(
+    __name__,
+    {
+        "reconcile_rows": ".stage",
+        "resolve_all": ".stage",
+        "run": ".stage",
+    },
+)
 
 __all__ = [
     "LATIN_EXACT",

@@ -18,6 +18,7 @@ written, with a warning, leaves the index in memory.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import io
 import logging
@@ -37,7 +38,7 @@ from pipeline.reconcile.model import load as load_model
 logger = logging.getLogger(__name__)
 
 #: Version of the file's layout: bump it when :func:`save` writes something else.
-FORMAT = 3
+FORMAT = 4
 KIND = "reconcile-index"
 _CODE = ("artifacts.py", "names", "records.py", "reconcile/index.py", "reconcile/artifact.py")
 _SUFFIX = ".npz"
@@ -80,34 +81,46 @@ def _offsets(lists: Sequence[Sequence[Any]]) -> np.ndarray:
 class Entries(Mapping[str, tuple[NameEntry, ...]]):
     """Key → entries of a loaded index, each key's tuple made when first read.
 
-    ``rows[offsets[n]:offsets[n + 1]]`` are the name rows of the ``n``-th key.
+    ``keys`` are sorted (as saved), so a key is found by bisection, with no dict of
+    the 65,000 Latin keys made at each start; ``rows[offsets[n]:offsets[n + 1]]``
+    are the name rows of the ``n``-th key.
     """
 
     def __init__(
         self, keys: Sequence[str], offsets: np.ndarray, rows: np.ndarray, make: MakeEntry
     ) -> None:
-        self._ids = dict(zip(keys, range(len(keys)), strict=True))
+        if list(keys) != sorted(keys):  # in C: a sorted list is one pass
+            raise ValueError("keys not sorted")
+        self._keys = keys
         self._offsets = offsets
         self._rows = rows
         self._make = make
         self._made: dict[str, tuple[NameEntry, ...]] = {}
 
+    def _number(self, key: object) -> int | None:
+        if not isinstance(key, str):
+            return None
+        at = bisect.bisect_left(self._keys, key)
+        return at if at < len(self._keys) and self._keys[at] == key else None
+
     def __getitem__(self, key: str) -> tuple[NameEntry, ...]:
         found = self._made.get(key)
         if found is None:
-            number = self._ids[key]
+            number = self._number(key)
+            if number is None:
+                raise KeyError(key)
             rows = self._rows[self._offsets[number] : self._offsets[number + 1]].tolist()
             found = self._made[key] = tuple(self._make(row, False) for row in rows)
         return found
 
     def __contains__(self, key: object) -> bool:
-        return key in self._ids
+        return self._number(key) is not None
 
     def __iter__(self) -> Iterator[str]:
-        return iter(self._ids)
+        return iter(self._keys)
 
     def __len__(self) -> int:
-        return len(self._ids)
+        return len(self._keys)
 
 
 class EntryLists(Sequence[tuple[NameEntry, ...]]):
@@ -178,9 +191,11 @@ def encode(index: Index) -> bytes:
     arrays["kana.rows"] = np.asarray([row(e) for es in kana for e in es], dtype=np.int32)
     arrays["kana.partial"] = np.asarray([e.partial for es in kana for e in es], dtype=np.uint8)
     for field in ("cyrillic", "latin"):
-        entries: Mapping[str, tuple[NameEntry, ...]] = getattr(index, field)
-        # The exact maps hold whole names only (see build_index).
-        assert not any(e.partial for es in entries.values() for e in es)
+        found: Mapping[str, tuple[NameEntry, ...]] = getattr(index, field)
+        # The exact maps hold whole names only (see build_index); saved by sorted key,
+        # for :class:`Entries`: the Latin keys are then ``latin_keys`` too.
+        assert not any(e.partial for es in found.values() for e in es)
+        entries = {key: found[key] for key in sorted(found)}
         _table(arrays, field, entries)
         arrays[f"{field}.rows"] = np.asarray(
             [row(e) for es in entries.values() for e in es], dtype=np.int32
@@ -189,8 +204,8 @@ def encode(index: Index) -> bytes:
         strings: Mapping[str, tuple[str, ...]] = getattr(index, field)
         _table(arrays, field, strings)
         arrays[f"{field}.values"] = _strings([v for vs in strings.values() for v in vs])
-    arrays["latin_keys"] = _strings(index.latin_keys)
-    arrays["latin_keys.count"] = np.asarray([len(index.latin_keys)], dtype=np.int64)
+    if list(index.latin_keys) != sorted(index.latin):
+        raise ValueError("latin_keys are not the sorted keys of latin")
     arrays["foreign.keys"] = _strings(list(index.foreign_keys))
     arrays["foreign.count"] = np.asarray([len(index.foreign_keys)], dtype=np.int64)
     arrays["foreign.values"] = np.asarray(list(index.foreign_keys.values()), dtype=np.int64)
@@ -243,9 +258,9 @@ def decode(data: bytes, gazetteer: Gazetteer) -> Index:
             raise ValueError("name rows that the gazetteer does not have")
         if len(raw["kana.partial"]) != len(raw["kana.rows"]):
             raise ValueError("kana: partial flags do not fit")
-        exact = {}
+        exact, sorted_keys = {}, {}
         for name in ("cyrillic", "latin"):
-            found = keys(name)
+            found = sorted_keys[name] = keys(name)
             ends = offsets(name, len(found), len(raw[f"{name}.rows"]))
             exact[name] = Entries(found, ends, raw[f"{name}.rows"], make)
         strings = {}
@@ -273,7 +288,7 @@ def decode(data: bytes, gazetteer: Gazetteer) -> Index:
             latin=exact["latin"],
             latin_by_place=strings["latin_by_place"],
             region_keys=strings["region_keys"],
-            latin_keys=tuple(_unstrings(raw["latin_keys"], int(raw["latin_keys.count"][0]))),
+            latin_keys=tuple(sorted_keys["latin"]),
             foreign_keys=dict(zip(foreign, raw["foreign.values"].tolist(), strict=True)),
         )
 

@@ -32,10 +32,12 @@ May import :mod:`pipeline.names`, :mod:`pipeline.errors`, :mod:`pipeline.io`,
 :mod:`pipeline.records` and :mod:`pipeline.register`, never another stage.
 """
 
+from typing import TYPE_CHECKING
+
+from pipeline import lazy
 from pipeline.transliterate.artifact import cached_model, default_model
 from pipeline.transliterate.bench import bench
 from pipeline.transliterate.corpus import TEST_SHARE, Corpus, is_test_place, training_corpus
-from pipeline.transliterate.evaluation import Pair, gold_pairs, heldout_pairs, score_candidates
 from pipeline.transliterate.model import Model, build_model
 from pipeline.transliterate.params import TransliterateParams
 from pipeline.transliterate.stage import (
@@ -45,6 +47,20 @@ from pipeline.transliterate.stage import (
     transliterate_name,
 )
 from pipeline.transliterate.toponyms import TOPONYMS_PATH, extract_toponyms, write_toponyms
+
+if TYPE_CHECKING:
+    from pipeline.transliterate.evaluation import Pair, gold_pairs, heldout_pairs, score_candidates
+
+#: Imported when first used (:mod:`pipeline.lazy`): not every command needs them.
+__getattr__ = lazy.exports(
+    __name__,
+    {
+        "Pair": ".evaluation",
+        "gold_pairs": ".evaluation",
+        "heldout_pairs": ".evaluation",
+        "score_candidates": ".evaluation",
+    },
+)
 
 __all__ = [
     "TEST_SHARE",

@@ -19,13 +19,14 @@ import functools
 import io
 import json
 import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from pipeline import artifacts, geonames
-from pipeline.artifacts import ArtifactError
+from pipeline.artifacts import ArtifactError, Strings
 from pipeline.transliterate.lexicon import Lexicon
 from pipeline.transliterate.lm import LanguageModel, Row
 from pipeline.transliterate.model import Model, build_model
@@ -33,8 +34,10 @@ from pipeline.transliterate.toponyms import TOPONYMS_PATH
 
 logger = logging.getLogger(__name__)
 
+V = TypeVar("V")
+
 #: Version of the artifact's layout: bump it when :func:`save` writes something else.
-FORMAT = 1
+FORMAT = 3
 #: The artifact's file names start with this.
 KIND = "transliteration"
 #: The code the model is learned with: a change to any of it makes another artifact.
@@ -67,6 +70,104 @@ def inputs(hold_out: bool = False) -> dict[str, Any]:
 def _strings(values: Any) -> np.ndarray:
     # An empty list would become float64; the state names are plain text.
     return np.asarray(list(values), dtype=np.str_) if values else np.zeros(0, dtype="<U1")
+
+
+def _string_arrays(name: str, values: Sequence[str]) -> dict[str, np.ndarray]:
+    data, starts = Strings.encode(values)
+    return {
+        f"{name}.bytes": np.frombuffer(data, dtype=np.uint8),
+        f"{name}.starts": np.asarray(starts, dtype=np.int64),
+    }
+
+
+def _loaded_strings(arrays: Any, name: str) -> Strings:
+    starts = arrays[f"{name}.starts"]
+    if np.any(np.diff(starts) < 1):
+        raise ValueError(f"{name}: string offsets do not grow")
+    return Strings(arrays[f"{name}.bytes"].tobytes(), starts)
+
+
+class Table(Mapping[str, V]):
+    """Key → value of a loaded model, found by binary search in its saved arrays.
+
+    Making the lexicon's tables (86,000 near keys) and the letter counts (110,000
+    n-grams) into dicts cost a quarter of a second at every start, and one name
+    reads a few hundred of them. The keys are saved sorted by their UTF-8 bytes
+    (the order of their code points); ``value`` makes the value of the ``n``-th
+    key, once; iteration gives the keys in that order.
+    """
+
+    def __init__(self, keys: Strings, value: Callable[[int], V]) -> None:
+        self._keys = keys
+        self._value = value
+        self._made: dict[str, V] = {}
+
+    def _number(self, key: object) -> int | None:
+        if not isinstance(key, str):
+            return None
+        target, keys = key.encode(), self._keys
+        low, high = 0, len(keys)
+        while low < high:
+            middle = (low + high) // 2
+            if keys.raw(middle) < target:
+                low = middle + 1
+            else:
+                high = middle
+        return low if low < len(keys) and keys.raw(low) == target else None
+
+    def __getitem__(self, key: str) -> V:
+        found = self._made.get(key)
+        if found is None:
+            number = self._number(key)
+            if number is None:
+                raise KeyError(key)
+            found = self._made[key] = self._value(number)
+        return found
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._made or self._number(key) is not None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._keys)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+
+def _table_arrays(name: str, table: Mapping[str, Any], lists: bool) -> dict[str, np.ndarray]:
+    """A mapping as arrays: its keys sorted by their bytes, and their values (a list each)."""
+    keys = sorted(table, key=str.encode)
+    arrays = _string_arrays(f"{name}.keys", keys)
+    if lists:
+        values = [list(table[k]) for k in keys]
+        arrays[f"{name}.offsets"] = np.cumsum([0, *map(len, values)], dtype=np.int64)
+        arrays.update(_string_arrays(f"{name}.values", [v for vs in values for v in vs]))
+    else:
+        arrays[f"{name}.values"] = np.asarray([table[k] for k in keys])
+    return arrays
+
+
+def _numbers(arrays: Any, name: str, kind: type) -> Table[Any]:
+    """The loaded mapping of :func:`_table_arrays` with one number per key."""
+    keys, values = _loaded_strings(arrays, f"{name}.keys"), arrays[f"{name}.values"]
+    if len(values) != len(keys):
+        raise ValueError(f"{name}: {len(values)} values for {len(keys)} keys")
+    return Table(keys, lambda n: kind(values[n]))
+
+
+def _lists(arrays: Any, name: str, kind: Callable[[list[str]], V]) -> Table[V]:
+    """The loaded mapping of :func:`_table_arrays` with a list of strings per key."""
+    keys, offsets = _loaded_strings(arrays, f"{name}.keys"), arrays[f"{name}.offsets"]
+    values = _loaded_strings(arrays, f"{name}.values")
+    if len(offsets) != len(keys) + 1 or offsets[0] != 0 or offsets[-1] != len(values):
+        raise ValueError(f"{name}: offsets do not fit")
+    if np.any(np.diff(offsets) < 0):
+        raise ValueError(f"{name}: offsets do not grow")
+
+    def value(number: int) -> V:
+        return kind([values[n] for n in range(offsets[number], offsets[number + 1])])
+
+    return Table(keys, value)
 
 
 class LazyRows(dict[str, Row]):
@@ -108,11 +209,16 @@ def _arrays(model: Model) -> dict[str, np.ndarray]:
         "floor": lm.floor,
         "alphabet": sorted(lm.index, key=lm.index.__getitem__),
         "channel": {unit: [list(o) for o in options] for unit, options in model.channel.items()},
-        "names": model.lexicon.names,
-        "near": model.lexicon.near,
-        "spelled": {k: sorted(v) for k, v in model.lexicon.spelled.items()},
     }
+    lexicon = model.lexicon
+    spelled = {k: sorted(v) for k, v in lexicon.spelled.items()}
     return {
+        **_table_arrays("names", lexicon.names, lists=True),
+        **_table_arrays("near", lexicon.near, lists=True),
+        **_table_arrays("spelled", spelled, lists=True),
+        **_table_arrays("grams", lm.grams, lists=False),
+        **_table_arrays("contexts", lm.contexts, lists=False),
+        **_table_arrays("weight", lm.weight, lists=False),
         "meta": np.frombuffer(json.dumps(meta, ensure_ascii=False).encode(), dtype=np.uint8),
         "states": _strings(states),
         "scores": np.asarray([logs for logs, _ in rows], dtype=np.float64).reshape(
@@ -120,12 +226,6 @@ def _arrays(model: Model) -> dict[str, np.ndarray]:
         ),
         "next": np.asarray(codes, dtype=np.int32).reshape(len(states), width),
         "next_names": _strings(nexts),
-        "gram_keys": _strings(lm.grams),
-        "gram_counts": np.asarray(list(lm.grams.values()), dtype=np.int64),
-        "context_keys": _strings(lm.contexts),
-        "context_counts": np.asarray(list(lm.contexts.values()), dtype=np.int64),
-        "weight_keys": _strings(lm.weight),
-        "weight_values": np.asarray(list(lm.weight.values()), dtype=np.float64),
     }
 
 
@@ -133,22 +233,18 @@ def _model(arrays: Any) -> Model:
     meta = json.loads(arrays["meta"].tobytes().decode())
     numbers = {state: number for number, state in enumerate(arrays["states"].tolist())}
     lm = LanguageModel(
-        grams=dict(zip(arrays["gram_keys"].tolist(), arrays["gram_counts"].tolist(), strict=True)),
-        contexts=dict(
-            zip(arrays["context_keys"].tolist(), arrays["context_counts"].tolist(), strict=True)
-        ),
-        weight=dict(
-            zip(arrays["weight_keys"].tolist(), arrays["weight_values"].tolist(), strict=True)
-        ),
+        grams=_numbers(arrays, "grams", int),
+        contexts=_numbers(arrays, "contexts", int),
+        weight=_numbers(arrays, "weight", float),
         floor=meta["floor"],
         index={letter: i for i, letter in enumerate(meta["alphabet"])},
         rows=LazyRows(numbers, arrays),
         states=numbers,
     )
     lexicon = Lexicon(
-        names={k: tuple(v) for k, v in meta["names"].items()},
-        near=meta["near"],
-        spelled={k: frozenset(v) for k, v in meta["spelled"].items()},
+        names=_lists(arrays, "names", tuple),
+        near=_lists(arrays, "near", tuple),
+        spelled=_lists(arrays, "spelled", frozenset),
     )
     channel = {
         unit: tuple((cyr, form, cost) for cyr, form, cost in options)

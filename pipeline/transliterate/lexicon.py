@@ -67,12 +67,14 @@ class Lexicon:
     """Lexicon names by key (most places first), by one-letter deletion, and their katakana."""
 
     #: match key → the Russian names whose katakana has it, most common first.
-    names: dict[str, tuple[str, ...]]
-    #: Lexicon keys by each of their one-letter deletions, for edit-distance-1 look-ups
-    #: (lists in a model loaded from its artifact: 86,000 tuples would cost 0.1 s).
+    #: (Each table is a dict, or in a model loaded from its artifact a
+    #: :class:`~pipeline.transliterate.artifact.Table` that makes a key's value when
+    #: first read: 86,000 near keys made at once would cost a tenth of a second.)
+    names: Mapping[str, tuple[str, ...]]
+    #: Lexicon keys by each of their one-letter deletions, for edit-distance-1 look-ups.
     near: Mapping[str, Sequence[str]]
     #: Katakana spellings GeoNames gives a lexicon name (ウラジオストク for Владивосток).
-    spelled: dict[str, frozenset[str]]
+    spelled: Mapping[str, frozenset[str]]
     #: (key, limit) → what :meth:`_reached` found for it, filled as names are looked up.
     reached: dict[tuple[str, int], tuple[tuple[str, float], ...]] = dataclasses.field(
         default_factory=dict, repr=False, compare=False

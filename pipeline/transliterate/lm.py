@@ -12,7 +12,7 @@ import dataclasses
 import functools
 import math
 from collections import Counter, defaultdict
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 #: Letters per n-gram, chosen on the gold set with the held-out model (top1/top5): 3
@@ -171,10 +171,11 @@ def lm_rows(
 class LanguageModel:
     """The letter model of one training corpus: counts, state tables, memo of steps."""
 
-    grams: dict[str, int]
-    contexts: dict[str, int]
+    #: dicts, or the :class:`~pipeline.transliterate.artifact.Table` of a loaded model
+    grams: Mapping[str, int]
+    contexts: Mapping[str, int]
     #: Interpolation weight of every context seen, and the uniform floor (see kneser_ney).
-    weight: dict[str, float]
+    weight: Mapping[str, float]
     floor: float
     #: Letter → column of a row, and every state's row (see :func:`lm_rows`).
     index: dict[str, int]

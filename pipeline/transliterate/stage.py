@@ -13,9 +13,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from pipeline import pool
 from pipeline.errors import InputDataError
-from pipeline.io import CHUNK_ROWS, Row, merge_columns, open_table, write_csv
+from pipeline.io import CHUNK_ROWS, Row, merge_columns, write_csv
 from pipeline.names import (
     NameParts,
     is_readable,
@@ -24,7 +23,6 @@ from pipeline.names import (
     romanize,
     split_name,
 )
-from pipeline.progress import progress
 from pipeline.records import TRANSLITERATE_COLUMNS, RecordIds, check_raw_rows, columns_taken
 from pipeline.register import NAME_COLUMN, KanaCounts, choose_columns, must_guess
 from pipeline.transliterate.artifact import default_model
@@ -246,6 +244,11 @@ def _transliterate_all(
     goes to a bar on a terminal, else to the log every twentieth of the way on big
     inputs (:func:`pipeline.progress.progress`).
     """
+    # The pool (multiprocessing) and the progress bar: imported here, as ``camps lookup``
+    # transliterates a name or two in this process and starts faster without them.
+    from pipeline import pool
+    from pipeline.progress import progress
+
     ordered = name_order(distinct)
     results: dict[str, Transliteration] = {}
     if params.workers <= 1 or len(ordered) < _PARALLEL_MIN or not pool.can_fork():
@@ -310,6 +313,9 @@ def run(
         The file cannot be read, has no column of names, repeats a ``record_id``, or
         has a column a stage writes (``lat``, ``decision`` …).
     """
+    # The workbook readers (python-calamine): imported here, not by ``camps lookup``.
+    from pipeline.io import open_table
+
     where = str(input_path)
     table = open_table(Path(input_path), (), encoding, 1, sheet, chunk_rows)
     guess = must_guess(table.columns, name_column)
