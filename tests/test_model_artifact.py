@@ -90,6 +90,31 @@ def test_loaded_tables_equal_the_learned_ones(built: Model, folder: Path) -> Non
     assert 3 not in loaded.lexicon.names  # not a string: absent, no error
 
 
+def test_table_made_whole_answers_as_searched(
+    built: Model, folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A table becomes a dict after its searches (or before a pool forks) and answers
+    the same: the keys read before, hits and misses, and every other key."""
+    monkeypatch.setattr(artifact, "_SEARCHES", 50)
+    loaded = artifact.load(folder, artifact.inputs())
+    near, learned = loaded.lexicon.near, built.lexicon.near
+    keys = sorted(learned)[::997]
+    misses = ["", "ー" * 40, "zz", *(k + "ヲ" for k in keys[:20])]
+    before = {k: near.get(k) for k in [*keys[:20], *misses]}
+    assert not near._whole
+    after = {k: near.get(k) for k in [*keys, *misses]}  # more than 50 searches
+    assert near._whole
+    assert {k: after[k] for k in before} == before
+    assert all(after[k] == learned[k] for k in keys)
+    assert all(k not in near and after[k] is None for k in misses if k not in learned)
+    fresh = artifact.load(folder, artifact.inputs())
+    artifact.make_whole(fresh)
+    tables = (fresh.lexicon.names, fresh.lexicon.spelled, fresh.lm.grams, fresh.lm.weight)
+    assert all(t._whole for t in tables)  # type: ignore[attr-defined]
+    assert dict(fresh.lexicon.names) == dict(built.lexicon.names)
+    assert dict(fresh.lm.grams) == dict(built.lm.grams)
+
+
 def test_table_offsets_that_do_not_fit_are_unreadable(tmp_path: Path, built: Model) -> None:
     """Arrays that pass the checksum but whose offsets run past their strings."""
     import hashlib

@@ -25,7 +25,7 @@ from pipeline.names import (
 )
 from pipeline.records import TRANSLITERATE_COLUMNS, RecordIds, check_raw_rows, columns_taken
 from pipeline.register import NAME_COLUMN, KanaCounts, choose_columns, must_guess
-from pipeline.transliterate.artifact import default_model
+from pipeline.transliterate.artifact import default_model, make_whole
 from pipeline.transliterate.model import Model
 from pipeline.transliterate.params import TransliterateParams
 
@@ -263,6 +263,7 @@ def _transliterate_all(
         runs.append(ordered[start : start + size])
         start += size
     worker = functools.partial(_transliterate_chunk, params=params)
+    make_whole(model)  # the workers share the loaded model's tables as dicts
     gc.freeze()  # the model is shared with the workers: keep the collector off its pages
     try:
         with _collector_paused():
