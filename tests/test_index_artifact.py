@@ -12,6 +12,7 @@ import logging
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from pipeline import area, places
@@ -40,6 +41,8 @@ def same(a: Index, b: Index) -> None:
         if field.name == "postings":
             assert x.keys() == y.keys()
             assert all((x[gram] == y[gram]).all() for gram in x)
+        elif isinstance(x, np.ndarray):  # made from the keys (key_array, key_lengths)
+            assert np.array_equal(x, y), field.name
         else:
             assert x == y, field.name
 
