@@ -43,6 +43,8 @@ def same(a: Index, b: Index) -> None:
         if field.name == "postings":
             assert x.keys() == y.keys()
             assert all((x[gram] == y[gram]).all() for gram in x)
+        elif isinstance(x, np.ndarray):  # made from the keys (key_array, key_lengths)
+            assert np.array_equal(x, y), field.name
         else:
             assert x == y, field.name
 

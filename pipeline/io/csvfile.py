@@ -564,6 +564,9 @@ def write_csv(target: Path, columns: Sequence[str], rows: Iterable[Row]) -> None
     """Write rows atomically as UTF-8 CSV with LF line ends, columns in the given order.
 
     Every cell goes through :func:`guard`, so none opens as a formula in a spreadsheet.
+    The lines are the csv module's, joined here (:func:`_csv_cell`): its writer reads
+    a cell a character at a time, 6 s for the 100,000 rows of a reconciled register
+    whose 2 KB candidates cells are nearly all its bytes.
     """
     with atomic_path(target) as tmp, tmp.open("w", encoding="utf-8", newline="") as handle:
         names = list(columns)
@@ -572,9 +575,27 @@ def write_csv(target: Path, columns: Sequence[str], rows: Iterable[Row]) -> None
         # which a reader then loses; quote such rows in full.
         quoted = csv.writer(handle, lineterminator="\n", quoting=csv.QUOTE_ALL)
         writer.writerow(names)
+        joined = len(names) > 1  # a record of one empty cell is written "" by the writer
         for row in rows:
             cells = [guard(row.get(name, "")) for name in names]
-            (quoted if "\r" in "".join(cells) else writer).writerow(cells)
+            line = ",".join(map(_csv_cell, cells))
+            if "\r" in line:
+                quoted.writerow(cells)
+            elif joined:
+                handle.write(line + "\n")
+            else:
+                writer.writerow(cells)
+
+
+def _csv_cell(cell: str) -> str:
+    """A cell as the csv module writes it (minimal quoting, LF line ends, no CR in it).
+
+    >>> _csv_cell("Чита"), _csv_cell('[{"id": 1}, 2]'), _csv_cell("")
+    ('Чита', '"[{""id"": 1}, 2]"', '')
+    """
+    if '"' in cell or "," in cell or "\n" in cell:
+        return '"' + cell.replace('"', '""') + '"'
+    return cell
 
 
 def merge_columns(existing: Sequence[str], added: Sequence[str]) -> list[str]:

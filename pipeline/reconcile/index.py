@@ -90,6 +90,16 @@ class Index:
     near_keys: dict[tuple[str, int, float], tuple[tuple[int, float], ...]] = dataclasses.field(
         default_factory=dict, init=False, compare=False, repr=False
     )
+    #: the kana keys as an array (numpy picks a block of them at once) and their lengths
+    #: (a key too short or too long for ``fuzzy_floor`` is never compared)
+    key_array: np.ndarray = dataclasses.field(init=False, compare=False, repr=False)
+    key_lengths: np.ndarray = dataclasses.field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        keys = np.array(self.kana_keys, dtype=object)
+        object.__setattr__(self, "key_array", keys)
+        lengths = np.fromiter(map(len, self.kana_keys), dtype=np.int64, count=len(keys))
+        object.__setattr__(self, "key_lengths", lengths)
 
 
 def _kana_forms(name: str, script: str) -> list[tuple[str, bool]]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
+from collections.abc import Sequence
 
 import numpy as np
 from rapidfuzz import fuzz, process
@@ -90,16 +91,112 @@ def _kana_hits(query_key: str, index: Index, params: ReconcileParams) -> list[tu
     arrays = [index.postings[g] for g in dict.fromkeys(bigrams(query_key)) if g in index.postings]
     if not arrays:
         return list(found.items())
-    counts = np.bincount(np.concatenate(arrays), minlength=len(index.kana_keys))
+    numbers, shared = np.unique(np.concatenate(arrays), return_counts=True)
+    near = blocked_near(query_key, numbers, shared, index, params)
+    if near is None:
+        counts = np.zeros(len(index.kana_keys), dtype=np.intp)
+        counts[numbers] = shared
+        near = blocked_near_plain(query_key, counts, index, params)
+    for number, similarity in near:
+        found[number] = max(found.get(number, 0.0), similarity)
+    return list(found.items())
+
+
+def blocked_near_plain(
+    query_key: str, counts: np.ndarray, index: Index, params: ReconcileParams
+) -> list[tuple[int, float]]:
+    """The near keys among the ``block_size`` keys sharing the most bigrams with the query.
+
+    ``counts`` holds, per kana key, how many of the query's bigrams it has. The keys
+    tied at the block's lowest count are taken as :func:`numpy.argpartition` leaves
+    them, and those of equal similarity come in its order: this is the rule, and
+    :func:`blocked_near` gives its answer without the partition when it can.
+    Similarities are 0-1, best first.
+    """
     block = min(params.block_size, int(np.count_nonzero(counts)))
     top = np.argpartition(counts, -block)[-block:] if block else np.array([], dtype=np.int64)
     choices = {int(i): index.kana_keys[int(i)] for i in top if counts[int(i)] > 0}
     cutoff = params.fuzzy_floor * 100
-    for _, similarity, number in process.extract(
-        query_key, choices, scorer=fuzz.ratio, score_cutoff=cutoff, limit=None
-    ):
-        found[number] = max(found.get(number, 0.0), similarity / 100.0)
-    return list(found.items())
+    return [
+        (number, similarity / 100.0)
+        for _, similarity, number in process.extract(
+            query_key, choices, scorer=fuzz.ratio, score_cutoff=cutoff, limit=None
+        )
+    ]
+
+
+def blocked_near(
+    query_key: str,
+    numbers: np.ndarray,
+    shared: np.ndarray,
+    index: Index,
+    params: ReconcileParams,
+) -> list[tuple[int, float]] | None:
+    """:func:`blocked_near_plain`'s near keys, found without :func:`numpy.argpartition`.
+
+    ``numbers`` are the keys that share a bigram with the query (ascending) and
+    ``shared`` how many. The partition of the counts of all 23,539 keys cost a
+    millisecond a key (most counts are tied, its worst case), more than all
+    the rest of the key's matching. Its answer is settled by the counts alone except
+    in two cases, and then this gives None and the caller partitions:
+
+    * keys tied at the block's lowest count are left out and one of them is near
+      the query (which of the tied keys the partition keeps is its own affair);
+    * two near keys of equal similarity name one place with names of equal period
+      rank: the first one gathered then says which name matched
+      (:meth:`Hit.add`), and their order is the partition's.
+
+    Otherwise the keys and similarities are the same, and keys of equal similarity
+    name different places, whose hits do not depend on the order they come in.
+    """
+    block = min(params.block_size, len(numbers))
+    if not block:
+        return []
+    # above[c]: how many keys share at least c bigrams; the block's lowest count is
+    # the largest c with a block's worth of keys at or above it.
+    above = np.cumsum(np.bincount(shared)[::-1])[::-1]
+    lowest = int(np.flatnonzero(above >= block)[-1])
+    shorter, longer = near_lengths(len(query_key), params.fuzzy_floor)
+    lengths = index.key_lengths[numbers]
+    kept = (shared >= lowest) & (lengths >= shorter) & (lengths <= longer)
+    numbers, shared = numbers[kept], shared[kept]
+    scores = process.cdist(
+        [query_key], index.key_array[numbers].tolist(), scorer=fuzz.ratio, dtype=np.float64
+    )[0]
+    near = scores >= params.fuzzy_floor * 100
+    if int(above[lowest]) > block and bool(np.any(near & (shared == lowest))):
+        return None
+    found = sorted(
+        zip(numbers[near].tolist(), (scores[near] / 100.0).tolist(), strict=True),
+        key=lambda item: -item[1],
+    )
+    if _order_matters(found, index):
+        return None
+    return found
+
+
+def near_lengths(length: int, floor: float) -> tuple[int, int]:
+    """Bounds on the length of a key whose ``fuzz.ratio`` to one of ``length`` can reach ``floor``.
+
+    The ratio is ``2 * LCS / (m + n)`` and the common subsequence is no longer than
+    the shorter key, so a key of ``n`` letters needs ``2 * min(m, n) / (m + n) >= floor``;
+    the bounds are widened by one letter, so that rounding never drops a key.
+
+    >>> near_lengths(10, 0.7)
+    (4, 19)
+    """
+    return int(length * floor / (2 - floor)) - 1, int(length * (2 - floor) / floor) + 1
+
+
+def _order_matters(found: Sequence[tuple[int, float]], index: Index) -> bool:
+    """Whether two keys of equal similarity name one place by names of equal period rank."""
+    seen: dict[tuple[float, str, int], int] = {}
+    for number, similarity in found:
+        for entry in index.kana_entries[number]:
+            slot = (similarity, entry.place_id, period_rank(entry.period))
+            if seen.setdefault(slot, number) != number:
+                return True
+    return False
 
 
 def gather(query: Query, index: Index, params: ReconcileParams) -> dict[str, Hit]:
