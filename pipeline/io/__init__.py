@@ -6,7 +6,8 @@ decided in one place. The package owns every file the pipeline reads or writes:
 
 - :mod:`pipeline.io.files`: atomic writes (and the sweep of stale temporary
   files), text and JSON files, whole output sets sealed by a manifest;
-- :mod:`pipeline.io.csvfile`: decoding and encoding sniffing, reading and
+- :mod:`pipeline.io.encoding`: a file's encoding, told from its bytes or checked;
+- :mod:`pipeline.io.csvfile`: reading (in chunks) and
   writing CSV, merging a stage's columns;
 - :mod:`pipeline.io.kinds`: what an input file is from its bytes (text, a
   workbook, or a gzip, zip, PDF, encrypted workbook or pipe to refuse);
@@ -30,19 +31,16 @@ from typing import TYPE_CHECKING
 
 from pipeline import lazy
 from pipeline.io.csvfile import (
-    _ENCODING_NAMES,
     CHUNK_ROWS,
     Row,
-    _open_text,
     _records,
     _refuse_swallowed_rows,
-    _sniff_encoding,
-    decode,
     merge_columns,
     read_csv,
     read_csv_chunks,
     write_csv,
 )
+from pipeline.io.encoding import _ENCODING_NAMES, _open_text, _sniff_encoding, decode
 from pipeline.io.files import (
     _HELD,
     MANIFEST,
