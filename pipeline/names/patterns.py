@@ -7,17 +7,16 @@ words (:data:`REGION_SUFFIXES`) and the camp-number patterns live here only.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import re
 import unicodedata
+from typing import NamedTuple
 
 from pipeline.names.kana import KATAKANA_RE, PLAIN_RE, normalize, slips_of
 
 
-@dataclasses.dataclass(frozen=True)
-class NameParts:
-    """A cell split into the place name and the words around it.
+class NameParts(NamedTuple):
+    """A cell split into the place name and the words around it (a tuple: made per cell).
 
     ``flag`` is '' for a katakana name, else ``latin``, ``kanji``, ``mixed``,
     ``empty`` or (set by the transliterate stage) ``too_long``: such rows are kept
