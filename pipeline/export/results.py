@@ -197,9 +197,25 @@ def result_of(placed: Placed, rival: str, readings: Readings | None = None) -> d
 
 
 def result_header(columns: Sequence[str]) -> tuple[list[str], list[str]]:
-    """The register's columns and the result columns' headers (``result_X`` on a clash)."""
+    """The register's columns and the result columns' headers, every one its own.
+
+    A result column named as a register's is ``result_X``; if the register has that
+    too, ``result_X_2`` (and so on): two columns of one name would lose one of them
+    (a row is read by column name, and a sheet's header names each column once).
+
+    >>> result_header(["record_id", "katakana", "region", "result_region"])[1][4:7]
+    ['lon', 'result_region_2', 'country']
+    """
     own = original_columns(columns)
-    return own, [f"result_{c}" if c in own else c for c in RESULT_COLUMNS]
+    taken, heads = set(own), []
+    for column in RESULT_COLUMNS:
+        head, number = column if column not in own else f"result_{column}", 1
+        while head in taken:
+            number += 1
+            head = f"result_{column}_{number}"
+        taken.add(head)
+        heads.append(head)
+    return own, heads
 
 
 def _a_copy(column: str, own: Sequence[str], placed: Sequence[Placed]) -> bool:
