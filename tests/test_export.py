@@ -645,17 +645,17 @@ def test_shared_feature_parts_equal_each_row_made_alone() -> None:
         lptsv_row(f, p.record_id, p.row.get("uncertainty_km", ""))
         for f, p in zip(alone, camps, strict=True)
     )
-    assert lptsv_of(camps, features) == lptsv_text(lines)
+    assert "".join(lptsv_of(camps, features)) == lptsv_text(lines)
     # and the results sheet's cells (Cyrillic, Latin, country once per name and point)
     readings = results.Readings()
     shared = [results.result_of(p, "", readings) for p in camps]
     assert shared == [results.result_of(p, "") for p in camps]
 
 
-def test_rows_alike_but_for_their_id_are_placed_once_and_share_their_strings() -> None:
-    """Rows equal in every cell but record_id keep one copy of their strings and one
-    check, and come out as each row placed alone; a row that differs in one cell is
-    its own."""
+def test_rows_alike_but_for_their_id_are_placed_once_and_share_their_cells() -> None:
+    """Rows equal in every cell but record_id keep one copy of their cells and one
+    check, and come out as each row placed alone, each with its own id; a row that
+    differs in one cell is its own."""
     from pipeline.export import candidates as ranked
     from pipeline.export.rows import _place, alike_key
     from pipeline.records import parse_candidates
@@ -663,22 +663,25 @@ def test_rows_alike_but_for_their_id_are_placed_once_and_share_their_strings() -
     rows = register_rows(300, seed=5)
     rows[7] = rows[3] | {"record_id": rows[7]["record_id"], "romaji": "other"}
     copies = [dict(row) for row in rows]  # distinct strings, as a CSV reader makes them
-    _, kept = export.without_controls(list(rows[0]), iter(copies), Path("register.csv"))
-    assert kept == rows
+    _, cleaned = export.without_controls(list(rows[0]), iter(copies), Path("register.csv"))
+    order: list[str] = []
+    placed = export.prepare(cleaned, Path("register.csv"), order=order)
+    assert order == [row["record_id"] for row in rows]
+    alone = sorted((_place(row, "") for row in rows), key=lambda p: p.record_id)
+    assert [p.cells() for p in placed] == [p.row for p in alone]
+    assert [(p.record_id, p.label, p.point, p.reason) for p in placed] == [
+        (p.record_id, p.label, p.point, p.reason) for p in alone
+    ]
     by_body: dict[tuple[tuple[str, str], ...], dict[str, str]] = {}
-    for row in kept:
-        first = by_body.setdefault(alike_key(row), row)
-        assert first["candidates"] is row["candidates"]
-    assert len(by_body) < len(kept) / 2  # the register repeats its rows
-    assert alike_key(kept[7]) != alike_key(kept[3])
-    placed = export.prepare(kept, Path("register.csv"))
-    alone = sorted((_place(row, "") for row in kept), key=lambda p: p.record_id)
-    assert placed == alone
+    for p in placed:
+        assert by_body.setdefault(p.body, p.row) is p.row  # one dict per body
+    assert len(by_body) < len(placed) / 2  # the register repeats its rows
+    assert alike_key(rows[7]) != alike_key(rows[3])
     assert all(p.body == alike_key(p.row) for p in placed)
     # the candidates cells parsed by the check serve the candidates table
     lists: dict[str, list[dict[str, object]]] = {}
-    assert export.prepare(kept, Path("register.csv"), lists) == placed
-    assert lists == {c: parse_candidates(c) for c in {row["candidates"] for row in kept}}
+    assert export.prepare(rows, Path("register.csv"), lists) == placed
+    assert lists == {c: parse_candidates(c) for c in {row["candidates"] for row in rows}}
     assert ranked.collect(placed, lists) == ranked.collect(placed)
 
 

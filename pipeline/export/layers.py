@@ -53,30 +53,30 @@ def _typed(
         for name in columns
     ]
     # rows alike but for their id (and with the same extra cells) have the same typed
-    # values but the record id's: made once per body
-    made: dict[tuple[object, ...], list[Any]] = {}
-    at_id = list(columns).index("record_id") if "record_id" in columns else -1
+    # values but the record id's: made once per body, then taken for each row
+    made: dict[tuple[object, ...], int] = {}
     values: list[list[Any]] = []
+    taken: list[int] = []
     for p in placed:
         added_cells = more.get(p.record_id, {})
         key = (p.body, *added_cells.items())
-        typed = made.get(key)
-        if typed is None:
+        at = made.get(key)
+        if at is None:
             merged = p.row | added(p) | dict(added_cells)
             if REASON_COLUMN in columns:
                 merged[REASON_COLUMN] = p.reason
             texts = [merged.get(name, "") for name in columns]
-            typed = made[key] = [
-                kind(text, "", name) if kind else text
-                for kind, text, name in zip(kinds, texts, columns, strict=True)
-            ]
-        if at_id >= 0:
-            typed = list(typed)
-            typed[at_id] = p.record_id
-        values.append(typed)
+            at = made[key] = len(values)
+            values.append(
+                [
+                    kind(text, "", name) if kind else text
+                    for kind, text, name in zip(kinds, texts, columns, strict=True)
+                ]
+            )
+        taken.append(at)
     by_column = list(zip(*values, strict=True)) if values else [() for _ in columns]
     dtypes = {integer: "Int64", real: "float64", None: object}
-    return pd.DataFrame(
+    bodies = pd.DataFrame(
         {
             name: pd.array(list(cells), dtype="Int64")
             if kind is integer
@@ -85,6 +85,10 @@ def _typed(
         },
         columns=list(columns),
     )
+    frame = bodies.take(taken).reset_index(drop=True)
+    if "record_id" in columns:
+        frame["record_id"] = pd.Series([p.record_id for p in placed], dtype=object)
+    return frame
 
 
 def points_frame(

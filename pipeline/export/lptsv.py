@@ -12,7 +12,7 @@ the file has no quoting, so a tab, newline or ``;`` inside a value becomes a spa
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from pipeline.export.citations import geonames_of
@@ -98,17 +98,17 @@ def lptsv_text(rows: Iterable[Mapping[str, str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def lptsv_of(camps: Sequence[Placed], features: Features) -> str:
-    """:func:`lptsv_text` of the placed rows' features (``features``: the export's),
-    each body's line after its id made once: alike rows differ in their id only."""
+def lptsv_of(camps: Iterable[Placed], features: Features) -> Iterator[str]:
+    """:func:`lptsv_text` of the placed rows' features (``features``: the export's), a
+    line at a time; each body's line after its id is made once: alike rows differ in
+    their id only."""
     assert COLUMNS[0] == "id"
     tails: dict[tuple[tuple[str, str], ...], str] = {}
-    lines = ["\t".join(COLUMNS)]
+    yield "\t".join(COLUMNS) + "\n"
     for placed in camps:
         tail = tails.get(placed.body)
         if tail is None:
             uncertainty = placed.row.get("uncertainty_km", "")
             row = lptsv_row(features.of(placed), placed.record_id, uncertainty)
-            tail = tails[placed.body] = "\t".join(row.get(c, "") for c in COLUMNS[1:])
-        lines.append(placed.record_id + "\t" + tail)
-    return "\n".join(lines) + "\n"
+            tail = tails[placed.body] = "\t".join(row.get(c, "") for c in COLUMNS[1:]) + "\n"
+        yield placed.record_id + "\t" + tail

@@ -266,7 +266,7 @@ def write_results(
                 texts = [found[c] for c in RESULT_COLUMNS]
                 values = [_value(t, n) for t, n in zip(texts, numbers, strict=True)]
                 cells = made[(p.body, rival)] = (texts, values)
-            yield [p.row.get(c, "") for c in own], *cells
+            yield [p.record_id if c == "record_id" else p.row.get(c, "") for c in own], *cells
 
     header = [*own, *heads]
     out = outputs.folder

@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from pipeline import area
@@ -62,9 +62,14 @@ class Countries:
         return self._codes[point]
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, slots=True)
 class Placed:
-    """One input row, checked, with its class, label and (maybe) its point."""
+    """One input row, checked, with its class, label and (maybe) its point.
+
+    Rows alike but for their record id (:func:`alike_key`) share one ``row``, the
+    first one's cells (its ``record_id`` cell the first row's): ``record_id`` is
+    the row's own, and every output takes a row's id from it, never from ``row``.
+    """
 
     row: dict[str, str]
     symbol_class: SymbolClass
@@ -77,16 +82,18 @@ class Placed:
     alike: tuple[tuple[str, str], ...] | None = dataclasses.field(
         default=None, compare=False, repr=False
     )
+    #: The row's record id as given (``row["record_id"]`` when not given).
+    record_id: str = ""
 
-    @property
-    def record_id(self) -> str:
-        return self.row["record_id"]
+    def __post_init__(self) -> None:
+        if not self.record_id:
+            object.__setattr__(self, "record_id", self.row["record_id"])
 
-    def alike_row(self, row: dict[str, str]) -> Placed:
-        """``row``, alike this one but for its record id, placed (what :func:`prepare`
-        gives it; :func:`dataclasses.replace` is several times slower)."""
+    def alike_row(self, record_id: str) -> Placed:
+        """The row of id ``record_id`` alike this one but for its id, placed (what
+        :func:`prepare` gives it): it shares this one's cells and findings."""
         return Placed(
-            row,
+            self.row,
             self.symbol_class,
             self.class_basis,
             self.figure,
@@ -94,7 +101,12 @@ class Placed:
             self.point,
             self.reason,
             self.alike,
+            record_id,
         )
+
+    def cells(self) -> dict[str, str]:
+        """The row's cells with its own record id (a copy: ``row`` is shared)."""
+        return self.row | {"record_id": self.record_id}
 
     @property
     def body(self) -> tuple[tuple[str, str], ...]:
@@ -135,39 +147,32 @@ def one_per_body(placed: Iterable[Placed]) -> list[Placed]:
 
 def without_controls(
     columns: Sequence[str], rows: Iterable[dict[str, str]], source: Path
-) -> tuple[list[str], list[dict[str, str]]]:
+) -> tuple[list[str], Iterator[dict[str, str]]]:
     """The header and rows with every control character as U+FFFD (logged, counted).
 
-    Done once, before any file is written, so every file of the set holds the
-    same text (:func:`pipeline.controls.for_files`; GDAL would cut a name at NUL
-    in the GeoPackage and GeoJSON and not in the Linked Places file).
-
-    Rows alike but for their record id (:func:`alike_key`) come back holding the
-    first one's strings: a register names one camp thousands of times, and each
-    copy of its candidates cell is some 2 KB. ``rows`` may be a generator (over a
-    file's chunks), so the rows as read are never all held at once.
+    Done before any file is written, so every file of the set holds the same text
+    (:func:`pipeline.controls.for_files`; GDAL would cut a name at NUL in the
+    GeoPackage and GeoJSON and not in the Linked Places file). The rows are given
+    as they are taken (``rows`` may be a generator over a file's chunks, so they
+    are never all held at once); the count is logged when the last is taken.
     """
-    out: list[dict[str, str]] = []
+    return [for_files(c) for c in columns], _cleaned(rows, source)
+
+
+def _cleaned(rows: Iterable[dict[str, str]], source: Path) -> Iterator[dict[str, str]]:
     replaced = 0
-    first: dict[tuple[tuple[str, str], ...], dict[str, str]] = {}
     for row in rows:
         # one search of the joined text: the pattern matches single characters
         if has_control("".join(row)) or has_control("".join(row.values())):
             replaced += 1
             row = {for_files(k): for_files(v) for k, v in row.items()}
-        kept = first.setdefault(alike_key(row), row)
-        if kept is not row:
-            record_id = row["record_id"]
-            row = dict(kept)  # the same keys in the same order, and the same strings
-            row["record_id"] = record_id
-        out.append(row)
+        yield row
     if replaced:
         logger.warning(
             "%s: %d row(s) hold control characters (NUL, escapes): written as U+FFFD",
             source,
             replaced,
         )
-    return [for_files(c) for c in columns], out
 
 
 #: A candidates cell and its list as :func:`pipeline.records.parse_candidates` gives it.
@@ -175,18 +180,25 @@ Parsed = dict[str, list[dict[str, object]]]
 
 
 def prepare(
-    rows: Sequence[dict[str, str]], source: Path, parsed: Parsed | None = None
+    rows: Iterable[dict[str, str]],
+    source: Path,
+    parsed: Parsed | None = None,
+    order: list[str] | None = None,
 ) -> list[Placed]:
     """Check every row and place it; sorted by record id so reruns give the same files.
 
-    ``parsed``, when given, gets each distinct candidates cell's list (the check
-    parses it), so the candidates table need not parse the JSON again.
+    Rows alike but for their id (:func:`alike_key`) are checked and placed once and
+    share the first one's cells: a register names one camp thousands of times, and
+    each copy of its candidates cell is some 2 KB. ``rows`` may be a generator: the
+    rows as read are never all held. ``parsed``, when given, gets each distinct
+    candidates cell's list (the check parses it), so the candidates table need not
+    parse the JSON again; ``order``, when given, gets the record ids (stripped) in
+    the order of ``rows``.
     """
     seen: dict[str, int] = {}
     placed: list[Placed] = []
     # candidates cells parsed already (a register repeats them), with their lists if kept
     checked: dict[str, list[dict[str, object]] | None] = {}
-    # rows alike but for their id are checked and placed once (the check reads no id)
     alike: dict[tuple[tuple[str, str], ...], Placed] = {}
     for number, row in enumerate(rows, start=2):
         record_id = row["record_id"].strip()
@@ -201,6 +213,8 @@ def prepare(
                 f"{seen[record_id]}: each row needs its own id"
             )
         seen[record_id] = number
+        if order is not None:
+            order.append(record_id)
         key = alike_key(row)
         done = alike.get(key)
         if done is None:
@@ -209,7 +223,7 @@ def prepare(
             )
             placed.append(done)
         else:
-            placed.append(done.alike_row(row))
+            placed.append(done.alike_row(row["record_id"]))
     if parsed is not None:
         parsed.update((cell, found) for cell, found in checked.items() if found is not None)
     return sorted(placed, key=lambda p: p.record_id)
@@ -368,12 +382,12 @@ def label_for(row: dict[str, str]) -> str:
 
 
 def check_partition(
-    rows: Sequence[dict[str, str]], camps: Sequence[Placed], unresolved: Sequence[Placed]
+    given: Sequence[str], camps: Sequence[Placed], unresolved: Sequence[Placed]
 ) -> None:
-    """Every input row exactly once across camps and unresolved (DESIGN.md's promise)."""
-    ids = [p.record_id for p in (*camps, *unresolved)]
-    given = sorted(row["record_id"].strip() for row in rows)
-    if sorted(ids) != given or len(set(ids)) != len(ids):
+    """Every input row (``given``: the record ids read) exactly once across camps and
+    unresolved (DESIGN.md's promise)."""
+    ids = [p.record_id.strip() for p in (*camps, *unresolved)]
+    if sorted(ids) != sorted(given) or len(set(ids)) != len(ids):
         raise AssertionError("export lost or repeated a row: camps + unresolved != input")
 
 

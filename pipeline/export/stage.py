@@ -70,23 +70,24 @@ def run(
     columns, chunks = io.read_csv_chunks(
         Path(input_path), required=REQUIRED, encoding=encoding, min_rows=1
     )
-    # chunk by chunk: rows alike but for their id keep one copy of their strings
+    # chunk by chunk: rows alike but for their id keep one copy of their cells
     rows_read = (row for chunk in chunks for row in chunk)
     columns, rows = without_controls(columns, rows_read, Path(input_path))
     lists: Parsed = {}  # each distinct candidates cell parsed once, for the candidates table
-    placed = prepare(rows, Path(input_path), lists)
+    order: list[str] = []  # the record ids in the register's order (results.* keep it)
+    placed = prepare(rows, Path(input_path), lists, order)
     camps = [p for p in placed if p.point is not None]
     unresolved = [p for p in placed if p.point is None]
-    check_partition(rows, camps, unresolved)
+    check_partition(order, camps, unresolved)
+    del placed
     facts = place_facts(places.load(gazetteer_dir)) if gazetteer_dir is not None else {}
     out = Path(output_dir)
     with io.output_set(out) as outputs:
-        order = [row["record_id"].strip() for row in rows]
         by_class = write_layers(
             outputs, columns, camps, unresolved, params, facts, order, register, lists
         )
-        outputs.rows.update(input=len(rows), camps=len(camps), unresolved=len(unresolved))
-    report = {"rows": len(rows), "camps": len(camps), "unresolved": len(unresolved)}
+        outputs.rows.update(input=len(order), camps=len(camps), unresolved=len(unresolved))
+    report = {"rows": len(order), "camps": len(camps), "unresolved": len(unresolved)}
     report |= {f"class_{name}": count for name, count in by_class.items()}
     return report
 
@@ -141,7 +142,7 @@ def write_layers(
     io.write_csv(
         out / "unresolved.csv",
         [*out_columns, REASON_COLUMN],
-        [p.row | added(p) | {REASON_COLUMN: p.reason} for p in unresolved],
+        (p.cells() | added(p) | {REASON_COLUMN: p.reason} for p in unresolved),
     )
     write_results(
         outputs,

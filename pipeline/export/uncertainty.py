@@ -85,7 +85,7 @@ def circles_frame(camps: Sequence[Placed]) -> Any:
         radius = real(placed.row.get("uncertainty_km", ""), "", "uncertainty_km")
         if placed.point is None or radius is None or radius <= 0:
             continue
-        row = placed.row | {"label": placed.label}
+        row = placed.cells() | {"label": placed.label}
         record = {c: row.get(c, "") for c in COLUMNS} | {"uncertainty_km": radius}
         alike = (placed.point, *(v for k, v in record.items() if k != "record_id"))
         if alike in seen:

@@ -9,7 +9,7 @@ import hashlib
 import json
 import os
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -258,10 +258,14 @@ def write_manifest(outputs: OutputSet) -> None:
     write_json(outputs.folder / MANIFEST, manifest)
 
 
-def write_text(target: Path, text: str) -> None:
-    """Write UTF-8 text atomically."""
-    with atomic_path(target) as tmp:
-        tmp.write_text(text, encoding="utf-8", newline="\n")
+def write_text(target: Path, text: str | Iterable[str]) -> None:
+    """Write UTF-8 text atomically: one string, or pieces written as they are made
+    (a million-line file is never held whole)."""
+    with atomic_path(target) as tmp, tmp.open("w", encoding="utf-8", newline="\n") as handle:
+        if isinstance(text, str):
+            handle.write(text)
+        else:
+            handle.writelines(text)
 
 
 def copy_file(source: Path, target: Path) -> None:

@@ -49,7 +49,7 @@ class LiveLayers:
     ) -> None:
         self.path = Path(rows_path)
         columns, rows = read_csv(self.path, required=ex.REQUIRED, min_rows=1)
-        self.rows = ex.without_controls(columns, rows, self.path)[1]
+        self.rows = list(ex.without_controls(columns, rows, self.path)[1])
         self.index = index
         self.params = params
         self.title = title
