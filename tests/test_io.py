@@ -263,3 +263,27 @@ def test_read_csv_chunks_give_the_rows_of_read_csv(
     _, chunks = read_csv_chunks(tmp_path / "register.csv", min_rows=5, chunk_rows=2)
     with pytest.raises(InputDataError, match="no rows"):
         list(chunks)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.lists(st.sampled_from([*PIECES, '"', "=1", "@"]), max_size=4).map("".join),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_excel_csv_lines_are_the_csv_modules(cells: list[str]) -> None:
+    """results.csv's lines, made cell by cell (and the cells of alike rows once), are
+    the bytes the csv module writes for the guarded cells with CRLF line ends."""
+    import csv
+    import io as text_io
+
+    from pipeline.io import excel_csv_cell, excel_csv_line
+    from pipeline.io.csvfile import guard
+
+    expected = text_io.StringIO()
+    csv.writer(expected, lineterminator="\r\n").writerow([guard(c) for c in cells])
+    assert excel_csv_line(cells) == expected.getvalue()
+    if len(cells) > 1:
+        assert ",".join(map(excel_csv_cell, cells)) + "\r\n" == expected.getvalue()

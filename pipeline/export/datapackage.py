@@ -128,13 +128,18 @@ def resource(
     }
     if kind == "file":
         del item["encoding"]
-    elif path.read_bytes()[:3] == b"\xef\xbb\xbf":
+    elif _starts_with_bom(path):
         item["encoding"] = "utf-8-sig"  # results.csv: Excel needs the BOM to read UTF-8
     if schema is not None:
         item["schema"] = schema
     if fmt == "tsv":
         item["dialect"] = {"delimiter": "\t"}
     return item
+
+
+def _starts_with_bom(path: Path) -> bool:
+    with path.open("rb") as handle:  # the first bytes only: a register's files are large
+        return handle.read(3) == b"\xef\xbb\xbf"
 
 
 def describe(

@@ -252,11 +252,12 @@ def write_results(
     by_id = {p.record_id: p for p in placed}
     readings = Readings(countries)
     numbers = [c in NUMBER_COLUMNS for c in RESULT_COLUMNS]
-    # rows alike but for their id (and with one rival) have the same result cells:
-    # made once per body, as text and as the workbook's values
-    made: dict[tuple[tuple[tuple[str, str], ...], str], tuple[list[str], list[Any]]] = {}
+    # rows alike but for their id (and with one rival) have the same cells but the id:
+    # made once per body, as the CSV line around the id and as the workbook's values
+    at = own.index("record_id") if "record_id" in own else -1
+    made: dict[tuple[tuple[tuple[str, str], ...], str], tuple[str, str, list[Any]]] = {}
 
-    def rows() -> Iterator[tuple[list[str], list[str], list[Any]]]:
+    def rows() -> Iterator[tuple[str, tuple[str, str, list[Any]]]]:
         for record_id in order if order is not None else sorted(by_id):
             p = by_id[record_id]
             rival = rivals[record_id]
@@ -265,14 +266,25 @@ def write_results(
                 found = result_of(p, rival, readings)
                 texts = [found[c] for c in RESULT_COLUMNS]
                 values = [_value(t, n) for t, n in zip(texts, numbers, strict=True)]
-                cells = made[(p.body, rival)] = (texts, values)
-            yield [p.record_id if c == "record_id" else p.row.get(c, "") for c in own], *cells
+                mine = [p.row.get(c, "") for c in own]
+                cells = made[(p.body, rival)] = (*_around(mine, texts, at), [*mine, *values])
+            yield p.record_id, cells
+
+    def lines() -> Iterator[str]:
+        for record_id, (before, after, _) in rows():
+            yield before + io.excel_csv_cell(record_id) + after if at >= 0 else before
+
+    def values() -> Iterator[list[Any]]:
+        for record_id, (*_, cells) in rows():
+            if at >= 0:
+                cells = list(cells)
+                cells[at] = record_id
+            yield cells
 
     header = [*own, *heads]
     out = outputs.folder
-    text_rows = (dict(zip(header, [*mine, *texts], strict=True)) for mine, texts, _ in rows())
-    io.write_excel_csv(out / "results.csv", header, text_rows)
-    cells: Iterator[list[Any]] = ([*mine, *values] for mine, _, values in rows())
+    io.write_excel_csv_lines(out / "results.csv", header, lines())
+    cells: Iterator[list[Any]] = values()
     widths = {h: 14 for h in heads} | {"best_rival": 36, "decision": 24}
     sheets: list[tuple[str, Sequence[str], Any]] = [("results", header, cells)]
     if about is not None:
@@ -282,6 +294,22 @@ def write_results(
         sheets.append(("about", ["about", "value"], facts))
     io.write_xlsx(Path(out / "results.xlsx"), sheets, widths | {"value": 100})
     outputs.add(out / "results.csv", out / "results.xlsx")
+
+
+def _around(mine: list[str], texts: list[str], at: int) -> tuple[str, str]:
+    """A row's CSV line (:func:`pipeline.io.excel_csv_line`) before and after its record id
+    (the id is ``mine[at]``); the whole line and "" when the register has no id column.
+
+    >>> _around(["1", "チタ"], ["Chita"], 0)[1].split(",")[:2]
+    ['', 'チタ']
+    """
+    if at < 0:
+        return io.excel_csv_line([*mine, *texts]), ""
+    before = [io.excel_csv_cell(c) for c in mine[:at]]
+    after = [io.excel_csv_cell(c) for c in (*mine[at + 1 :], *texts)]
+    head = ",".join(before) + "," if before else ""
+    tail = "," + ",".join(after) if after else ""
+    return head, tail + "\r\n"
 
 
 def _value(text: str, number: bool) -> Any:

@@ -84,7 +84,14 @@ if TYPE_CHECKING:
         write_gpkg,
     )
     from pipeline.io.sheets import Table, cell_text, column_letter, open_table, read_sheet
-    from pipeline.io.workbook import read_xlsx_sheet, write_excel_csv, write_xlsx
+    from pipeline.io.workbook import (
+        excel_csv_cell,
+        excel_csv_line,
+        read_xlsx_sheet,
+        write_excel_csv,
+        write_excel_csv_lines,
+        write_xlsx,
+    )
 
 #: Imported when first used (:mod:`pipeline.lazy`): not every command needs them.
 __getattr__ = lazy.exports(
@@ -118,6 +125,9 @@ __getattr__ = lazy.exports(
         "read_sheet": ".sheets",
         "read_xlsx_sheet": ".workbook",
         "write_excel_csv": ".workbook",
+        "write_excel_csv_lines": ".workbook",
+        "excel_csv_cell": ".workbook",
+        "excel_csv_line": ".workbook",
         "write_xlsx": ".workbook",
     },
 )
@@ -153,6 +163,8 @@ __all__ = [
     "column_letter",
     "copy_file",
     "decode",
+    "excel_csv_cell",
+    "excel_csv_line",
     "feature_json",
     "file_digest",
     "gdal_timestamp",
@@ -170,6 +182,7 @@ __all__ = [
     "unsealed_files",
     "write_csv",
     "write_excel_csv",
+    "write_excel_csv_lines",
     "write_feature_collection",
     "write_figure",
     "write_geojson",

@@ -10,14 +10,14 @@ and shows mojibake. Every write is atomic (:func:`~pipeline.io.files.atomic_path
 
 from __future__ import annotations
 
-import csv
 import io
 import itertools
 import re
+import shutil
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from pipeline.errors import InputDataError
 from pipeline.io.csvfile import Row, guard
@@ -34,14 +34,52 @@ def write_excel_csv(target: Path, columns: Sequence[str], rows: Iterable[Row]) -
 
     Cells go through :func:`~pipeline.io.csvfile.guard`, so none opens as a formula.
     """
+    lines = (excel_csv_line([row.get(name, "") for name in columns]) for row in rows)
+    write_excel_csv_lines(target, columns, lines)
+
+
+def write_excel_csv_lines(target: Path, columns: Sequence[str], lines: Iterable[str]) -> None:
+    """:func:`write_excel_csv` of rows already made into lines (:func:`excel_csv_line`),
+    for a writer that makes the lines of alike rows from one made once."""
     with (
         atomic_path(target) as tmp,
         tmp.open("w", encoding="utf-8-sig", newline="") as handle,
     ):
-        writer = csv.writer(handle, lineterminator="\r\n")
-        writer.writerow(columns)
-        for row in rows:
-            writer.writerow([guard(row.get(name, "")) for name in columns])
+        handle.write(_csv_line(columns))
+        handle.writelines(lines)
+
+
+def excel_csv_line(cells: Sequence[str]) -> str:
+    """One row of :func:`write_excel_csv`: the cells guarded and quoted as the csv
+    module quotes them with CRLF line ends, and the CRLF.
+
+    >>> excel_csv_line(["チタ", "=1+2", 'a "b" c', ""]).split(",")[:3]
+    ['チタ', "'=1+2", '"a ""b"" c"']
+    """
+    return _csv_line([guard(cell) for cell in cells])
+
+
+def excel_csv_cell(cell: str) -> str:
+    """One cell of :func:`excel_csv_line` (guarded, quoted where it must be), in a row
+    of more than one cell.
+
+    >>> excel_csv_cell("x,y"), excel_csv_cell("@SUM(A1)")
+    ('"x,y"', "'@SUM(A1)")
+    """
+    return _quoted(guard(cell))
+
+
+def _csv_line(cells: Sequence[str]) -> str:
+    if len(cells) == 1 and not cells[0]:
+        return '""\r\n'  # the csv module's record of one empty cell
+    return ",".join(map(_quoted, cells)) + "\r\n"
+
+
+def _quoted(cell: str) -> str:
+    # what the csv module quotes (minimal quoting, CRLF): the separator, a quote, CR, LF
+    if '"' in cell or "," in cell or "\n" in cell or "\r" in cell:
+        return '"' + cell.replace('"', '""') + '"'
+    return cell
 
 
 def write_xlsx(
@@ -80,8 +118,8 @@ def write_xlsx(
         sized = {h: float((widths or {}).get(h, min(40, max(10, len(h) + 2)))) for h in names}
         book = book.freeze(row=1, col=0, sheet=name).sheet(name, data, column_widths=sized)
     book.save()
-    with atomic_path(target) as tmp:
-        tmp.write_bytes(_fixed_times(buffer.getvalue()))
+    with atomic_path(target) as tmp, tmp.open("wb") as handle:
+        _fixed_times(buffer, handle)
 
 
 def _records(
@@ -98,30 +136,34 @@ def _records(
 
 #: The time written into a workbook: fixed, so two runs give the same bytes (DVC, manifest).
 FIXED_TIME = "2000-01-01T00:00:00Z"
+#: Bytes copied at a time from one zip entry to the other.
+_COPY_BYTES = 1 << 22
 
 
-def _fixed_times(data: bytes) -> bytes:
-    """The workbook with fixed zip entry times and created/modified properties.
+def _fixed_times(source: BinaryIO, out: BinaryIO) -> None:
+    """Copy the workbook ``source`` to ``out`` with fixed zip entry times and
+    created/modified properties.
 
     The writer stamps the save time into ``docProps/core.xml`` and every zip entry;
-    a stage's outputs must be the same bytes on every run.
+    a stage's outputs must be the same bytes on every run. Entries are copied a
+    piece at a time: a million-row sheet is some 800 MB of XML unpacked.
     """
-    source = zipfile.ZipFile(io.BytesIO(data))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
-        for info in source.infolist():
-            content = source.read(info.filename)
+    with zipfile.ZipFile(source) as book, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as copy:
+        for info in book.infolist():
+            entry = zipfile.ZipInfo(info.filename, date_time=(2000, 1, 1, 0, 0, 0))
+            entry.compress_type = zipfile.ZIP_DEFLATED
             if info.filename == "docProps/core.xml":
                 text = re.sub(
                     r"(<dcterms:(created|modified)[^>]*>)[^<]*(</dcterms:)",
                     rf"\g<1>{FIXED_TIME}\g<3>",
-                    content.decode("utf-8"),
+                    book.read(info.filename).decode("utf-8"),
                 )
-                content = text.encode("utf-8")
-            entry = zipfile.ZipInfo(info.filename, date_time=(2000, 1, 1, 0, 0, 0))
-            entry.compress_type = zipfile.ZIP_DEFLATED
-            target.writestr(entry, content)
-    return out.getvalue()
+                copy.writestr(entry, text.encode("utf-8"))
+                continue
+            # the size up front, as writestr gives it (it decides the zip64 fields)
+            entry.file_size = info.file_size
+            with book.open(info) as piece, copy.open(entry, "w") as target:
+                shutil.copyfileobj(piece, target, _COPY_BYTES)
 
 
 def _cell(value: Any) -> Any:
