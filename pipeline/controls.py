@@ -58,4 +58,6 @@ def has_control(text: str) -> bool:
     >>> has_control("Чита"), has_control("a\\u202eb")
     (False, True)
     """
-    return CONTROL.search(text) is not None
+    # every character CONTROL matches is one str.isprintable refuses (Cc, Cf), and
+    # that test is twice as fast as the search over a row's 2 KB of text
+    return not text.isprintable() and CONTROL.search(text) is not None

@@ -426,3 +426,14 @@ def test_a_real_full_disk_in_export(tmp_path: Path, runner: CliRunner) -> None:
         assert result.exception is None or isinstance(result.exception, SystemExit)
     finally:
         subprocess.run(["umount", str(disk)], check=False)
+
+
+def test_has_control_is_the_control_pattern_for_every_character() -> None:
+    """The fast test (str.isprintable first) says what the pattern says, for each
+    character of the Basic Multilingual Plane and the astral ones of names."""
+    from pipeline.controls import CONTROL, has_control
+
+    for code in [*range(0x10000), 0x1F600, 0x20B9F, 0xE0001]:
+        char = chr(code)
+        for text in (char, f"チタ{char}Чита"):
+            assert has_control(text) == (CONTROL.search(text) is not None), hex(code)

@@ -255,9 +255,10 @@ def write_results(
     # rows alike but for their id (and with one rival) have the same cells but the id:
     # made once per body, as the CSV line around the id and as the workbook's values
     at = own.index("record_id") if "record_id" in own else -1
-    made: dict[tuple[tuple[tuple[str, str], ...], str], tuple[str, str, list[Any]]] = {}
+    header = [*own, *heads]
+    made: dict[tuple[tuple[tuple[str, str], ...], str], tuple[str, str, dict[str, Any]]] = {}
 
-    def rows() -> Iterator[tuple[str, tuple[str, str, list[Any]]]]:
+    def rows() -> Iterator[tuple[str, tuple[str, str, dict[str, Any]]]]:
         for record_id in order if order is not None else sorted(by_id):
             p = by_id[record_id]
             rival = rivals[record_id]
@@ -267,24 +268,24 @@ def write_results(
                 texts = [found[c] for c in RESULT_COLUMNS]
                 values = [_value(t, n) for t, n in zip(texts, numbers, strict=True)]
                 mine = [p.row.get(c, "") for c in own]
-                cells = made[(p.body, rival)] = (*_around(mine, texts, at), [*mine, *values])
+                record = io.xlsx_record(header, [*mine, *values])
+                cells = made[(p.body, rival)] = (*_around(mine, texts, at), record)
             yield p.record_id, cells
 
     def lines() -> Iterator[str]:
         for record_id, (before, after, _) in rows():
             yield before + io.excel_csv_cell(record_id) + after if at >= 0 else before
 
-    def values() -> Iterator[list[Any]]:
-        for record_id, (*_, cells) in rows():
+    def records() -> Iterator[dict[str, Any]]:
+        for record_id, (*_, record) in rows():
             if at >= 0:
-                cells = list(cells)
-                cells[at] = record_id
-            yield cells
+                record = dict(record)
+                record[header[at]] = io.xlsx_cell(record_id)
+            yield record
 
-    header = [*own, *heads]
     out = outputs.folder
     io.write_excel_csv_lines(out / "results.csv", header, lines())
-    cells: Iterator[list[Any]] = values()
+    cells: Iterator[dict[str, Any]] = records()
     widths = {h: 14 for h in heads} | {"best_rival": 36, "decision": 24}
     sheets: list[tuple[str, Sequence[str], Any]] = [("results", header, cells)]
     if about is not None:

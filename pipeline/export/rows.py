@@ -87,7 +87,7 @@ class Placed:
 
     def __post_init__(self) -> None:
         if not self.record_id:
-            object.__setattr__(self, "record_id", self.row["record_id"])
+            object.__setattr__(self, "record_id", self.row.get("record_id", ""))
 
     def alike_row(self, record_id: str) -> Placed:
         """The row of id ``record_id`` alike this one but for its id, placed (what

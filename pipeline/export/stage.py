@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from pipeline import io, places
+from pipeline.artifacts import paused_gc
 from pipeline.export import candidates as ranked
 from pipeline.export.datapackage import (
     candidates_schema,
@@ -75,7 +76,10 @@ def run(
     columns, rows = without_controls(columns, rows_read, Path(input_path))
     lists: Parsed = {}  # each distinct candidates cell parsed once, for the candidates table
     order: list[str] = []  # the record ids in the register's order (results.* keep it)
-    placed = prepare(rows, Path(input_path), lists, order)
+    # a million rows are a million small objects that live to the end and hold no
+    # cycles: no collector pass walks them as they are made, nor after (14 s of 53)
+    with paused_gc(freeze=True):
+        placed = prepare(rows, Path(input_path), lists, order)
     camps = [p for p in placed if p.point is not None]
     unresolved = [p for p in placed if p.point is None]
     check_partition(order, camps, unresolved)

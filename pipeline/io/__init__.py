@@ -91,6 +91,8 @@ if TYPE_CHECKING:
         write_excel_csv,
         write_excel_csv_lines,
         write_xlsx,
+        xlsx_cell,
+        xlsx_record,
     )
 
 #: Imported when first used (:mod:`pipeline.lazy`): not every command needs them.
@@ -129,6 +131,8 @@ __getattr__ = lazy.exports(
         "excel_csv_cell": ".workbook",
         "excel_csv_line": ".workbook",
         "write_xlsx": ".workbook",
+        "xlsx_cell": ".workbook",
+        "xlsx_record": ".workbook",
     },
 )
 
@@ -192,4 +196,6 @@ __all__ = [
     "write_manifest",
     "write_text",
     "write_xlsx",
+    "xlsx_cell",
+    "xlsx_record",
 ]

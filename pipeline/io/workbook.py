@@ -84,17 +84,18 @@ def _quoted(cell: str) -> str:
 
 def write_xlsx(
     target: Path,
-    sheets: Sequence[tuple[str, Sequence[str], Iterable[Sequence[Any]]]],
+    sheets: Sequence[tuple[str, Sequence[str], Iterable[Sequence[Any] | dict[str, Any]]]],
     widths: dict[str, int] | None = None,
 ) -> None:
     """Write a workbook atomically: one sheet per (title, header, rows), header frozen.
 
     Values are written as given (numbers stay numbers); text is always a text
-    cell, never a formula, and text that starts like one keeps a leading ``'``.
-    ``widths`` sets column widths by header name. rustpy-xlsxwriter (Rust's
-    rust_xlsxwriter under Python) streams the rows in constant memory, about ten
-    times as fast as openpyxl's write-only mode (1.0 s against 11.4 s for 100,000
-    rows of 16 cells), which was most of a large register's export.
+    cell, never a formula, and text that starts like one keeps a leading ``'``
+    (a row may come as :func:`xlsx_record` made it). ``widths`` sets column widths
+    by header name. rustpy-xlsxwriter (Rust's rust_xlsxwriter under Python) streams
+    the rows in constant memory, about ten times as fast as openpyxl's write-only
+    mode (1.0 s against 11.4 s for 100,000 rows of 16 cells), which was most of a
+    large register's export.
 
     Raises
     ------
@@ -123,7 +124,7 @@ def write_xlsx(
 
 
 def _records(
-    target: Path, title: str, header: Sequence[str], rows: Iterable[Sequence[Any]]
+    target: Path, title: str, header: Sequence[str], rows: Iterable[Sequence[Any] | dict[str, Any]]
 ) -> Iterator[dict[str, Any]]:
     for count, values in enumerate(rows, start=2):
         if count > EXCEL_ROW_LIMIT:
@@ -131,7 +132,7 @@ def _records(
                 f"{target}: sheet {title} has more than {EXCEL_ROW_LIMIT - 1:,} rows, more "
                 "than Excel opens: use the CSV beside it (or split the register)"
             )
-        yield dict(zip(header, (_cell(v) for v in values), strict=True))
+        yield values if isinstance(values, dict) else xlsx_record(header, values)
 
 
 #: The time written into a workbook: fixed, so two runs give the same bytes (DVC, manifest).
@@ -166,7 +167,18 @@ def _fixed_times(source: BinaryIO, out: BinaryIO) -> None:
                 shutil.copyfileobj(piece, target, _COPY_BYTES)
 
 
-def _cell(value: Any) -> Any:
+def xlsx_record(header: Sequence[str], values: Sequence[Any]) -> dict[str, Any]:
+    """A row as :func:`write_xlsx` writes it, header to cell (:func:`xlsx_cell`); a row
+    given to it so is taken as it is (a writer that makes the rows of alike rows
+    from one made once).
+
+    >>> xlsx_record(["a", "b"], ["=1", 2.5])
+    {'a': "'=1", 'b': 2.5}
+    """
+    return dict(zip(header, map(xlsx_cell, values), strict=True))
+
+
+def xlsx_cell(value: Any) -> Any:
     if isinstance(value, str):
         text = value[:EXCEL_CELL_LIMIT]
         # Kept text when the cell is edited in Excel (as openpyxl's file had it).
