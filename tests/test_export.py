@@ -656,16 +656,14 @@ def test_rows_alike_but_for_their_id_are_placed_once_and_share_their_cells() -> 
     """Rows equal in every cell but record_id keep one copy of their cells and one
     check, and come out as each row placed alone, each with its own id; a row that
     differs in one cell is its own."""
-    from pipeline.export import candidates as ranked
     from pipeline.export.rows import _place, alike_key
-    from pipeline.records import parse_candidates
 
     rows = register_rows(300, seed=5)
     rows[7] = rows[3] | {"record_id": rows[7]["record_id"], "romaji": "other"}
     copies = [dict(row) for row in rows]  # distinct strings, as a CSV reader makes them
     _, cleaned = export.without_controls(list(rows[0]), iter(copies), Path("register.csv"))
     order: list[str] = []
-    placed = export.prepare(cleaned, Path("register.csv"), order=order)
+    placed = export.prepare(cleaned, Path("register.csv"), order)
     assert order == [row["record_id"] for row in rows]
     alone = sorted((_place(row, "") for row in rows), key=lambda p: p.record_id)
     assert [p.cells() for p in placed] == [p.row for p in alone]
@@ -678,11 +676,7 @@ def test_rows_alike_but_for_their_id_are_placed_once_and_share_their_cells() -> 
     assert len(by_body) < len(placed) / 2  # the register repeats its rows
     assert alike_key(rows[7]) != alike_key(rows[3])
     assert all(p.body == alike_key(p.row) for p in placed)
-    # the candidates cells parsed by the check serve the candidates table
-    lists: dict[str, list[dict[str, object]]] = {}
-    assert export.prepare(rows, Path("register.csv"), lists) == placed
-    assert lists == {c: parse_candidates(c) for c in {row["candidates"] for row in rows}}
-    assert ranked.collect(placed, lists) == ranked.collect(placed)
+    assert export.prepare(rows, Path("register.csv")) == placed
 
 
 def test_by_class_parts_cut_from_camps_geojson_are_the_bytes_gdal_writes(tmp_path: Path) -> None:

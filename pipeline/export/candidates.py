@@ -16,11 +16,11 @@ then ``NAME #2``, ``NAME #3`` in the order of the rows' record ids.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from pipeline.export.results import best_rival_of
-from pipeline.export.rows import Parsed, Placed
+from pipeline.export.rows import Placed
 from pipeline.records import FEATURE_LABELS, parse_candidates
 
 #: What replaces the ``candidates`` column in the layers: the join key and the best rival.
@@ -73,20 +73,21 @@ def layer_columns(columns: Sequence[str]) -> list[str]:
     return out
 
 
-def collect(placed: Sequence[Placed], lists: Parsed | None = None) -> Candidates:
+def collect(placed: Sequence[Placed]) -> Candidates:
     """Key every row by its name and list each distinct candidate list once.
 
     ``placed`` is in record-id order (:func:`pipeline.export.rows.prepare`), so
-    the keys and the table are the same on every run. ``lists`` holds candidates
-    cells parsed already (by :func:`~pipeline.export.rows.prepare`).
+    the keys and the table are the same on every run. Each distinct list is parsed
+    as its first row is met and made into its rows of the table at once: a
+    million-row register's lists, parsed, would be some 13 KB each, held together.
     """
-    lists = lists or {}
     keys: dict[tuple[str, str], str] = {}  # (normalised name, candidates JSON) -> key
     lists_of_name: dict[str, int] = {}
     per_row: dict[str, dict[str, str]] = {}
-    parsed: dict[str, list[dict[str, Any]]] = {}
     rivals: dict[tuple[str, str], str] = {}  # (place id, candidates JSON) -> best rival
     of_body: dict[tuple[tuple[str, str], ...], dict[str, str]] = {}  # rows alike but for id
+    features: dict[str, str] = {}
+    rows: list[dict[str, Any]] = []
     for p in placed:
         cells = of_body.get(p.body)
         if cells is not None:  # its name and list have their key already: the same cells
@@ -94,48 +95,46 @@ def collect(placed: Sequence[Placed], lists: Parsed | None = None) -> Candidates
             continue
         name = p.row.get("katakana_normalized", "").strip() or p.row.get("katakana", "").strip()
         text = p.row.get("candidates", "").strip()
+        place = p.row.get("place_id", "")
         key = keys.get((name, text))
+        found = None
         if key is None:
             number = lists_of_name.get(name, 0) + 1
             lists_of_name[name] = number
             key = name if number == 1 else f"{name} #{number}"
             keys[(name, text)] = key
-            # checked by rows.prepare already
-            cell = p.row.get("candidates", "")
-            parsed[key] = lists[cell] if cell in lists else parse_candidates(text)
-        place = p.row.get("place_id", "")
+            found = parse_candidates(text)  # checked by rows.prepare already
+            rows.extend(_table_rows(key, name, found, features))
         if (place, text) not in rivals:
-            rivals[(place, text)] = best_rival_of(parsed[key], place)
+            found = found if found is not None else parse_candidates(text)
+            rivals[(place, text)] = best_rival_of(found, place)
         cells = of_body[p.body] = {"name_key": key, "best_rival": rivals[(place, text)]}
         per_row[p.record_id] = cells
-    features: dict[str, str] = {}
-    for found in parsed.values():
-        for cand in found:
-            for feature in cand.get("features") or ():
-                which = str(feature.get("id", ""))
-                label = FEATURE_LABELS.get(which) or str(feature.get("name", ""))
-                features.setdefault(FEATURE_PREFIX + which, label)
-    rows: list[dict[str, Any]] = []
-    for (name, _), key in keys.items():
-        for rank, cand in enumerate(parsed[key], start=1):
-            values = {
-                str(FEATURE_PREFIX + str(f.get("id", ""))): f.get("value")
-                for f in cand.get("features") or ()
-            }
-            rows.append(
-                {
-                    "name_key": key,
-                    "katakana_normalized": name,
-                    "rank": rank,
-                    "place_id": str(cand.get("id", "")),
-                    "name": str(cand.get("name", "")),
-                    "score": cand.get("score"),
-                    "match": int(bool(cand.get("match"))),
-                    "description": str(cand.get("description", "")),
-                }
-                | {column: values.get(column) for column in features}
-            )
     return Candidates(per_row, [*TABLE_COLUMNS, *features], rows, features)
+
+
+def _table_rows(
+    key: str, name: str, found: Sequence[dict[str, Any]], features: dict[str, str]
+) -> Iterator[dict[str, Any]]:
+    """The table's rows of one list (a feature column a row lacks is left out: the
+    table's readers give it as empty); ``features`` gets each feature column's label."""
+    for rank, cand in enumerate(found, start=1):
+        values: dict[str, Any] = {}
+        for feature in cand.get("features") or ():
+            which = str(feature.get("id", ""))
+            label = FEATURE_LABELS.get(which) or str(feature.get("name", ""))
+            features.setdefault(FEATURE_PREFIX + which, label)
+            values[FEATURE_PREFIX + which] = feature.get("value")
+        yield {
+            "name_key": key,
+            "katakana_normalized": name,
+            "rank": rank,
+            "place_id": str(cand.get("id", "")),
+            "name": str(cand.get("name", "")),
+            "score": cand.get("score"),
+            "match": int(bool(cand.get("match"))),
+            "description": str(cand.get("description", "")),
+        } | values
 
 
 def table_frame(table: Candidates) -> Any:

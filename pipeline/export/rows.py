@@ -175,14 +175,9 @@ def _cleaned(rows: Iterable[dict[str, str]], source: Path) -> Iterator[dict[str,
         )
 
 
-#: A candidates cell and its list as :func:`pipeline.records.parse_candidates` gives it.
-Parsed = dict[str, list[dict[str, object]]]
-
-
 def prepare(
     rows: Iterable[dict[str, str]],
     source: Path,
-    parsed: Parsed | None = None,
     order: list[str] | None = None,
 ) -> list[Placed]:
     """Check every row and place it; sorted by record id so reruns give the same files.
@@ -190,15 +185,12 @@ def prepare(
     Rows alike but for their id (:func:`alike_key`) are checked and placed once and
     share the first one's cells: a register names one camp thousands of times, and
     each copy of its candidates cell is some 2 KB. ``rows`` may be a generator: the
-    rows as read are never all held. ``parsed``, when given, gets each distinct
-    candidates cell's list (the check parses it), so the candidates table need not
-    parse the JSON again; ``order``, when given, gets the record ids (stripped) in
-    the order of ``rows``.
+    rows as read are never all held. ``order``, when given, gets the record ids
+    (stripped) in the order of ``rows``.
     """
     seen: dict[str, int] = {}
     placed: list[Placed] = []
-    # candidates cells parsed already (a register repeats them), with their lists if kept
-    checked: dict[str, list[dict[str, object]] | None] = {}
+    checked: set[str] = set()  # candidates cells found good (a register repeats them)
     alike: dict[tuple[tuple[str, str], ...], Placed] = {}
     for number, row in enumerate(rows, start=2):
         record_id = row["record_id"].strip()
@@ -219,38 +211,35 @@ def prepare(
         done = alike.get(key)
         if done is None:
             done = alike[key] = dataclasses.replace(
-                _place(row, f"{source}: row {number}", checked, parsed is not None), alike=key
+                _place(row, f"{source}: row {number}", checked), alike=key
             )
             placed.append(done)
         else:
             placed.append(done.alike_row(row["record_id"]))
-    if parsed is not None:
-        parsed.update((cell, found) for cell, found in checked.items() if found is not None)
     return sorted(placed, key=lambda p: p.record_id)
 
 
 def _place(
     row: dict[str, str],
     where: str,
-    checked: dict[str, list[dict[str, object]] | None] | None = None,
-    keep: bool = False,
+    checked: set[str] | None = None,
 ) -> Placed:
     """Check one row's values and decide where it goes.
 
     ``checked`` holds the candidates cells found good on earlier rows (each
-    distinct cell is parsed once), with the parsed list when ``keep``.
+    distinct cell is parsed once).
     """
     decision = _decision(row["decision"], where)
     cell = row.get("candidates", "")
     if checked is None or cell not in checked:
         try:
-            found = parse_candidates(cell)
+            parse_candidates(cell)
         except ValueError as exc:
             raise InputDataError(
                 f"{where}, column candidates: {exc}: rerun the reconcile stage to rebuild it"
             ) from None
         if checked is not None:
-            checked[cell] = found if keep else None
+            checked.add(cell)
     for column in ("score", "uncertainty_km"):
         real(row.get(column, ""), where, column)
     for column in INTEGER_COLUMNS:

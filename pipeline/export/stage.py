@@ -35,7 +35,6 @@ from pipeline.export.rows import (
     REASON_COLUMN,
     REQUIRED,
     Countries,
-    Parsed,
     Placed,
     added,
     check_partition,
@@ -74,12 +73,11 @@ def run(
     # chunk by chunk: rows alike but for their id keep one copy of their cells
     rows_read = (row for chunk in chunks for row in chunk)
     columns, rows = without_controls(columns, rows_read, Path(input_path))
-    lists: Parsed = {}  # each distinct candidates cell parsed once, for the candidates table
     order: list[str] = []  # the record ids in the register's order (results.* keep it)
     # a million rows are a million small objects that live to the end and hold no
     # cycles: no collector pass walks them as they are made, nor after (14 s of 53)
     with paused_gc(freeze=True):
-        placed = prepare(rows, Path(input_path), lists, order)
+        placed = prepare(rows, Path(input_path), order)
     camps = [p for p in placed if p.point is not None]
     unresolved = [p for p in placed if p.point is None]
     check_partition(order, camps, unresolved)
@@ -87,9 +85,7 @@ def run(
     facts = place_facts(places.load(gazetteer_dir)) if gazetteer_dir is not None else {}
     out = Path(output_dir)
     with io.output_set(out) as outputs:
-        by_class = write_layers(
-            outputs, columns, camps, unresolved, params, facts, order, register, lists
-        )
+        by_class = write_layers(outputs, columns, camps, unresolved, params, facts, order, register)
         outputs.rows.update(input=len(order), camps=len(camps), unresolved=len(unresolved))
     report = {"rows": len(order), "camps": len(camps), "unresolved": len(unresolved)}
     report |= {f"class_{name}": count for name, count in by_class.items()}
@@ -105,22 +101,18 @@ def write_layers(
     facts: Mapping[str, PlaceFacts] | None = None,
     order: Sequence[str] | None = None,
     register: str = "",
-    lists: Parsed | None = None,
 ) -> dict[str, int]:
     """Write every export file into the set's folder; return the rows of each class.
 
     ``order`` is the record ids in the register's order (``results.*`` keep it);
-    a ``register``'s run is titled as that register in every file. ``lists``: the
-    candidates cells :func:`~pipeline.export.rows.prepare` parsed (emptied once used).
+    a ``register``'s run is titled as that register in every file.
     """
     if register:
         params = dataclasses.replace(params, title=register_title(register))
     out = outputs.folder
     out_columns = io.merge_columns(columns, EXPORT_COLUMNS)
     # each name's candidates once, in their own table; the rows keep a key and the rival
-    found = ranked.collect(sorted([*camps, *unresolved], key=lambda p: p.record_id), lists)
-    if lists is not None:
-        lists.clear()  # the lists are large; the table holds what the layers need
+    found = ranked.collect(sorted([*camps, *unresolved], key=lambda p: p.record_id))
     layer_columns = ranked.layer_columns(out_columns)
     camps_frame = points_frame(camps, layer_columns, found.per_row)
     table = attributes_frame(unresolved, [*layer_columns, REASON_COLUMN], found.per_row)
