@@ -152,9 +152,10 @@ def table_frame(table: Candidates) -> Any:
     return frame
 
 
-def csv_rows(table: Candidates) -> list[dict[str, str]]:
-    """The table as text for ``candidates.csv`` (numbers as the reconcile stage wrote them)."""
-    return [
-        {column: "" if row.get(column) is None else str(row[column]) for column in table.columns}
-        for row in table.rows
-    ]
+def csv_rows(table: Candidates) -> Iterator[dict[str, str]]:
+    """The table as text for ``candidates.csv`` (numbers as the reconcile stage wrote
+    them), a row at a time: a million-row register's table is a million rows."""
+    for row in table.rows:
+        yield {
+            column: "" if row.get(column) is None else str(row[column]) for column in table.columns
+        }
