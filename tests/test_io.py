@@ -279,7 +279,7 @@ def test_excel_csv_lines_are_the_csv_modules(cells: list[str]) -> None:
     import csv
     import io as text_io
 
-    from pipeline.io import excel_csv_cell, excel_csv_line
+    from pipeline.io import excel_csv_around, excel_csv_cell, excel_csv_line
     from pipeline.io.csvfile import guard
 
     expected = text_io.StringIO()
@@ -287,3 +287,6 @@ def test_excel_csv_lines_are_the_csv_modules(cells: list[str]) -> None:
     assert excel_csv_line(cells) == expected.getvalue()
     if len(cells) > 1:
         assert ",".join(map(excel_csv_cell, cells)) + "\r\n" == expected.getvalue()
+        for at, cell in enumerate(cells):  # the line of alike rows, made around a cell
+            before, after = excel_csv_around(cells, at)
+            assert before + excel_csv_cell(cell) + after == expected.getvalue()

@@ -269,7 +269,11 @@ def write_results(
                 values = [_value(t, n) for t, n in zip(texts, numbers, strict=True)]
                 mine = [p.row.get(c, "") for c in own]
                 record = io.xlsx_record(header, [*mine, *values])
-                cells = made[(p.body, rival)] = (*_around(mine, texts, at), record)
+                if at >= 0:
+                    before, after = io.excel_csv_around([*mine, *texts], at)
+                else:  # the register has no id column: one line for every alike row
+                    before, after = io.excel_csv_line([*mine, *texts]), ""
+                cells = made[(p.body, rival)] = (before, after, record)
             yield p.record_id, cells
 
     def lines() -> Iterator[str]:
@@ -295,22 +299,6 @@ def write_results(
         sheets.append(("about", ["about", "value"], facts))
     io.write_xlsx(Path(out / "results.xlsx"), sheets, widths | {"value": 100})
     outputs.add(out / "results.csv", out / "results.xlsx")
-
-
-def _around(mine: list[str], texts: list[str], at: int) -> tuple[str, str]:
-    """A row's CSV line (:func:`pipeline.io.excel_csv_line`) before and after its record id
-    (the id is ``mine[at]``); the whole line and "" when the register has no id column.
-
-    >>> _around(["1", "チタ"], ["Chita"], 0)[1].split(",")[:2]
-    ['', 'チタ']
-    """
-    if at < 0:
-        return io.excel_csv_line([*mine, *texts]), ""
-    before = [io.excel_csv_cell(c) for c in mine[:at]]
-    after = [io.excel_csv_cell(c) for c in (*mine[at + 1 :], *texts)]
-    head = ",".join(before) + "," if before else ""
-    tail = "," + ",".join(after) if after else ""
-    return head, tail + "\r\n"
 
 
 def _value(text: str, number: bool) -> Any:

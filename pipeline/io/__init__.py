@@ -85,6 +85,7 @@ if TYPE_CHECKING:
     )
     from pipeline.io.sheets import Table, cell_text, column_letter, open_table, read_sheet
     from pipeline.io.workbook import (
+        excel_csv_around,
         excel_csv_cell,
         excel_csv_line,
         read_xlsx_sheet,
@@ -128,6 +129,7 @@ __getattr__ = lazy.exports(
         "read_xlsx_sheet": ".workbook",
         "write_excel_csv": ".workbook",
         "write_excel_csv_lines": ".workbook",
+        "excel_csv_around": ".workbook",
         "excel_csv_cell": ".workbook",
         "excel_csv_line": ".workbook",
         "write_xlsx": ".workbook",
@@ -167,6 +169,7 @@ __all__ = [
     "column_letter",
     "copy_file",
     "decode",
+    "excel_csv_around",
     "excel_csv_cell",
     "excel_csv_line",
     "feature_json",

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from pipeline.errors import InputDataError
-from pipeline.io.csvfile import Row, guard
+from pipeline.io.csvfile import Row, _csv_cell, guard
 from pipeline.io.files import atomic_path
 
 #: A cell longer than this is refused by Excel (32,767 characters); cut, never lost silently.
@@ -69,6 +69,19 @@ def excel_csv_cell(cell: str) -> str:
     return _quoted(guard(cell))
 
 
+def excel_csv_around(cells: Sequence[str], at: int) -> tuple[str, str]:
+    """:func:`excel_csv_line` of a row of more than one cell, before and after its cell
+    ``at`` (a writer puts in :func:`excel_csv_cell` of each row's own there).
+
+    >>> before, after = excel_csv_around(["1", "チタ", "=x"], 1)
+    >>> before + excel_csv_cell("ウ") + after == excel_csv_line(["1", "ウ", "=x"])
+    True
+    """
+    before = "".join(excel_csv_cell(c) + "," for c in cells[:at])
+    after = "".join("," + excel_csv_cell(c) for c in cells[at + 1 :])
+    return before, after + "\r\n"
+
+
 def _csv_line(cells: Sequence[str]) -> str:
     if len(cells) == 1 and not cells[0]:
         return '""\r\n'  # the csv module's record of one empty cell
@@ -76,10 +89,9 @@ def _csv_line(cells: Sequence[str]) -> str:
 
 
 def _quoted(cell: str) -> str:
-    # what the csv module quotes (minimal quoting, CRLF): the separator, a quote, CR, LF
-    if '"' in cell or "," in cell or "\n" in cell or "\r" in cell:
-        return '"' + cell.replace('"', '""') + '"'
-    return cell
+    # the csv module's minimal quoting (csvfile's rule) with CRLF line ends, which
+    # makes it quote a bare CR too
+    return '"' + cell.replace('"', '""') + '"' if "\r" in cell else _csv_cell(cell)
 
 
 def write_xlsx(
