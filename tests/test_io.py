@@ -141,7 +141,8 @@ PIECES = ["'", "'=", "-1", " ", "\t", "\r", "\n", "\r\n", "a", "チ", ",", "a,a,
 
 def _cells_one_by_one(header: list[str], cells: list[str]) -> list[str] | None:
     """What the reader makes of a record, each check made cell by cell (the plain way)."""
-    from pipeline.io.csvfile import _refuse_swallowed_rows, unguard
+    from pipeline.io.cells import unguard
+    from pipeline.io.csvfile import _refuse_swallowed_rows
 
     cells = [unguard(cell) for cell in cells]
     if not any(cell.strip() for cell in cells):
@@ -280,7 +281,7 @@ def test_excel_csv_lines_are_the_csv_modules(cells: list[str]) -> None:
     import io as text_io
 
     from pipeline.io import excel_csv_around, excel_csv_cell, excel_csv_line
-    from pipeline.io.csvfile import guard
+    from pipeline.io.cells import guard
 
     expected = text_io.StringIO()
     csv.writer(expected, lineterminator="\r\n").writerow([guard(c) for c in cells])

@@ -12,11 +12,12 @@ import csv
 import io
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.io import Row, read_csv, write_csv
-from pipeline.io.csvfile import guard
+from pipeline.io.cells import guard
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -64,3 +65,38 @@ def test_one_column_of_empty_cells(tmp_path: Path) -> None:
     # the csv module quotes a record that is one empty cell: a blank line is no record
     rows: list[Row] = [{"a": ""}, {"a": "x"}]
     assert _written(tmp_path, ["a"], rows) == 'a\n""\nx\n'
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.lists(CELL, min_size=2, max_size=4), min_size=1, max_size=3),
+    st.lists(st.tuples(st.integers(0, 2), CELL), min_size=1, max_size=8),
+    st.integers(0, 4),
+)
+def test_rows_alike_but_for_their_id_are_written_as_the_csv_module_writes_them(
+    tmp_path_factory: pytest.TempPathFactory,
+    bodies: list[list[str]],
+    picks: list[tuple[int, str]],
+    at: int,
+) -> None:
+    # write_csv makes the line of a row alike an earlier one but for its record_id
+    # from that one's: the same bytes as the csv module's, wherever the id stands.
+    width = max(map(len, bodies)) + 1
+    columns = [f"c{i}" for i in range(width - 1)]
+    columns.insert(min(at, width - 1), "record_id")
+    rows: list[Row] = []
+    others = [c for c in columns if c != "record_id"]
+    for body, own in picks:  # a short body leaves its last columns out of the row
+        row = dict(zip(others, bodies[body % len(bodies)], strict=False))
+        rows.append({**row, "record_id": own})
+    folder = tmp_path_factory.mktemp("w")
+    assert _written(folder, columns, rows) == _by_the_csv_module(columns, rows)
+
+
+def test_a_register_alike_but_for_its_ids_is_written_as_the_csv_module_writes_it(
+    tmp_path: Path,
+) -> None:
+    # Real rows, each repeated with other ids, as a register repeats a place.
+    columns, rows = read_csv(REPO / "output" / "stages" / "geocoded.csv")
+    register = [{**row, "record_id": f"{row['record_id']}-{n}"} for n in range(3) for row in rows]
+    assert _written(tmp_path, columns, register) == _by_the_csv_module(columns, register)

@@ -33,7 +33,6 @@ from pipeline import lazy
 from pipeline.io.csvfile import (
     CHUNK_ROWS,
     Row,
-    _records,
     _refuse_swallowed_rows,
     merge_columns,
     read_csv,
@@ -159,7 +158,6 @@ __all__ = [
     "_insert_metadata",
     "_insert_styles",
     "_open_text",
-    "_records",
     "_refuse_swallowed_rows",
     "_remove_stale",
     "_sniff_encoding",

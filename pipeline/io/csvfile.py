@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import itertools
 import logging
-import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 from pipeline.errors import InputDataError
+from pipeline.io.cells import guard, unguard
 from pipeline.io.encoding import (
     _HEAD_BYTES,
     _open_text,
@@ -20,6 +20,7 @@ from pipeline.io.encoding import (
 )
 from pipeline.io.files import atomic_path
 from pipeline.io.kinds import file_kind, refuse_special_file
+from pipeline.io.repeats import LineMaker, Records
 
 logger = logging.getLogger("pipeline.io")
 
@@ -139,8 +140,9 @@ def read_csv_chunks(
         with _decoding(path, encoding):
             # strict: a quote that never closes is an error at the end of the file, not
             # one cell that silently swallows every later row (the csv module's default).
-            records = _records(csv.reader(handle, strict=True, delimiter=delimiter), path)
-            header = clean_header(next(records, (1, []))[1])
+            records = Records(handle, delimiter)
+            with _parse_errors(path, records):
+                header = clean_header(records.next() or [])
             check_header(str(path), header, required)
     except BaseException:
         handle.close()
@@ -148,12 +150,12 @@ def read_csv_chunks(
 
     def chunks() -> Iterator[list[Row]]:
         count = 0
-        with handle, _decoding(path, encoding):
+        with handle, _decoding(path, encoding), _parse_errors(path, records):
             kept: list[tuple[int, list[str]]] = []
-            for line_no, cells in records:
-                checked = _row_cells(path, header, line_no, cells, delimiter)
-                if checked is not None:
-                    kept.append((line_no, checked))
+            check = functools.partial(_row_cells, path, header, delimiter=delimiter)
+            at = header.index("record_id") if "record_id" in header else 0
+            for line_no, checked in records.rows(at, check):
+                kept.append((line_no, checked))
                 if len(kept) >= chunk_rows:
                     yield _rows_of(path, header, kept, first=say and count == 0)
                     count += len(kept)
@@ -283,30 +285,25 @@ def _rows_of(
     return [dict(zip(names, cells, strict=True)) for _, cells in kept]
 
 
-def _records(reader: Any, path: Path) -> Iterator[tuple[int, list[str]]]:
-    """Each record with the file line it starts on; a broken quote names its lines."""
-    start = 1
-    while True:
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            end = reader.line_num
-            lines = f"line {start}" if end == start else f"lines {start}-{end}"
-            if "end of data" in str(exc):
-                raise InputDataError(
-                    f"{path}: line {start}: a quote opens a cell that never closes, so "
-                    f"lines {start}-{end} would be read as one row: close the quote, or "
-                    'double it ("") where it is part of the text'
-                ) from None
+@contextlib.contextmanager
+def _parse_errors(path: Path, records: Records) -> Iterator[None]:
+    """Turn the csv module's error on a broken quote into one that names its lines."""
+    try:
+        yield
+    except csv.Error as exc:
+        start, end = records.start, records.lines.count
+        lines = f"line {start}" if end == start else f"lines {start}-{end}"
+        if "end of data" in str(exc):
             raise InputDataError(
-                f"{path}: {lines}: a quoted cell is followed by more text "
-                f"({exc}): a quote that opens a cell must close it just before the comma; "
-                'double a quote that is part of the text ("")'
+                f"{path}: line {start}: a quote opens a cell that never closes, so "
+                f"lines {start}-{end} would be read as one row: close the quote, or "
+                'double it ("") where it is part of the text'
             ) from None
-        yield start, cells
-        start = reader.line_num + 1
+        raise InputDataError(
+            f"{path}: {lines}: a quoted cell is followed by more text "
+            f"({exc}): a quote that opens a cell must close it just before the comma; "
+            'double a quote that is part of the text ("")'
+        ) from None
 
 
 def _refuse_swallowed_rows(
@@ -339,44 +336,14 @@ def _refuse_swallowed_rows(
             )
 
 
-#: What a spreadsheet takes for the start of a formula (OWASP's CSV-injection list).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
-
-
-def guard(cell: str) -> str:
-    """A cell that Excel or LibreOffice would run as a formula, made inert with a ``'``.
-
-    Numbers stay numbers (a longitude of -168.5 is not a formula). :func:`unguard`
-    undoes it when the pipeline reads its own file back, so the stages see the
-    user's text unchanged and only a spreadsheet sees the quote.
-
-    >>> guard("=1+2"), guard("-168.5"), guard("@SUM(A1)"), guard("チタ")
-    ("'=1+2", '-168.5', "'@SUM(A1)", 'チタ')
-    """
-    if cell.startswith(_FORMULA_START) and not _NUMBER.fullmatch(cell):
-        return "'" + cell
-    return cell
-
-
-def unguard(cell: str) -> str:
-    """The text :func:`guard` was given.
-
-    >>> unguard("'=1+2"), unguard("'quoted"), unguard("-3")
-    ('=1+2', "'quoted", '-3')
-    """
-    if cell.startswith("'") and cell[1:].startswith(_FORMULA_START):
-        return cell[1:]
-    return cell
-
-
 def write_csv(target: Path, columns: Sequence[str], rows: Iterable[Row]) -> None:
     """Write rows atomically as UTF-8 CSV with LF line ends, columns in the given order.
 
     Every cell goes through :func:`guard`, so none opens as a formula in a spreadsheet.
-    The lines are the csv module's, joined here (:func:`_csv_cell`): its writer reads
-    a cell a character at a time, 6 s for the 100,000 rows of a reconciled register
-    whose 2 KB candidates cells are nearly all its bytes.
+    The lines are the csv module's, made here (:class:`~pipeline.io.repeats.LineMaker`):
+    its writer reads a cell a character at a time, 6 s for the 100,000 rows of a
+    reconciled register whose 2 KB candidates cells are nearly all its bytes, and the
+    line of a row alike an earlier one but for its ``record_id`` is made from that one's.
     """
     with atomic_path(target) as tmp, tmp.open("w", encoding="utf-8", newline="") as handle:
         names = list(columns)
@@ -385,27 +352,19 @@ def write_csv(target: Path, columns: Sequence[str], rows: Iterable[Row]) -> None
         # which a reader then loses; quote such rows in full.
         quoted = csv.writer(handle, lineterminator="\n", quoting=csv.QUOTE_ALL)
         writer.writerow(names)
-        joined = len(names) > 1  # a record of one empty cell is written "" by the writer
+        if len(names) == 1:  # a record of one empty cell is written "" by the writer
+            for row in rows:
+                cell = guard(row.get(names[0], ""))
+                (quoted if "\r" in cell else writer).writerow([cell])
+            return
+        line_of = LineMaker(names.index("record_id") if "record_id" in names else 0)
         for row in rows:
-            cells = [guard(row.get(name, "")) for name in names]
-            line = ",".join(map(_csv_cell, cells))
-            if "\r" in line:
-                quoted.writerow(cells)
-            elif joined:
-                handle.write(line + "\n")
+            cells = [row.get(name, "") for name in names]
+            line = line_of(cells)
+            if line is None:
+                quoted.writerow(map(guard, cells))
             else:
-                writer.writerow(cells)
-
-
-def _csv_cell(cell: str) -> str:
-    """A cell as the csv module writes it (minimal quoting, LF line ends, no CR in it).
-
-    >>> _csv_cell("Чита"), _csv_cell('[{"id": 1}, 2]'), _csv_cell("")
-    ('Чита', '"[{""id"": 1}, 2]"', '')
-    """
-    if '"' in cell or "," in cell or "\n" in cell:
-        return '"' + cell.replace('"', '""') + '"'
-    return cell
+                handle.write(line)
 
 
 def merge_columns(existing: Sequence[str], added: Sequence[str]) -> list[str]:

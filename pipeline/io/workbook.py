@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from pipeline.errors import InputDataError
-from pipeline.io.csvfile import Row, _csv_cell, guard
+from pipeline.io.cells import _csv_cell, guard
+from pipeline.io.csvfile import Row
 from pipeline.io.files import atomic_path
 
 #: A cell longer than this is refused by Excel (32,767 characters); cut, never lost silently.
