@@ -634,7 +634,7 @@ def test_shared_feature_parts_equal_each_row_made_alone() -> None:
         row["katakana_variants"] = "/".join(filter(None, [row.get("katakana_variants", ""), "ー"]))
     camps = [p for p in export.prepare(rows, Path("register.csv")) if p.point is not None]
     assert len({p.row["katakana"] for p in camps}) < len(camps) / 3  # names repeat
-    facts = export.place_facts(places.load(Path(__file__).parent.parent / "gazetteer" / "build"))
+    facts = export.GazetteerFacts(places.load(Path(__file__).parent.parent / "gazetteer" / "build"))
     together = export.linked_places(camps, PARAMS, facts)["features"]
     alone = [lpf_feature(p, PARAMS, facts) for p in camps]
     assert json.dumps(together, ensure_ascii=False) == json.dumps(alone, ensure_ascii=False)
@@ -650,6 +650,31 @@ def test_shared_feature_parts_equal_each_row_made_alone() -> None:
     readings = results.Readings()
     shared = [results.result_of(p, "", readings) for p in camps]
     assert shared == [results.result_of(p, "") for p in camps]
+
+
+def test_gazetteer_facts_are_each_places_facts_made_when_asked() -> None:
+    """Each place's facts, made on demand, are those made from the whole gazetteer
+    at once: its type, GeoNames id, curated names and Cyrillic names in order."""
+    from pipeline import places
+
+    gazetteer = places.load(Path(__file__).parent.parent / "gazetteer" / "build")
+    by_place: dict[str, list[places.Name]] = {}
+    for name in gazetteer.names:
+        by_place.setdefault(name.place_id, []).append(name)
+    facts = export.GazetteerFacts(gazetteer)
+    assert len(facts) == len(gazetteer.places) and set(facts) == set(gazetteer.places)
+    for place_id, place in gazetteer.places.items():
+        names = by_place.get(place_id, [])
+        curated = [n for n in names if not n.lang.startswith("und")]
+        if not any(n.lang == "ru" for n in curated):
+            curated += [n for n in names if n.lang == "und-Cyrl"]
+        assert facts[place_id].names == tuple(curated), place_id
+        assert (facts[place_id].feature_type, facts[place_id].geonames_id) == (
+            place.feature_type,
+            place.geonames_id,
+        )
+    assert sum(1 for f in facts.values() if any(n.lang == "und-Cyrl" for n in f.names)) > 0
+    assert facts.get("no such place") is None
 
 
 def test_rows_alike_but_for_their_id_are_placed_once_and_share_their_cells() -> None:

@@ -33,7 +33,7 @@ library :mod:`pipeline.names`, never another stage.
 
 from pipeline.export.citations import citations
 from pipeline.export.layers import MAP_SOURCES, metadata, preview
-from pipeline.export.lpf import LPF_CONTEXT, geonames_id, linked_places, place_facts
+from pipeline.export.lpf import LPF_CONTEXT, GazetteerFacts, geonames_id, linked_places
 from pipeline.export.params import ExportParams
 from pipeline.export.rows import (
     PLACED,
@@ -55,6 +55,7 @@ __all__ = [
     "REASON_COLUMN",
     "REQUIRED",
     "ExportParams",
+    "GazetteerFacts",
     "Placed",
     "check_partition",
     "citations",
@@ -62,7 +63,6 @@ __all__ = [
     "label_for",
     "linked_places",
     "metadata",
-    "place_facts",
     "prepare",
     "preview",
     "run",

@@ -25,7 +25,7 @@ from pipeline.export.layers import (
     write_geojsons,
     write_geopackage,
 )
-from pipeline.export.lpf import Features, PlaceFacts, place_facts
+from pipeline.export.lpf import Features, GazetteerFacts, PlaceFacts
 from pipeline.export.lptsv import COLUMNS as LPTSV_COLUMNS
 from pipeline.export.lptsv import lptsv_of
 from pipeline.export.params import ExportParams
@@ -82,7 +82,7 @@ def run(
     unresolved = [p for p in placed if p.point is None]
     check_partition(order, camps, unresolved)
     del placed
-    facts = place_facts(places.load(gazetteer_dir)) if gazetteer_dir is not None else {}
+    facts = GazetteerFacts(places.load(gazetteer_dir)) if gazetteer_dir is not None else {}
     out = Path(output_dir)
     with io.output_set(out) as outputs:
         by_class = write_layers(outputs, columns, camps, unresolved, params, facts, order, register)
