@@ -568,6 +568,44 @@ def test_candidates_table_joined_by_name_through_export(runner: CliRunner, tmp_p
     assert types["rank"] == "integer" and types["score"] == "number"
 
 
+def test_candidates_table_cells_are_each_candidates_features(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    # A feature some candidates lack, one first met in a late list, one given twice:
+    # each row of the sidecar holds its own candidate's values, empty where it has none.
+    rows = register_rows(300)
+    for number, row in enumerate(rows):
+        cands = json.loads(row["candidates"] or "[]")
+        if cands and number % 3 == 0:
+            cands[0]["features"] = cands[0].get("features", [])[1:]
+        if cands and number % 5 == 4 and number > 200:
+            cands[-1]["features"] = [*cands[-1].get("features", []), {"id": "late", "value": 7}]
+        if cands and number % 7 == 6:
+            twice = [{"id": "twice", "value": 1}, {"id": "twice", "value": 0.25}]
+            cands[0]["features"] = [*cands[0].get("features", []), *twice]
+        row["candidates"] = json.dumps(cands, ensure_ascii=False)
+    folder = export_register(runner, tmp_path, rows)
+    with (folder / "candidates.csv").open(encoding="utf-8", newline="") as handle:
+        sidecar = list(csv.DictReader(handle))
+    columns = [c for c in sidecar[0] if c.startswith("feature_")]
+    assert columns.index("feature_late") > columns.index("feature_name_exact")
+    table: dict[str, list[dict[str, str]]] = {}
+    for line in sidecar:
+        table.setdefault(line["name_key"], []).append(line)
+    keys = {}
+    for layer in ("camps", "unresolved"):
+        frame = pyogrio.read_dataframe(folder / "camps.gpkg", layer=layer, read_geometry=False)
+        keys.update(zip(frame["record_id"], frame["name_key"], strict=True))
+    lists = {keys[row["record_id"]]: json.loads(row["candidates"] or "[]") for row in rows}
+    assert sorted(key for key, cands in lists.items() if cands) == sorted(table)
+    for key, cands in lists.items():
+        for cand, got in zip(cands, table.get(key, []), strict=True):
+            own = {f"feature_{f['id']}": str(f["value"]) for f in cand.get("features", [])}
+            assert {c: got[c] for c in columns} == {c: own.get(c, "") for c in columns}
+    assert {r["feature_twice"] for r in sidecar} == {"", "0.25"}
+    assert {r["feature_late"] for r in sidecar} == {"", "7"}
+
+
 def test_layers_grow_by_at_most_a_kilobyte_per_row(runner: CliRunner, tmp_path: Path) -> None:
     small = export_register(runner, tmp_path, register_rows(500))
     large = export_register(runner, tmp_path, register_rows(2_500))

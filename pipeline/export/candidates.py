@@ -49,7 +49,9 @@ class Candidates:
     #: record id -> {name_key, best_rival}; rows alike but for their id share one dict
     per_row: dict[str, dict[str, str]]
     columns: list[str]
-    rows: list[dict[str, Any]]
+    #: column -> its cells, one per table row (None where a row lacks the feature):
+    #: a million-row register's table is some 450,000 rows, 0.6 GB held as dicts
+    cells: dict[str, list[Any]]
     #: feature column -> what the feature measures (the reconcile stage's words)
     features: dict[str, str]
 
@@ -87,7 +89,7 @@ def collect(placed: Sequence[Placed]) -> Candidates:
     rivals: dict[tuple[str, str], str] = {}  # (place id, candidates JSON) -> best rival
     of_body: dict[tuple[tuple[str, str], ...], dict[str, str]] = {}  # rows alike but for id
     features: dict[str, str] = {}
-    rows: list[dict[str, Any]] = []
+    cells_of: dict[str, list[Any]] = {column: [] for column in TABLE_COLUMNS}
     for p in placed:
         cells = of_body.get(p.body)
         if cells is not None:  # its name and list have their key already: the same cells
@@ -104,28 +106,31 @@ def collect(placed: Sequence[Placed]) -> Candidates:
             key = name if number == 1 else f"{name} #{number}"
             keys[(name, text)] = key
             found = parse_candidates(text)  # checked by rows.prepare already
-            rows.extend(_table_rows(key, name, found, features))
+            _add_rows(cells_of, key, name, found, features)
         if (place, text) not in rivals:
             found = found if found is not None else parse_candidates(text)
             rivals[(place, text)] = best_rival_of(found, place)
         cells = of_body[p.body] = {"name_key": key, "best_rival": rivals[(place, text)]}
         per_row[p.record_id] = cells
-    return Candidates(per_row, [*TABLE_COLUMNS, *features], rows, features)
+    size = len(cells_of["name_key"])
+    for column in features:  # a feature the last rows lack
+        cells_of[column].extend([None] * (size - len(cells_of[column])))
+    return Candidates(per_row, [*TABLE_COLUMNS, *features], cells_of, features)
 
 
-def _table_rows(
-    key: str, name: str, found: Sequence[dict[str, Any]], features: dict[str, str]
-) -> Iterator[dict[str, Any]]:
-    """The table's rows of one list (a feature column a row lacks is left out: the
-    table's readers give it as empty); ``features`` gets each feature column's label."""
+def _add_rows(
+    cells_of: dict[str, list[Any]],
+    key: str,
+    name: str,
+    found: Sequence[dict[str, Any]],
+    features: dict[str, str],
+) -> None:
+    """Add one list's rows to the table's columns (a feature column a row lacks is
+    None there: the table's readers give it as empty); ``features`` gets each
+    feature column's label."""
     for rank, cand in enumerate(found, start=1):
-        values: dict[str, Any] = {}
-        for feature in cand.get("features") or ():
-            which = str(feature.get("id", ""))
-            label = FEATURE_LABELS.get(which) or str(feature.get("name", ""))
-            features.setdefault(FEATURE_PREFIX + which, label)
-            values[FEATURE_PREFIX + which] = feature.get("value")
-        yield {
+        at = len(cells_of["name_key"])  # this row's number
+        fixed = {
             "name_key": key,
             "katakana_normalized": name,
             "rank": rank,
@@ -134,14 +139,26 @@ def _table_rows(
             "score": cand.get("score"),
             "match": int(bool(cand.get("match"))),
             "description": str(cand.get("description", "")),
-        } | values
+        }
+        for column, value in fixed.items():
+            cells_of[column].append(value)
+        for feature in cand.get("features") or ():
+            which = str(feature.get("id", ""))
+            label = FEATURE_LABELS.get(which) or str(feature.get("name", ""))
+            features.setdefault(FEATURE_PREFIX + which, label)
+            cells = cells_of.setdefault(FEATURE_PREFIX + which, [])
+            cells.extend([None] * (at - len(cells)))
+            if len(cells) > at:  # a feature given twice: the last value, as a dict keeps
+                cells[at] = feature.get("value")
+            else:
+                cells.append(feature.get("value"))
 
 
 def table_frame(table: Candidates) -> Any:
     """The ``candidates`` attribute table as a DataFrame (Int64 and float64 columns typed)."""
     import pandas as pd
 
-    frame = pd.DataFrame.from_records(table.rows, columns=table.columns)
+    frame = pd.DataFrame({column: table.cells[column] for column in table.columns})
     for column in table.columns:
         if column in TABLE_INTEGERS:
             frame[column] = pd.array(list(frame[column]), dtype="Int64")
@@ -155,7 +172,6 @@ def table_frame(table: Candidates) -> Any:
 def csv_rows(table: Candidates) -> Iterator[dict[str, str]]:
     """The table as text for ``candidates.csv`` (numbers as the reconcile stage wrote
     them), a row at a time: a million-row register's table is a million rows."""
-    for row in table.rows:
-        yield {
-            column: "" if row.get(column) is None else str(row[column]) for column in table.columns
-        }
+    columns = table.columns
+    for cells in zip(*(table.cells[column] for column in columns), strict=True):
+        yield dict(zip(columns, ["" if cell is None else str(cell) for cell in cells], strict=True))
