@@ -683,7 +683,7 @@ def test_shared_feature_parts_equal_each_row_made_alone() -> None:
         lptsv_row(f, p.record_id, p.row.get("uncertainty_km", ""))
         for f, p in zip(alone, camps, strict=True)
     )
-    assert "".join(lptsv_of(camps, features)) == lptsv_text(lines)
+    assert b"".join(lptsv_of(camps, features)).decode("utf-8") == lptsv_text(lines)
     # and the results sheet's cells (Cyrillic, Latin, country once per name and point)
     readings = results.Readings()
     shared = [results.result_of(p, "", readings) for p in camps]

@@ -19,6 +19,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from pipeline import geonames, io, places
+from pipeline.export import lptsv
 from pipeline.export.citations import citations, geonames_of
 from pipeline.export.params import ExportParams
 from pipeline.export.rows import Countries, Placed
@@ -325,13 +326,14 @@ def lpf_feature(
 
 
 class Features:
-    """Each placed row's Linked Places feature and its JSON text, made once per body.
+    """Each placed row's Linked Places feature as JSON text and as an LP-TSV line,
+    made once per body.
 
     Rows alike but for their record id (:attr:`~pipeline.export.rows.Placed.body`)
     have features that differ in ``@id`` only, its first member: the body's feature
-    is made and encoded once, and each row's text is that text with its own ``@id``
-    put in, the same bytes as encoding the row's own feature (the test suite checks
-    it against :func:`linked_places`).
+    is made, encoded and made into its LP-TSV line once, and each row's text is that
+    text with its own ``@id`` put in, the same bytes as encoding the row's own feature
+    (the test suite checks it against :func:`linked_places`).
     """
 
     def __init__(
@@ -342,24 +344,32 @@ class Features:
     ) -> None:
         self.params = params
         self.shared = Shared(facts, countries)
-        self._made: dict[tuple[tuple[str, str], ...], tuple[dict[str, Any], str]] = {}
-
-    def of(self, placed: Placed) -> dict[str, Any]:
-        """The feature of ``placed``'s body (its ``@id`` is the first alike row's)."""
-        return self._made_for(placed)[0]
+        # body -> its feature's text after the @id, and its LP-TSV line after the id,
+        # as UTF-8: a body's parts as str took twice the bytes (kana and Cyrillic
+        # make a str two bytes a character), its dicts more again
+        self._made: dict[tuple[tuple[str, str], ...], tuple[bytes, bytes]] = {}
 
     def text(self, placed: Placed) -> str:
         """The row's feature as :func:`pipeline.io.feature_json` writes it."""
-        rest = self._made_for(placed)[1]
-        return _id_member(self.params.lpf_base_uri + placed.record_id) + rest
+        return self.line(placed).decode("utf-8")
+
+    def line(self, placed: Placed) -> bytes:
+        """:meth:`text` in UTF-8, as ``camps.lpf.json`` holds it."""
+        head = _id_member(self.params.lpf_base_uri + placed.record_id)
+        return head.encode("utf-8") + self._made_for(placed)[0]
+
+    def tsv_line(self, placed: Placed) -> bytes:
+        """The row's ``camps.lp.tsv`` line in UTF-8: :func:`~pipeline.export.lptsv.lptsv_row`
+        of its feature, tab-separated in :data:`~pipeline.export.lptsv.COLUMNS` order."""
+        return placed.record_id.encode("utf-8") + b"\t" + self._made_for(placed)[1]
 
     def collection(self, camps: Sequence[Placed]) -> dict[str, Any]:
         """The FeatureCollection of :func:`linked_places`, its features as JSON text
         made as they are written (:func:`pipeline.io.write_feature_collection`)."""
-        texts: Iterator[str] = (self.text(p) for p in camps)
+        texts: Iterator[bytes] = (self.line(p) for p in camps)
         return _collection(self.params, texts)
 
-    def _made_for(self, placed: Placed) -> tuple[dict[str, Any], str]:
+    def _made_for(self, placed: Placed) -> tuple[bytes, bytes]:
         key = placed.body
         made = self._made.get(key)
         if made is None:
@@ -367,7 +377,10 @@ class Features:
             head = _id_member(feature["@id"])
             text = io.feature_json(feature)
             assert text.startswith(head), "@id is a feature's first member"
-            made = self._made[key] = (feature, text[len(head) :])
+            row = lptsv.lptsv_row(feature, placed.record_id, placed.row.get("uncertainty_km", ""))
+            assert lptsv.COLUMNS[0] == "id"
+            line = "\t".join(row.get(column, "") for column in lptsv.COLUMNS[1:]) + "\n"
+            made = self._made[key] = (text[len(head) :].encode("utf-8"), line.encode("utf-8"))
         return made
 
 

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pipeline.export.citations import geonames_of
-from pipeline.export.lpf import Features
 from pipeline.export.rows import Placed
+
+if TYPE_CHECKING:  # the features make their LP-TSV lines with lptsv_row
+    from pipeline.export.lpf import Features
 
 COLUMNS = (
     "id",
@@ -98,17 +100,11 @@ def lptsv_text(rows: Iterable[Mapping[str, str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def lptsv_of(camps: Iterable[Placed], features: Features) -> Iterator[str]:
-    """:func:`lptsv_text` of the placed rows' features (``features``: the export's), a
-    line at a time; each body's line after its id is made once: alike rows differ in
+def lptsv_of(camps: Iterable[Placed], features: Features) -> Iterator[bytes]:
+    """:func:`lptsv_text` of the placed rows' features (``features``: the export's) in
+    UTF-8, a line at a time; each body's line after its id is made once, with its
+    feature (:meth:`~pipeline.export.lpf.Features.tsv_line`): alike rows differ in
     their id only."""
-    assert COLUMNS[0] == "id"
-    tails: dict[tuple[tuple[str, str], ...], str] = {}
-    yield "\t".join(COLUMNS) + "\n"
+    yield ("\t".join(COLUMNS) + "\n").encode("utf-8")
     for placed in camps:
-        tail = tails.get(placed.body)
-        if tail is None:
-            uncertainty = placed.row.get("uncertainty_km", "")
-            row = lptsv_row(features.of(placed), placed.record_id, uncertainty)
-            tail = tails[placed.body] = "\t".join(row.get(c, "") for c in COLUMNS[1:]) + "\n"
-        yield placed.record_id + "\t" + tail
+        yield features.tsv_line(placed)

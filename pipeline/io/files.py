@@ -258,14 +258,14 @@ def write_manifest(outputs: OutputSet) -> None:
     write_json(outputs.folder / MANIFEST, manifest)
 
 
-def write_text(target: Path, text: str | Iterable[str]) -> None:
+def write_text(target: Path, text: str | Iterable[str] | Iterable[bytes]) -> None:
     """Write UTF-8 text atomically: one string, or pieces written as they are made
-    (a million-line file is never held whole)."""
-    with atomic_path(target) as tmp, tmp.open("w", encoding="utf-8", newline="\n") as handle:
+    (a million-line file is never held whole), as str or as UTF-8 already."""
+    with atomic_path(target) as tmp, tmp.open("wb") as handle:
         if isinstance(text, str):
-            handle.write(text)
+            handle.write(text.encode("utf-8"))
         else:
-            handle.writelines(text)
+            handle.writelines(p.encode("utf-8") if isinstance(p, str) else p for p in text)
 
 
 def copy_file(source: Path, target: Path) -> None:

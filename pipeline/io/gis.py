@@ -380,15 +380,20 @@ def write_feature_collection(target: Path, data: dict[str, Any]) -> None:
 
     A line per feature keeps diffs readable and lets the C encoder do the work:
     pretty-printing 100,000 features takes Python's pure-Python encoder ~20 s.
-    A feature given as ``str`` is taken as its text already (:func:`feature_json`).
+    A feature given as ``str`` (or UTF-8 ``bytes``) is taken as its text already
+    (:func:`feature_json`).
     """
     head = {key: value for key, value in data.items() if key != "features"}
     # the head's members, pretty, without its closing brace
     opening = json.dumps(head, ensure_ascii=False, indent=2)[:-2] + ",\n" if head else "{\n"
-    with atomic_path(target) as tmp, tmp.open("w", encoding="utf-8", newline="\n") as handle:
-        handle.write(opening + '  "features": [')
+    with atomic_path(target) as tmp, tmp.open("wb") as handle:
+        handle.write((opening + '  "features": [').encode("utf-8"))
         # Features may be a generator: each is encoded and written as it comes.
         for number, feature in enumerate(data["features"]):
-            handle.write(",\n    " if number else "\n    ")
-            handle.write(feature if isinstance(feature, str) else feature_json(feature))
-        handle.write("\n  ]\n}\n")
+            handle.write(b",\n    " if number else b"\n    ")
+            if isinstance(feature, bytes):
+                handle.write(feature)
+            else:
+                text = feature if isinstance(feature, str) else feature_json(feature)
+                handle.write(text.encode("utf-8"))
+        handle.write(b"\n  ]\n}\n")
