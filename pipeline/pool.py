@@ -8,6 +8,12 @@ things that made runs hang or die with a traceback:
   worker inherits that handler; a pool that shuts down by sending SIGTERM then
   finds a worker that raises inside the pool's queue lock and blocks forever.
   Every worker therefore resets SIGTERM and SIGINT to their defaults first.
+- In this process, an exception raised by a signal handler can land just after a
+  lock is taken and before the ``with`` that releases it (the futures' own locks:
+  the pool's shutdown then waited on one for ever, about one SIGTERM in 130).
+  While the pool is waited on, SIGTERM and SIGINT are only noted; the wait looks
+  at them every tenth of a second, stops the workers, and the signal's own handler
+  runs once the pool is shut down.
 - A worker killed from outside (the OOM killer, ``kill -9``) makes
   :class:`concurrent.futures.process.BrokenProcessPool`, raised here as a
   :class:`~pipeline.errors.PipelineError` with the fix (exit 1), never a hang.
@@ -22,13 +28,16 @@ Imports only :mod:`pipeline.errors`: any stage may use it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import signal
+import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pipeline.errors import PipelineError
 from pipeline.progress import progress
@@ -80,23 +89,83 @@ def map_chunks(
         yield from progress(results, len(chunks), label, logger, unit="chunks")
         return
     context = multiprocessing.get_context("fork")
-    executor = ProcessPoolExecutor(
-        workers, mp_context=context, initializer=_worker_start, initargs=(initializer,)
-    )
+    with _signals_noted(label) as noted:
+        executor = ProcessPoolExecutor(
+            workers, mp_context=context, initializer=_worker_start, initargs=(initializer,)
+        )
+        try:
+            results = _results(executor, func, chunks, max(1, batch), noted)
+            yield from progress(results, len(chunks), label, logger, unit="chunks")
+        except BrokenProcessPool:
+            raise PipelineError(
+                f"{label}: a worker process died (killed, or out of memory): "
+                f"rerun with {label}.workers: 1 in params.yaml, or free memory"
+            ) from None
+        except BaseException:
+            _terminate_workers(executor)  # SIGTERM, Ctrl-C or an error: stop now, not after
+            raise
+        finally:
+            # cancel_futures: after an error or an interrupt nothing more is started.
+            executor.shutdown(wait=True, cancel_futures=True)
+
+
+class _Signalled(Exception):
+    """A noted SIGTERM or SIGINT: the pool stops, then the signal's handler runs."""
+
+
+def _results(
+    executor: ProcessPoolExecutor,
+    func: Callable[[T], R],
+    chunks: Sequence[T],
+    batch: int,
+    noted: list[int],
+) -> Iterator[R]:
+    """Each chunk's result in order, ``batch`` chunks to a worker at a time; raises
+    :class:`_Signalled` within a tenth of a second of a signal being noted."""
+    futures: list[Future[list[R]]] = [
+        executor.submit(_run_batch, func, chunks[start : start + batch])
+        for start in range(0, len(chunks), batch)
+    ]
+    for future in futures:
+        while True:
+            if noted:
+                raise _Signalled
+            try:
+                done = future.result(timeout=0.1)
+            except FutureTimeout:
+                continue
+            break
+        yield from done
+
+
+def _run_batch(func: Callable[[T], R], batch: Sequence[T]) -> list[R]:
+    return [func(chunk) for chunk in batch]
+
+
+@contextlib.contextmanager
+def _signals_noted(label: str) -> Iterator[list[int]]:
+    """Note SIGTERM and SIGINT instead of acting on them (in the main thread, where
+    handlers live); on leaving, with the handlers back, send a noted one again."""
+    noted: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield noted
+        return
+    kept: dict[int, Any] = {}
+    for number in (signal.SIGTERM, signal.SIGINT):
+        handler = signal.getsignal(number)
+        if handler is not signal.SIG_IGN and handler is not None:
+            kept[number] = handler
+            signal.signal(number, lambda signum, _frame: noted.append(signum))
     try:
-        results = executor.map(func, chunks, chunksize=max(1, batch))
-        yield from progress(results, len(chunks), label, logger, unit="chunks")
-    except BrokenProcessPool:
-        raise PipelineError(
-            f"{label}: a worker process died (killed, or out of memory): "
-            f"rerun with {label}.workers: 1 in params.yaml, or free memory"
-        ) from None
-    except BaseException:
-        _terminate_workers(executor)  # SIGTERM, Ctrl-C or an error: stop now, not after
-        raise
+        yield noted
+    except _Signalled:
+        pass  # the signal's own handler speaks for it, below
     finally:
-        # cancel_futures: after an error or an interrupt nothing more is started.
-        executor.shutdown(wait=True, cancel_futures=True)
+        for kept_number, handler in kept.items():
+            signal.signal(kept_number, handler)
+        if noted:
+            signal.raise_signal(noted[0])  # its handler runs now (SystemExit, Ctrl-C)
+            raise PipelineError(f"{label}: stopped by signal {noted[0]}")
 
 
 def _terminate_workers(executor: ProcessPoolExecutor) -> None:

@@ -95,3 +95,35 @@ def _group_members(group: int) -> list[int]:
         if int(fields[2]) == group and fields[0] != "Z":
             members.append(int(stat.parent.name))
     return members
+
+
+def _slow_square(chunk: list[int]) -> list[int]:
+    time.sleep(0.02)
+    return [n * n for n in chunk]
+
+
+def test_a_signal_while_the_pool_runs_is_handled_once_its_workers_are_gone() -> None:
+    # The handler's exception must not land inside the futures' locks: it runs after
+    # the pool has stopped its workers, and the handlers are as they were.
+    import multiprocessing
+
+    alive_when_handled: list[int] = []
+
+    def handler(signum: int, frame: object) -> None:
+        alive_when_handled.append(len(multiprocessing.active_children()))
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    got = []
+    try:
+        with pytest.raises(SystemExit):
+            chunks = [[n] for n in range(200)]
+            for number, result in enumerate(pool.map_chunks(_slow_square, chunks, 2, label="t")):
+                got.append(result)
+                if number == 3:
+                    os.kill(os.getpid(), signal.SIGTERM)
+        assert signal.getsignal(signal.SIGTERM) is handler
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert alive_when_handled == [0]
+    assert got[:4] == [[0], [1], [4], [9]] and len(got) < 200
