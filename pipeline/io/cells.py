@@ -2,12 +2,14 @@
 
 Kept apart from the reader and writer (:mod:`pipeline.io.csvfile`) so that the
 modules that make lines themselves (:mod:`pipeline.io.repeats`,
-:mod:`pipeline.io.workbook`) share one copy of them.
+:mod:`pipeline.io.workbook`) share one copy of them, and of the joining of a line
+around one cell (:func:`around`).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 #: What a spreadsheet takes for the start of a formula (OWASP's CSV-injection list).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -49,3 +51,15 @@ def _csv_cell(cell: str) -> str:
     if '"' in cell or "," in cell or "\n" in cell:
         return '"' + cell.replace('"', '""') + '"'
     return cell
+
+
+def around(quoted: Sequence[str], at: int, end: str) -> tuple[str, str]:
+    """A line of quoted cells up to cell ``at`` and after it (``end`` closing it): the
+    line of a row alike another but for that cell is ``before + its cell + after``.
+
+    >>> around(["a", "b1", '"c,d"'], 1, "\\n")
+    ('a,', ',"c,d"\\n')
+    """
+    before = "".join(cell + "," for cell in quoted[:at])
+    after = "".join("," + cell for cell in quoted[at + 1 :])
+    return before, after + end

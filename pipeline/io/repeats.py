@@ -22,7 +22,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
-from pipeline.io.cells import _csv_cell, guard, unguard
+from pipeline.io.cells import _csv_cell, around, guard, unguard
 
 #: Characters of line text :class:`Records` and :class:`LineMaker` each remember.
 MEMO_CHARS = 1 << 26
@@ -160,14 +160,13 @@ class LineMaker:
         at = self.at
         own = cells[at]
         key = (*cells[:at], *cells[at + 1 :])
-        around = self.memo.get(key)
-        if around is not None:
+        known = self.memo.get(key)
+        if known is not None:
             if "\r" in own:
                 return None
-            return around[0] + _csv_cell(guard(own)) + around[1]
+            return known[0] + _csv_cell(guard(own)) + known[1]
         quoted = [_csv_cell(guard(cell)) for cell in cells]
-        before = "".join(cell + "," for cell in quoted[:at])
-        after = "".join("," + cell for cell in quoted[at + 1 :]) + "\n"
+        before, after = around(quoted, at, "\n")
         line = before + quoted[at] + after
         if "\r" in line:
             return None

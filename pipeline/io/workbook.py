@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from pipeline.errors import InputDataError
-from pipeline.io.cells import _csv_cell, guard
+from pipeline.io.cells import _csv_cell, around, guard
 from pipeline.io.csvfile import Row
 from pipeline.io.files import atomic_path
 
@@ -78,9 +78,7 @@ def excel_csv_around(cells: Sequence[str], at: int) -> tuple[str, str]:
     >>> before + excel_csv_cell("ウ") + after == excel_csv_line(["1", "ウ", "=x"])
     True
     """
-    before = "".join(excel_csv_cell(c) + "," for c in cells[:at])
-    after = "".join("," + excel_csv_cell(c) for c in cells[at + 1 :])
-    return before, after + "\r\n"
+    return around([excel_csv_cell(c) for c in cells], at, "\r\n")
 
 
 def _csv_line(cells: Sequence[str]) -> str:
