@@ -678,7 +678,7 @@ def test_shared_feature_parts_equal_each_row_made_alone() -> None:
     assert json.dumps(together, ensure_ascii=False) == json.dumps(alone, ensure_ascii=False)
     # the stage's texts: each body encoded once, the row's @id put in; the same bytes
     features = Features(PARAMS, facts)
-    assert [features.text(p) for p in camps] == [io.feature_json(f) for f in alone]
+    assert [features.line(p) for p in camps] == [io.feature_json(f).encode() for f in alone]
     lines = (
         lptsv_row(f, p.record_id, p.row.get("uncertainty_km", ""))
         for f, p in zip(alone, camps, strict=True)

@@ -349,18 +349,14 @@ class Features:
         # make a str two bytes a character), its dicts more again
         self._made: dict[tuple[tuple[str, str], ...], tuple[bytes, bytes]] = {}
 
-    def text(self, placed: Placed) -> str:
-        """The row's feature as :func:`pipeline.io.feature_json` writes it."""
-        return self.line(placed).decode("utf-8")
-
     def line(self, placed: Placed) -> bytes:
-        """:meth:`text` in UTF-8, as ``camps.lpf.json`` holds it."""
+        """The row's feature as :func:`pipeline.io.feature_json` writes it, in UTF-8."""
         head = _id_member(self.params.lpf_base_uri + placed.record_id)
         return head.encode("utf-8") + self._made_for(placed)[0]
 
     def tsv_line(self, placed: Placed) -> bytes:
-        """The row's ``camps.lp.tsv`` line in UTF-8: :func:`~pipeline.export.lptsv.lptsv_row`
-        of its feature, tab-separated in :data:`~pipeline.export.lptsv.COLUMNS` order."""
+        """The row's ``camps.lp.tsv`` line in UTF-8 (its id, then
+        :func:`~pipeline.export.lptsv.line_after_id` of its feature)."""
         return placed.record_id.encode("utf-8") + b"\t" + self._made_for(placed)[1]
 
     def collection(self, camps: Sequence[Placed]) -> dict[str, Any]:
@@ -377,9 +373,7 @@ class Features:
             head = _id_member(feature["@id"])
             text = io.feature_json(feature)
             assert text.startswith(head), "@id is a feature's first member"
-            row = lptsv.lptsv_row(feature, placed.record_id, placed.row.get("uncertainty_km", ""))
-            assert lptsv.COLUMNS[0] == "id"
-            line = "\t".join(row.get(column, "") for column in lptsv.COLUMNS[1:]) + "\n"
+            line = lptsv.line_after_id(feature, placed.row.get("uncertainty_km", ""))
             made = self._made[key] = (text[len(head) :].encode("utf-8"), line.encode("utf-8"))
         return made
 

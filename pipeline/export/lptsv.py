@@ -93,6 +93,14 @@ def lptsv_row(feature: Mapping[str, Any], record_id: str, uncertainty_km: str) -
     }
 
 
+def line_after_id(feature: Mapping[str, Any], uncertainty_km: str) -> str:
+    """A feature's LP-TSV line after its ``id`` cell and tab (:func:`lptsv_row`): the
+    same for every row of one body, which differ in their id only."""
+    assert COLUMNS[0] == "id"
+    row = lptsv_row(feature, "", uncertainty_km)
+    return "\t".join(row.get(column, "") for column in COLUMNS[1:]) + "\n"
+
+
 def lptsv_text(rows: Iterable[Mapping[str, str]]) -> str:
     """The TSV text: a header and one line per row, unquoted (tsv_0.5.md)."""
     lines = ["\t".join(COLUMNS)]
