@@ -127,14 +127,12 @@ def _results(
         for start in range(0, len(chunks), batch)
     ]
     for future in futures:
-        while True:
+        done: list[R] | None = None
+        while done is None:
             if noted:
                 raise _Signalled
-            try:
+            with contextlib.suppress(FutureTimeout):
                 done = future.result(timeout=0.1)
-            except FutureTimeout:
-                continue
-            break
         yield from done
 
 
