@@ -20,7 +20,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from pipeline.export.results import best_rival_of
-from pipeline.export.rows import Placed
+from pipeline.export.rows import Body, Placed
 from pipeline.records import FEATURE_LABELS, parse_candidates
 
 #: What replaces the ``candidates`` column in the layers: the join key and the best rival.
@@ -87,7 +87,7 @@ def collect(placed: Sequence[Placed]) -> Candidates:
     lists_of_name: dict[str, int] = {}
     per_row: dict[str, dict[str, str]] = {}
     rivals: dict[tuple[str, str], str] = {}  # (place id, candidates JSON) -> best rival
-    of_body: dict[tuple[tuple[str, str], ...], dict[str, str]] = {}  # rows alike but for id
+    of_body: dict[Body, dict[str, str]] = {}  # rows alike but for id
     features: dict[str, str] = {}
     cells_of: dict[str, list[Any]] = {column: [] for column in TABLE_COLUMNS}
     for p in placed:

@@ -22,7 +22,7 @@ from pipeline import geonames, io, places
 from pipeline.export import lptsv
 from pipeline.export.citations import citations, geonames_of
 from pipeline.export.params import ExportParams
-from pipeline.export.rows import Countries, Placed
+from pipeline.export.rows import Body, Countries, Placed
 from pipeline.records import Certainty
 from pipeline.validate import PERIOD
 
@@ -74,16 +74,19 @@ class GazetteerFacts(Mapping[str, PlaceFacts]):
         self._rows: dict[str, list[int]] = {}  # place id -> its names' numbers, in order
         for number, place_id in enumerate(places.name_column(gazetteer.names, "place_id")):
             self._rows.setdefault(place_id, []).append(number)
+        # the names' languages, all made at once: a place's untagged GeoNames names
+        # (most of its names) are left out by their language, never made into Names
+        self._langs = list(places.name_column(gazetteer.names, "lang"))
         self._made: dict[str, PlaceFacts] = {}
 
     def __getitem__(self, place_id: str) -> PlaceFacts:
         made = self._made.get(place_id)
         if made is None:
             place = self._places[place_id]
-            names = [self._names[number] for number in self._rows.get(place_id, ())]
-            curated = [n for n in names if not n.lang.startswith("und")]
+            numbers, langs = self._rows.get(place_id, ()), self._langs
+            curated = [self._names[n] for n in numbers if not langs[n].startswith("und")]
             if not any(n.lang == "ru" for n in curated):
-                curated += [n for n in names if n.lang == "und-Cyrl"]
+                curated += [self._names[n] for n in numbers if langs[n] == "und-Cyrl"]
             made = PlaceFacts(place.feature_type, place.geonames_id, tuple(curated), place.sources)
             self._made[place_id] = made
         return made
@@ -143,8 +146,16 @@ def _name(toponym: str, lang: str, cited: list[dict[str, str]], period: str = ""
     return name
 
 
-def _names(row: Mapping[str, str], facts: PlaceFacts | None) -> list[dict[str, Any]]:
-    """The map's katakana and variants, romaji, the place name, the gazetteer's names."""
+def _names(
+    row: Mapping[str, str],
+    facts: PlaceFacts | None,
+    known: Sequence[dict[str, Any]] | None = None,
+) -> list[dict[str, Any]]:
+    """The map's katakana and variants, romaji, the place name, the gazetteer's names.
+
+    ``known`` is :func:`known_names` of ``facts``, when made already (a place's
+    names are the same for every row at it).
+    """
     cited = citations(row.get("source", ""))
     names = [_name(row["katakana"].strip(), "ja-Kana", cited)]
     for variant in row.get("katakana_variants", "").replace("/", "|").split("|"):
@@ -154,12 +165,32 @@ def _names(row: Mapping[str, str], facts: PlaceFacts | None) -> list[dict[str, A
     # else the row's own sources.
     geo = [c for c in citations(row.get("geocode_source", "")) if "@id" in c] or cited
     names.append(_name(row.get("place_name", "").strip(), "en", geo))
+    unique = _merged(names, {})
+    return list(_merged(known_names(facts) if known is None else known, unique).values())
+
+
+def known_names(facts: PlaceFacts | None) -> list[dict[str, Any]]:
+    """The gazetteer's names of a place as LPF names, one per toponym and language.
+
+    Merged among themselves first, they merge into a row's own names as each of
+    them one by one would: a name's citations join the first one's of its toponym
+    and language in order, and the first ``when`` found is kept. No later name
+    shares a merged one's key, so a row's merge never changes them: one place's
+    list serves all its rows.
+    """
+    names = []
     for known in facts.names if facts else ():
         lang = "ja-Kana" if known.lang == "ja" and known.script == "Kana" else known.lang
         names.append(_name(known.name.strip(), lang, citations(known.source), known.period))
-    # One entry per toponym and language: the map's spelling of a period name gets
-    # the gazetteer's period, and the citations of both.
-    unique: dict[tuple[str, str], dict[str, Any]] = {}
+    return list(_merged(names, {}).values())
+
+
+def _merged(
+    names: Sequence[dict[str, Any]], unique: dict[tuple[str, str], dict[str, Any]]
+) -> dict[tuple[str, str], dict[str, Any]]:
+    """``unique`` with ``names`` merged in: one entry per toponym and language. The
+    map's spelling of a period name gets the gazetteer's period, and the citations
+    of both (added to the first entry's list, in order)."""
     for name in names:
         key = (name["toponym"], name["lang"])
         if not name["toponym"]:
@@ -171,7 +202,7 @@ def _names(row: Mapping[str, str], facts: PlaceFacts | None) -> list[dict[str, A
         kept["citations"] += [c for c in name["citations"] if c not in kept["citations"]]
         if "when" in name and "when" not in kept:
             kept["when"] = name["when"]
-    return list(unique.values())
+    return unique
 
 
 def geonames_id(row: Mapping[str, str], facts: PlaceFacts | None = None) -> str | None:
@@ -251,6 +282,7 @@ class Shared:
         self.facts = facts or {}
         self.countries = countries or Countries()
         self._names: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        self._known: dict[str, list[dict[str, Any]]] = {}  # place id -> known_names
         self._types: dict[str, tuple[list[dict[str, Any]], list[str]]] = {}
         self._points: dict[tuple[str, str, str | None], list[dict[str, str]]] = {}
         self.when = camp_when()
@@ -258,7 +290,10 @@ class Shared:
     def names(self, row: Mapping[str, str], place_id: str) -> list[dict[str, Any]]:
         key = (place_id, *(row.get(column, "") for column in NAME_COLUMNS))
         if key not in self._names:
-            self._names[key] = _names(row, self.facts.get(place_id))
+            known = self._known.get(place_id)
+            if known is None:
+                known = self._known[place_id] = known_names(self.facts.get(place_id))
+            self._names[key] = _names(row, self.facts.get(place_id), known)
         return self._names[key]
 
     def types(self, place_id: str) -> tuple[list[dict[str, Any]], list[str]]:
@@ -347,7 +382,7 @@ class Features:
         # body -> its feature's text after the @id, and its LP-TSV line after the id,
         # as UTF-8: a body's parts as str took twice the bytes (kana and Cyrillic
         # make a str two bytes a character), its dicts more again
-        self._made: dict[tuple[tuple[str, str], ...], tuple[bytes, bytes]] = {}
+        self._made: dict[Body, tuple[bytes, bytes]] = {}
 
     def line(self, placed: Placed) -> bytes:
         """The row's feature as :func:`pipeline.io.feature_json` writes it, in UTF-8."""

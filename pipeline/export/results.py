@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline import io, style
-from pipeline.export.rows import Countries, Placed
+from pipeline.export.rows import Body, Countries, Placed
 from pipeline.names import latin_of_cyrillic, script_of
 from pipeline.records import STAGE_COLUMNS, GeocodeMethod
 
@@ -256,7 +256,7 @@ def write_results(
     # made once per body, as the CSV line around the id and as the workbook's values
     at = own.index("record_id") if "record_id" in own else -1
     header = [*own, *heads]
-    made: dict[tuple[tuple[tuple[str, str], ...], str], tuple[str, str, dict[str, Any]]] = {}
+    made: dict[tuple[Body, str], tuple[str, str, dict[str, Any]]] = {}
 
     def rows() -> Iterator[tuple[str, tuple[str, str, dict[str, Any]]]]:
         for record_id in order if order is not None else sorted(by_id):
