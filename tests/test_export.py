@@ -657,6 +657,48 @@ def test_arrow_export_of_10000_rows_equals_the_in_memory_write(
     assert sorted(parts, key=key) == written["features"]
 
 
+def test_layers_written_in_batches_equal_the_layers_written_at_once(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    """Batches of 7 rows (boundaries inside runs of one name, and inside a name's
+    repeats of one body): the same GeoJSON files, byte for byte, and the same
+    GeoPackage tables; the GeoPackage's bytes differ only in SQLite's count of commits."""
+    from pipeline.io import batches
+
+    rows = register_rows(300)
+    once = export_register(runner, tmp_path / "once", rows)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(batches, "BATCH_ROWS", 7)
+        batched = export_register(runner, tmp_path / "batched", rows)
+    camps = pyogrio.read_dataframe(once / "camps.gpkg", layer="camps")
+    assert len(camps) > 7 * 10 and camps["katakana"].duplicated().any()
+    for name in ("camps.geojson", *(f"by_class/{p.name}" for p in (once / "by_class").iterdir())):
+        assert (once / name).read_bytes() == (batched / name).read_bytes(), name
+
+    def tables(path: Path) -> dict[str, list[tuple[object, ...]]]:
+        connection = sqlite3.connect(path)
+        try:
+            names = [
+                n
+                for (n,) in connection.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table'"
+                )
+            ]
+            return {
+                n: connection.execute(f'SELECT * FROM "{n}"').fetchall()
+                for n in names
+                if not n.startswith("sqlite_") and "rtree" not in n
+            }
+        finally:
+            connection.close()
+
+    assert tables(once / "camps.gpkg") == tables(batched / "camps.gpkg")
+    a, b = (once / "camps.gpkg").read_bytes(), (batched / "camps.gpkg").read_bytes()
+    assert len(a) == len(b)
+    differ = {n for n, (x, y) in enumerate(zip(a, b, strict=True)) if x != y}
+    assert differ and differ <= {*range(24, 28), *range(92, 96)}  # the file change counter
+
+
 def test_shared_feature_parts_equal_each_row_made_alone() -> None:
     """Linked Places features and result cells made with the collection's shared parts
     are what each row gives alone, on a register that repeats names (some with odd spacing)."""
@@ -770,11 +812,16 @@ def test_by_class_parts_cut_from_camps_geojson_are_the_bytes_gdal_writes(tmp_pat
     assert counts == {"small": 3, "unknown": 2, "over_10000": 1, "over_20000": 0}
     again = {k: tmp_path / "again" / f"{k}.geojson" for k in names}
     assert gis._split_geojson(tmp_path / "camps.geojson", classes, again) == counts  # was cut
+    # each part as GDAL writes it from geopandas' own Arrow table of the part's rows
     table = pa.table(frame.to_arrow(geometry_encoding="WKB"))
+    (tmp_path / "gdal").mkdir()
     for name in names:
         alone = tmp_path / "gdal" / f"{name}.geojson"
         part = table.filter(pc.equal(table["symbol_class"], name))
-        gis._write_arrow_geojson(alone, part, "EPSG:4326", "geometry", None)
+        options = {"geometry_name": "geometry", "geometry_type": "Unknown", "crs": "EPSG:4326"}
+        pyogrio.write_arrow(
+            part, alone, layer=name, driver="GeoJSON", layer_options=gis.GEOJSON_OPTIONS, **options
+        )
         assert parts[name].read_bytes() == alone.read_bytes(), name
     odd = tmp_path / "odd.geojson"
     odd.write_text('{"type": "FeatureCollection", "name": "odd", "features": []}\n')

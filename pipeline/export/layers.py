@@ -36,14 +36,17 @@ MAP_SOURCES = (
 )
 
 
-def _typed(
+def _bodies(
     placed: Sequence[Placed],
     columns: Sequence[str],
     extra: Mapping[str, Mapping[str, str]] | None = None,
-) -> Any:
-    """A DataFrame with a field type per column: Int64 integers, float64 reals, text.
+) -> tuple[Any, list[int], list[Placed]]:
+    """The layer's distinct rows as a DataFrame with a field type per column (Int64
+    integers, float64 reals, text), each row's number in it, and the first row of each.
 
-    ``extra`` adds values per record id (the candidates' join key and best rival).
+    Rows alike but for their id (and with the same ``extra`` cells: the candidates'
+    join key and best rival, per record id) have the same typed values but the
+    record id's: made once per body.
     """
     import pandas as pd
 
@@ -52,10 +55,9 @@ def _typed(
         integer if name in INTEGER_COLUMNS else real if name in REAL_COLUMNS else None
         for name in columns
     ]
-    # rows alike but for their id (and with the same extra cells) have the same typed
-    # values but the record id's: made once per body, then taken for each row
     made: dict[tuple[object, ...], int] = {}
     values: list[list[Any]] = []
+    firsts: list[Placed] = []
     taken: list[int] = []
     for p in placed:
         added_cells = more.get(p.record_id, {})
@@ -73,6 +75,7 @@ def _typed(
                     for kind, text, name in zip(kinds, texts, columns, strict=True)
                 ]
             )
+            firsts.append(p)
         taken.append(at)
     by_column = list(zip(*values, strict=True)) if values else [() for _ in columns]
     dtypes = {integer: "Int64", real: "float64", None: object}
@@ -85,33 +88,48 @@ def _typed(
         },
         columns=list(columns),
     )
-    frame = bodies.take(taken).reset_index(drop=True)
-    if "record_id" in columns:
-        frame["record_id"] = pd.Series([p.record_id for p in placed], dtype=object)
-    return frame
+    return bodies, taken, firsts
 
 
-def points_frame(
+def _taken(
+    placed: Sequence[Placed],
+    columns: Sequence[str],
+    extra: Mapping[str, Mapping[str, str]] | None,
+    points: bool,
+) -> io.TakenRows:
+    import geopandas
+    import numpy as np
+    import shapely
+
+    bodies, taken, firsts = _bodies(placed, columns, extra)
+    bounds = None
+    if points:
+        xy = [p.point for p in firsts if p.point is not None]
+        geometry = shapely.points(xy) if xy else []
+        bodies = geopandas.GeoDataFrame(bodies, geometry=geometry, crs="EPSG:4326")
+        bounds = bodies.total_bounds if len(bodies) else None
+    table, geometry_name, crs = io.arrow_table(bodies)
+    ids = [p.record_id for p in placed] if "record_id" in columns else None
+    taken_rows = np.array(taken, dtype=np.int64)
+    return io.TakenRows(table, taken_rows, ids, "record_id", geometry_name, crs, bounds)
+
+
+def points_rows(
     camps: Sequence[Placed],
     columns: Sequence[str],
     extra: Mapping[str, Mapping[str, str]] | None = None,
-) -> Any:
+) -> io.TakenRows:
     """The ``camps`` layer: attributes with their types and a WGS84 point per row."""
-    import geopandas
-    import shapely
-
-    xy = [p.point for p in camps if p.point is not None]
-    points = shapely.points(xy) if xy else []
-    return geopandas.GeoDataFrame(_typed(camps, columns, extra), geometry=points, crs="EPSG:4326")
+    return _taken(camps, columns, extra, points=True)
 
 
-def attributes_frame(
+def attributes_rows(
     unresolved: Sequence[Placed],
     columns: Sequence[str],
     extra: Mapping[str, Mapping[str, str]] | None = None,
-) -> Any:
+) -> io.TakenRows:
     """The ``unresolved`` layer: attributes only, no geometry."""
-    return _typed(unresolved, columns, extra)
+    return _taken(unresolved, columns, extra, points=False)
 
 
 #: Printed works behind the layer (the ministry map's NOTE 2): lineage, not links.
@@ -205,12 +223,13 @@ def write_geopackage(
     candidates: Any = None,
 ) -> None:
     """camps.gpkg: the uncertainty circles (first, so QGIS adds them below the points),
-    the styled point layer, the attributes-only unresolved layer and, given ``places``
+    the styled point layer, the attributes-only unresolved layer (``camps`` and
+    ``table``: :func:`points_rows`, :func:`attributes_rows`) and, given ``places``
     (:func:`pipeline.export.places.places_frame`), one point per place labelled with
     its row count; given ``candidates`` (:func:`pipeline.export.candidates.table_frame`),
     the attributes-only table of each name's candidates, joined to the rows by
     ``name_key``."""
-    extent = camps.total_bounds if len(camps) else None
+    extent = camps.bounds if len(camps) else None
     meta = metadata(params, len(camps), extent, register)
     qml = style.build_qml('"label"', font=params.label_font)
     unresolved = _described(

@@ -17,9 +17,9 @@ from pipeline.export.datapackage import (
 )
 from pipeline.export.layers import (
     MAP_SOURCES,
-    attributes_frame,
+    attributes_rows,
     metadata,
-    points_frame,
+    points_rows,
     preview,
     register_title,
     write_geojsons,
@@ -114,8 +114,8 @@ def write_layers(
     # each name's candidates once, in their own table; the rows keep a key and the rival
     found = ranked.collect(sorted([*camps, *unresolved], key=lambda p: p.record_id))
     layer_columns = ranked.layer_columns(out_columns)
-    camps_frame = points_frame(camps, layer_columns, found.per_row)
-    table = attributes_frame(unresolved, [*layer_columns, REASON_COLUMN], found.per_row)
+    camps_frame = points_rows(camps, layer_columns, found.per_row)
+    table = attributes_rows(unresolved, [*layer_columns, REASON_COLUMN], found.per_row)
     per_place = places_frame(camps)
     write_geopackage(
         out / "camps.gpkg",

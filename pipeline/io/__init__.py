@@ -17,7 +17,9 @@ decided in one place. The package owns every file the pipeline reads or writes:
   CSV with a BOM, for what a person opens in Excel;
 - :mod:`pipeline.io.gis`: GeoPackage, GeoJSON (and Linked Places
   FeatureCollections), Natural Earth boundaries, the PNG figure, GDAL's
-  timestamp.
+  timestamp;
+- :mod:`pipeline.io.batches`: a layer's rows as its distinct rows, given to GDAL
+  in Arrow batches.
 
 It imports only :mod:`pipeline.errors` (and python-calamine, lazily).
 Everything is re-exported here, so
@@ -30,6 +32,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from pipeline import lazy
+from pipeline.io.batches import BATCH_ROWS, TakenRows, arrow_table
 from pipeline.io.csvfile import (
     CHUNK_ROWS,
     Row,
@@ -138,6 +141,7 @@ __getattr__ = lazy.exports(
 )
 
 __all__ = [
+    "BATCH_ROWS",
     "CHUNK_ROWS",
     "FIXED_TIMESTAMP",
     "GPKG_METADATA_DDL",
@@ -152,6 +156,7 @@ __all__ = [
     "OutputSet",
     "Row",
     "Table",
+    "TakenRows",
     "_add_qgis_tables",
     "_alive",
     "_geometry_column",
@@ -162,6 +167,7 @@ __all__ = [
     "_remove_stale",
     "_sniff_encoding",
     "_still_sealed",
+    "arrow_table",
     "atomic_path",
     "cell_text",
     "column_letter",

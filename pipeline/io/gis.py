@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from pipeline.io.batches import TakenRows, arrow_table
 from pipeline.io.files import atomic_path
 
 logger = logging.getLogger("pipeline.io")
@@ -53,7 +54,8 @@ class GpkgLayer:
 
     ``frame`` is a GeoDataFrame (a point layer) or a plain DataFrame (attributes
     only); its dtypes decide the field types (``Int64`` → INTEGER, ``float64`` →
-    REAL, ``object`` → TEXT).
+    REAL, ``object`` → TEXT). A large layer is :class:`~pipeline.io.batches.TakenRows`
+    (such a frame's distinct rows, written batch by batch).
     """
 
     name: str
@@ -102,16 +104,20 @@ def write_gpkg(target: Path, layers: Sequence[GpkgLayer]) -> None:
     with atomic_path(target, suffix=".gpkg") as tmp:
         tmp.unlink()  # GDAL creates the file; an empty one is not a GeoPackage
         for number, layer in enumerate(layers):
-            pyogrio.write_dataframe(
-                layer.frame,
-                tmp,
-                layer=layer.name,
-                driver="GPKG",
-                dataset_options={"VERSION": GPKG_VERSION} if number == 0 else None,
-                layer_options={"IDENTIFIER": layer.identifier, "DESCRIPTION": layer.description},
-                geometry_type=layer.geometry_type,
-                use_arrow=True,  # GDAL reads the columns as Arrow arrays, not row by row
-            )
+            options = {
+                "layer": layer.name,
+                "driver": "GPKG",
+                "dataset_options": {"VERSION": GPKG_VERSION} if number == 0 else None,
+                "layer_options": {"IDENTIFIER": layer.identifier, "DESCRIPTION": layer.description},
+                "geometry_type": layer.geometry_type,
+            }
+            if isinstance(layer.frame, TakenRows):  # batch by batch, as pyogrio would at once
+                rows = layer.frame
+                pyogrio.write_arrow(
+                    rows.reader(), tmp, geometry_name=rows.geometry, crs=rows.crs, **options
+                )
+            else:  # GDAL reads the columns as Arrow arrays, not row by row
+                pyogrio.write_dataframe(layer.frame, tmp, use_arrow=True, **options)
         _add_qgis_tables(tmp, layers, stamp)
 
 
@@ -213,33 +219,27 @@ def write_geojson_split(
 ) -> dict[str, int]:
     """Write ``frame`` as GeoJSON, and each value's rows of ``column`` to ``parts[value]``.
 
-    The frame becomes one Arrow table once; GDAL then reads the whole file's rows
-    and each part's from Arrow batches (``pyogrio.write_arrow``), with no second
-    conversion per part. Returns the rows written per part; a part with no rows
-    is an empty FeatureCollection.
+    ``frame`` is a GeoDataFrame or :class:`~pipeline.io.batches.TakenRows` (a
+    layer's distinct rows, given to GDAL batch by batch). The frame becomes one
+    Arrow table once; GDAL then reads the whole file's rows from Arrow batches
+    (``pyogrio.write_arrow``), and each part is cut from that file's lines.
+    Returns the rows written per part; a part with no rows is an empty
+    FeatureCollection.
     """
-    import pyarrow as pa
-    import pyarrow.compute as pc
+    if not isinstance(frame, TakenRows):
+        import numpy as np
 
-    table = pa.table(frame.to_arrow(geometry_encoding="WKB"))
-    # an empty frame's text columns come out as Arrow's null type, which GDAL refuses
-    table = table.cast(
-        pa.schema(
-            [f.with_type(pa.string()) if pa.types.is_null(f.type) else f for f in table.schema],
-            metadata=table.schema.metadata,
-        )
-    )
-    crs = frame.crs.to_string() if frame.crs is not None else None
-    geometry = frame.geometry.name
-    _write_arrow_geojson(target, table, crs, geometry, geometry_type)
-    if parts and len(table):
-        split = _split_geojson(target, table[column].to_pylist(), parts)
+        table, geometry, crs = arrow_table(frame)
+        frame = TakenRows(table, np.arange(len(table)), None, "", geometry, crs)
+    _write_arrow_geojson(target, frame, geometry_type)
+    if parts and len(frame):
+        split = _split_geojson(target, frame.column(column), parts)
         if split is not None:
             return split
     counts: dict[str, int] = {}
     for value, path in (parts or {}).items():
-        part = table.filter(pc.equal(table[column], value)) if len(table) else table
-        _write_arrow_geojson(path, part, crs, geometry, geometry_type)
+        part = frame.where(column, value) if len(frame) else frame
+        _write_arrow_geojson(path, part, geometry_type)
         counts[value] = len(part)
     return counts
 
@@ -309,22 +309,20 @@ def _split_geojson(
     return counts
 
 
-def _write_arrow_geojson(
-    target: Path, table: Any, crs: str | None, geometry: str, geometry_type: str | None
-) -> None:
+def _write_arrow_geojson(target: Path, rows: TakenRows, geometry_type: str | None) -> None:
     import pyogrio
 
     gdal_timestamp()
     with atomic_path(target, suffix=".geojson") as tmp:
         tmp.unlink()
         pyogrio.write_arrow(
-            table,
+            rows.reader(),
             tmp,
             layer=Path(target).stem,  # else GDAL names the collection after the temp file
             driver="GeoJSON",
-            geometry_name=geometry,
+            geometry_name=rows.geometry,
             geometry_type=geometry_type or "Unknown",
-            crs=crs,
+            crs=rows.crs,
             layer_options=GEOJSON_OPTIONS,
         )
 
