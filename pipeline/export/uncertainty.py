@@ -45,29 +45,30 @@ def circle(lon: float, lat: float, radius_km: float, vertices: int = VERTICES) -
 def circles(centres: Sequence[tuple[float, float, float]], vertices: int = VERTICES) -> list[Any]:
     """:func:`circle` of each (lon, lat, radius_km), with one :class:`pyproj.Geod` call
     for all of them (the same points as one call per circle, made thousands of times
-    faster than a Geod each)."""
+    faster than a Geod each), on numpy arrays: a million-row register's circles are
+    seven million vertices, which as Python floats took half a gigabyte."""
+    import numpy as np
+    import shapely
     from pyproj import Geod
-    from shapely.geometry import Polygon
 
     if not centres:
         return []
     geod = Geod(ellps="WGS84")
-    azimuths = [360.0 * i / vertices for i in range(vertices)]
+    azimuths = np.array([360.0 * i / vertices for i in range(vertices)])
+    at = np.array(centres, dtype=np.float64)
+    lon = np.repeat(at[:, 0], vertices)
     lons, lats, _ = geod.fwd(
-        [lon for lon, _, _ in centres for _ in azimuths],
-        [lat for _, lat, _ in centres for _ in azimuths],
-        azimuths * len(centres),
-        [radius_km * 1000.0 for _, _, radius_km in centres for _ in azimuths],
+        lon,
+        np.repeat(at[:, 1], vertices),
+        np.tile(azimuths, len(centres)),
+        np.repeat(at[:, 2] * 1000.0, vertices),
     )
-    shapes = []
-    for number, (lon, _, _) in enumerate(centres):
-        ring = slice(number * vertices, (number + 1) * vertices)
-        # Keep longitudes within 180 degrees of the centre: one ring across the antimeridian.
-        unwrapped = [
-            x + 360.0 if x - lon < -180 else x - 360.0 if x - lon > 180 else x for x in lons[ring]
-        ]
-        shapes.append(Polygon(list(zip(unwrapped, lats[ring], strict=True))))
-    return shapes
+    # Keep longitudes within 180 degrees of the centre: one ring across the antimeridian.
+    unwrapped = np.where(
+        lons - lon < -180, lons + 360.0, np.where(lons - lon > 180, lons - 360.0, lons)
+    )
+    rings = np.stack([unwrapped, lats], axis=-1).reshape(len(centres), vertices, 2)
+    return list(shapely.polygons(rings))
 
 
 def circles_frame(camps: Sequence[Placed]) -> Any:
