@@ -830,6 +830,29 @@ def test_by_class_parts_cut_from_camps_geojson_are_the_bytes_gdal_writes(tmp_pat
     assert not elsewhere["small"].exists()
 
 
+def test_parts_gdal_writes_anew_hold_their_rows_of_the_whole_file(tmp_path: Path) -> None:
+    """A part's name that is not plain (a space, a non-ASCII letter) is not cut from the
+    file's lines: GDAL writes the part's rows anew, and they are the file's rows of it."""
+    import geopandas
+    import shapely
+
+    from pipeline.io import gis
+
+    classes = ["small", "unknown", "small", "unknown", "small"]
+    frame = geopandas.GeoDataFrame(
+        {"record_id": [f"r{i}" for i in range(5)], "symbol_class": classes},
+        geometry=shapely.points([(130.0 + i, 45.0) for i in range(5)]),
+        crs="EPSG:4326",
+    )
+    parts = {"small": tmp_path / "klein ö.geojson", "unknown": tmp_path / "unknown.geojson"}
+    counts = gis.write_geojson_split(tmp_path / "camps.geojson", frame, "symbol_class", parts)
+    assert counts == {"small": 3, "unknown": 2}
+    whole = json.loads((tmp_path / "camps.geojson").read_text(encoding="utf-8"))["features"]
+    for value, path in parts.items():
+        features = json.loads(path.read_text(encoding="utf-8"))["features"]
+        assert features == [f for f in whole if f["properties"]["symbol_class"] == value]
+
+
 @pytest.mark.parametrize("clash", [False, True])
 def test_results_workbook_holds_the_csvs_cells(tmp_path: Path, clash: bool) -> None:
     """Each workbook row is its CSV row (numbers as numbers), in the register's order; with

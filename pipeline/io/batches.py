@@ -54,8 +54,7 @@ class TakenRows:
         """The rows whose ``name`` is ``value``, in order."""
         import numpy as np
 
-        values = self.distinct[name].to_pylist()
-        keep = np.array([values[at] == value for at in self.taken.tolist()], dtype=bool)
+        keep = np.array([v == value for v in self.column(name)], dtype=bool)
         ids = None if self.ids is None else [i for i, k in zip(self.ids, keep, strict=True) if k]
         return dataclasses.replace(self, taken=self.taken[keep], ids=ids)
 
