@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -230,6 +230,15 @@ def test_workbook_keeps_headers_types_widths_and_text(tmp_path: Path) -> None:
     first = target.read_bytes()
     write_xlsx(target, sheets, {"名前": 20})
     assert target.read_bytes() == first
+    assert [p.name for p in tmp_path.iterdir()] == ["book.xlsx"]  # the writer's own file gone
+
+    def failing() -> Iterator[list[object]]:
+        yield rows[0]
+        raise InputDataError("a bad row")
+
+    with pytest.raises(InputDataError, match="a bad row"):
+        write_xlsx(tmp_path / "other.xlsx", [("results", ["text", "score", "名前"], failing())])
+    assert [p.name for p in tmp_path.iterdir()] == ["book.xlsx"]
     book = load_workbook(target)
     assert book.sheetnames == ["results", "about"]
     results, about = book["results"], book["about"]

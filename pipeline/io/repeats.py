@@ -149,10 +149,10 @@ class LineMaker:
     ('チタ,b1,"\\'=x""y"\\n', 'チタ,b2,"\\'=x""y"\\n')
     """
 
-    def __init__(self, at: int) -> None:
+    def __init__(self, at: int, room: int = MEMO_CHARS) -> None:
         self.at = at
         self.memo: dict[tuple[str, ...], tuple[str, str]] = {}
-        self.room = MEMO_CHARS
+        self.room = room
 
     def __call__(self, cells: Sequence[str]) -> str | None:
         """The line of ``cells`` (more than one); None when a cell holds a CR, which

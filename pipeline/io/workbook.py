@@ -10,10 +10,10 @@ and shows mojibake. Every write is atomic (:func:`~pipeline.io.files.atomic_path
 
 from __future__ import annotations
 
-import io
 import itertools
 import re
 import shutil
+import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -113,11 +113,28 @@ def write_xlsx(
     InputDataError
         A sheet has more rows than Excel opens (1,048,576 with the header).
     """
+    with (
+        atomic_path(target) as tmp,
+        tempfile.TemporaryDirectory(dir=tmp.parent, prefix=f".{target.name}.") as scratch,
+    ):
+        # the writer's own file, beside the target: given a buffer it builds the whole
+        # workbook in memory (some 100 MB for a million rows) and hands it over at once
+        made = Path(scratch) / "book.xlsx"
+        _write_book(made, target, sheets, widths)
+        with made.open("rb") as source, tmp.open("wb") as handle:
+            _fixed_times(source, handle)
+
+
+def _write_book(
+    made: Path,
+    target: Path,
+    sheets: Sequence[tuple[str, Sequence[str], Iterable[Sequence[Any] | dict[str, Any]]]],
+    widths: dict[str, int] | None,
+) -> None:
     import pandas as pd
     from rustpy_xlsxwriter import FastExcel
 
-    buffer = io.BytesIO()
-    book = FastExcel(buffer).format(bold_headers=True)
+    book = FastExcel(str(made)).format(bold_headers=True)
     for title, header, rows in sheets:
         name = title[:31]
         names = [str(h) for h in header]
@@ -130,8 +147,6 @@ def write_xlsx(
         sized = {h: float((widths or {}).get(h, min(40, max(10, len(h) + 2)))) for h in names}
         book = book.freeze(row=1, col=0, sheet=name).sheet(name, data, column_widths=sized)
     book.save()
-    with atomic_path(target) as tmp, tmp.open("wb") as handle:
-        _fixed_times(buffer, handle)
 
 
 def _records(
