@@ -128,6 +128,9 @@ def write_layers(
         ranked.table_frame(found),
     )
     io.write_csv(out / "candidates.csv", found.columns, ranked.csv_rows(found))
+    candidates_fields = candidates_schema(found)
+    rivals = {record_id: cells["best_rival"] for record_id, cells in found.per_row.items()}
+    del found  # its table is written (a million-row register's: 346,000 rows)
     by_class = write_geojsons(out / "camps.geojson", out / "by_class", camps_frame)
     del camps_frame, table  # a register's frames are large; what follows needs neither
     countries = Countries()  # each point's country, for the LPF features and the results
@@ -144,7 +147,7 @@ def write_layers(
         outputs,
         columns,
         [*camps, *unresolved],
-        {record_id: cells["best_rival"] for record_id, cells in found.per_row.items()},
+        rivals,
         order,
         metadata(params, len(camps), register=register),
         countries,
@@ -163,7 +166,7 @@ def write_layers(
     schemas = {
         "unresolved.csv": unresolved_schema([*out_columns, REASON_COLUMN]),
         "camps.lp.tsv": lptsv_schema(LPTSV_COLUMNS),
-        "candidates.csv": candidates_schema(found),
+        "candidates.csv": candidates_fields,
     }
     nominatim = GeocodeMethod.NOMINATIM
     used_osm = any(p.row.get("geocode_method", "").strip() == nominatim for p in camps)
