@@ -358,7 +358,7 @@ def write_csv(target: Path, columns: Sequence[str], rows: Iterable[Row]) -> None
                 (quoted if "\r" in cell else writer).writerow([cell])
             return
         # rows alike but for their id: none in a table without ids (the memo held
-        # every line of a million-row register's candidates table, 0.4 GB at its peak)
+        # every line of a million-row register's candidates table, 0.45 GB at its peak)
         line_of = (
             LineMaker(names.index("record_id")) if "record_id" in names else LineMaker(0, room=0)
         )
