@@ -15,6 +15,7 @@ with its AAT preferred plural label; none is made up here.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -423,21 +424,16 @@ class Features:
         braces they are its text): each run of members between the shared ones
         encoded at once, each shared one (:data:`SHARED_MEMBERS`) once for all."""
         texts: list[bytes] = []
-        run: dict[str, Any] = {}
-        for name, value in [*feature.items()][1:]:
-            if name not in SHARED_MEMBERS:
-                run[name] = value
+        after_id = [*feature.items()][1:]
+        for shared, members in itertools.groupby(after_id, lambda m: m[0] in SHARED_MEMBERS):
+            if not shared:
+                texts.append(self._kept_text(_members_text(dict(members))))
                 continue
-            if run:
-                texts.append(self._kept_text(io.feature_json(run)[1:-1].encode("utf-8")))
-                run = {}
-            known = self._encoded.get((name, id(value)))
-            if known is None:
-                text = io.feature_json({name: value})[1:-1].encode("utf-8")
-                known = self._encoded[(name, id(value))] = (value, text)
-            texts.append(known[1])
-        if run:
-            texts.append(self._kept_text(io.feature_json(run)[1:-1].encode("utf-8")))
+            for name, value in members:
+                known = self._encoded.get((name, id(value)))
+                if known is None:
+                    known = self._encoded[(name, id(value))] = (value, _members_text({name: value}))
+                texts.append(known[1])
         return tuple(texts)
 
     def _kept_text(self, text: bytes) -> bytes:
@@ -448,6 +444,15 @@ class Features:
 #: Members of a feature whose values the collection's :class:`Shared` makes once
 #: for many bodies (a place's names and types, the camp years).
 SHARED_MEMBERS = ("when", "names", "types")
+
+
+def _members_text(members: dict[str, Any]) -> bytes:
+    """The members as they are in a feature's JSON text (without its braces), in UTF-8.
+
+    >>> _members_text({"type": "Feature", "title": "Чита"}).decode()
+    '"type":"Feature","title":"Чита"'
+    """
+    return io.feature_json(members)[1:-1].encode("utf-8")
 
 
 def _id_member(identifier: str) -> str:
